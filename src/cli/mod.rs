@@ -1,0 +1,162 @@
+//! The command line: argument parsing, dispatch, and exit codes.
+//!
+//! Commands return an [`ExitCode`]-like integer computed once from their results; nothing
+//! below this module calls `process::exit` or prints outside its renderer.
+
+mod style;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit codes shared by every command.
+pub mod exit {
+    /// Everything checked is valid.
+    pub const OK: i32 = 0;
+    /// Something checked is invalid (or, under `--strict`, has warnings).
+    pub const INVALID: i32 = 1;
+    /// Usage error, or something could not be read.
+    pub const ERROR: i32 = 2;
+}
+
+/// Checks AI model deployments against their declared ModelSpec contract.
+#[derive(Debug, Parser)]
+#[command(name = "modelspec", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate ModelSpec files against the v0.1 schema and lint rules.
+    Validate(ValidateArgs),
+    /// Print a JSON Schema this tool publishes.
+    Schema {
+        /// Which schema.
+        #[arg(value_enum)]
+        which: SchemaName,
+    },
+    /// List every diagnostic code with its severity and what it checks.
+    Codes,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SchemaName {
+    /// The ModelSpec v0.1 document schema.
+    Modelspec,
+}
+
+/// Output format of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diagnostics with source excerpts, for people.
+    Human,
+    /// One JSON object, for programs (shape documented in the README).
+    Json,
+}
+
+/// When to color human output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+#[derive(Debug, clap::Args)]
+struct ValidateArgs {
+    /// Files or directories (searched recursively for *.yaml, *.yml, *.json; hidden entries
+    /// skipped). `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Schema only: no lint rules, no specRef resolution (the standard's own verdict).
+    #[arg(long)]
+    no_lint: bool,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    strict: bool,
+    /// Largest file accepted, in bytes (suffixes KiB, MiB accepted).
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
+    max_file_size: u64,
+    /// When to use colors in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = t
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((t, ""), |i| (&t[..i], t[i..].trim()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size; use e.g. 4194304, 512KiB or 4MiB"))?;
+    let factor: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        _ => return Err(format!("unknown size unit {unit:?}; use KiB, MiB or GiB")),
+    };
+    n.checked_mul(factor).ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::ERROR } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Validate(args) => validate::run(&validate::Request {
+            paths: args.paths,
+            format: args.format,
+            lint: !args.no_lint,
+            strict: args.strict,
+            max_file_bytes: args.max_file_size,
+            color: args.color,
+        }),
+        Command::Schema {
+            which: SchemaName::Modelspec,
+        } => {
+            print!("{}", crate::spec::schema::MODELSPEC_SCHEMA);
+            exit::OK
+        }
+        Command::Codes => {
+            validate::print_codes();
+            exit::OK
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4MiB"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("512 KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("4 parsecs").is_err());
+        assert!(parse_size("99999999999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

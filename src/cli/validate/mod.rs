@@ -1,0 +1,174 @@
+//! `modelspec validate`: discover files, validate them, render, and compute the exit code.
+
+mod human;
+mod json;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::style::Style;
+use super::{ColorChoice, Format, exit};
+use crate::spec::discover::discover;
+use crate::spec::lint::LINTS;
+use crate::spec::validate::{FileReport, Options, validate_inputs};
+use crate::spec::{Limits, Severity};
+
+/// What the user asked for.
+#[derive(Debug)]
+pub struct Request {
+    /// Paths named on the command line.
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    pub format: Format,
+    /// Run lints.
+    pub lint: bool,
+    /// Warnings fail.
+    pub strict: bool,
+    /// File size cap.
+    pub max_file_bytes: u64,
+    /// Colors.
+    pub color: ColorChoice,
+}
+
+/// Counts over a run, shared by both renderers.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Files reported (inputs plus files reached through specRef).
+    pub files: usize,
+    /// Documents reported.
+    pub documents: usize,
+    /// Documents that pass.
+    pub valid: usize,
+    /// Documents that fail (including unreadable files).
+    pub invalid: usize,
+    /// Error diagnostics.
+    pub errors: usize,
+    /// Warning diagnostics.
+    pub warnings: usize,
+}
+
+impl Summary {
+    fn of(reports: &[FileReport], strict: bool) -> Self {
+        let mut s = Summary {
+            files: reports.len(),
+            ..Summary::default()
+        };
+        for r in reports {
+            if r.io_error.is_some() {
+                s.documents += 1;
+                s.invalid += 1;
+                s.errors += 1;
+                continue;
+            }
+            for d in &r.documents {
+                s.documents += 1;
+                if d.is_valid(strict) {
+                    s.valid += 1;
+                } else {
+                    s.invalid += 1;
+                }
+                for diag in &d.diagnostics {
+                    match diag.severity {
+                        Severity::Error => s.errors += 1,
+                        Severity::Warning => s.warnings += 1,
+                    }
+                }
+            }
+        }
+        s
+    }
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(req: &Request) -> i32 {
+    let (inputs, missing) = discover(&req.paths);
+    for m in &missing {
+        eprintln!("error: {}: {}", m.path.display(), m.message);
+    }
+    let options = Options {
+        lint: req.lint,
+        strict: req.strict,
+        limits: Limits {
+            max_file_bytes: req.max_file_bytes,
+            ..Limits::default()
+        },
+    };
+    let reports = validate_inputs(&inputs, &options);
+    let summary = Summary::of(&reports, req.strict);
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match req.format {
+        Format::Human => human::render(&mut out, &reports, &summary, req.strict, Style::new(req.color)),
+        Format::Json => json::render(&mut out, &reports, &summary, req.strict),
+    };
+    // A closed pipe (`| head`) is not our failure; anything else is worth a word.
+    if let Err(e) = written.and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write output: {e}");
+        return exit::ERROR;
+    }
+
+    if !missing.is_empty() || reports.iter().any(|r| r.io_error.is_some()) {
+        exit::ERROR
+    } else if inputs.is_empty() {
+        eprintln!("error: no *.yaml, *.yml or *.json files found under the given paths");
+        exit::ERROR
+    } else if summary.invalid > 0 {
+        exit::INVALID
+    } else {
+        exit::OK
+    }
+}
+
+/// Prints every diagnostic code the validator can emit.
+pub fn print_codes() {
+    use crate::spec::{schema, validate, yaml};
+    let fixed: &[(&str, &str, &str)] = &[
+        (validate::codes::IO, "error", "the file cannot be read (exit code 2)"),
+        (validate::codes::ENCODING, "error", "the file is not UTF-8"),
+        (validate::codes::TOO_LARGE, "error", "the file exceeds --max-file-size"),
+        (
+            validate::codes::JSON_SYNTAX,
+            "error",
+            "a .json file is not well-formed JSON",
+        ),
+        (
+            yaml::codes::SYNTAX,
+            "error",
+            "not well-formed YAML, or syntax PyYAML rejects (tabs, control characters)",
+        ),
+        (yaml::codes::DUPLICATE_KEY, "error", "a mapping repeats a key"),
+        (
+            yaml::codes::LIMIT,
+            "error",
+            "nesting, node, alias or document count over the loader's limits",
+        ),
+        (yaml::codes::TAG, "error", "a tag the safe loader cannot construct"),
+        (
+            yaml::codes::VALUE,
+            "error",
+            "a typed YAML 1.1 scalar that cannot be built (2024-02-30, 0x_)",
+        ),
+        (yaml::codes::EMPTY, "error", "no document, or an empty one"),
+        (schema::codes::TYPE, "error", "wrong JSON type"),
+        (schema::codes::REQUIRED, "error", "missing required field"),
+        (schema::codes::UNKNOWN_FIELD, "error", "field not defined by the schema"),
+        (schema::codes::ENUM, "error", "not one of the allowed values"),
+        (schema::codes::CONST, "error", "not the required value"),
+        (schema::codes::MINIMUM, "error", "below the minimum"),
+        (schema::codes::MAXIMUM, "error", "above the maximum"),
+    ];
+    let mut out = std::io::stdout().lock();
+    for (code, severity, summary) in fixed {
+        let _ = writeln!(out, "{code:<32} {severity:<8} {summary}");
+    }
+    for l in LINTS {
+        let severity = match l.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{:<32} {severity:<8} {}", l.code, l.summary);
+    }
+}

@@ -1,0 +1,102 @@
+//! Rules about the spec's own metadata.
+
+use super::{Context, LintInfo};
+use crate::spec::diagnostic::{Diagnostic, Severity};
+
+/// `metadata.name` that is not a DNS-1123 label: it cannot name the Kubernetes objects,
+/// metrics labels and files a deployment derives from it.
+pub const NAME_NOT_DNS_LABEL: &str = "metadata-name-not-dns-label";
+
+pub(super) const NAME_INFO: LintInfo = LintInfo {
+    code: NAME_NOT_DNS_LABEL,
+    severity: Severity::Warning,
+    summary: "metadata.name should be a DNS-1123 label",
+};
+
+/// Lowercase letters, digits and `-`, starting and ending with a letter or digit, 1 to 63
+/// characters (RFC 1123, as Kubernetes applies it).
+pub fn is_dns_label(s: &str) -> bool {
+    let ok_char = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = s.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(&first), Some(&last)) => {
+            bytes.len() <= 63 && ok_char(first) && ok_char(last) && bytes.iter().all(|&b| ok_char(b) || b == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// A DNS-1123 spelling of `s`, to suggest.
+fn dns_spelling(s: &str) -> String {
+    let mapped: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut collapsed = String::with_capacity(mapped.len());
+    for c in mapped.chars() {
+        if !(c == '-' && collapsed.ends_with('-')) {
+            collapsed.push(c);
+        }
+    }
+    collapsed
+        .trim_matches('-')
+        .chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
+}
+
+pub(super) fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let name = &cx.spec.metadata.name;
+    if is_dns_label(name) {
+        return;
+    }
+    let why = if name.len() > 63 {
+        format!("is {} characters long; at most 63 are allowed", name.len())
+    } else {
+        "must be lowercase letters, digits and '-', starting and ending with a letter or digit".to_string()
+    };
+    let mut d = cx.at(
+        NAME_NOT_DNS_LABEL,
+        Severity::Warning,
+        &["metadata", "name"],
+        format!(
+            "metadata.name {} is not a DNS-1123 label: it {why}",
+            crate::spec::node::quote_short(name)
+        ),
+    );
+    let suggestion = dns_spelling(name);
+    if !suggestion.is_empty() {
+        d = d.with_help(format!("use `{suggestion}`"));
+    }
+    out.push(d);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        for ok in ["a", "llama-3-70b", "x1", &"a".repeat(63)] {
+            assert!(is_dns_label(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "My_Model", "a.b", "ä", &"a".repeat(64)] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn suggestions_are_dns_labels() {
+        assert_eq!(dns_spelling("My_Model"), "my-model");
+        assert_eq!(dns_spelling("--A..b--"), "a-b");
+        assert!(is_dns_label(&dns_spelling(&"Ab_".repeat(40))));
+    }
+}

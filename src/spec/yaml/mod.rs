@@ -1,0 +1,737 @@
+//! Reading YAML (and JSON) text into [`Node`] trees, one per document, with limits.
+//!
+//! The syntax is parsed by `granit-parser`, the event parser underneath `serde-saphyr`
+//! (re-exported by it, so the two never drift apart). We build the tree ourselves instead of
+//! deserializing through serde because the tree must keep spans and scalar styles, and
+//! because scalar typing must follow PyYAML's YAML 1.1 rules (see [`scalar`]) rather than
+//! YAML 1.2's. The builder is iterative, so hostile nesting cannot overflow the stack, and
+//! every resource an input can make us spend is capped by [`Limits`].
+//!
+//! Where PyYAML rejects input that a YAML 1.2 parser accepts (tabs outside quoted text,
+//! non-printable characters, a bare `=`), we reject it too: the standard's validator would.
+
+pub mod scalar;
+
+use std::collections::HashMap;
+
+use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span as ParserSpan, Tag};
+
+use self::scalar::Scalar;
+use super::node::{Entry, Foreign, Int, Node, Pos, Span, Value};
+
+/// Caps on what one input may make the loader spend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted file, in bytes.
+    pub max_file_bytes: u64,
+    /// Deepest nesting of mappings and sequences.
+    pub max_depth: usize,
+    /// Most nodes in one file, counting every copy an alias makes.
+    pub max_nodes: usize,
+    /// Most aliases (`*name`) in one file.
+    pub max_aliases: usize,
+    /// Most documents in one file.
+    pub max_documents: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 4 * 1024 * 1024,
+            max_depth: 64,
+            max_nodes: 250_000,
+            max_aliases: 1_000,
+            max_documents: 1_000,
+        }
+    }
+}
+
+/// Which rules turn plain scalars into values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// YAML, typed as PyYAML's `SafeLoader` types it.
+    Yaml,
+    /// JSON: only `true`, `false`, `null` and numbers are unquoted.
+    Json,
+}
+
+/// Why a document could not be loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    /// Stable diagnostic code (`yaml-syntax`, `yaml-duplicate-key`, ...).
+    pub code: &'static str,
+    /// What went wrong, in words.
+    pub message: String,
+    /// Where.
+    pub span: Span,
+    /// What to do about it, when we know.
+    pub help: Option<String>,
+}
+
+impl LoadError {
+    fn new(code: &'static str, message: impl Into<String>, span: Span) -> Self {
+        LoadError {
+            code,
+            message: message.into(),
+            span,
+            help: None,
+        }
+    }
+
+    fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Stable codes of load errors.
+pub mod codes {
+    /// The text is not well-formed YAML (or JSON), or uses syntax PyYAML rejects.
+    pub const SYNTAX: &str = "yaml-syntax";
+    /// A mapping repeats a key.
+    pub const DUPLICATE_KEY: &str = "yaml-duplicate-key";
+    /// An input exceeded a [`super::Limits`] cap.
+    pub const LIMIT: &str = "yaml-limit";
+    /// A tag the safe loader does not construct, or a tag on the wrong kind of node.
+    pub const TAG: &str = "yaml-tag";
+    /// A scalar recognised as a typed value that cannot be built (`2024-02-30`, `0x_`).
+    pub const VALUE: &str = "yaml-value";
+    /// A document with no content.
+    pub const EMPTY: &str = "empty-document";
+}
+
+/// One document of a stream: its root, or why it could not be loaded.
+pub type DocumentResult = Result<Node, LoadError>;
+
+/// Loads every document of `text`. Documents before a syntax error are kept; the error ends
+/// the stream, since nothing after it can be trusted.
+pub fn load(text: &str, syntax: Syntax, limits: &Limits) -> Vec<DocumentResult> {
+    if let Some(err) = find_unprintable(text) {
+        return vec![Err(err)];
+    }
+    let mut builder = Builder::new(syntax, limits);
+    let mut docs = Vec::new();
+    let parser = Parser::new_from_str(text);
+    for next in parser {
+        match next {
+            Ok((event, span)) => match builder.event(event, span) {
+                Ok(Some(doc)) => {
+                    docs.push(Ok(doc));
+                    if docs.len() > limits.max_documents {
+                        docs.push(Err(LoadError::new(
+                            codes::LIMIT,
+                            format!("more than {} documents in one file", limits.max_documents),
+                            convert_span(&span),
+                        )));
+                        break;
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    docs.push(Err(err));
+                    break;
+                }
+            },
+            Err(err) => {
+                let pos = marker_pos(err.marker());
+                docs.push(Err(LoadError::new(
+                    codes::SYNTAX,
+                    syntax_message(&err.to_string()),
+                    Span { start: pos, end: pos },
+                )));
+                break;
+            }
+        }
+    }
+    if syntax == Syntax::Yaml
+        && let Some(tab) = first_misplaced_tab(text, &builder.scalar_spans)
+    {
+        // PyYAML stops at whichever problem comes first in the text.
+        let first_error = docs.iter().find_map(|d| d.as_ref().err()).map(|e| e.span.start.offset);
+        if first_error.is_none_or(|offset| tab.span.start.offset < offset) {
+            return vec![Err(tab)];
+        }
+    }
+    docs
+}
+
+/// The scanner's message without its own "at char N line L column C" suffix: we print the
+/// position ourselves.
+fn syntax_message(full: &str) -> String {
+    match full.rfind(" at char ") {
+        Some(i) => full[..i].to_string(),
+        None => full.to_string(),
+    }
+}
+
+fn marker_pos(m: &Marker) -> Pos {
+    Pos {
+        line: u32::try_from(m.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+        offset: m.byte_offset().unwrap_or(0),
+    }
+}
+
+fn convert_span(s: &ParserSpan) -> Span {
+    Span {
+        start: marker_pos(&s.start),
+        end: marker_pos(&s.end),
+    }
+}
+
+/// PyYAML refuses the whole stream if any character is outside its printable set, even in a
+/// comment or a quoted string.
+fn find_unprintable(text: &str) -> Option<LoadError> {
+    let printable = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}');
+    if text.chars().all(printable) {
+        return None;
+    }
+    let (mut line, mut column) = (1u32, 1u32);
+    for (offset, c) in text.char_indices() {
+        if !printable(c) {
+            let pos = Pos { line, column, offset };
+            return Some(
+                LoadError::new(
+                    codes::SYNTAX,
+                    format!("unacceptable character U+{:04X}", u32::from(c)),
+                    Span { start: pos, end: pos },
+                )
+                .with_help("remove the control character; YAML allows only printable characters"),
+            );
+        }
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    None
+}
+
+/// Tabs: YAML 1.1 as PyYAML reads it allows a tab only inside quoted or block scalars and in
+/// comments; anywhere else it stops with "found character '\t' that cannot start any token".
+fn first_misplaced_tab(text: &str, scalars: &[(usize, usize, ScalarStyle)]) -> Option<LoadError> {
+    if !text.contains('\t') {
+        return None;
+    }
+    let mut sorted: Vec<(usize, usize, ScalarStyle)> = scalars.to_vec();
+    sorted.sort_by_key(|s| s.0);
+    let inside = |offset: usize| -> Option<(usize, usize, ScalarStyle)> {
+        let idx = sorted.partition_point(|s| s.0 <= offset);
+        let s = *sorted.get(idx.checked_sub(1)?)?;
+        (offset >= s.0 && offset < s.1).then_some(s)
+    };
+    let mut line_start = 0usize;
+    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
+        let mut in_comment = false;
+        for (column, (i, c)) in (1u32..).zip(line.char_indices()) {
+            let offset = line_start + i;
+            if c == '#' && !in_comment && inside(offset).is_none() {
+                in_comment = true;
+            }
+            if c == '\t' && !in_comment {
+                let allowed = match inside(offset) {
+                    Some((_, _, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)) => true,
+                    // In a block scalar a tab is content, unless it sits in the indentation.
+                    Some((_, _, ScalarStyle::Literal | ScalarStyle::Folded)) => !line[..i].chars().all(|ch| ch == ' '),
+                    _ => false,
+                };
+                if !allowed {
+                    let pos = Pos {
+                        line: line_no,
+                        column,
+                        offset,
+                    };
+                    return Some(
+                        LoadError::new(codes::SYNTAX, "tab character outside a quoted string", Span { start: pos, end: pos })
+                            .with_help("use spaces: YAML 1.1 (and the ModelSpec reference validator) accepts tabs only inside quoted strings, block scalars and comments"),
+                    );
+                }
+            }
+        }
+        line_start += line.len();
+    }
+    None
+}
+
+/// A collection being built.
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        start: Span,
+        anchor: usize,
+        tag: CollectionTag,
+    },
+    Map {
+        entries: Vec<Entry>,
+        pending_key: Option<Node>,
+        start: Span,
+        anchor: usize,
+        tag: CollectionTag,
+        /// Keys that were merge keys (`<<`), by entry index; expanded when the mapping closes.
+        merges: Vec<usize>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CollectionTag {
+    Default,
+    Set,
+    Pairs,
+}
+
+struct Builder<'a> {
+    syntax: Syntax,
+    limits: &'a Limits,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    aliases: usize,
+    root: Option<Node>,
+    /// Byte ranges and styles of every scalar, for the tab rule.
+    scalar_spans: Vec<(usize, usize, ScalarStyle)>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(syntax: Syntax, limits: &'a Limits) -> Self {
+        Builder {
+            syntax,
+            limits,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            nodes: 0,
+            aliases: 0,
+            root: None,
+            scalar_spans: Vec::new(),
+        }
+    }
+
+    fn count_nodes(&mut self, n: usize, span: Span) -> Result<(), LoadError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > self.limits.max_nodes {
+            return Err(LoadError::new(
+                codes::LIMIT,
+                format!(
+                    "more than {} nodes (aliases count every copy they make)",
+                    self.limits.max_nodes
+                ),
+                span,
+            )
+            .with_help("a ModelSpec is small; this input looks generated or hostile"));
+        }
+        Ok(())
+    }
+
+    /// Feeds one event; returns a finished document root when one completes.
+    fn event(&mut self, event: Event<'_>, pspan: ParserSpan) -> Result<Option<Node>, LoadError> {
+        let span = convert_span(&pspan);
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Anchor(..) => Ok(None),
+            Event::DocumentStart(..) => {
+                self.root = None;
+                self.anchors.clear();
+                Ok(None)
+            }
+            Event::DocumentEnd => Ok(Some(match self.root.take() {
+                Some(root) => root,
+                None => {
+                    return Err(LoadError::new(codes::EMPTY, "the document is empty", span));
+                }
+            })),
+            Event::Alias(id) => {
+                self.aliases += 1;
+                if self.aliases > self.limits.max_aliases {
+                    return Err(LoadError::new(
+                        codes::LIMIT,
+                        format!("more than {} aliases", self.limits.max_aliases),
+                        span,
+                    ));
+                }
+                let Some(target) = self.anchors.get(&id) else {
+                    return Err(LoadError::new(
+                        codes::SYNTAX,
+                        "alias refers to an anchor that is not complete yet (a recursive alias)",
+                        span,
+                    ));
+                };
+                let size = count_tree(target);
+                let mut copy = target.clone();
+                self.count_nodes(size, span)?;
+                copy.span = span;
+                self.place(copy, false).map(|()| None)
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if let Some(range) = pspan.byte_range() {
+                    self.scalar_spans.push((range.start, range.end, style));
+                }
+                self.count_nodes(1, span)?;
+                // granit reports an empty plain scalar as "~" with an empty span.
+                let text: &str = if style == ScalarStyle::Plain && pspan.is_empty() {
+                    ""
+                } else {
+                    &text
+                };
+                let resolved = self.resolve_scalar(text, style, tag.as_deref(), span)?;
+                let (node, is_merge_key) = match resolved {
+                    Scalar::Value(value) => (Node { value, span }, false),
+                    Scalar::MergeKey => (
+                        Node {
+                            value: Value::Str("<<".into()),
+                            span,
+                        },
+                        true,
+                    ),
+                    Scalar::ValueKey => (
+                        Node {
+                            value: Value::Str("=".into()),
+                            span,
+                        },
+                        false,
+                    ),
+                };
+                let is_value_key = text == "=" && style == ScalarStyle::Plain && tag.is_none();
+                if is_value_key && !self.expecting_key() {
+                    return Err(LoadError::new(
+                        codes::TAG,
+                        "a bare `=` is the YAML 1.1 value key, which the safe loader cannot construct",
+                        span,
+                    )
+                    .with_help("quote it: '='"));
+                }
+                if anchor != 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.place(node, is_merge_key).map(|()| None)
+            }
+            Event::SequenceStart(_, anchor, tag) => {
+                let tag = self.collection_tag(tag.as_deref(), "sequence", span)?;
+                self.open(
+                    Frame::Seq {
+                        items: Vec::new(),
+                        start: span,
+                        anchor,
+                        tag,
+                    },
+                    span,
+                )
+            }
+            Event::MappingStart(_, anchor, tag) => {
+                let tag = self.collection_tag(tag.as_deref(), "mapping", span)?;
+                self.open(
+                    Frame::Map {
+                        entries: Vec::new(),
+                        pending_key: None,
+                        start: span,
+                        anchor,
+                        tag,
+                        merges: Vec::new(),
+                    },
+                    span,
+                )
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(None);
+                };
+                let (node, anchor) = self.close(frame, span)?;
+                if anchor != 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.place(node, false).map(|()| None)
+            }
+            #[allow(unreachable_patterns)]
+            _ => Ok(None),
+        }
+    }
+
+    fn expecting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { pending_key: None, .. }))
+    }
+
+    fn open(&mut self, frame: Frame, span: Span) -> Result<Option<Node>, LoadError> {
+        self.count_nodes(1, span)?;
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(LoadError::new(
+                codes::LIMIT,
+                format!("nesting deeper than {} levels", self.limits.max_depth),
+                span,
+            ));
+        }
+        self.stack.push(frame);
+        Ok(None)
+    }
+
+    fn resolve_scalar(
+        &self,
+        text: &str,
+        style: ScalarStyle,
+        tag: Option<&Tag>,
+        span: Span,
+    ) -> Result<Scalar, LoadError> {
+        let value_error = |msg: String| LoadError::new(codes::VALUE, msg, span);
+        match tag {
+            None if style == ScalarStyle::Plain => match self.syntax {
+                Syntax::Yaml => scalar::resolve_plain(text)
+                    .map_err(|m| value_error(m).with_help("quote the value to make it a string")),
+                Syntax::Json => Ok(Scalar::Value(scalar::resolve_json(text))),
+            },
+            None => Ok(Scalar::Value(Value::Str(text.to_string()))),
+            // PyYAML resolves a node tagged with the non-specific `!` as if it were plain,
+            // whatever its style (so `! "123"` is the integer 123).
+            Some(t) if t.handle().is_empty() && t.suffix() == "!" => scalar::resolve_plain(text).map_err(value_error),
+            Some(t) if t.handle() == "tag:yaml.org,2002:" => {
+                scalar::construct_tagged(t.suffix(), text).map_err(|m| LoadError::new(codes::TAG, m, span))
+            }
+            Some(t) => Err(unsupported_tag(t, span)),
+        }
+    }
+
+    fn collection_tag(&self, tag: Option<&Tag>, kind: &str, span: Span) -> Result<CollectionTag, LoadError> {
+        let Some(t) = tag else {
+            return Ok(CollectionTag::Default);
+        };
+        if t.handle().is_empty() && t.suffix() == "!" {
+            return Ok(CollectionTag::Default);
+        }
+        if t.handle() != "tag:yaml.org,2002:" {
+            return Err(unsupported_tag(t, span));
+        }
+        match (kind, t.suffix()) {
+            ("sequence", "seq") | ("mapping", "map") => Ok(CollectionTag::Default),
+            ("sequence", "omap" | "pairs") => Ok(CollectionTag::Pairs),
+            ("mapping", "set") => Ok(CollectionTag::Set),
+            (_, suffix) => Err(LoadError::new(
+                codes::TAG,
+                format!("the tag !!{suffix} cannot be used on a {kind}"),
+                span,
+            )),
+        }
+    }
+
+    /// Finishes a collection.
+    fn close(&mut self, frame: Frame, end: Span) -> Result<(Node, usize), LoadError> {
+        match frame {
+            Frame::Seq {
+                items,
+                start,
+                anchor,
+                tag,
+            } => {
+                let span = Span {
+                    start: start.start,
+                    end: end.end,
+                };
+                let value = match tag {
+                    CollectionTag::Pairs => {
+                        for item in &items {
+                            if !matches!(&item.value, Value::Map(e) if e.len() == 1) {
+                                return Err(LoadError::new(
+                                    codes::TAG,
+                                    "every item of an !!omap or !!pairs must be a one-key mapping",
+                                    item.span,
+                                ));
+                            }
+                        }
+                        Value::Seq(
+                            items
+                                .into_iter()
+                                .map(|item| Node {
+                                    value: Value::Foreign(Foreign::Pair),
+                                    span: item.span,
+                                })
+                                .collect(),
+                        )
+                    }
+                    _ => Value::Seq(items),
+                };
+                Ok((Node { value, span }, anchor))
+            }
+            Frame::Map {
+                entries,
+                pending_key,
+                start,
+                anchor,
+                tag,
+                merges,
+            } => {
+                let span = Span {
+                    start: start.start,
+                    end: end.end,
+                };
+                // A well-formed event stream never closes a mapping between a key and its value.
+                debug_assert!(pending_key.is_none());
+                let entries = expand_merges(entries, &merges)?;
+                let value = if tag == CollectionTag::Set {
+                    Value::Foreign(Foreign::Set)
+                } else {
+                    Value::Map(entries)
+                };
+                Ok((Node { value, span }, anchor))
+            }
+        }
+    }
+
+    /// Puts a finished node into its parent (or makes it the document root).
+    fn place(&mut self, node: Node, is_merge_key: bool) -> Result<(), LoadError> {
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(node);
+                Ok(())
+            }
+            Some(Frame::Seq { items, .. }) => {
+                items.push(node);
+                Ok(())
+            }
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                merges,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    if node.value.is_collection() || matches!(node.value, Value::Foreign(Foreign::Set | Foreign::Pair))
+                    {
+                        return Err(LoadError::new(
+                            codes::SYNTAX,
+                            "a mapping or list cannot be a mapping key",
+                            node.span,
+                        )
+                        .with_help("keys must be scalars (strings, numbers, booleans)"));
+                    }
+                    if is_merge_key {
+                        merges.push(entries.len());
+                    }
+                    *pending_key = Some(node);
+                    Ok(())
+                }
+                Some(key) => {
+                    let is_merge = merges.last() == Some(&entries.len());
+                    if !is_merge
+                        && let Some(prev) = entries
+                            .iter()
+                            .enumerate()
+                            .find(|(i, e)| !merges.contains(i) && same_key(&e.key.value, &key.value))
+                            .map(|(_, e)| e.key.span)
+                    {
+                        return Err(LoadError::new(
+                            codes::DUPLICATE_KEY,
+                            format!(
+                                "duplicate key `{}` (first written at line {}, column {})",
+                                key.key_token(),
+                                prev.start.line,
+                                prev.start.column
+                            ),
+                            key.span,
+                        )
+                        .with_help("remove one of them: YAML keys must be unique"));
+                    }
+                    entries.push(Entry { key, value: node });
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+fn unsupported_tag(t: &Tag, span: Span) -> LoadError {
+    LoadError::new(codes::TAG, format!("unsupported tag `{}`", t.original()), span)
+        .with_help("ModelSpec files are plain data: remove the tag")
+}
+
+fn count_tree(node: &Node) -> usize {
+    let mut count = 0;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        count += 1;
+        match &n.value {
+            Value::Seq(items) => stack.extend(items.iter()),
+            Value::Map(entries) => {
+                for e in entries {
+                    count += 1;
+                    stack.push(&e.value);
+                }
+            }
+            _ => {}
+        }
+    }
+    count
+}
+
+/// Whether two keys are the same Python dictionary key (`1`, `1.0` and `true` are).
+fn same_key(a: &Value, b: &Value) -> bool {
+    fn number(v: &Value) -> Option<f64> {
+        match v {
+            Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+            Value::Int(Int::Small(i)) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Null, Value::Null) => true,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        _ => match (number(a), number(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        },
+    }
+}
+
+/// Expands YAML 1.1 merge keys the way PyYAML's `flatten_mapping` does: merged entries come
+/// first, earlier sources win over later ones, and the mapping's own entries win over all.
+fn expand_merges(entries: Vec<Entry>, merges: &[usize]) -> Result<Vec<Entry>, LoadError> {
+    if merges.is_empty() {
+        return Ok(entries);
+    }
+    let mut merged: Vec<Entry> = Vec::new();
+    let mut own: Vec<Entry> = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        if !merges.contains(&i) {
+            own.push(entry);
+            continue;
+        }
+        match entry.value.value {
+            Value::Map(src) => merged.extend(src),
+            Value::Seq(items) => {
+                let mut sources = Vec::new();
+                for item in items {
+                    match item.value {
+                        Value::Map(src) => sources.push(src),
+                        _ => {
+                            return Err(LoadError::new(
+                                codes::TAG,
+                                "a merge key (<<) list may only hold mappings",
+                                item.span,
+                            ));
+                        }
+                    }
+                }
+                for src in sources.into_iter().rev() {
+                    merged.extend(src);
+                }
+            }
+            _ => {
+                return Err(LoadError::new(
+                    codes::TAG,
+                    "a merge key (<<) needs a mapping or a list of mappings",
+                    entry.value.span,
+                )
+                .with_help("quote the key ('<<') if you meant a literal key"));
+            }
+        }
+    }
+    // Python's dict keeps the first position of a key and the last value written to it.
+    let mut out: Vec<Entry> = Vec::with_capacity(merged.len() + own.len());
+    for entry in merged.into_iter().chain(own) {
+        match out.iter_mut().find(|e| same_key(&e.key.value, &entry.key.value)) {
+            Some(existing) => existing.value = entry.value,
+            None => out.push(entry),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -177,7 +177,7 @@ fn validate_text_with_refs(text: &str, syntax: Syntax, options: &Options) -> Vec
                 Err(e) => vec![Diagnostic {
                     code: e.code,
                     severity: Severity::Error,
-                    pointer: String::new(),
+                    pointer: e.pointer,
                     span: e.span,
                     message: e.message,
                     help: e.help,

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span as ParserSpan, Tag};
 
 use self::scalar::Scalar;
-use super::node::{Entry, Foreign, Int, Node, Pos, Span, Value};
+use super::node::{Entry, Foreign, Int, Node, Pos, Span, Value, push_pointer};
 
 /// Caps on what one input may make the loader spend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +64,8 @@ pub struct LoadError {
     pub message: String,
     /// Where.
     pub span: Span,
+    /// JSON pointer of the node concerned, when the error is inside the document.
+    pub pointer: String,
     /// What to do about it, when we know.
     pub help: Option<String>,
 }
@@ -74,6 +76,7 @@ impl LoadError {
             code,
             message: message.into(),
             span,
+            pointer: String::new(),
             help: None,
         }
     }
@@ -94,7 +97,7 @@ pub mod codes {
     pub const LIMIT: &str = "yaml-limit";
     /// A tag the safe loader does not construct, or a tag on the wrong kind of node.
     pub const TAG: &str = "yaml-tag";
-    /// A scalar recognised as a typed value that cannot be built (`2024-02-30`, `0x_`).
+    /// A value recognised as typed that cannot be built (`2024-02-30`, `0x_`, `<<: 5`).
     pub const VALUE: &str = "yaml-value";
     /// A document with no content.
     pub const EMPTY: &str = "empty-document";
@@ -114,7 +117,7 @@ pub fn load(text: &str, syntax: Syntax, limits: &Limits) -> Vec<DocumentResult> 
     let parser = Parser::new_from_str(text);
     for next in parser {
         match next {
-            Ok((event, span)) => match builder.event(event, span) {
+            Ok((event, span)) => match builder.event(event, span).map_err(|e| builder.locate(e)) {
                 Ok(Some(doc)) => {
                     docs.push(Ok(doc));
                     if docs.len() > limits.max_documents {
@@ -307,6 +310,29 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Fills in the pointer of an error raised while building, from the open collections.
+    fn locate(&self, mut err: LoadError) -> LoadError {
+        if err.pointer.is_empty() {
+            err.pointer = self.pointer();
+        }
+        err
+    }
+
+    /// The pointer of the node being built: the open collections, and the pending key.
+    fn pointer(&self) -> String {
+        let mut p = String::new();
+        for frame in &self.stack {
+            match frame {
+                Frame::Seq { items, .. } => push_pointer(&mut p, &items.len().to_string()),
+                Frame::Map {
+                    pending_key: Some(k), ..
+                } => push_pointer(&mut p, &k.key_token()),
+                Frame::Map { .. } => {}
+            }
+        }
+        p
+    }
+
     fn count_nodes(&mut self, n: usize, span: Span) -> Result<(), LoadError> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > self.limits.max_nodes {
@@ -372,7 +398,8 @@ impl<'a> Builder<'a> {
                 } else {
                     &text
                 };
-                let resolved = self.resolve_scalar(text, style, tag.as_deref(), span)?;
+                let tag_at = pspan.tag_span().map_or(span, |t| convert_span(&t));
+                let resolved = self.resolve_scalar(text, style, tag.as_deref(), span, tag_at)?;
                 let (node, is_merge_key) = match resolved {
                     Scalar::Value(value) => (Node { value, span }, false),
                     Scalar::MergeKey => (
@@ -405,7 +432,8 @@ impl<'a> Builder<'a> {
                 self.place(node, is_merge_key).map(|()| None)
             }
             Event::SequenceStart(_, anchor, tag) => {
-                let tag = self.collection_tag(tag.as_deref(), "sequence", span)?;
+                let tag_at = pspan.tag_span().map_or(span, |t| convert_span(&t));
+                let tag = self.collection_tag(tag.as_deref(), "sequence", tag_at)?;
                 self.open(
                     Frame::Seq {
                         items: Vec::new(),
@@ -417,7 +445,8 @@ impl<'a> Builder<'a> {
                 )
             }
             Event::MappingStart(_, anchor, tag) => {
-                let tag = self.collection_tag(tag.as_deref(), "mapping", span)?;
+                let tag_at = pspan.tag_span().map_or(span, |t| convert_span(&t));
+                let tag = self.collection_tag(tag.as_deref(), "mapping", tag_at)?;
                 self.open(
                     Frame::Map {
                         entries: Vec::new(),
@@ -468,6 +497,7 @@ impl<'a> Builder<'a> {
         style: ScalarStyle,
         tag: Option<&Tag>,
         span: Span,
+        tag_at: Span,
     ) -> Result<Scalar, LoadError> {
         let value_error = |msg: String| LoadError::new(codes::VALUE, msg, span);
         match tag {
@@ -481,9 +511,9 @@ impl<'a> Builder<'a> {
             // whatever its style (so `! "123"` is the integer 123).
             Some(t) if t.handle().is_empty() && t.suffix() == "!" => scalar::resolve_plain(text).map_err(value_error),
             Some(t) if t.handle() == "tag:yaml.org,2002:" => {
-                scalar::construct_tagged(t.suffix(), text).map_err(|m| LoadError::new(codes::TAG, m, span))
+                scalar::construct_tagged(t.suffix(), text).map_err(|m| LoadError::new(codes::TAG, m, tag_at))
             }
-            Some(t) => Err(unsupported_tag(t, span)),
+            Some(t) => Err(unsupported_tag(t, tag_at)),
         }
     }
 
@@ -574,6 +604,7 @@ impl<'a> Builder<'a> {
 
     /// Puts a finished node into its parent (or makes it the document root).
     fn place(&mut self, node: Node, is_merge_key: bool) -> Result<(), LoadError> {
+        self.check_duplicate()?;
         match self.stack.last_mut() {
             None => {
                 self.root = Some(node);
@@ -606,31 +637,51 @@ impl<'a> Builder<'a> {
                     Ok(())
                 }
                 Some(key) => {
-                    let is_merge = merges.last() == Some(&entries.len());
-                    if !is_merge
-                        && let Some(prev) = entries
-                            .iter()
-                            .enumerate()
-                            .find(|(i, e)| !merges.contains(i) && same_key(&e.key.value, &key.value))
-                            .map(|(_, e)| e.key.span)
-                    {
-                        return Err(LoadError::new(
-                            codes::DUPLICATE_KEY,
-                            format!(
-                                "duplicate key `{}` (first written at line {}, column {})",
-                                key.key_token(),
-                                prev.start.line,
-                                prev.start.column
-                            ),
-                            key.span,
-                        )
-                        .with_help("remove one of them: YAML keys must be unique"));
-                    }
                     entries.push(Entry { key, value: node });
                     Ok(())
                 }
             },
         }
+    }
+}
+
+impl Builder<'_> {
+    /// Rejects a value whose key already appears in the open mapping. Merged entries are not
+    /// duplicates: overriding them is what merge keys are for.
+    fn check_duplicate(&self) -> Result<(), LoadError> {
+        let Some(Frame::Map {
+            entries,
+            pending_key: Some(key),
+            merges,
+            ..
+        }) = self.stack.last()
+        else {
+            return Ok(());
+        };
+        if merges.last() == Some(&entries.len()) {
+            return Ok(());
+        }
+        let Some(first) = entries
+            .iter()
+            .enumerate()
+            .find(|(i, e)| !merges.contains(i) && same_key(&e.key.value, &key.value))
+            .map(|(_, e)| e.key.span)
+        else {
+            return Ok(());
+        };
+        let mut err = LoadError::new(
+            codes::DUPLICATE_KEY,
+            format!(
+                "duplicate key `{}` (first written at line {}, column {})",
+                key.key_token(),
+                first.start.line,
+                first.start.column
+            ),
+            key.span,
+        )
+        .with_help("remove one of them: YAML keys must be unique");
+        err.pointer = self.pointer();
+        Err(err)
     }
 }
 
@@ -701,7 +752,7 @@ fn expand_merges(entries: Vec<Entry>, merges: &[usize]) -> Result<Vec<Entry>, Lo
                         Value::Map(src) => sources.push(src),
                         _ => {
                             return Err(LoadError::new(
-                                codes::TAG,
+                                codes::VALUE,
                                 "a merge key (<<) list may only hold mappings",
                                 item.span,
                             ));
@@ -714,7 +765,7 @@ fn expand_merges(entries: Vec<Entry>, merges: &[usize]) -> Result<Vec<Entry>, Lo
             }
             _ => {
                 return Err(LoadError::new(
-                    codes::TAG,
+                    codes::VALUE,
                     "a merge key (<<) needs a mapping or a list of mappings",
                     entry.value.span,
                 )

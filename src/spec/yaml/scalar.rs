@@ -97,7 +97,8 @@ pub fn construct_tagged(suffix: &str, text: &str) -> Result<Scalar, String> {
         "binary" => Value::Foreign(Foreign::Binary),
         "merge" if text == "<<" => return Ok(Scalar::MergeKey),
         "value" if text == "=" => return Ok(Scalar::ValueKey),
-        other => return Err(format!("the tag !!{other} cannot be used on a scalar")),
+        "seq" | "map" | "set" | "omap" | "pairs" => return Err(format!("the tag !!{suffix} cannot be used on a scalar")),
+        other => return Err(format!("unsupported tag !!{other}")),
     };
     Ok(Scalar::Value(value))
 }

@@ -58,7 +58,14 @@ fn observed(report: &FileReport) -> BTreeSet<Expectation> {
         .documents
         .iter()
         .flat_map(|d| &d.diagnostics)
-        .map(|d| (d.code.to_string(), d.pointer.clone(), d.span.start.line, d.span.start.column))
+        .map(|d| {
+            (
+                d.code.to_string(),
+                d.pointer.clone(),
+                d.span.start.line,
+                d.span.start.column,
+            )
+        })
         .collect()
 }
 
@@ -66,7 +73,11 @@ fn observed(report: &FileReport) -> BTreeSet<Expectation> {
 fn invalid_fixtures_report_exactly_their_expectations() {
     let dir = root().join("fixtures/specs/invalid");
     let files = yaml_files(&dir);
-    assert!(files.len() >= 45, "expected the fixture corpus, found {} files", files.len());
+    assert!(
+        files.len() >= 45,
+        "expected the fixture corpus, found {} files",
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in &files {
         let expected = expectations(path);
@@ -82,15 +93,28 @@ fn invalid_fixtures_report_exactly_their_expectations() {
             ));
         }
         // Warning-only cases pass normally and fail under --strict.
-        assert!(!reports[0].is_valid(true), "{} should fail under --strict", path.display());
+        assert!(
+            !reports[0].is_valid(true),
+            "{} should fail under --strict",
+            path.display()
+        );
     }
-    assert!(failures.is_empty(), "{} fixtures disagree:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixtures disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_code_is_covered_by_a_fixture() {
     let dir = root().join("fixtures/specs/invalid");
-    let covered: BTreeSet<String> = yaml_files(&dir).iter().flat_map(|p| expectations(p)).map(|e| e.0).collect();
+    let covered: BTreeSet<String> = yaml_files(&dir)
+        .iter()
+        .flat_map(|p| expectations(p))
+        .map(|e| e.0)
+        .collect();
     let mut codes: Vec<&str> = modelspec::spec::lint::LINTS.iter().map(|l| l.code).collect();
     codes.extend([
         "schema-type",

@@ -97,7 +97,9 @@ pub fn construct_tagged(suffix: &str, text: &str) -> Result<Scalar, String> {
         "binary" => Value::Foreign(Foreign::Binary),
         "merge" if text == "<<" => return Ok(Scalar::MergeKey),
         "value" if text == "=" => return Ok(Scalar::ValueKey),
-        "seq" | "map" | "set" | "omap" | "pairs" => return Err(format!("the tag !!{suffix} cannot be used on a scalar")),
+        "seq" | "map" | "set" | "omap" | "pairs" => {
+            return Err(format!("the tag !!{suffix} cannot be used on a scalar"));
+        }
         other => return Err(format!("unsupported tag !!{other}")),
     };
     Ok(Scalar::Value(value))

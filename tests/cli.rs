@@ -1,0 +1,239 @@
+//! End-to-end tests of the `modelspec` binary: exit codes, formats, and the edges of input.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn modelspec(args: &[&str]) -> Output {
+    run_with_stdin(args, None)
+}
+
+fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn modelspec");
+    if let Some(input) = stdin
+        && let Some(mut pipe) = child.stdin.take()
+    {
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait for modelspec")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+const MINIMAL: &str = "apiVersion: piqc.ai/v1alpha1
+kind: ModelSpec
+metadata:
+  name: stdin-spec
+spec:
+  identity:
+    model: {id: m, family: f, task: t, framework: tgi}
+  runtime:
+    accelerator: {vendor: nvidia, type: l4, count: 1}
+";
+
+#[test]
+fn examples_validate_with_exit_zero() {
+    let o = modelspec(&["validate", "examples"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("ok: 13 files, 13 documents valid (0 errors, 0 warnings)"), "{}", stdout(&o));
+}
+
+#[test]
+fn an_invalid_file_exits_one_and_shows_the_source_line() {
+    let o = modelspec(&["validate", "fixtures/specs/invalid/schema-type-count-string.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn human_output_for_lints_warnings_and_help() {
+    let o = modelspec(&[
+        "validate",
+        "fixtures/specs/invalid/lint-multiple-findings.yaml",
+        "fixtures/specs/invalid/load-multi-document-second-invalid.yaml",
+        "fixtures/specs/invalid/load-tab-separator.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let o = modelspec(&[
+        "validate",
+        "--format",
+        "json",
+        "fixtures/specs/invalid/lint-warm-pool-exceeds-max.yaml",
+        "fixtures/specs/invalid/load-multi-document-second-invalid.yaml",
+        "examples/00-minimal.modelspec.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    insta::assert_json_snapshot!(v);
+    for entry in v["files"].as_array().expect("files") {
+        for key in ["path", "document", "valid", "errors", "warnings"] {
+            assert!(entry.get(key).is_some(), "missing {key} in {entry}");
+        }
+        for item in entry["errors"].as_array().into_iter().chain(entry["warnings"].as_array()).flatten() {
+            for key in ["code", "pointer", "line", "column", "message"] {
+                assert!(item.get(key).is_some(), "missing {key} in {item}");
+            }
+        }
+    }
+}
+
+#[test]
+fn missing_paths_exit_two_but_the_rest_is_still_validated() {
+    let o = modelspec(&["validate", "--format", "json", "does-not-exist.yaml", "examples/00-minimal.modelspec.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("does-not-exist.yaml: no such file or directory"), "{}", stderr(&o));
+    assert_eq!(json(&o)["summary"]["valid"], 1);
+}
+
+#[test]
+fn an_unreadable_file_exits_two() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("dangling.yaml");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).expect("symlink");
+    let fifo_free_dir = dir.path().join("dir.yaml");
+    std::fs::create_dir(&fifo_free_dir).expect("mkdir");
+    let o = modelspec(&["validate", link.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // A directory named like a spec is walked, not read: here it is empty.
+    let o = modelspec(&["validate", fifo_free_dir.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no *.yaml"), "{}", stderr(&o));
+}
+
+#[test]
+fn lints_can_be_turned_off_and_warnings_made_fatal() {
+    let lint = "fixtures/specs/invalid/lint-replicas-range.yaml";
+    assert_eq!(modelspec(&["validate", lint]).status.code(), Some(1));
+    assert_eq!(modelspec(&["validate", "--no-lint", lint]).status.code(), Some(0));
+    let warning = "fixtures/specs/invalid/lint-warm-pool-exceeds-max.yaml";
+    assert_eq!(modelspec(&["validate", warning]).status.code(), Some(0));
+    let strict = modelspec(&["validate", "--strict", warning]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(stdout(&strict).contains("warning[warm-pool-exceeds-max]"));
+}
+
+#[test]
+fn standard_input_is_read_with_a_dash() {
+    let o = run_with_stdin(&["validate", "--format", "json", "-"], Some(MINIMAL));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(json(&o)["files"][0]["path"], "-");
+    let o = run_with_stdin(&["validate", "-"], Some("apiVersion: 1\n"));
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn each_document_of_a_stream_is_reported() {
+    let two = format!("{MINIMAL}---\n{}", MINIMAL.replace("count: 1", "count: 0"));
+    let o = run_with_stdin(&["validate", "--format", "json", "-"], Some(&two));
+    let v = json(&o);
+    assert_eq!(v["files"][0]["document"], 1);
+    assert_eq!(v["files"][0]["valid"], true);
+    assert_eq!(v["files"][1]["document"], 2);
+    assert_eq!(v["files"][1]["errors"][0]["code"], "schema-minimum");
+    assert_eq!(v["files"][1]["errors"][0]["line"], 19);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn oversized_files_are_refused_without_reading_them_whole() {
+    let o = modelspec(&["validate", "--max-file-size", "100", "examples/00-minimal.modelspec.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("file-too-large"), "{}", stdout(&o));
+    let bad = modelspec(&["validate", "--max-file-size", "lots", "examples"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn directories_are_walked_skipping_hidden_entries_and_other_extensions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write("a.yaml", MINIMAL);
+    write("nested/b.YML", MINIMAL);
+    write("nested/c.json", r#"{"apiVersion": "piqc.ai/v1alpha1"}"#);
+    write(".hidden/d.yaml", "not: valid");
+    write("notes.txt", "not a spec");
+    let o = modelspec(&["validate", "--format", "json", dir.path().to_str().expect("utf8")]);
+    let v = json(&o);
+    let paths: Vec<String> = v["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            Path::new(f["path"].as_str().expect("path"))
+                .strip_prefix(dir.path())
+                .expect("under dir")
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(paths, ["a.yaml", "nested/b.YML", "nested/c.json"]);
+    assert_eq!(o.status.code(), Some(1), "c.json misses required fields");
+}
+
+#[test]
+fn referenced_specs_are_validated_and_reported() {
+    let o = modelspec(&["validate", "--format", "json", "fixtures/specs/invalid/lint-dependency-spec-invalid.yaml"]);
+    let v = json(&o);
+    let files = v["files"].as_array().expect("files");
+    assert_eq!(files.len(), 2, "{v}");
+    assert_eq!(files[0]["errors"][0]["code"], "dependency-spec-invalid");
+    assert_eq!(files[1]["origin"], "reference");
+    assert_eq!(files[1]["valid"], false);
+}
+
+#[test]
+fn schema_command_prints_the_embedded_schema() {
+    let o = modelspec(&["schema", "modelspec"]);
+    assert_eq!(o.status.code(), Some(0));
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).expect("schema is JSON");
+    let file = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/modelspec.v0.1.json"))
+        .expect("schema file");
+    assert_eq!(printed, serde_json::from_str::<serde_json::Value>(&file).expect("file is JSON"));
+}
+
+#[test]
+fn version_and_usage_errors() {
+    let o = modelspec(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("modelspec "));
+    assert_eq!(modelspec(&["validate"]).status.code(), Some(2));
+    assert_eq!(modelspec(&["validate", "--format", "xml", "examples"]).status.code(), Some(2));
+    assert_eq!(modelspec(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn codes_command_lists_every_lint() {
+    let o = modelspec(&["codes"]);
+    let text = stdout(&o);
+    for lint in modelspec::spec::lint::LINTS {
+        assert!(text.contains(lint.code), "{} missing from `modelspec codes`", lint.code);
+    }
+}

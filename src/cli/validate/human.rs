@@ -22,7 +22,12 @@ pub fn render(
             continue;
         }
         let multi = r.documents.len() > 1;
-        let lines: Vec<&str> = r.text.as_deref().map(|t| t.lines().collect()).unwrap_or_default();
+        // Split where the loader counts lines: YAML 1.1 also breaks at NEL, LS and PS.
+        let lines: Vec<&str> = r
+            .text
+            .as_deref()
+            .map(|t| t.split(['\n', '\u{85}', '\u{2028}', '\u{2029}']).collect())
+            .unwrap_or_default();
         for doc in &r.documents {
             for d in &doc.diagnostics {
                 let document = multi.then_some(doc.index);

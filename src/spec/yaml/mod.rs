@@ -112,9 +112,18 @@ pub fn load(text: &str, syntax: Syntax, limits: &Limits) -> Vec<DocumentResult> 
     if let Some(err) = find_unprintable(text) {
         return vec![Err(err)];
     }
+    let normalized;
+    let text = match syntax {
+        Syntax::Yaml if text.contains(['\u{85}', '\u{2028}', '\u{2029}']) => {
+            normalized = normalize_line_breaks(text);
+            normalized.as_str()
+        }
+        _ => text,
+    };
     let mut builder = Builder::new(syntax, limits);
     let mut docs = Vec::new();
-    let parser = Parser::new_from_str(text);
+    let options = serde_saphyr::granit_parser::options! { emit_anchor_events: syntax == Syntax::Yaml };
+    let parser = Parser::new_from_str_with_options(text, options);
     for next in parser {
         match next {
             Ok((event, span)) => match builder.event(event, span).map_err(|e| builder.locate(e)) {
@@ -156,6 +165,21 @@ pub fn load(text: &str, syntax: Syntax, limits: &Limits) -> Vec<DocumentResult> 
         }
     }
     docs
+}
+
+/// YAML 1.1 (and so PyYAML) also breaks lines at NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR,
+/// which YAML 1.2 reads as ordinary characters. `kind: ModelSpec<LS>` is `ModelSpec` to the
+/// reference validator, so it must be to us. The replacement keeps one character per character,
+/// so line and column numbers match what PyYAML reports.
+fn normalize_line_breaks(text: &str) -> String {
+    text.chars()
+        .map(|c| if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') { '\n' } else { c })
+        .collect()
+}
+
+/// PyYAML's anchor and alias names: ASCII letters, digits, `-` and `_` only.
+fn valid_anchor_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The scanner's message without its own "at char N line L column C" suffix: we print the
@@ -353,7 +377,19 @@ impl<'a> Builder<'a> {
     fn event(&mut self, event: Event<'_>, pspan: ParserSpan) -> Result<Option<Node>, LoadError> {
         let span = convert_span(&pspan);
         match event {
-            Event::StreamStart | Event::StreamEnd | Event::Anchor(..) => Ok(None),
+            Event::StreamStart | Event::StreamEnd => Ok(None),
+            Event::Anchor(_, name) => {
+                if valid_anchor_name(&name) {
+                    Ok(None)
+                } else {
+                    Err(LoadError::new(
+                        codes::SYNTAX,
+                        format!("anchor name `{name}` has characters YAML 1.1 does not allow"),
+                        span,
+                    )
+                    .with_help("use only ASCII letters, digits, '-' and '_' in anchor names"))
+                }
+            }
             Event::DocumentStart(..) => {
                 self.root = None;
                 self.anchors.clear();
@@ -418,13 +454,15 @@ impl<'a> Builder<'a> {
                     ),
                 };
                 let is_value_key = text == "=" && style == ScalarStyle::Plain && tag.is_none();
-                if is_value_key && !self.expecting_key() {
+                if (is_value_key || is_merge_key) && !self.expecting_key() {
+                    // PyYAML has no constructor for these tags outside the key position.
+                    let what = if is_merge_key { "<<` is the YAML 1.1 merge key" } else { "=` is the YAML 1.1 value key" };
                     return Err(LoadError::new(
                         codes::TAG,
-                        "a bare `=` is the YAML 1.1 value key, which the safe loader cannot construct",
+                        format!("a bare `{what}, which the safe loader cannot construct as a value"),
                         span,
                     )
-                    .with_help("quote it: '='"));
+                    .with_help(format!("quote it: '{text}'")));
                 }
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -510,8 +548,9 @@ impl<'a> Builder<'a> {
             // PyYAML resolves a node tagged with the non-specific `!` as if it were plain,
             // whatever its style (so `! "123"` is the integer 123).
             Some(t) if t.handle().is_empty() && t.suffix() == "!" => scalar::resolve_plain(text).map_err(value_error),
-            Some(t) if t.handle() == "tag:yaml.org,2002:" => {
-                scalar::construct_tagged(t.suffix(), text).map_err(|m| LoadError::new(codes::TAG, m, tag_at))
+            Some(t) if core_suffix(t).is_some() => {
+                let suffix = core_suffix(t).unwrap_or_default();
+                scalar::construct_tagged(suffix, text).map_err(|m| LoadError::new(codes::TAG, m, tag_at))
             }
             Some(t) => Err(unsupported_tag(t, tag_at)),
         }
@@ -524,10 +563,10 @@ impl<'a> Builder<'a> {
         if t.handle().is_empty() && t.suffix() == "!" {
             return Ok(CollectionTag::Default);
         }
-        if t.handle() != "tag:yaml.org,2002:" {
+        let Some(suffix) = core_suffix(t) else {
             return Err(unsupported_tag(t, span));
-        }
-        match (kind, t.suffix()) {
+        };
+        match (kind, suffix) {
             ("sequence", "seq") | ("mapping", "map") => Ok(CollectionTag::Default),
             ("sequence", "omap" | "pairs") => Ok(CollectionTag::Pairs),
             ("mapping", "set") => Ok(CollectionTag::Set),
@@ -682,6 +721,18 @@ impl Builder<'_> {
         .with_help("remove one of them: YAML keys must be unique");
         err.pointer = self.pointer();
         Err(err)
+    }
+}
+
+/// The part after `tag:yaml.org,2002:` of a core tag, written `!!int` or `!<tag:yaml.org,2002:int>`.
+fn core_suffix(t: &Tag) -> Option<&str> {
+    const CORE: &str = "tag:yaml.org,2002:";
+    if t.handle() == CORE {
+        Some(t.suffix())
+    } else if t.handle().is_empty() {
+        t.suffix().strip_prefix(CORE)
+    } else {
+        None
     }
 }
 

@@ -317,3 +317,35 @@ fn spans_are_one_based_character_columns() {
         (2, 6)
     );
 }
+
+// Regressions found by the compatibility corpus (scripts/compat/compat.py).
+
+#[test]
+fn merge_key_as_a_value_is_an_error() {
+    assert_eq!(error("a: <<\n").code, codes::TAG);
+    assert_eq!(error("a: [<<]\n").code, codes::TAG);
+}
+
+#[test]
+fn verbatim_core_tags_are_core_tags() {
+    assert_eq!(map_of(&value("a: !<tag:yaml.org,2002:str> 12\n"))[0].1, s("12"));
+    assert_eq!(map_of(&value("a: !<tag:yaml.org,2002:int> '7'\n"))[0].1, i(7));
+    assert_eq!(error("a: !<tag:example.com,2000:x> 1\n").code, codes::TAG);
+}
+
+#[test]
+fn yaml11_line_separators_break_lines() {
+    let m = map_of(&value("kind: ModelSpec\u{2028}other: 1\u{85}"));
+    assert_eq!(m[0].1, s("ModelSpec"));
+    assert_eq!(m[1].0, "other");
+    // JSON keeps them as characters.
+    let docs = load("{\"a\": \"x\u{2028}\"}", Syntax::Json, &Limits::default());
+    let [Ok(root)] = docs.as_slice() else { panic!("{docs:?}") };
+    assert_eq!(map_of(&root.value)[0].1, s("x\u{2028}"));
+}
+
+#[test]
+fn anchor_names_follow_yaml11() {
+    assert_eq!(error("a: &a.b 1\nb: *a.b\n").code, codes::SYNTAX);
+    assert!(load_one("a: &a-b_1 1\nb: *a-b_1\n").is_ok());
+}

@@ -54,7 +54,11 @@ spec:
 fn examples_validate_with_exit_zero() {
     let o = modelspec(&["validate", "examples"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("ok: 13 files, 13 documents valid (0 errors, 0 warnings)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ok: 13 files, 13 documents valid (0 errors, 0 warnings)"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -87,13 +91,19 @@ fn json_output_has_the_documented_shape() {
         "examples/00-minimal.modelspec.yaml",
     ]);
     assert_eq!(o.status.code(), Some(1));
+    assert_matches_output_schema(&o);
     let v = json(&o);
     insta::assert_json_snapshot!(v);
     for entry in v["files"].as_array().expect("files") {
         for key in ["path", "document", "valid", "errors", "warnings"] {
             assert!(entry.get(key).is_some(), "missing {key} in {entry}");
         }
-        for item in entry["errors"].as_array().into_iter().chain(entry["warnings"].as_array()).flatten() {
+        for item in entry["errors"]
+            .as_array()
+            .into_iter()
+            .chain(entry["warnings"].as_array())
+            .flatten()
+        {
             for key in ["code", "pointer", "line", "column", "message"] {
                 assert!(item.get(key).is_some(), "missing {key} in {item}");
             }
@@ -101,11 +111,63 @@ fn json_output_has_the_documented_shape() {
     }
 }
 
+/// Checks output against `schema/validate-output.v1.json` with the tool's own schema engine.
+fn assert_matches_output_schema(o: &Output) {
+    use modelspec::spec::schema::{Schema, VALIDATE_OUTPUT_SCHEMA};
+    use modelspec::spec::yaml::{Limits, Syntax, load};
+    let schema = Schema::compile(VALIDATE_OUTPUT_SCHEMA).expect("output schema compiles");
+    let text = stdout(o);
+    let limits = Limits {
+        max_nodes: usize::MAX,
+        ..Limits::default()
+    };
+    let docs = load(&text, Syntax::Json, &limits);
+    let Some(Ok(root)) = docs.first() else {
+        panic!("output does not load: {docs:?}")
+    };
+    let problems = schema.validate(root);
+    assert!(problems.is_empty(), "output violates its schema: {problems:#?}");
+}
+
+#[test]
+fn every_kind_of_entry_matches_the_output_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("dangling.yaml");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).expect("symlink");
+    let o = modelspec(&[
+        "validate",
+        "--format",
+        "json",
+        "fixtures/specs/invalid",
+        "examples",
+        link.to_str().expect("utf8"),
+    ]);
+    assert_matches_output_schema(&o);
+    let v = json(&o);
+    assert!(
+        v["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .any(|f| f["errors"][0]["line"].is_null())
+    );
+}
+
 #[test]
 fn missing_paths_exit_two_but_the_rest_is_still_validated() {
-    let o = modelspec(&["validate", "--format", "json", "does-not-exist.yaml", "examples/00-minimal.modelspec.yaml"]);
+    let o = modelspec(&[
+        "validate",
+        "--format",
+        "json",
+        "does-not-exist.yaml",
+        "examples/00-minimal.modelspec.yaml",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("does-not-exist.yaml: no such file or directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does-not-exist.yaml: no such file or directory"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(json(&o)["summary"]["valid"], 1);
 }
 
@@ -160,7 +222,12 @@ fn each_document_of_a_stream_is_reported() {
 
 #[test]
 fn oversized_files_are_refused_without_reading_them_whole() {
-    let o = modelspec(&["validate", "--max-file-size", "100", "examples/00-minimal.modelspec.yaml"]);
+    let o = modelspec(&[
+        "validate",
+        "--max-file-size",
+        "100",
+        "examples/00-minimal.modelspec.yaml",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("file-too-large"), "{}", stdout(&o));
     let bad = modelspec(&["validate", "--max-file-size", "lots", "examples"]);
@@ -200,7 +267,12 @@ fn directories_are_walked_skipping_hidden_entries_and_other_extensions() {
 
 #[test]
 fn referenced_specs_are_validated_and_reported() {
-    let o = modelspec(&["validate", "--format", "json", "fixtures/specs/invalid/lint-dependency-spec-invalid.yaml"]);
+    let o = modelspec(&[
+        "validate",
+        "--format",
+        "json",
+        "fixtures/specs/invalid/lint-dependency-spec-invalid.yaml",
+    ]);
     let v = json(&o);
     let files = v["files"].as_array().expect("files");
     assert_eq!(files.len(), 2, "{v}");
@@ -216,7 +288,10 @@ fn schema_command_prints_the_embedded_schema() {
     let printed: serde_json::Value = serde_json::from_slice(&o.stdout).expect("schema is JSON");
     let file = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/modelspec.v0.1.json"))
         .expect("schema file");
-    assert_eq!(printed, serde_json::from_str::<serde_json::Value>(&file).expect("file is JSON"));
+    assert_eq!(
+        printed,
+        serde_json::from_str::<serde_json::Value>(&file).expect("file is JSON")
+    );
 }
 
 #[test]
@@ -225,7 +300,10 @@ fn version_and_usage_errors() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).starts_with("modelspec "));
     assert_eq!(modelspec(&["validate"]).status.code(), Some(2));
-    assert_eq!(modelspec(&["validate", "--format", "xml", "examples"]).status.code(), Some(2));
+    assert_eq!(
+        modelspec(&["validate", "--format", "xml", "examples"]).status.code(),
+        Some(2)
+    );
     assert_eq!(modelspec(&["frobnicate"]).status.code(), Some(2));
 }
 

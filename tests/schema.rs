@@ -121,7 +121,9 @@ fn the_typed_model_keeps_every_field_of_the_full_example() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/08-full-production.modelspec.yaml");
     let text = std::fs::read_to_string(&path).expect("example 08");
     let docs = load(&text, Syntax::Yaml, &Limits::default());
-    let Some(Ok(root)) = docs.first() else { panic!("{docs:?}") };
+    let Some(Ok(root)) = docs.first() else {
+        panic!("{docs:?}")
+    };
     let spec: ModelSpec = modelspec::spec::de::from_node(root).expect("typed model");
     let typed = serde_json::to_value(&spec).expect("serialize");
     let mut problems = Vec::new();
@@ -133,7 +135,9 @@ fn the_typed_model_keeps_every_field_of_the_full_example() {
 fn integral_floats_and_huge_integers_fit_the_typed_model() {
     let text = "apiVersion: piqc.ai/v1alpha1\nkind: ModelSpec\nmetadata: {name: x, labels: {1: a}}\nspec:\n  identity: {model: {id: m, family: f, task: t, framework: tgi}}\n  runtime:\n    accelerator: {vendor: nvidia, type: l4, count: 2.0}\n    resources: {cpuCores: 100000000000000000000000000000, memoryGb: .inf}\n";
     let docs = load(text, Syntax::Yaml, &Limits::default());
-    let Some(Ok(root)) = docs.first() else { panic!("{docs:?}") };
+    let Some(Ok(root)) = docs.first() else {
+        panic!("{docs:?}")
+    };
     assert!(modelspec::spec::schema::validate(root).is_empty());
     let spec: ModelSpec = modelspec::spec::de::from_node(root).expect("typed model");
     assert_eq!(spec.spec.runtime.accelerator.count, 2);
@@ -197,7 +201,9 @@ fn the_examples_together_use_every_field() {
     }
     let unused: Vec<&String> = wanted
         .iter()
-        .filter(|p| !used.contains(*p) && !p.starts_with("/metadata/labels/") && !p.starts_with("/metadata/annotations/"))
+        .filter(|p| {
+            !used.contains(*p) && !p.starts_with("/metadata/labels/") && !p.starts_with("/metadata/annotations/")
+        })
         .collect();
     assert!(unused.is_empty(), "no example uses {unused:?}");
 }

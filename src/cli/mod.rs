@@ -46,6 +46,8 @@ enum Command {
 enum SchemaName {
     /// The ModelSpec v0.1 document schema.
     Modelspec,
+    /// The shape of `validate --format json` output.
+    ValidateOutput,
 }
 
 /// Output format of `validate`.
@@ -128,10 +130,14 @@ pub fn main() -> i32 {
             max_file_bytes: args.max_file_size,
             color: args.color,
         }),
-        Command::Schema {
-            which: SchemaName::Modelspec,
-        } => {
-            print!("{}", crate::spec::schema::MODELSPEC_SCHEMA);
+        Command::Schema { which } => {
+            print!(
+                "{}",
+                match which {
+                    SchemaName::Modelspec => crate::spec::schema::MODELSPEC_SCHEMA,
+                    SchemaName::ValidateOutput => crate::spec::schema::VALIDATE_OUTPUT_SCHEMA,
+                }
+            );
             exit::OK
         }
         Command::Codes => {

@@ -19,6 +19,9 @@ use super::node::{Int, Node, Value, push_pointer};
 /// The ModelSpec v0.1 JSON Schema, as published in `schema/`.
 pub const MODELSPEC_SCHEMA: &str = include_str!("../../schema/modelspec.v0.1.json");
 
+/// The JSON Schema of `modelspec validate --format json` output, as published in `schema/`.
+pub const VALIDATE_OUTPUT_SCHEMA: &str = include_str!("../../schema/validate-output.v1.json");
+
 /// Stable codes of schema diagnostics, one per JSON Schema keyword.
 pub mod codes {
     /// `type`: the value has the wrong JSON type.
@@ -194,29 +197,45 @@ fn compile(schema: &Json, root: &Json, depth: usize) -> Result<Compiled, String>
     Ok(out)
 }
 
-static COMPILED: LazyLock<Result<Compiled, String>> = LazyLock::new(|| {
-    let json: Json = serde_json::from_str(MODELSPEC_SCHEMA).map_err(|e| e.to_string())?;
-    compile(&json, &json, 0)
-});
+/// A compiled JSON Schema (the subset of keywords our schemas use).
+#[derive(Debug)]
+pub struct Schema {
+    root: Compiled,
+}
+
+impl Schema {
+    /// Compiles schema text; unknown keywords and unresolvable `$ref`s are errors.
+    pub fn compile(text: &str) -> Result<Schema, String> {
+        let json: Json = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Ok(Schema {
+            root: compile(&json, &json, 0)?,
+        })
+    }
+
+    /// Every violation in `root`, in file order.
+    pub fn validate(&self, root: &Node) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let mut pointer = String::new();
+        check(&self.root, root, None, &mut pointer, &mut out);
+        out.sort_by_key(|d| (d.span.start.offset, d.span.start.line, d.span.start.column));
+        out
+    }
+}
+
+static MODELSPEC: LazyLock<Result<Schema, String>> = LazyLock::new(|| Schema::compile(MODELSPEC_SCHEMA));
 
 /// Validates `root` against the ModelSpec schema; returns every violation, in file order.
 pub fn validate(root: &Node) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    match &*COMPILED {
-        Ok(schema) => {
-            let mut pointer = String::new();
-            check(schema, root, None, &mut pointer, &mut out);
-        }
-        Err(e) => out.push(Diagnostic::new(
+    match &*MODELSPEC {
+        Ok(schema) => schema.validate(root),
+        Err(e) => vec![Diagnostic::new(
             "internal",
             Severity::Error,
             String::new(),
             root.span,
             format!("the embedded schema does not compile: {e}"),
-        )),
+        )],
     }
-    out.sort_by_key(|d| (d.span.start.offset, d.span.start.line, d.span.start.column));
-    out
 }
 
 /// Python `jsonschema`'s `equal`: strings by text, numbers by value, booleans apart from numbers.
@@ -417,7 +436,7 @@ fn unknown_field_help(key: &Node, schema: &Compiled) -> Option<String> {
 
 /// Whether the embedded schema compiles (used by tests and `modelspec schema`).
 pub fn compiles() -> Result<(), String> {
-    COMPILED.as_ref().map(|_| ()).map_err(Clone::clone)
+    MODELSPEC.as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
 #[cfg(test)]
@@ -427,6 +446,23 @@ mod tests {
     #[test]
     fn embedded_schema_compiles() {
         assert_eq!(compiles(), Ok(()));
+    }
+
+    #[test]
+    fn output_schema_compiles_and_rejects_a_broken_output() {
+        use crate::spec::yaml::{Limits, Syntax, load};
+        let schema = Schema::compile(VALIDATE_OUTPUT_SCHEMA).expect("compiles");
+        let docs = load(
+            r#"{"files": [{"path": "a", "document": 0, "valid": true, "errors": [], "warnings": [{}]}]}"#,
+            Syntax::Json,
+            &Limits::default(),
+        );
+        let Some(Ok(root)) = docs.first() else {
+            panic!("{docs:?}")
+        };
+        let codes: Vec<&str> = schema.validate(root).iter().map(|d| d.code).collect();
+        assert!(codes.contains(&codes::REQUIRED), "{codes:?}");
+        assert!(codes.contains(&codes::MINIMUM), "{codes:?}");
     }
 
     #[test]

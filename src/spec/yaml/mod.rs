@@ -173,13 +173,22 @@ pub fn load(text: &str, syntax: Syntax, limits: &Limits) -> Vec<DocumentResult> 
 /// so line and column numbers match what PyYAML reports.
 fn normalize_line_breaks(text: &str) -> String {
     text.chars()
-        .map(|c| if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') { '\n' } else { c })
+        .map(|c| {
+            if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') {
+                '\n'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
 /// PyYAML's anchor and alias names: ASCII letters, digits, `-` and `_` only.
 fn valid_anchor_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The scanner's message without its own "at char N line L column C" suffix: we print the
@@ -456,7 +465,11 @@ impl<'a> Builder<'a> {
                 let is_value_key = text == "=" && style == ScalarStyle::Plain && tag.is_none();
                 if (is_value_key || is_merge_key) && !self.expecting_key() {
                     // PyYAML has no constructor for these tags outside the key position.
-                    let what = if is_merge_key { "<<` is the YAML 1.1 merge key" } else { "=` is the YAML 1.1 value key" };
+                    let what = if is_merge_key {
+                        "<<` is the YAML 1.1 merge key"
+                    } else {
+                        "=` is the YAML 1.1 value key"
+                    };
                     return Err(LoadError::new(
                         codes::TAG,
                         format!("a bare `{what}, which the safe loader cannot construct as a value"),

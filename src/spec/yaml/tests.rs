@@ -340,7 +340,9 @@ fn yaml11_line_separators_break_lines() {
     assert_eq!(m[1].0, "other");
     // JSON keeps them as characters.
     let docs = load("{\"a\": \"x\u{2028}\"}", Syntax::Json, &Limits::default());
-    let [Ok(root)] = docs.as_slice() else { panic!("{docs:?}") };
+    let [Ok(root)] = docs.as_slice() else {
+        panic!("{docs:?}")
+    };
     assert_eq!(map_of(&root.value)[0].1, s("x\u{2028}"));
 }
 

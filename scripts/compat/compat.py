@@ -1017,6 +1017,162 @@ class Generator:
             self.add("anchors", desc, text)
             self.variants[-1].expect = "valid" if expect else "invalid"
 
+    def gen_edges(self):
+        """Hand-written YAML corner cases on the original texts (merge semantics, flow quirks, limits...)."""
+        t00, t06, t08 = self.examples["00"][1], self.examples["06"][1], self.examples["08"][1]
+        acc00 = ("    accelerator:\n      vendor: nvidia            # GPU vendor\n      type: a10                 # GPU model\n"
+                 "      count: 1                  # Number of GPUs required")
+        assert acc00 in t00
+        rt = "  runtime:\n" + acc00
+
+        def acc(body):  # replace the accelerator block of example 00
+            return t00.replace(acc00, body)
+
+        lab = lambda body: t00.replace("  name: minimal-llm", body + "\n  name: minimal-llm")  # noqa: E731
+        probe = t08.replace("      readinessProbe:\n", "      readinessProbe: &probe\n")
+        base_acc = "    accelerator: &acc {vendor: nvidia, type: a10, count: 1}"
+        cases = [
+            # merge-key semantics
+            ("merge precedence: <<: [*a, *b], the first mapping wins (count 1 over 0)",
+             t00.replace("  name: minimal-llm", "  name: minimal-llm\n  labels: {}\n").replace(acc00,
+                 "    accelerator:\n      <<: [{count: 1}, {count: 0, vendor: nvidia}]\n      type: a10")),
+            ("merge precedence: <<: [*b, *a], the first mapping wins (count 0 over 1)",
+             t00.replace(acc00, "    accelerator:\n      <<: [{count: 0}, {count: 1, vendor: nvidia}]\n      type: a10")),
+            ("merge with an inline mapping (<<: {vendor: nvidia, type: a10})",
+             acc("    accelerator:\n      <<: {vendor: nvidia, type: a10}\n      count: 2")),
+            ("merge is shallow: local nested mapping replaces the merged one entirely",
+             t00.replace(rt, "  runtime: &rt\n" + acc00) .replace("spec:\n", "spec:\n", 1) +
+             "\n  operations:\n    serving: {port: 8000}\n"),
+            ("merge of null (<<: ~)", acc("    accelerator:\n      <<: ~\n      vendor: nvidia\n      type: a10\n      count: 1")),
+            ("merge of an empty list (<<: [])", acc("    accelerator:\n      <<: []\n      vendor: nvidia\n      type: a10\n      count: 1")),
+            ("merge of an empty mapping (<<: {})", acc("    accelerator:\n      <<: {}\n      vendor: nvidia\n      type: a10\n      count: 1")),
+            ("merge key overridden locally by an invalid value (count: 0)",
+             acc(base_acc).replace("  runtime:\n", "  runtime:\n", 1) + "\n    batch: {maxBatchSize: 1}\n"),
+            ("merged value is invalid (count 0) and not overridden",
+             acc("    accelerator:\n      <<: {vendor: nvidia, type: a10, count: 0}")),
+            ("merged value invalid (count 0) but overridden locally (count 1)",
+             acc("    accelerator:\n      <<: {vendor: nvidia, type: a10, count: 0}\n      count: 1")),
+            ("quoted '<<' key in accelerator is an ordinary (unknown) key",
+             acc("    accelerator:\n      '<<': {vendor: nvidia}\n      vendor: nvidia\n      type: a10\n      count: 1")),
+            ("!!merge tagged << key", acc("    accelerator:\n      !!merge <<: {vendor: nvidia}\n      type: a10\n      count: 1")),
+            ("!!str tagged << key (literal key)", acc("    accelerator:\n      !!str <<: {vendor: nvidia}\n      vendor: nvidia\n      type: a10\n      count: 1")),
+            ("merge in a flow mapping", acc("    accelerator: {<<: {vendor: nvidia, type: a10}, count: 1}")),
+            ("merge of an alias to the readinessProbe into livenessProbe plus override",
+             probe.replace("        path: /healthz/live\n", "        <<: *probe\n        path: /healthz/live\n")),
+            ("merge of a sequence alias (<<: *seq where seq is a list of mappings)",
+             t08.replace("    dependencies:\n", "    dependencies: &deps\n").replace(
+                 "  governance:\n", "  x: 1\n  governance:\n") if False else
+             lab("  labels: &l {a: b}") .replace(acc00, "    accelerator:\n      <<: [{vendor: nvidia}, {type: a10}]\n      count: 1")),
+            ("alias used as a mapping key (*k : value)",
+             t06.replace("      - id: embedder\n", "      - &idkey id: embedder\n").replace(
+                 "      - id: reranker\n", "      - *idkey : reranker\n")),
+            ("anchor on a key and on its value",
+             t00.replace("      vendor: nvidia ", "      &k vendor: &v nvidia ")),
+            # flow-style quirks
+            ("flow mapping without space after colon {count:1} (PyYAML: key 'count:1')",
+             acc("    accelerator: {vendor: nvidia, type: a10, count:1}")),
+            ('flow mapping JSON-style {"count":1}', acc('    accelerator: {"vendor":"nvidia","type":"a10","count":1}')),
+            ("flow mapping with a trailing comma", acc("    accelerator: {vendor: nvidia, type: a10, count: 1,}")),
+            ("flow mapping with an implicit-null entry {vendor, ...}", acc("    accelerator: {vendor, type: a10, count: 1}")),
+            ("flow mapping continued on a line at column 0",
+             acc("    accelerator: {vendor: nvidia,\ntype: a10, count: 1}")),
+            ("flow mapping continued on a less-indented line",
+             acc("    accelerator: {vendor: nvidia,\n  type: a10,\n count: 1}")),
+            ("flow mapping spread over lines, properly indented",
+             acc("    accelerator: {\n      vendor: nvidia,\n      type: a10,\n      count: 1\n    }")),
+            ("flow mapping with explicit key {? vendor : nvidia}", acc("    accelerator: {? vendor : nvidia, type: a10, count: 1}")),
+            ("flow mapping with empty entry {,}", acc("    accelerator: {vendor: nvidia, , type: a10, count: 1}")),
+            ("single-pair mappings inside a flow sequence ([name: x, ...])",
+             t00 + "\n  pipeline:\n    preprocess:\n      steps: [name: tok]\n"),
+            ("flow sequence of flow mappings with a trailing comma",
+             t00 + "\n  pipeline:\n    preprocess:\n      steps: [{name: tok, type: tokenizer},]\n"),
+            ("flow sequence element a plain multi-word scalar with ': ' inside",
+             t00 + "\n  pipeline:\n    preprocess:\n      steps: [{name: a: b, type: t}]\n"),
+            ("quoted scalar immediately followed by # (no space)", t00.replace("vendor: nvidia ", 'vendor: "nvidia"#x ')),
+            # sequences / indentation
+            ("sequence dash alone on its line, mapping on the next",
+             t06.replace("      - id: embedder\n", "      -\n        id: embedder\n")),
+            ("several spaces after the sequence dash", t06.replace("      - id: embedder\n        role: input",
+                                                                   "      -   id: embedder\n          role: input")),
+            ("indentless sequence under dependencies", t06.replace("\n      - id:", "\n    - id:").replace(
+                "\n        ", "\n      ")),
+            ("sequence item less indented than its siblings (invalid)",
+             t06.replace("      - id: reranker", "     - id: reranker")),
+            ("empty value for labels (null)", lab("  labels:")),
+            ("empty value for pipeline (null)", t00 + "\n  pipeline:\n"),
+            ("empty flow sequence of dependencies", t00 + "\n  pipeline:\n    dependencies: []\n"),
+            ("explicit empty key in labels (? with no key)", lab("  labels:\n    ? \n    : v")),
+            ("explicit key with a long (1100 char) name in labels", lab("  labels:\n    ? " + "k" * 1100 + "\n    : v")),
+            ("implicit plain key of 1100 chars in labels", lab("  labels:\n    " + "k" * 1100 + ": v")),
+            ("implicit double-quoted key of 1100 chars in labels", lab('  labels:\n    "' + "k" * 1100 + '": v')),
+            ("implicit plain key of 1000 chars in labels", lab("  labels:\n    " + "k" * 1000 + ": v")),
+            ("multi-line double-quoted key", lab('  labels:\n    "a\n    b": v')),
+            ("plain value of 200,000 chars", lab("  labels:\n    big: " + "x" * 200000)),
+            ("description of ~1 MiB in a block scalar", t08.replace(
+                "description: Production chat LLM for customer support",
+                "description: |\n" + ("    " + "lorem ipsum dolor sit amet " * 4 + "\n") * 9000)),
+            ("3000 aliases of a 1000-char string (3 MB after expansion)", lab(
+                "  labels:\n    k0: &v " + "y" * 1000 + "\n" + "".join(f"    k{i}: *v\n" for i in range(1, 3000)))),
+            ("labels value nested 200 levels deep", lab("  labels:\n    deep: " + "[" * 200 + "]" * 200)),
+            ("labels value nested 3000 levels deep", lab("  labels:\n    deep: " + "[" * 3000 + "]" * 3000)),
+            ("labels: nested flow mapping 100 levels deep", lab("  labels: " + "{a: " * 100 + "b" + "}" * 100)),
+            ("count is a 1000-digit integer", t00.replace("count: 1 ", "count: " + "9" * 1000 + " ")),
+            ("port is a 1000-digit integer", self.examples["02"][1].replace("port: 8000", "port: " + "9" * 1000)),
+            ("targetLatencyMsP95 is a 1000-digit integer", self.examples["04"][1].replace(
+                "targetLatencyMsP95: 350", "targetLatencyMsP95: " + "9" * 1000)),
+            ("minReplicas is a negative 1000-digit integer", self.examples["04"][1].replace(
+                "minReplicas: 1", "minReplicas: -" + "9" * 1000)),
+            # block scalars
+            ("block scalar |+ keep at the very end of the file without newline",
+             t00 + "\n  pipeline:\n    preprocess:\n      steps:\n      - name: |+\n          tok\n        type: t"),
+            ("block scalar with indentation indicator |1", t00.replace("vendor: nvidia ", "vendor: |1\n        nvidia\n      #")),
+            ("block scalar with indentation indicator |0 (invalid)", t00.replace("vendor: nvidia ", "vendor: |0\n        nvidia\n      #")),
+            ("block scalar with leading blank lines", t00.replace("vendor: nvidia ", "vendor: >\n\n\n        nvidia\n      #")),
+            ("block scalar header followed by a comment", t00.replace("vendor: nvidia ", "vendor: | # the vendor\n        nvidia\n      #")),
+            ("empty block scalar for a required string", t00.replace("vendor: nvidia ", "vendor: |\n      #")),
+            ("block scalar with CRLF line endings", t08.replace(
+                "description: Production chat LLM for customer support",
+                "description: |\n    line one\n    line two").replace("\n", "\r\n")),
+            ("multi-line double-quoted string with CRLF", t08.replace(
+                "description: Production chat LLM for customer support",
+                'description: "line one\n    line two"').replace("\n", "\r\n")),
+            ("multi-line single-quoted string with blank line", t08.replace(
+                "description: Production chat LLM for customer support",
+                "description: 'line one\n\n    line two'")),
+            ("plain multi-line value with a comment line in between (invalid)", t08.replace(
+                "description: Production chat LLM for customer support",
+                "description: Production chat\n    # comment\n    LLM")),
+            # directives / document markers
+            ("BOM then %YAML directive", "\ufeff%YAML 1.1\n---\n" + t00),
+            ("two %YAML directives (invalid)", "%YAML 1.1\n%YAML 1.1\n---\n" + t00),
+            ("unknown directive %FOO", "%FOO bar baz\n---\n" + t00),
+            ("%TAG redefining !! then !!int on a string field", "%TAG !! tag:example.com,2000:\n---\n" +
+             t00.replace("vendor: nvidia ", "vendor: !!int x ")),
+            ("%TAG !e! = yaml.org then !e!int on count", "%TAG !e! tag:yaml.org,2002:\n---\n" +
+             t00.replace("count: 1 ", 'count: !e!int "1" ')),
+            ("comment between --- and the content", "--- # start\n# more\n" + t00),
+            ("document end marker then comments only", t00 + "\n...\n# bye\n"),
+            ("--- inside a block scalar is content", t08.replace(
+                "description: Production chat LLM for customer support", "description: |\n    ---\n    text")),
+            ("... at column 0 inside a quoted string (invalid)", t08.replace(
+                "description: Production chat LLM for customer support", 'description: "a\n...\n  b"')),
+            # special characters
+            ("raw NUL in a quoted value", t00.replace("vendor: nvidia ", 'vendor: "nv\x00idia" ')),
+            ("escaped NUL \\0 in a quoted value", t00.replace("vendor: nvidia ", 'vendor: "nv\\0idia" ')),
+            ("lone surrogate escape in labels value", lab('  labels: {a: "\\udc80"}')),
+            ("surrogate-pair escapes in labels value", lab('  labels: {a: "\\ud83d\\ude00"}')),
+            ("astral character raw in a key", lab("  labels: {\U0001F600: v}")),
+            ("private-use character", lab("  labels: {a: \ue000}")),
+            ("UTF-16 LE file with BOM", ("\ufeff" + t00).encode("utf-16-le")),
+            ("UTF-8 file declared by BOM, with Latin-1 byte in a value",
+             ("\ufeff" + t00.replace("nvidia", "nv\udce9dia", 1)).encode("utf-8", "surrogateescape")),
+            ("overlong UTF-8 encoding of '/'", t00.encode().replace(b"name: minimal-llm", b"name: a\xc0\xafb")),
+            ("JSON text with YAML-only syntax in a .json file", "apiVersion: piqc.ai/v1alpha1\n" + t00.split("\n", 1)[1]),
+        ]
+        for desc, text in cases:
+            ext = ".json" if "in a .json file" in desc else ".yaml"
+            self.add("edge", desc, text, ext=ext)
+
     def generate(self):
         self.gen_remove_required()
         self.gen_unknown_props()
@@ -1030,6 +1186,7 @@ class Generator:
         self.gen_documents()
         self.gen_formatting()
         self.gen_anchors()
+        self.gen_edges()
         return self.variants
 
 

@@ -419,16 +419,18 @@ impl<'a> Builder<'a> {
                         span,
                     ));
                 }
-                let Some(target) = self.anchors.get(&id) else {
+                let Some(size) = self.anchors.get(&id).map(count_tree) else {
                     return Err(LoadError::new(
                         codes::SYNTAX,
                         "alias refers to an anchor that is not complete yet (a recursive alias)",
                         span,
                     ));
                 };
-                let size = count_tree(target);
-                let mut copy = target.clone();
+                // Charge the copy against the node budget before making it: alias bombs stop here.
                 self.count_nodes(size, span)?;
+                let Some(mut copy) = self.anchors.get(&id).cloned() else {
+                    return Ok(None);
+                };
                 copy.span = span;
                 self.place(copy, false).map(|()| None)
             }

@@ -120,7 +120,7 @@ pub fn load(text: &str, syntax: Syntax, limits: &Limits) -> Vec<DocumentResult> 
         }
         _ => text,
     };
-    let mut builder = Builder::new(syntax, limits);
+    let mut builder = Builder::new(text, syntax, limits);
     let mut docs = Vec::new();
     let options = serde_saphyr::granit_parser::options! { emit_anchor_events: syntax == Syntax::Yaml };
     let parser = Parser::new_from_str_with_options(text, options);
@@ -318,6 +318,7 @@ enum CollectionTag {
 }
 
 struct Builder<'a> {
+    text: &'a str,
     syntax: Syntax,
     limits: &'a Limits,
     stack: Vec<Frame>,
@@ -330,8 +331,9 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(syntax: Syntax, limits: &'a Limits) -> Self {
+    fn new(text: &'a str, syntax: Syntax, limits: &'a Limits) -> Self {
         Builder {
+            text,
             syntax,
             limits,
             stack: Vec::new(),
@@ -440,11 +442,15 @@ impl<'a> Builder<'a> {
                 }
                 self.count_nodes(1, span)?;
                 // granit reports an empty plain scalar as "~" with an empty span.
-                let text: &str = if style == ScalarStyle::Plain && pspan.is_empty() {
-                    ""
-                } else {
-                    &text
-                };
+                let empty = style == ScalarStyle::Plain && pspan.is_empty();
+                if empty && self.expecting_key() && !self.after_explicit_key_indicator(span.start.offset) {
+                    // YAML 1.2 allows `{: v}`; PyYAML wants a key before `:` unless `?` says it is empty.
+                    return Err(
+                        LoadError::new(codes::SYNTAX, "a mapping key is missing before `:`", span)
+                            .with_help("write the key, or quote an empty one: '': value"),
+                    );
+                }
+                let text: &str = if empty { "" } else { &text };
                 let tag_at = pspan.tag_span().map_or(span, |t| convert_span(&t));
                 let resolved = self.resolve_scalar(text, style, tag.as_deref(), span, tag_at)?;
                 let (node, is_merge_key) = match resolved {
@@ -525,6 +531,13 @@ impl<'a> Builder<'a> {
             #[allow(unreachable_patterns)]
             _ => Ok(None),
         }
+    }
+
+    /// Whether the text before `offset` ends with the explicit-key indicator `?`.
+    fn after_explicit_key_indicator(&self, offset: usize) -> bool {
+        self.text
+            .get(..offset)
+            .is_some_and(|before| before.trim_end().ends_with('?'))
     }
 
     fn expecting_key(&self) -> bool {

@@ -351,3 +351,17 @@ fn anchor_names_follow_yaml11() {
     assert_eq!(error("a: &a.b 1\nb: *a.b\n").code, codes::SYNTAX);
     assert!(load_one("a: &a-b_1 1\nb: *a-b_1\n").is_ok());
 }
+
+#[test]
+fn implicit_empty_keys_are_errors_explicit_ones_are_null() {
+    for bad in ["{: b}\n", ": b\n", "[: b]\n", "- : b\n", "a:\n  : b\n", "{a: 1, : b}\n"] {
+        let docs = load(bad, Syntax::Yaml, &Limits::default());
+        assert!(
+            matches!(docs.as_slice(), [Err(e)] if e.code == codes::SYNTAX),
+            "{bad:?} gave {docs:?}"
+        );
+    }
+    assert_eq!(map_of(&value("? \n: b\n"))[0].0, "null");
+    assert_eq!(map_of(&value("{? : b}\n"))[0].0, "null");
+    assert_eq!(map_of(&value("{a: }\n"))[0].1, Value::Null);
+}

@@ -187,9 +187,10 @@ def walk(schema, data, path=()):
 # --------------------------------------------------------------------------------------------
 
 class Oracle:
-    def __init__(self, schema, vllm_rule=False):
+    def __init__(self, schema, vllm_rule=False, json_loader="json"):
         self.validator = Draft202012Validator(schema)
         self.vllm_rule = vllm_rule
+        self.json_loader = json_loader
 
     @staticmethod
     def vllm_violation(doc) -> bool:
@@ -206,13 +207,12 @@ class Oracle:
         except (KeyError, TypeError, IndexError):
             return True
 
-    @staticmethod
-    def load(raw: bytes, ext: str):
+    def load(self, raw: bytes, ext: str):
         """Load a file the way the standard's validator (tooling/validator/validate.py) does:
         Path.read_text(encoding="utf-8") -- strict UTF-8, universal newlines, a BOM is kept as U+FEFF --
         then json.loads for *.json and yaml.safe_load for everything else."""
         text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-        if ext.lower() == ".json":
+        if ext.lower() == ".json" and self.json_loader == "json":
             return json.loads(text)
         return yaml.safe_load(text)
 
@@ -1471,6 +1471,9 @@ def main(argv=None):
     ap.add_argument("--list", action="store_true", help="list every variant with its oracle verdict")
     ap.add_argument("--vllm-rule", action="store_true",
                     help="also apply the standard's vllm rule in the oracle (off: schema only)")
+    ap.add_argument("--json-loader", choices=["json", "yaml"], default="json",
+                    help="how the oracle loads *.json files: json.loads, as the standard's validate.py does "
+                         "(default), or yaml.safe_load like every other file")
     ap.add_argument("--pointers", action="store_true",
                     help="also list files where no error pointer of ours relates to the oracle's (informational)")
     ap.add_argument("--max-text-lines", type=int, default=400,
@@ -1490,7 +1493,7 @@ def main(argv=None):
         return EXIT_HARNESS
 
     gen = Generator(ref, args.seed)
-    oracle = Oracle(gen.schema, vllm_rule=args.vllm_rule)
+    oracle = Oracle(gen.schema, vllm_rule=args.vllm_rule, json_loader=args.json_loader)
     # sanity: the published examples and the kitchen-sink base must be valid under the oracle
     base_problems = []
     for key, (fn, text, _d) in gen.examples.items():
@@ -1668,7 +1671,7 @@ def compare(binary, workdir, variants, args):
         print()
         print(f"=== DISAGREEMENT {i}/{len(disagree)}: {os.path.join(v.subdir, v.name)}")
         print(f"  mutation : [{v.family}] {v.desc}")
-        loader = "json.loads" if v.ext == ".json" else "yaml.safe_load"
+        loader = "json.loads" if v.ext == ".json" and args.json_loader == "json" else "yaml.safe_load"
         print(f"  python-reference ({loader} + Draft202012Validator): {v.oracle['verdict'].upper()}")
         for ptr, msg in v.oracle["errors"][:12]:
             print(f"      {ptr or '<root>'}: {msg}")

@@ -51,7 +51,7 @@ pub mod codes {
     /// The file is larger than `--max-file-size`.
     pub const TOO_LARGE: &str = "file-too-large";
     /// The JSON file is not well-formed JSON.
-    pub const JSON_SYNTAX: &str = "json-syntax";
+    pub const JSON_SYNTAX: &str = super::yaml::codes::JSON_SYNTAX;
 }
 
 /// The findings for one document of a file.
@@ -122,30 +122,6 @@ pub fn validate_text(text: &str, syntax: Syntax, options: &Options) -> Vec<Docum
 }
 
 fn validate_text_with_refs(text: &str, syntax: Syntax, options: &Options) -> Vec<(DocumentReport, Vec<SpecRef>)> {
-    if syntax == Syntax::Json
-        && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text)
-    {
-        let pos = line_col_to_pos(text, e.line(), e.column());
-        let message = e.to_string();
-        let message = message
-            .rsplit_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m)
-            .to_string();
-        let d = Diagnostic::new(
-            codes::JSON_SYNTAX,
-            Severity::Error,
-            String::new(),
-            Span { start: pos, end: pos },
-            message,
-        );
-        return vec![(
-            DocumentReport {
-                index: 1,
-                diagnostics: vec![d],
-            },
-            Vec::new(),
-        )];
-    }
     let docs = yaml::load(text, syntax, &options.limits);
     if docs.is_empty() {
         let pos = Pos {
@@ -216,22 +192,8 @@ fn validate_text_with_refs(text: &str, syntax: Syntax, options: &Options) -> Vec
         .collect()
 }
 
-/// serde_json's 1-based line and column (in bytes... it counts chars) to a [`Pos`].
-fn line_col_to_pos(text: &str, line: usize, column: usize) -> Pos {
-    let offset = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum::<usize>();
-    Pos {
-        line: u32::try_from(line.max(1)).unwrap_or(u32::MAX),
-        column: u32::try_from(column.max(1)).unwrap_or(u32::MAX),
-        offset,
-    }
-}
-
 /// Reads a file under the size cap and decodes it; a problem becomes a diagnostic.
-fn read_text(input: &Input, limits: &Limits) -> Result<Result<String, Box<Diagnostic>>, String> {
+fn read_text(input: &Input, syntax: Syntax, limits: &Limits) -> Result<Result<String, Box<Diagnostic>>, String> {
     let cap = limits.max_file_bytes;
     let mut bytes = Vec::new();
     match input {
@@ -272,7 +234,7 @@ fn read_text(input: &Input, limits: &Limits) -> Result<Result<String, Box<Diagno
             ),
         )));
     }
-    Ok(decode(bytes))
+    Ok(decode(bytes, syntax))
 }
 
 fn io_message(path: &Path, e: &std::io::Error) -> String {
@@ -285,15 +247,30 @@ fn io_message(path: &Path, e: &std::io::Error) -> String {
 }
 
 /// UTF-8 (an optional BOM is dropped); anything else is a diagnostic at the first bad byte.
-fn decode(mut bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
-    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        bytes.drain(..3);
-    }
+///
+/// JSON is the exception for the BOM: RFC 8259 forbids writing one and Python's `json.loads`,
+/// the standard's reader for `.json` files, rejects it, so we do too.
+fn decode(mut bytes: Vec<u8>, syntax: Syntax) -> Result<String, Box<Diagnostic>> {
     let start = Pos {
         line: 1,
         column: 1,
         offset: 0,
     };
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        if syntax == Syntax::Json {
+            return Err(Box::new(
+                Diagnostic::new(
+                    codes::JSON_SYNTAX,
+                    Severity::Error,
+                    String::new(),
+                    Span { start, end: start },
+                    "a JSON file must not start with a byte order mark",
+                )
+                .with_help("save the file as UTF-8 without BOM"),
+            ));
+        }
+        bytes.drain(..3);
+    }
     let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
     if utf16 {
         return Err(Box::new(
@@ -355,17 +332,17 @@ fn process(input: &Input, display: String, origin: Origin, options: &Options) ->
         text: None,
     };
     let mut refs = Vec::new();
-    match read_text(input, &options.limits) {
+    let syntax = match input {
+        Input::File(p) => syntax_for(p),
+        Input::Stdin => Syntax::Yaml,
+    };
+    match read_text(input, syntax, &options.limits) {
         Err(io) => report.io_error = Some(io),
         Ok(Err(diag)) => report.documents.push(DocumentReport {
             index: 1,
             diagnostics: vec![*diag],
         }),
         Ok(Ok(text)) => {
-            let syntax = match input {
-                Input::File(p) => syntax_for(p),
-                Input::Stdin => Syntax::Yaml,
-            };
             for (doc, doc_refs) in validate_text_with_refs(&text, syntax, options) {
                 refs.extend(doc_refs.into_iter().map(|r| (doc.index - 1, r)));
                 report.documents.push(doc);
@@ -754,10 +731,12 @@ mod tests {
 
     #[test]
     fn non_utf8_is_located() {
-        let err = decode(b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
+        let err = decode(b"a: 1\nb: \xff\n".to_vec(), Syntax::Yaml).unwrap_err();
         assert_eq!((err.span.start.line, err.span.start.column), (2, 4));
         assert_eq!(err.code, codes::ENCODING);
-        assert!(decode(b"\xEF\xBB\xBFa: 1".to_vec()).is_ok_and(|t| t == "a: 1"));
-        assert!(decode(b"\xFF\xFEa\0".to_vec()).is_err());
+        assert!(decode(b"\xEF\xBB\xBFa: 1".to_vec(), Syntax::Yaml).is_ok_and(|t| t == "a: 1"));
+        assert!(decode(b"\xFF\xFEa\0".to_vec(), Syntax::Yaml).is_err());
+        let json_bom = decode(b"\xEF\xBB\xBF{}".to_vec(), Syntax::Json).unwrap_err();
+        assert_eq!(json_bom.code, codes::JSON_SYNTAX);
     }
 }

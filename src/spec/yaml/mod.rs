@@ -14,7 +14,7 @@ pub mod scalar;
 
 use std::collections::HashMap;
 
-use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span as ParserSpan, Tag};
+use serde_saphyr::granit_parser::{ErrorKind, Event, Marker, Parser, ScalarStyle, Span as ParserSpan, Tag};
 
 use self::scalar::Scalar;
 use super::node::{Entry, Foreign, Int, Node, Pos, Span, Value, push_pointer};
@@ -40,7 +40,7 @@ impl Default for Limits {
             max_file_bytes: 4 * 1024 * 1024,
             max_depth: 64,
             max_nodes: 250_000,
-            max_aliases: 1_000,
+            max_aliases: 10_000,
             max_documents: 1_000,
         }
     }
@@ -101,6 +101,8 @@ pub mod codes {
     pub const VALUE: &str = "yaml-value";
     /// A document with no content.
     pub const EMPTY: &str = "empty-document";
+    /// A `.json` file that is not well-formed JSON.
+    pub const JSON_SYNTAX: &str = "json-syntax";
 }
 
 /// One document of a stream: its root, or why it could not be loaded.
@@ -112,14 +114,117 @@ pub fn load(text: &str, syntax: Syntax, limits: &Limits) -> Vec<DocumentResult> 
     if let Some(err) = find_unprintable(text) {
         return vec![Err(err)];
     }
-    let normalized;
-    let text = match syntax {
-        Syntax::Yaml if text.contains(['\u{85}', '\u{2028}', '\u{2029}']) => {
-            normalized = normalize_line_breaks(text);
-            normalized.as_str()
+    // The rewrites below keep every character's position, so spans still point into the
+    // user's text; they only run when the text needs them.
+    let mut text = std::borrow::Cow::Borrowed(text);
+    if syntax == Syntax::Yaml && text.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        text = std::borrow::Cow::Owned(normalize_line_breaks(&text));
+    }
+    if let Some(rewritten) = neutralize_lone_surrogates(&text) {
+        text = std::borrow::Cow::Owned(rewritten);
+    }
+    if syntax == Syntax::Json
+        && let Err(err) = check_json(&text)
+    {
+        return vec![Err(err)];
+    }
+    // PyYAML reads `"x"#c` and `[x]#c` as a value and a comment; YAML 1.2 wants a space first.
+    // Each such comment is blanked out and the text parsed again (a few times at most).
+    for _ in 0..MAX_REPARSES {
+        match parse(&text, syntax, limits) {
+            Parsed::Done(docs) => return docs,
+            Parsed::UnseparatedComment(offset) => match blank_comment(&text, offset) {
+                Some(fixed) => text = std::borrow::Cow::Owned(fixed),
+                None => break,
+            },
         }
-        _ => text,
-    };
+    }
+    match parse(&text, syntax, limits) {
+        Parsed::Done(docs) => docs,
+        Parsed::UnseparatedComment(offset) => {
+            let pos = offset_pos(&text, offset);
+            vec![Err(LoadError::new(
+                codes::SYNTAX,
+                "comments must be separated from other tokens by whitespace",
+                Span { start: pos, end: pos },
+            ))]
+        }
+    }
+}
+
+/// JSON is read by the YAML parser (for spans) with JSON's typing, but only once it is known
+/// to be JSON: the strict syntax check comes from `serde_json`. Like Python's `json.loads`
+/// (the standard's reader for `.json`), we accept `NaN`, `Infinity` and `-Infinity`.
+fn check_json(text: &str) -> Result<(), LoadError> {
+    let standard = replace_json_extensions(text);
+    let checked = standard.as_deref().unwrap_or(text);
+    serde_json::from_str::<serde::de::IgnoredAny>(checked)
+        .map(drop)
+        .map_err(|e| {
+            let offset = checked
+                .split_inclusive('\n')
+                .take(e.line().saturating_sub(1))
+                .map(str::len)
+                .sum::<usize>();
+            let pos = Pos {
+                line: u32::try_from(e.line().max(1)).unwrap_or(u32::MAX),
+                column: u32::try_from(e.column().max(1)).unwrap_or(u32::MAX),
+                offset,
+            };
+            let full = e.to_string();
+            let message = full.rsplit_once(" at line ").map_or(full.as_str(), |(m, _)| m);
+            LoadError::new(codes::JSON_SYNTAX, message, Span { start: pos, end: pos })
+                .with_help("JSON allows no comments, trailing commas or unquoted keys; or save the file as .yaml")
+        })
+}
+
+/// `NaN`, `Infinity`, `-Infinity` outside strings, swapped for same-length standard numbers so
+/// that serde_json checks the rest; `None` when there are none.
+fn replace_json_extensions(text: &str) -> Option<String> {
+    if !text.contains("NaN") && !text.contains("Infinity") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some((word, number)) = [("NaN", "0.0"), ("Infinity", "1.0e+300")]
+            .into_iter()
+            .find(|(w, _)| rest.starts_with(w))
+        {
+            out.push_str(number);
+            rest = &rest[word.len()..];
+            changed = true;
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    changed.then_some(out)
+}
+
+/// How many unseparated comments one file may have before we stop rewriting it.
+const MAX_REPARSES: usize = 16;
+
+enum Parsed {
+    Done(Vec<DocumentResult>),
+    /// The parser stopped at a `#` glued to the previous token, at this byte offset.
+    UnseparatedComment(usize),
+}
+
+fn parse(text: &str, syntax: Syntax, limits: &Limits) -> Parsed {
     let mut builder = Builder::new(text, syntax, limits);
     let mut docs = Vec::new();
     let options = serde_saphyr::granit_parser::options! { emit_anchor_events: syntax == Syntax::Yaml };
@@ -146,6 +251,9 @@ pub fn load(text: &str, syntax: Syntax, limits: &Limits) -> Vec<DocumentResult> 
             },
             Err(err) => {
                 let pos = marker_pos(err.marker());
+                if matches!(err.kind(), ErrorKind::CommentNotSeparated) && syntax == Syntax::Yaml {
+                    return Parsed::UnseparatedComment(pos.offset);
+                }
                 docs.push(Err(LoadError::new(
                     codes::SYNTAX,
                     syntax_message(&err.to_string()),
@@ -161,10 +269,96 @@ pub fn load(text: &str, syntax: Syntax, limits: &Limits) -> Vec<DocumentResult> 
         // PyYAML stops at whichever problem comes first in the text.
         let first_error = docs.iter().find_map(|d| d.as_ref().err()).map(|e| e.span.start.offset);
         if first_error.is_none_or(|offset| tab.span.start.offset < offset) {
-            return vec![Err(tab)];
+            return Parsed::Done(vec![Err(tab)]);
         }
     }
-    docs
+    Parsed::Done(docs)
+}
+
+/// Replaces the comment starting at `offset` (a `#` right after a quote or a closing bracket)
+/// with spaces up to the end of its line, or says it cannot.
+fn blank_comment(text: &str, offset: usize) -> Option<String> {
+    let rest = text.get(offset..)?;
+    let before = text.get(..offset)?.chars().next_back()?;
+    if !rest.starts_with('#') || !matches!(before, '"' | '\'' | ']' | '}') {
+        return None;
+    }
+    let end = rest.find(['\n', '\r']).map_or(text.len(), |i| offset + i);
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..offset]);
+    out.extend(text[offset..end].chars().map(|_| ' '));
+    out.push_str(&text[end..]);
+    Some(out)
+}
+
+fn offset_pos(text: &str, offset: usize) -> Pos {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Pos {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+        offset,
+    }
+}
+
+/// Python strings may hold lone UTF-16 surrogates, so PyYAML and `json.loads` accept
+/// `"\ud800"`; Rust strings cannot. Each `\uD800`-style escape that is not half of a pair is
+/// rewritten to `\uFFFD` (same length), which keeps the verdict: it is a string either way.
+fn neutralize_lone_surrogates(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let hex_at = |at: usize, len: usize| -> Option<u32> {
+        let digits = text.get(at..at + len)?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(digits, 16).ok()
+    };
+    let is_high = |v: u32| (0xD800..=0xDBFF).contains(&v);
+    let is_surrogate = |v: u32| (0xD800..=0xDFFF).contains(&v);
+    let mut edits: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match bytes[i + 1] {
+            b'u' => match hex_at(i + 2, 4) {
+                Some(v) if is_high(v) && bytes.get(i + 6) == Some(&b'\\') && bytes.get(i + 7) == Some(&b'u') => {
+                    match hex_at(i + 8, 4) {
+                        Some(low) if (0xDC00..=0xDFFF).contains(&low) => i += 12,
+                        _ => {
+                            edits.push((i + 2, 4));
+                            i += 6;
+                        }
+                    }
+                }
+                Some(v) if is_surrogate(v) => {
+                    edits.push((i + 2, 4));
+                    i += 6;
+                }
+                _ => i += 2,
+            },
+            b'U' => match hex_at(i + 2, 8) {
+                Some(v) if is_surrogate(v) => {
+                    edits.push((i + 2, 8));
+                    i += 10;
+                }
+                _ => i += 2,
+            },
+            _ => i += 2,
+        }
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = text.to_string();
+    for (at, len) in edits {
+        let replacement = if len == 4 { "FFFD" } else { "0000FFFD" };
+        out.replace_range(at..at + len, replacement);
+    }
+    Some(out)
 }
 
 /// YAML 1.1 (and so PyYAML) also breaks lines at NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR,

@@ -291,11 +291,7 @@ fn alias_bombs_are_stopped_by_the_node_budget() {
 
 #[test]
 fn json_syntax_types_only_bare_literals() {
-    let docs = load(
-        "{\"a\": 1e3, \"b\": \"yes\", \"c\": 017}",
-        Syntax::Json,
-        &Limits::default(),
-    );
+    let docs = load("{\"a\": 1e3, \"b\": \"yes\"}", Syntax::Json, &Limits::default());
     let [Ok(root)] = docs.as_slice() else {
         panic!("{docs:?}")
     };
@@ -364,4 +360,66 @@ fn implicit_empty_keys_are_errors_explicit_ones_are_null() {
     assert_eq!(map_of(&value("? \n: b\n"))[0].0, "null");
     assert_eq!(map_of(&value("{? : b}\n"))[0].0, "null");
     assert_eq!(map_of(&value("{a: }\n"))[0].1, Value::Null);
+}
+
+#[test]
+fn lone_surrogate_escapes_are_strings_as_in_python() {
+    for text in [
+        "a: \"\\ud800\"\n",
+        "a: \"\\udc80x\"\n",
+        "a: \"\\ud800\\u0041\"\n",
+        "a: \"\\U0000D800\"\n",
+    ] {
+        assert!(matches!(map_of(&value(text))[0].1, Value::Str(_)), "{text:?}");
+    }
+    // A real pair is still one character.
+    assert_eq!(map_of(&value("a: \"\\ud83d\\ude00\"\n"))[0].1, s("\u{1F600}"));
+    // An escaped backslash is not an escape.
+    assert_eq!(map_of(&value("a: \"\\\\ud800\"\n"))[0].1, s("\\ud800"));
+    let docs = load("{\"a\": \"\\ud800\"}", Syntax::Json, &Limits::default());
+    assert!(matches!(docs.as_slice(), [Ok(_)]), "{docs:?}");
+}
+
+#[test]
+fn a_comment_glued_to_a_quote_or_bracket_is_a_comment() {
+    let m = map_of(&value("a: \"x\"# c\nb: 'y'#c\nc: [1]#c\nd: {e: 1}#c\n"));
+    assert_eq!(m[0].1, s("x"));
+    assert_eq!(m[1].1, s("y"));
+    assert_eq!(m.len(), 4);
+    // In a plain scalar `#` without a space before it is content.
+    assert_eq!(map_of(&value("a: x#c\n"))[0].1, s("x#c"));
+    // Columns after the rewrite still point into the original line.
+    let e = error("a: \"x\"#c\nb: [\n");
+    assert_eq!(e.code, codes::SYNTAX);
+}
+
+#[test]
+fn json_accepts_python_float_literals() {
+    let docs = load(
+        "{\"a\": NaN, \"b\": Infinity, \"c\": -Infinity, \"d\": \"NaN\"}",
+        Syntax::Json,
+        &Limits::default(),
+    );
+    let [Ok(root)] = docs.as_slice() else {
+        panic!("{docs:?}")
+    };
+    let m = map_of(&root.value);
+    assert!(matches!(m[0].1, Value::Float(f) if f.is_nan()));
+    assert_eq!(m[1].1, Value::Float(f64::INFINITY));
+    assert_eq!(m[2].1, Value::Float(f64::NEG_INFINITY));
+    assert_eq!(m[3].1, s("NaN"));
+    let docs = load("{\"a\": nan}", Syntax::Json, &Limits::default());
+    assert!(
+        matches!(docs.as_slice(), [Err(e)] if e.code == codes::JSON_SYNTAX),
+        "{docs:?}"
+    );
+}
+
+#[test]
+fn a_thousand_small_aliases_are_fine() {
+    let mut text = String::from("k0: &v val\n");
+    for n in 1..=1500 {
+        text.push_str(&format!("k{n}: *v\n"));
+    }
+    assert!(load_one(&text).is_ok());
 }

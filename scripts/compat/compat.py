@@ -1301,6 +1301,33 @@ class Generator:
             ext = ".json" if "in a .json file" in desc else ".yaml"
             self.add("edge", desc, text, ext=ext)
 
+    def gen_syntax_noise(self, count=600):
+        """Random character-level edits of the example texts: inserted, deleted and replaced
+        indicators, quotes, brackets, tabs, line breaks, BOMs, line separators. This is where two
+        YAML parsers part ways on syntax (PyYAML is YAML 1.1, ours is a YAML 1.2 parser made to
+        read like 1.1), so it probes the parser rather than the schema. Variants with duplicate
+        keys (which PyYAML silently accepts and we reject on purpose) are left out."""
+        pieces = [" ", ":", "-", "\n", '"', "'", "#", "[", "]", "{", "}", ",", "?", "&a ", "*a", "!", "|",
+                  ">", "  ", "\t", "~", "%", "@", "`", "\\", ".", "0", "x", "- ", ": ", "? ", "---\n",
+                  "...\n", "\r\n", "\u2028", "\ufeff", "\u00e9", "<<: ", "=", "!!str ", "&b ", "*b"]
+        texts = [t for (_fn, t, _d) in self.examples.values()]
+        made = 0
+        while made < count:
+            text = self.rng.choice(texts)
+            for _ in range(self.rng.randint(1, 5)):
+                pos = self.rng.randrange(len(text))
+                op = self.rng.random()
+                if op < 0.45:
+                    text = text[:pos] + self.rng.choice(pieces) + text[pos:]
+                elif op < 0.65:
+                    text = text[:pos] + text[pos + self.rng.randint(1, 4):]
+                else:
+                    text = text[:pos] + self.rng.choice(pieces) + text[pos + 1:]
+            if has_duplicate_keys(text):
+                continue
+            self.add("syntax-noise", f"random character edits of an example (#{made})", text)
+            made += 1
+
     def generate(self):
         self.gen_remove_required()
         self.gen_unknown_props()
@@ -1316,7 +1343,32 @@ class Generator:
         self.gen_formatting()
         self.gen_anchors()
         self.gen_edges()
+        self.gen_syntax_noise()
         return self.variants
+
+
+def has_duplicate_keys(text):
+    """Whether any mapping in the text repeats a scalar key (by its resolved value)."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except Exception:  # noqa: BLE001 - unparsable text has no duplicates to speak of
+        return False
+    stack = [n for n in nodes if n is not None]
+    seen_ids = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_ids:
+            continue
+        seen_ids.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys = [(k.tag, k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+            if len(keys) != len(set(keys)):
+                return True
+            stack.extend(v for _, v in node.value)
+            stack.extend(k for k, _ in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -1641,7 +1693,12 @@ def compare(binary, workdir, variants, args):
     if unknown_paths:
         contract.append(f"{len(unknown_paths)} reported paths are not corpus files (decoys walked?): "
                         + ", ".join(unknown_paths[:10]))
-    multi = [n for n, es in by_file.items() if len(es) != 1]
+    # A file the oracle could load is one document, so it must be one entry. A file that fails
+    # to parse may be reported as the documents before the error plus the error itself.
+    def failed_to_load(v):
+        return any(str(m).startswith("load: ") for _p, m in v.oracle.get("errors", []))
+    loaded = {v.name for v in variants if not failed_to_load(v)}
+    multi = [n for n, es in by_file.items() if len(es) != 1 and n in loaded]
     if multi:
         contract.append(f"{len(multi)} single-document files got {'/'.join(str(len(by_file[n])) for n in multi[:5])}"
                         f" entries: {', '.join(multi[:5])}")

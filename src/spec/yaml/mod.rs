@@ -520,6 +520,8 @@ struct Builder<'a> {
     nodes: usize,
     aliases: usize,
     root: Option<Node>,
+    /// Documents started so far.
+    documents: usize,
     /// Byte ranges and styles of every scalar, for the tab rule.
     scalar_spans: Vec<(usize, usize, ScalarStyle)>,
 }
@@ -535,6 +537,7 @@ impl<'a> Builder<'a> {
             nodes: 0,
             aliases: 0,
             root: None,
+            documents: 0,
             scalar_spans: Vec::new(),
         }
     }
@@ -595,7 +598,15 @@ impl<'a> Builder<'a> {
                     .with_help("use only ASCII letters, digits, '-' and '_' in anchor names"))
                 }
             }
-            Event::DocumentStart(..) => {
+            Event::DocumentStart(explicit, _) => {
+                self.documents += 1;
+                if !explicit && self.documents > 1 {
+                    // YAML 1.2 allows a bare document after `...`; YAML 1.1 wants `---` first.
+                    return Err(
+                        LoadError::new(codes::SYNTAX, "a document after `...` must start with `---`", span)
+                            .with_help("add a `---` line before this document"),
+                    );
+                }
                 self.root = None;
                 self.anchors.clear();
                 Ok(None)

@@ -423,3 +423,15 @@ fn a_thousand_small_aliases_are_fine() {
     }
     assert!(load_one(&text).is_ok());
 }
+
+#[test]
+fn a_document_after_an_end_marker_needs_a_start_marker() {
+    let docs = load("a: 1\n...\nb: 2\n", Syntax::Yaml, &Limits::default());
+    assert!(
+        matches!(docs.as_slice(), [Ok(_), Err(e)] if e.code == codes::SYNTAX),
+        "{docs:?}"
+    );
+    let docs = load("a: 1\n...\n---\nb: 2\n", Syntax::Yaml, &Limits::default());
+    assert!(matches!(docs.as_slice(), [Ok(_), Ok(_)]), "{docs:?}");
+    assert!(load_one("a: 1\n...\n# trailing comment\n").is_ok());
+}

@@ -282,6 +282,28 @@ fn referenced_specs_are_validated_and_reported() {
 }
 
 #[test]
+fn a_spec_reached_by_several_spellings_is_validated_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    let with_deps = MINIMAL.replace(
+        "  runtime:",
+        "  pipeline:\n    dependencies:\n      - {id: one, role: input, specRef: ./b.yaml}\n      - {id: two, role: input, specRef: sub/../b.yaml}\n  runtime:",
+    );
+    std::fs::write(dir.path().join("a.yaml"), with_deps).expect("write a");
+    std::fs::write(dir.path().join("b.yaml"), MINIMAL).expect("write b");
+    std::os::unix::fs::symlink(dir.path().join("b.yaml"), dir.path().join("sub/link.yaml")).expect("symlink");
+    let a = dir.path().join("a.yaml");
+    let o = modelspec(&["validate", "--format", "json", a.to_str().expect("utf8")]);
+    let v = json(&o);
+    assert_eq!(v["summary"]["files"], 2, "{v}");
+    assert_eq!(o.status.code(), Some(0));
+    // Walking the folder finds a.yaml, b.yaml and the symlink to b.yaml (named, so reported),
+    // and the references add nothing new.
+    let o = modelspec(&["validate", "--format", "json", dir.path().to_str().expect("utf8")]);
+    assert_eq!(json(&o)["summary"]["files"], 3, "{}", stdout(&o));
+}
+
+#[test]
 fn schema_command_prints_the_embedded_schema() {
     let o = modelspec(&["schema", "modelspec"]);
     assert_eq!(o.status.code(), Some(0));

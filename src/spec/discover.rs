@@ -69,19 +69,23 @@ fn walk(root: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<DiscoverError>) {
                 continue;
             }
         };
-        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        names.sort();
+        // The entry's own type needs no extra system call on common file systems; only
+        // symlinks are followed (to files, never to directories).
+        let mut found: Vec<(PathBuf, Option<std::fs::FileType>)> = entries
+            .filter_map(|e| e.ok().map(|e| (e.path(), e.file_type().ok())))
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
         let mut subdirs = Vec::new();
-        for path in names {
+        for (path, kind) in found {
             if is_hidden(&path) {
                 continue;
             }
-            let Ok(link) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            if link.is_dir() {
+            let Some(kind) = kind else { continue };
+            if kind.is_dir() {
                 subdirs.push(path);
-            } else if is_spec_file(&path) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            } else if is_spec_file(&path)
+                && (kind.is_file() || kind.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_file()))
+            {
                 inputs.push(Input::File(path));
             }
         }

@@ -193,9 +193,42 @@ fn validate_text_with_refs(text: &str, syntax: Syntax, options: &Options) -> Vec
 }
 
 /// Reads a file under the size cap and decodes it; a problem becomes a diagnostic.
-fn read_text(input: &Input, syntax: Syntax, limits: &Limits) -> Result<Result<String, Box<Diagnostic>>, String> {
+/// Which file a path is, independent of how it was spelled: the device and inode where there
+/// are inodes (one `fstat`, much cheaper than resolving a path), else the canonical path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum FileKey {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    #[cfg_attr(unix, allow(dead_code))]
+    Path(PathBuf),
+}
+
+impl FileKey {
+    #[cfg(unix)]
+    fn of(_path: &Path, meta: &std::fs::Metadata) -> Option<FileKey> {
+        use std::os::unix::fs::MetadataExt;
+        Some(FileKey::Inode(meta.dev(), meta.ino()))
+    }
+
+    #[cfg(not(unix))]
+    fn of(path: &Path, _meta: &std::fs::Metadata) -> Option<FileKey> {
+        std::fs::canonicalize(path).ok().map(FileKey::Path)
+    }
+
+    /// The key of the file at `path`, if it is an existing regular file (symlinks followed).
+    fn of_path(path: &Path) -> Option<FileKey> {
+        let meta = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
+        FileKey::of(path, &meta)
+    }
+}
+
+/// A file's text (or why it is unusable), and which file it was.
+type ReadResult = Result<(Result<String, Box<Diagnostic>>, Option<FileKey>), String>;
+
+fn read_text(input: &Input, syntax: Syntax, limits: &Limits) -> ReadResult {
     let cap = limits.max_file_bytes;
     let mut bytes = Vec::new();
+    let mut key = None;
     match input {
         Input::Stdin => {
             std::io::stdin()
@@ -206,9 +239,11 @@ fn read_text(input: &Input, syntax: Syntax, limits: &Limits) -> Result<Result<St
         }
         Input::File(path) => {
             let file = std::fs::File::open(path).map_err(|e| io_message(path, &e))?;
-            if file.metadata().is_ok_and(|m| m.is_dir()) {
+            let meta = file.metadata().map_err(|e| io_message(path, &e))?;
+            if meta.is_dir() {
                 return Err(format!("{}: is a directory", path.display()));
             }
+            key = FileKey::of(path, &meta);
             file.take(cap.saturating_add(1))
                 .read_to_end(&mut bytes)
                 .map_err(|e| io_message(path, &e))?;
@@ -221,20 +256,23 @@ fn read_text(input: &Input, syntax: Syntax, limits: &Limits) -> Result<Result<St
     };
     let here = Span { start, end: start };
     if bytes.len() as u64 > cap {
-        return Ok(Err(Box::new(
-            Diagnostic::new(
-                codes::TOO_LARGE,
-                Severity::Error,
-                String::new(),
-                here,
-                format!("the file is larger than the {} byte limit", cap),
-            )
-            .with_help(
-                "a ModelSpec is a few KiB; raise the limit with --max-file-size if this one really is that large",
-            ),
-        )));
+        return Ok((
+            Err(Box::new(
+                Diagnostic::new(
+                    codes::TOO_LARGE,
+                    Severity::Error,
+                    String::new(),
+                    here,
+                    format!("the file is larger than the {} byte limit", cap),
+                )
+                .with_help(
+                    "a ModelSpec is a few KiB; raise the limit with --max-file-size if this one really is that large",
+                ),
+            )),
+            key,
+        ));
     }
-    Ok(decode(bytes, syntax))
+    Ok((decode(bytes, syntax), key))
 }
 
 fn io_message(path: &Path, e: &std::io::Error) -> String {
@@ -321,6 +359,8 @@ struct Processed {
     report: FileReport,
     /// `specRef`s per document index (0-based).
     refs: Vec<(usize, SpecRef)>,
+    /// Which file it was, to recognise it when a `specRef` names it again.
+    key: Option<FileKey>,
 }
 
 fn process(input: &Input, display: String, origin: Origin, options: &Options) -> Processed {
@@ -336,13 +376,18 @@ fn process(input: &Input, display: String, origin: Origin, options: &Options) ->
         Input::File(p) => syntax_for(p),
         Input::Stdin => Syntax::Yaml,
     };
+    let mut key = None;
     match read_text(input, syntax, &options.limits) {
         Err(io) => report.io_error = Some(io),
-        Ok(Err(diag)) => report.documents.push(DocumentReport {
-            index: 1,
-            diagnostics: vec![*diag],
-        }),
-        Ok(Ok(text)) => {
+        Ok((Err(diag), k)) => {
+            key = k;
+            report.documents.push(DocumentReport {
+                index: 1,
+                diagnostics: vec![*diag],
+            });
+        }
+        Ok((Ok(text), k)) => {
+            key = k;
             for (doc, doc_refs) in validate_text_with_refs(&text, syntax, options) {
                 refs.extend(doc_refs.into_iter().map(|r| (doc.index - 1, r)));
                 report.documents.push(doc);
@@ -350,7 +395,7 @@ fn process(input: &Input, display: String, origin: Origin, options: &Options) ->
             report.text = Some(text);
         }
     }
-    Processed { report, refs }
+    Processed { report, refs, key }
 }
 
 /// Validates files: every input, plus every file their `specRef`s reach (when linting).
@@ -453,22 +498,23 @@ struct Edge {
 }
 
 fn resolve_references(files: &mut Vec<Processed>, inputs: &[Input], options: &Options) {
-    // Files by canonical path, so a file reached twice is validated and reported once.
-    let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
-    let mut location: Vec<Option<PathBuf>> = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
-        let path = match input {
-            Input::File(p) => std::fs::canonicalize(p).ok(),
-            Input::Stdin => None,
-        };
-        if let Some(p) = &path {
-            by_path.entry(p.clone()).or_insert(i);
+    if files.iter().all(|f| f.refs.is_empty()) {
+        return;
+    }
+    // Files by identity, so a file reached twice (or by two spellings) is validated once.
+    let mut by_key: HashMap<FileKey, usize> = HashMap::new();
+    for (i, f) in files.iter().enumerate() {
+        if let Some(key) = &f.key {
+            by_key.entry(key.clone()).or_insert(i);
         }
-        location.push(match input {
+    }
+    let mut location: Vec<Option<PathBuf>> = inputs
+        .iter()
+        .map(|input| match input {
             Input::File(p) => Some(p.clone()),
             Input::Stdin => None,
-        });
-    }
+        })
+        .collect();
     let mut edges: Vec<Edge> = Vec::new();
     let mut cursor = 0;
     while cursor < files.len() {
@@ -480,8 +526,7 @@ fn resolve_references(files: &mut Vec<Processed>, inputs: &[Input], options: &Op
             .unwrap_or_default();
         for (doc, reference) in refs {
             let target = base.join(&reference.target);
-            let canonical = std::fs::canonicalize(&target).ok().filter(|p| p.is_file());
-            let Some(canonical) = canonical else {
+            let Some(key) = FileKey::of_path(&target) else {
                 let d = Diagnostic::new(
                     lint::DEPENDENCY_SPEC_MISSING,
                     Severity::Warning,
@@ -497,7 +542,7 @@ fn resolve_references(files: &mut Vec<Processed>, inputs: &[Input], options: &Op
                 push_diag(files, cursor, doc, d);
                 continue;
             };
-            let to = match by_path.get(&canonical) {
+            let to = match by_key.get(&key) {
                 Some(&i) => i,
                 None => {
                     let shown = normalize(&target);
@@ -510,7 +555,7 @@ fn resolve_references(files: &mut Vec<Processed>, inputs: &[Input], options: &Op
                     files.push(p);
                     location.push(Some(shown));
                     let i = files.len() - 1;
-                    by_path.insert(canonical, i);
+                    by_key.insert(key, i);
                     i
                 }
             };

@@ -244,6 +244,8 @@ fn read_text(input: &Input, syntax: Syntax, limits: &Limits) -> ReadResult {
                 return Err(format!("{}: is a directory", path.display()));
             }
             key = FileKey::of(path, &meta);
+            // Sized up front: one read for the content and one to see the end.
+            bytes.reserve(usize::try_from(meta.len().min(cap)).unwrap_or(0).saturating_add(1));
             file.take(cap.saturating_add(1))
                 .read_to_end(&mut bytes)
                 .map_err(|e| io_message(path, &e))?;

@@ -163,12 +163,24 @@ fn missing_paths_exit_two_but_the_rest_is_still_validated() {
         "examples/00-minimal.modelspec.yaml",
     ]);
     assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    assert_eq!(v["summary"]["valid"], 1);
+    let missing = &v["files"][1];
+    assert_eq!(missing["path"], "does-not-exist.yaml");
+    assert_eq!(missing["errors"][0]["code"], "io");
     assert!(
-        stderr(&o).contains("does-not-exist.yaml: no such file or directory"),
-        "{}",
-        stderr(&o)
+        missing["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no such file or directory")),
+        "{missing}"
     );
-    assert_eq!(json(&o)["summary"]["valid"], 1);
+    let human = modelspec(&["validate", "does-not-exist.yaml"]);
+    assert_eq!(human.status.code(), Some(2));
+    assert!(
+        stdout(&human).contains("error[io]: does-not-exist.yaml: no such file or directory"),
+        "{}",
+        stdout(&human)
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@ use super::style::Style;
 use super::{ColorChoice, Format, exit};
 use crate::spec::discover::discover;
 use crate::spec::lint::LINTS;
-use crate::spec::validate::{FileReport, Options, validate_inputs};
+use crate::spec::validate::{FileReport, Options, Origin, validate_inputs};
 use crate::spec::{Limits, Severity};
 
 /// What the user asked for.
@@ -82,9 +82,6 @@ impl Summary {
 /// Runs the command; returns the exit code.
 pub fn run(req: &Request) -> i32 {
     let (inputs, missing) = discover(&req.paths);
-    for m in &missing {
-        eprintln!("error: {}: {}", m.path.display(), m.message);
-    }
     let options = Options {
         lint: req.lint,
         strict: req.strict,
@@ -93,7 +90,16 @@ pub fn run(req: &Request) -> i32 {
             ..Limits::default()
         },
     };
-    let reports = validate_inputs(&inputs, &options);
+    let mut reports = validate_inputs(&inputs, &options);
+    // A path that cannot be found or listed is reported like an unreadable file, so that JSON
+    // consumers see it too.
+    reports.extend(missing.iter().map(|m| FileReport {
+        path: m.path.display().to_string(),
+        origin: Origin::Input,
+        io_error: Some(format!("{}: {}", m.path.display(), m.message)),
+        documents: Vec::new(),
+        text: None,
+    }));
     let summary = Summary::of(&reports, req.strict);
 
     let stdout = std::io::stdout();
@@ -110,7 +116,7 @@ pub fn run(req: &Request) -> i32 {
         return exit::ERROR;
     }
 
-    if !missing.is_empty() || reports.iter().any(|r| r.io_error.is_some()) {
+    if reports.iter().any(|r| r.io_error.is_some()) {
         exit::ERROR
     } else if inputs.is_empty() {
         eprintln!("error: no *.yaml, *.yml or *.json files found under the given paths");

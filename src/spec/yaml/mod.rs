@@ -658,38 +658,28 @@ impl<'a> Builder<'a> {
                 let text: &str = if empty { "" } else { &text };
                 let tag_at = pspan.tag_span().map_or(span, |t| convert_span(&t));
                 let resolved = self.resolve_scalar(text, style, tag.as_deref(), span, tag_at)?;
-                let (node, is_merge_key) = match resolved {
-                    Scalar::Value(value) => (Node { value, span }, false),
-                    Scalar::MergeKey => (
-                        Node {
-                            value: Value::Str("<<".into()),
-                            span,
-                        },
-                        true,
-                    ),
-                    Scalar::ValueKey => (
-                        Node {
-                            value: Value::Str("=".into()),
-                            span,
-                        },
-                        false,
-                    ),
+                let (value, is_merge_key) = match resolved {
+                    Scalar::Value(value) => (value, false),
+                    special @ (Scalar::MergeKey | Scalar::ValueKey) => {
+                        // PyYAML has no constructor for these two tags: they work as keys only.
+                        let (spelled, what) = match special {
+                            Scalar::MergeKey => ("<<", "merge key"),
+                            _ => ("=", "value key"),
+                        };
+                        if !self.expecting_key() {
+                            return Err(LoadError::new(
+                                codes::TAG,
+                                format!(
+                                    "a bare `{spelled}` is the YAML 1.1 {what}, which the safe loader cannot construct as a value"
+                                ),
+                                span,
+                            )
+                            .with_help(format!("quote it: '{spelled}'")));
+                        }
+                        (Value::Str(spelled.into()), special == Scalar::MergeKey)
+                    }
                 };
-                let is_value_key = text == "=" && style == ScalarStyle::Plain && tag.is_none();
-                if (is_value_key || is_merge_key) && !self.expecting_key() {
-                    // PyYAML has no constructor for these tags outside the key position.
-                    let what = if is_merge_key {
-                        "<<` is the YAML 1.1 merge key"
-                    } else {
-                        "=` is the YAML 1.1 value key"
-                    };
-                    return Err(LoadError::new(
-                        codes::TAG,
-                        format!("a bare `{what}, which the safe loader cannot construct as a value"),
-                        span,
-                    )
-                    .with_help(format!("quote it: '{text}'")));
-                }
+                let node = Node { value, span };
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
                 }

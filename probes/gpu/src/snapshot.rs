@@ -1,0 +1,338 @@
+//! The plain data a GPU probe returns.
+//!
+//! Snapshots are saved and replayed (a scan on a node, a check on a laptop), so everything here
+//! is owned data that round-trips through serde, knows nothing of NVML handles, and keeps NVML's
+//! raw numbers beside any friendlier form (milliwatts beside watts, the clock-event bitmask
+//! beside its names) so that nothing is lost in translation. Sizes are MiB (1024 × 1024 bytes),
+//! the unit `nvidia-smi` shows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::observed::Observed;
+
+/// What the GPU probe saw on this node, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct GpuSnapshot {
+    /// Always `"nvml"`: the source of these facts.
+    pub source: String,
+    /// The NVML library asked, and who chose it.
+    pub library: LibraryChoice,
+    /// When the probe started, UTC, RFC 3339.
+    pub observed_at: String,
+    /// How long the probe took, in milliseconds.
+    pub duration_ms: u64,
+    /// What NVML said, or why it could not be asked.
+    pub nvml: NvmlState,
+}
+
+/// The NVML library the probe loaded (or tried to).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct LibraryChoice {
+    /// The path or file name handed to the dynamic loader.
+    pub path: String,
+    /// Why this library was chosen.
+    pub chosen_by: LibraryChosenBy,
+    /// The file the loader actually mapped, when it could be found in `/proc/self/maps`.
+    pub resolved_path: Option<String>,
+}
+
+/// Where the library path came from, in order of precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LibraryChosenBy {
+    /// An explicit option (`--nvml-lib PATH`).
+    Option,
+    /// The `MODELSPEC_NVML_LIB` environment variable.
+    Environment,
+    /// The default `libnvidia-ml.so.1`, found through the normal loader search.
+    LoaderSearch,
+}
+
+/// NVML's answers, or why there are none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum NvmlState {
+    /// NVML initialized; each fact below may still be missing on its own.
+    Available {
+        system: SystemFacts,
+        /// How many GPUs NVML counts (including ones this user may not access).
+        device_count: Observed<u32>,
+        devices: Vec<DeviceFacts>,
+    },
+    /// NVML could not be used at all on this node.
+    Unavailable { reason: UnavailableReason, message: String },
+}
+
+/// Why NVML could not be used at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnavailableReason {
+    /// The library could not be loaded (not installed, wrong path, not a shared library).
+    NoLibrary,
+    /// The library loaded but the NVIDIA kernel driver is not running.
+    DriverNotLoaded,
+    /// This user may not talk to the driver.
+    NoPermission,
+    /// NVML initialization failed for another reason.
+    InitFailed,
+    /// Anything else (the probe itself failed).
+    Other,
+}
+
+/// Node-wide facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct SystemFacts {
+    /// Kernel driver version, e.g. `"550.54.15"`.
+    pub driver_version: Observed<String>,
+    /// Highest CUDA version the driver supports.
+    pub cuda_driver_version: Observed<CudaDriverVersion>,
+    /// NVML library version, e.g. `"12.550.54.15"`.
+    pub nvml_version: Observed<String>,
+}
+
+/// The CUDA driver API version, as NVML gives it and as people write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct CudaDriverVersion {
+    /// `"12.4"`.
+    pub version: String,
+    /// `12040` (major × 1000 + minor × 10).
+    pub raw: i32,
+}
+
+impl CudaDriverVersion {
+    /// From NVML's integer form.
+    pub fn from_raw(raw: i32) -> Self {
+        CudaDriverVersion {
+            version: format!("{}.{}", raw / 1000, (raw % 1000) / 10),
+            raw,
+        }
+    }
+}
+
+/// Everything seen about one GPU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct DeviceFacts {
+    /// NVML index (the order `nvidia-smi` uses).
+    pub index: u32,
+    /// NVML said the GPU has fallen off the bus (`NVML_ERROR_GPU_IS_LOST`); its other fields
+    /// are then errors.
+    pub lost: bool,
+    /// Product name, e.g. `"NVIDIA H100 80GB HBM3"`.
+    pub name: Observed<String>,
+    /// `"GPU-…"` identifier, stable across reboots.
+    pub uuid: Observed<String>,
+    pub pci: Observed<PciIdentity>,
+    pub memory: Observed<MemoryMib>,
+    pub compute_capability: Observed<ComputeCapability>,
+    pub mig: MigFacts,
+    pub ecc: EccFacts,
+    /// Pages waiting to be retired at the next driver reload (older GPUs; Ampere and later
+    /// remap rows instead).
+    pub retired_pages_pending: Observed<bool>,
+    pub remapped_rows: Observed<RemappedRows>,
+    /// Whether persistence mode is on.
+    pub persistence_mode: Observed<bool>,
+    pub compute_mode: Observed<ComputeMode>,
+    pub power_limit: PowerLimits,
+    /// Why clocks are currently held down (NVML's "clocks event reasons", formerly "throttle
+    /// reasons").
+    pub clock_event_reasons: Observed<ClockEventReasons>,
+    pub pcie_link: PcieLink,
+    /// GPU core temperature, °C.
+    pub temperature_c: Observed<u32>,
+    pub utilization: Observed<Utilization>,
+    /// Processes with a compute (CUDA) context on this GPU.
+    pub compute_processes: Observed<Vec<ComputeProcess>>,
+}
+
+/// Where the GPU sits on the PCI bus, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct PciIdentity {
+    /// `"00000000:18:00.0"`.
+    pub bus_id: String,
+    /// NVML's combined id: device id in the upper 16 bits, vendor id (`0x10de`) in the lower.
+    pub device_id: u32,
+    /// `device_id` as `"0x233010de"`, the form `nvidia-smi -q` prints.
+    pub device_id_hex: String,
+}
+
+/// Framebuffer memory, MiB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct MemoryMib {
+    pub total_mib: u64,
+    pub used_mib: u64,
+    pub free_mib: u64,
+    /// Memory the driver sets aside; `None` when only the old `nvmlDeviceGetMemoryInfo` (v1)
+    /// exists, which does not report it.
+    pub reserved_mib: Option<u64>,
+    /// The NVML function that answered (`nvmlDeviceGetMemoryInfo_v2`, or the v1 fallback).
+    pub read_with: String,
+}
+
+/// CUDA compute capability, e.g. 9.0 for Hopper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct ComputeCapability {
+    pub major: i32,
+    pub minor: i32,
+}
+
+impl std::fmt::Display for ComputeCapability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Multi-Instance GPU state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct MigFacts {
+    pub mode: Observed<MigMode>,
+    /// The MIG devices when MIG is on now; empty when it is off; the mode's reason when the
+    /// mode could not be read.
+    pub instances: Observed<Vec<MigInstance>>,
+}
+
+/// Whether MIG is on now, and whether it will be after the next GPU reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct MigMode {
+    pub current_enabled: bool,
+    pub pending_enabled: bool,
+}
+
+/// One MIG device (a compute instance within a GPU instance).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct MigInstance {
+    /// Slot index under the parent GPU.
+    pub index: u32,
+    /// e.g. `"NVIDIA A100-SXM4-40GB MIG 1g.5gb"`.
+    pub name: Observed<String>,
+    /// The profile part of the name, e.g. `"1g.5gb"`, when the name has one.
+    pub profile: Option<String>,
+    /// `"MIG-…"` identifier.
+    pub uuid: Observed<String>,
+    pub gpu_instance_id: Observed<u32>,
+    pub memory_total_mib: Observed<u64>,
+}
+
+/// ECC mode and uncorrected error counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct EccFacts {
+    pub mode: Observed<EccMode>,
+    /// Uncorrected errors since the last driver load.
+    pub uncorrected_volatile: Observed<u64>,
+    /// Uncorrected errors over the GPU's life.
+    pub uncorrected_aggregate: Observed<u64>,
+}
+
+/// Whether ECC is on now, and whether it will be after the next reboot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct EccMode {
+    pub current_enabled: bool,
+    pub pending_enabled: bool,
+}
+
+/// Row remapping (Ampere and later), from `nvmlDeviceGetRemappedRows`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct RemappedRows {
+    /// Rows remapped because of correctable errors.
+    pub correctable: u32,
+    /// Rows remapped because of uncorrectable errors.
+    pub uncorrectable: u32,
+    /// A remapping waits for the next GPU reset.
+    pub pending: bool,
+    /// A remapping failed: the GPU should be replaced.
+    pub failed: bool,
+}
+
+/// Who may create compute contexts on the GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComputeMode {
+    /// Any number of processes.
+    Default,
+    /// One context per thread (deprecated by NVIDIA).
+    ExclusiveThread,
+    /// No compute contexts at all.
+    Prohibited,
+    /// One process at a time.
+    ExclusiveProcess,
+}
+
+/// Power limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct PowerLimits {
+    /// The limit in force now (the lowest of all limits set).
+    pub enforced: Observed<Power>,
+    /// The limit the GPU has after a reset.
+    pub default: Observed<Power>,
+}
+
+/// A power figure, as NVML gives it and in watts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct Power {
+    pub milliwatts: u32,
+    pub watts: f64,
+}
+
+impl Power {
+    pub fn from_milliwatts(milliwatts: u32) -> Self {
+        Power {
+            milliwatts,
+            watts: f64::from(milliwatts) / 1000.0,
+        }
+    }
+}
+
+/// Clock event (throttle) reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct ClockEventReasons {
+    /// Names of the bits set, e.g. `["sw_power_cap"]`; unknown bits appear as
+    /// `"unknown_0x…"`. Empty: clocks are not held down.
+    pub active: Vec<String>,
+    /// The bitmask NVML returned.
+    pub raw_mask: u64,
+}
+
+/// PCIe link generation and width, now and at most.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct PcieLink {
+    pub current_gen: Observed<u32>,
+    pub current_width: Observed<u32>,
+    pub max_gen: Observed<u32>,
+    pub max_width: Observed<u32>,
+}
+
+/// Utilization over the driver's last sample period, percent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct Utilization {
+    pub gpu_percent: u32,
+    pub memory_percent: u32,
+}
+
+/// One process with a compute context on the GPU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct ComputeProcess {
+    pub pid: u32,
+    /// GPU memory used, MiB; `None` when NVML says "not available" (e.g. in containers
+    /// without the host PID namespace, or under some MIG and vGPU setups).
+    pub used_memory_mib: Option<u64>,
+}

@@ -1,0 +1,360 @@
+//! The probe against the fake `libnvidia-ml` (`probes/fake-nvml`), one GPU profile at a time.
+//!
+//! NVML is process-global and the fake reads `FAKE_NVML_PROFILE` at every `nvmlInit`, so all
+//! scenarios run one after another in a single test. When the fake library cannot be built, or
+//! does not export NVML yet, or a fixture is missing, the scenario prints "skipped" and passes.
+
+use std::path::{Path, PathBuf};
+
+use modelspec_probe_gpu::{
+    ComputeMode, DeviceFacts, GpuProbeOptions, GpuSnapshot, LibraryChosenBy, NvmlState, Observed, UnavailableReason,
+    probe,
+};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(name: &str) -> Option<PathBuf> {
+    let path = workspace_root().join("fixtures/gpus").join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        println!("skipped: fixture {} does not exist yet", path.display());
+        None
+    }
+}
+
+// `build_and_locate()`: builds `fake-nvml` with this test binary's profile and target
+// directory, and answers the path of `libnvidia_ml.so`; it panics when the build fails.
+include!("../../fake-nvml/locate.rs");
+
+/// The fake library, or `None` (after saying "skipped") when it cannot be built.
+fn build_fake_library() -> Option<PathBuf> {
+    if !workspace_root().join("probes/fake-nvml/Cargo.toml").is_file() {
+        println!("skipped: probes/fake-nvml does not exist");
+        return None;
+    }
+    match std::panic::catch_unwind(build_and_locate) {
+        Ok(library) => Some(library),
+        Err(_) => {
+            println!("skipped: the fake NVML library could not be built");
+            None
+        }
+    }
+}
+
+/// Probes the fake library answering from `profile`.
+fn probe_with_profile(library: &Path, profile: &Path) -> GpuSnapshot {
+    // SAFETY: only this test touches the environment, and its scenarios run sequentially.
+    unsafe { std::env::set_var("FAKE_NVML_PROFILE", profile) };
+    probe(&GpuProbeOptions {
+        library: Some(library.to_path_buf()),
+    })
+}
+
+/// The devices of an available snapshot; `None` (skip) when the fake does not export NVML yet.
+fn devices(snapshot: &GpuSnapshot) -> Option<&[DeviceFacts]> {
+    match &snapshot.nvml {
+        NvmlState::Available {
+            devices, device_count, ..
+        } => {
+            assert_eq!(device_count.value().copied(), Some(devices.len() as u32));
+            Some(devices)
+        }
+        NvmlState::Unavailable { message, .. } if message.contains("nvmlInit_v2") => {
+            println!("skipped: the fake NVML does not export nvmlInit_v2 yet");
+            None
+        }
+        NvmlState::Unavailable { reason, message } => panic!("expected NVML to be available: {reason:?}: {message}"),
+    }
+}
+
+fn value<T: std::fmt::Debug>(observed: &Observed<T>) -> &T {
+    match observed.value() {
+        Some(value) => value,
+        None => panic!("expected a value, got {observed:?}"),
+    }
+}
+
+#[test]
+fn scenarios_against_the_fake_nvml() {
+    missing_library();
+    let Some(library) = build_fake_library() else {
+        return;
+    };
+    let library = library.as_path();
+    h100_node(library);
+    a100_with_mig(library);
+    t4_without_remapped_rows(library);
+    node_with_a_lost_gpu(library);
+    node_where_init_fails(library);
+    gpu_lost_before_a_handle(library);
+    memory_and_processes_unsupported_in_every_version(library);
+}
+
+/// A fixture changed by `edit`, written to a temporary file.
+fn edited_fixture(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Option<PathBuf> {
+    let original = fixture(name)?;
+    let text = std::fs::read_to_string(&original).unwrap_or_else(|error| panic!("{}: {error}", original.display()));
+    let mut profile: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", original.display()));
+    edit(&mut profile);
+    let dir = std::env::temp_dir().join(format!("modelspec-probe-gpu-profiles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
+    let path = dir.join(name);
+    std::fs::write(&path, profile.to_string()).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    Some(path)
+}
+
+fn missing_library() {
+    let snapshot = probe(&GpuProbeOptions {
+        library: Some(PathBuf::from("/nonexistent/libnvidia-ml.so.1")),
+    });
+    assert_eq!(snapshot.source, "nvml");
+    assert_eq!(snapshot.library.path, "/nonexistent/libnvidia-ml.so.1");
+    assert_eq!(snapshot.library.chosen_by, LibraryChosenBy::Option);
+    assert_eq!(snapshot.library.resolved_path, None);
+    match &snapshot.nvml {
+        NvmlState::Unavailable { reason, message } => {
+            assert_eq!(*reason, UnavailableReason::NoLibrary);
+            assert!(message.contains("--nvml-lib"), "{message}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+fn h100_node(library: &Path) {
+    let Some(profile) = fixture("h100-sxm-x8.json") else {
+        return;
+    };
+    let snapshot = probe_with_profile(library, &profile);
+    let Some(devices) = devices(&snapshot) else {
+        return;
+    };
+    assert_eq!(snapshot.library.chosen_by, LibraryChosenBy::Option);
+    assert!(snapshot.library.resolved_path.is_some(), "{:?}", snapshot.library);
+    assert!(
+        snapshot.observed_at.ends_with('Z') && snapshot.observed_at.len() == 24,
+        "{}",
+        snapshot.observed_at
+    );
+
+    let NvmlState::Available { system, .. } = &snapshot.nvml else {
+        unreachable!("checked by devices()");
+    };
+    assert!(system.driver_version.is_ok(), "{system:?}");
+    assert!(system.nvml_version.is_ok(), "{system:?}");
+    let cuda = value(&system.cuda_driver_version);
+    assert_eq!(cuda.version, format!("{}.{}", cuda.raw / 1000, cuda.raw % 1000 / 10));
+
+    assert_eq!(devices.len(), 8);
+    for (index, device) in devices.iter().enumerate() {
+        assert_eq!(device.index, index as u32);
+        assert!(!device.lost);
+        assert!(value(&device.name).contains("H100"), "{:?}", device.name);
+        assert!(value(&device.uuid).starts_with("GPU-"), "{:?}", device.uuid);
+        let memory = value(&device.memory);
+        assert_eq!(memory.total_mib, 81559);
+        assert_eq!(memory.read_with, "nvmlDeviceGetMemoryInfo_v2");
+        assert!(memory.reserved_mib.is_some());
+        let cc = value(&device.compute_capability);
+        assert_eq!(cc.to_string(), "9.0");
+        let pci = value(&device.pci);
+        assert_eq!(pci.device_id & 0xffff, 0x10de, "{pci:?}");
+        assert_eq!(pci.device_id_hex, format!("{:#010x}", pci.device_id));
+        assert!(!value(&device.mig.mode).current_enabled);
+        assert_eq!(value(&device.mig.instances), &Vec::new());
+        assert!(device.remapped_rows.is_ok(), "{:?}", device.remapped_rows);
+        assert!(device.ecc.mode.is_ok(), "{:?}", device.ecc.mode);
+        assert!(device.ecc.uncorrected_volatile.is_ok());
+        assert!(device.ecc.uncorrected_aggregate.is_ok());
+        assert!(device.retired_pages_pending.is_ok());
+        assert!(device.persistence_mode.is_ok());
+        assert!(matches!(
+            value(&device.compute_mode),
+            ComputeMode::Default | ComputeMode::ExclusiveProcess
+        ));
+        let enforced = value(&device.power_limit.enforced);
+        assert!((enforced.watts * 1000.0 - f64::from(enforced.milliwatts)).abs() < 1e-6);
+        assert!(device.power_limit.default.is_ok());
+        let reasons = value(&device.clock_event_reasons);
+        assert_eq!(reasons.active.is_empty(), reasons.raw_mask == 0);
+        assert!(device.pcie_link.current_gen.is_ok());
+        assert!(device.pcie_link.current_width.is_ok());
+        assert!(device.pcie_link.max_gen.is_ok());
+        assert!(device.pcie_link.max_width.is_ok());
+        assert!(device.temperature_c.is_ok());
+        assert!(device.utilization.is_ok());
+        assert!(device.compute_processes.is_ok(), "{:?}", device.compute_processes);
+    }
+    let uuids: std::collections::BTreeSet<_> = devices.iter().filter_map(|d| d.uuid.value()).collect();
+    assert_eq!(uuids.len(), 8, "UUIDs must be distinct");
+
+    round_trips(&snapshot);
+}
+
+fn a100_with_mig(library: &Path) {
+    let Some(profile) = fixture("a100-mig.json") else {
+        return;
+    };
+    let snapshot = probe_with_profile(library, &profile);
+    let Some(devices) = devices(&snapshot) else {
+        return;
+    };
+    let with_mig: Vec<_> = devices
+        .iter()
+        .filter(|device| device.mig.mode.value().is_some_and(|mode| mode.current_enabled))
+        .collect();
+    assert!(!with_mig.is_empty(), "a100-mig.json should have a GPU with MIG on");
+    for device in with_mig {
+        let instances = value(&device.mig.instances);
+        assert!(!instances.is_empty(), "{device:?}");
+        for instance in instances {
+            let name = value(&instance.name);
+            let profile = instance
+                .profile
+                .as_deref()
+                .unwrap_or_else(|| panic!("no profile in {name:?}"));
+            assert!(name.ends_with(&format!("MIG {profile}")), "{name} / {profile}");
+            assert!(value(&instance.uuid).starts_with("MIG-"), "{:?}", instance.uuid);
+            assert!(*value(&instance.memory_total_mib) > 0);
+            assert!(instance.gpu_instance_id.is_ok(), "{:?}", instance.gpu_instance_id);
+        }
+    }
+    round_trips(&snapshot);
+}
+
+fn t4_without_remapped_rows(library: &Path) {
+    let Some(profile) = fixture("t4-x1.json") else {
+        return;
+    };
+    let snapshot = probe_with_profile(library, &profile);
+    let Some(devices) = devices(&snapshot) else {
+        return;
+    };
+    assert_eq!(devices.len(), 1);
+    let t4 = &devices[0];
+    assert!(value(&t4.name).contains("T4"), "{:?}", t4.name);
+    assert!(t4.remapped_rows.is_unsupported(), "{:?}", t4.remapped_rows);
+    assert!(!t4.lost);
+    // MIG is not a T4 feature: unsupported, and so are its instances, not an error.
+    assert!(!t4.mig.mode.is_error(), "{:?}", t4.mig.mode);
+    assert!(!t4.mig.instances.is_error(), "{:?}", t4.mig.instances);
+    assert_eq!(value(&t4.compute_capability).to_string(), "7.5");
+    round_trips(&snapshot);
+}
+
+fn node_with_a_lost_gpu(library: &Path) {
+    let Some(profile) = fixture("node-lost-gpu.json") else {
+        return;
+    };
+    let snapshot = probe_with_profile(library, &profile);
+    let Some(devices) = devices(&snapshot) else {
+        return;
+    };
+    assert!(devices.len() > 2, "{} devices", devices.len());
+    for device in devices {
+        if device.index == 2 {
+            assert!(device.lost, "{device:?}");
+            assert!(device.memory.is_error(), "{:?}", device.memory);
+            let reason = device.memory.reason().unwrap_or_default();
+            assert!(reason.contains("fallen off the bus"), "{reason}");
+            assert!(device.temperature_c.is_error());
+            assert!(device.compute_processes.is_error());
+        } else {
+            assert!(!device.lost, "{device:?}");
+            assert!(device.name.is_ok(), "{:?}", device.name);
+            assert!(device.memory.is_ok(), "{:?}", device.memory);
+            assert!(device.temperature_c.is_ok(), "{:?}", device.temperature_c);
+        }
+    }
+    round_trips(&snapshot);
+}
+
+fn node_where_init_fails(library: &Path) {
+    let Some(profile) = fixture("node-init-fails.json") else {
+        return;
+    };
+    let snapshot = probe_with_profile(library, &profile);
+    match &snapshot.nvml {
+        NvmlState::Unavailable { reason, message } => {
+            if message.contains("nvmlInit_v2") {
+                println!("skipped: the fake NVML does not export nvmlInit_v2 yet");
+                return;
+            }
+            assert_eq!(*reason, UnavailableReason::DriverNotLoaded, "{message}");
+            assert!(message.contains("driver is not loaded"), "{message}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    round_trips(&snapshot);
+}
+
+fn remove_edited_fixture(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// Even `nvmlDeviceGetHandleByIndex` says GPU_IS_LOST: the device is still listed, lost.
+fn gpu_lost_before_a_handle(library: &Path) {
+    let Some(profile) = edited_fixture("node-lost-gpu.json", |profile| {
+        profile["devices"][2]["lost_at_handle"] = true.into();
+    }) else {
+        return;
+    };
+    let snapshot = probe_with_profile(library, &profile);
+    remove_edited_fixture(&profile);
+    let Some(devices) = devices(&snapshot) else {
+        return;
+    };
+    let lost = &devices[2];
+    assert_eq!(lost.index, 2);
+    assert!(lost.lost, "{lost:?}");
+    let reason = lost.name.reason().unwrap_or_default();
+    assert!(lost.name.is_error(), "{:?}", lost.name);
+    assert!(
+        reason.contains("could not be opened") && reason.contains("NVML_ERROR_GPU_IS_LOST"),
+        "{reason}"
+    );
+    assert!(lost.mig.instances.is_error() && lost.remapped_rows.is_error());
+    assert!(
+        devices
+            .iter()
+            .filter(|device| device.index != 2)
+            .all(|device| !device.lost && device.name.is_ok())
+    );
+    round_trips(&snapshot);
+}
+
+/// NOT_SUPPORTED from both the newer and the older function: unsupported, naming both.
+fn memory_and_processes_unsupported_in_every_version(library: &Path) {
+    let Some(profile) = edited_fixture("t4-x1.json", |profile| {
+        profile["unsupported"] = serde_json::json!(["nvmlDeviceGetMemoryInfo", "nvmlDeviceGetComputeRunningProcesses"]);
+    }) else {
+        return;
+    };
+    let snapshot = probe_with_profile(library, &profile);
+    remove_edited_fixture(&profile);
+    let Some(devices) = devices(&snapshot) else {
+        return;
+    };
+    let t4 = &devices[0];
+    assert!(t4.memory.is_unsupported(), "{:?}", t4.memory);
+    let reason = t4.memory.reason().unwrap_or_default();
+    assert!(
+        reason.contains("nvmlDeviceGetMemoryInfo_v2:") && reason.contains("nvmlDeviceGetMemoryInfo:"),
+        "{reason}"
+    );
+    assert!(t4.compute_processes.is_unsupported(), "{:?}", t4.compute_processes);
+    assert!(t4.name.is_ok() && t4.temperature_c.is_ok() && !t4.lost);
+    round_trips(&snapshot);
+}
+
+fn round_trips(snapshot: &GpuSnapshot) {
+    let json = serde_json::to_string(snapshot).unwrap_or_else(|error| panic!("serialize: {error}"));
+    let back: GpuSnapshot = serde_json::from_str(&json).unwrap_or_else(|error| panic!("deserialize: {error}"));
+    assert_eq!(&back, snapshot);
+}

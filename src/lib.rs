@@ -1,11 +1,15 @@
 //! `modelspec` checks a running AI model deployment against its declared ModelSpec.
 //!
 //! A ModelSpec (YAML, `apiVersion: piqc.ai/v1alpha1`, `kind: ModelSpec`) declares what a model
-//! needs and how it must behave. This crate reads that intent ([`spec`]), knows what the
-//! hardware it names can do ([`catalogue`]), and drives the command line ([`cli`]). The binary
-//! is a thin wrapper around [`cli::main`].
+//! needs and how it must behave. The data flows one way: [`spec`] reads the intent,
+//! [`observe`] runs the probes into one serializable observation, [`check`] compares the two
+//! into findings, and [`report`] renders them; [`catalogue`] knows what the hardware a spec
+//! names can do, and [`cli`] drives it all. The binary is a thin wrapper around [`cli::main`].
 
 pub mod catalogue;
+pub mod check;
 pub mod cli;
+pub mod observe;
+pub mod report;
 pub mod spec;
 pub mod suggest;

@@ -3,6 +3,9 @@
 //! Commands return an [`ExitCode`]-like integer computed once from their results; nothing
 //! below this module calls `process::exit` or prints outside its renderer.
 
+mod facts;
+mod output;
+mod scan;
 mod style;
 mod validate;
 
@@ -30,6 +33,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check this node against a ModelSpec: probe, compare, report drift.
+    Scan(ScanArgs),
+    /// Capture what the probes see on this node, with no spec (to save and replay).
+    Facts(FactsArgs),
     /// Validate ModelSpec files against the v0.1 schema and lint rules.
     Validate(ValidateArgs),
     /// Print a JSON Schema this tool publishes.
@@ -40,6 +47,86 @@ enum Command {
     },
     /// List every diagnostic code with its severity and what it checks.
     Codes,
+}
+
+#[derive(Debug, clap::Args)]
+struct ScanArgs {
+    /// ModelSpec files to check the node against.
+    #[arg(value_name = "SPEC", required_unless_present = "demo", conflicts_with = "demo")]
+    specs: Vec<PathBuf>,
+    /// Scan a recorded demo node with its spec (compiled in; needs no GPU).
+    #[arg(long)]
+    demo: bool,
+    /// Replay a saved observation (`modelspec facts -o FILE`) instead of probing.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    facts: Option<PathBuf>,
+    /// The NVML library to load (else $MODELSPEC_NVML_LIB, else libnvidia-ml.so.1).
+    #[arg(long, value_name = "PATH")]
+    nvml_lib: Option<PathBuf>,
+    /// Deadline for all probes together (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    timeout: std::time::Duration,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = scan::ReportFormat::Table)]
+    format: scan::ReportFormat,
+    /// Leave the observation out of the JSON report.
+    #[arg(long)]
+    no_facts: bool,
+    /// The lowest status that makes the scan fail (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOnArg::Fail)]
+    fail_on: FailOnArg,
+    /// When to use colors in the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct FactsArgs {
+    /// Write the observation to FILE (atomically) and print a summary.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print JSON even on a terminal.
+    #[arg(long)]
+    json: bool,
+    /// The NVML library to load (else $MODELSPEC_NVML_LIB, else libnvidia-ml.so.1).
+    #[arg(long, value_name = "PATH")]
+    nvml_lib: Option<PathBuf>,
+    /// Deadline for all probes together (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    timeout: std::time::Duration,
+}
+
+/// `--fail-on` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOnArg {
+    /// Only drift fails.
+    Fail,
+    /// Drift or warnings fail.
+    Warn,
+    /// Drift, warnings or anything not observed fail.
+    Unknown,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (number, unit) = (&t[..split], t[split..].trim());
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration; use e.g. 10s, 500ms or 2m"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?}; use ms, s or m")),
+    };
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 3600.0 {
+        return Err(format!("{s:?} is out of range: between 1ms and 1h"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -122,6 +209,28 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
+        Command::Scan(args) => scan::run(&scan::Request {
+            specs: args.specs,
+            demo: args.demo,
+            facts: args.facts,
+            nvml_lib: args.nvml_lib,
+            timeout: args.timeout,
+            format: args.format,
+            no_facts: args.no_facts,
+            fail_on: match args.fail_on {
+                FailOnArg::Fail => crate::report::FailOn::Fail,
+                FailOnArg::Warn => crate::report::FailOn::Warn,
+                FailOnArg::Unknown => crate::report::FailOn::Unknown,
+            },
+            color: args.color,
+            output: args.output,
+        }),
+        Command::Facts(args) => facts::run(&facts::Request {
+            output: args.output,
+            json: args.json,
+            nvml_lib: args.nvml_lib,
+            timeout: args.timeout,
+        }),
         Command::Validate(args) => validate::run(&validate::Request {
             paths: args.paths,
             format: args.format,
@@ -158,6 +267,17 @@ mod tests {
         assert_eq!(parse_size("100"), Ok(100));
         assert!(parse_size("4 parsecs").is_err());
         assert!(parse_size("99999999999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(std::time::Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(std::time::Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(std::time::Duration::from_secs(3)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5h").is_err());
     }
 
     #[test]

@@ -25,6 +25,11 @@ impl Style {
         Style { enabled }
     }
 
+    /// Whether colors are on.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     fn paint(&self, code: &str, text: &str) -> String {
         if self.enabled {
             format!("\x1b[{code}m{text}\x1b[0m")

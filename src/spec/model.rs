@@ -34,10 +34,10 @@ pub struct Metadata {
     /// One-line description.
     pub description: Option<String>,
     /// Labels, key to string value.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     /// Annotations, key to string value.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -147,7 +147,7 @@ pub struct Resources {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Environment {
     /// Variables the serving process must have.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variables: BTreeMap<String, String>,
 }
 
@@ -290,7 +290,7 @@ pub struct Pipeline {
     /// Steps after the model.
     pub postprocess: Option<Steps>,
     /// Models this one relies on.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Dependency>,
 }
 
@@ -299,7 +299,7 @@ pub struct Pipeline {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Steps {
     /// The steps.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Step>,
 }
 

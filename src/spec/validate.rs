@@ -348,6 +348,22 @@ fn decode(mut bytes: Vec<u8>, syntax: Syntax) -> Result<String, Box<Diagnostic>>
     })
 }
 
+/// The typed documents of a text that validated cleanly (see [`validate_text`]); documents
+/// that do not load or fail the schema are left out.
+pub fn typed_documents(text: &str, syntax: Syntax, limits: &Limits) -> Vec<(usize, ModelSpec)> {
+    yaml::load(text, syntax, limits)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, doc)| {
+            let root = doc.ok()?;
+            if !schema::validate(&root).is_empty() {
+                return None;
+            }
+            de::from_node::<ModelSpec>(&root).ok().map(|spec| (i + 1, spec))
+        })
+        .collect()
+}
+
 /// `.json` files are JSON; everything else is YAML.
 pub fn syntax_for(path: &Path) -> Syntax {
     match path.extension().and_then(|e| e.to_str()) {

@@ -1,6 +1,6 @@
 //! `modelspec validate`: discover files, validate them, render, and compute the exit code.
 
-mod human;
+pub(crate) mod human;
 mod json;
 
 use std::io::Write;
@@ -48,7 +48,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn of(reports: &[FileReport], strict: bool) -> Self {
+    pub(crate) fn of(reports: &[FileReport], strict: bool) -> Self {
         let mut s = Summary {
             files: reports.len(),
             ..Summary::default()

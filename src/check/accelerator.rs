@@ -1,0 +1,331 @@
+//! Accelerator domain: vendor, type, count, precision and MIG, judged against NVML.
+
+use modelspec_probe_gpu::{DeviceFacts, NvmlState};
+use serde_json::{Value as Json, json};
+
+use super::{Domain, Finding, FindingBuilder, Status};
+use crate::catalogue::{ComputeCapability, Precision, PrecisionSpelling, parse_declared_type};
+use crate::observe::{Observation, ProbeOutcome};
+use crate::spec::ModelSpec;
+
+/// NVML sees NVIDIA GPUs on the node.
+pub const VENDOR: &str = "accelerator-vendor";
+/// The GPUs are the declared type (family, then memory and form factor when declared).
+pub const TYPE: &str = "accelerator-type";
+/// At least the declared number of usable GPUs.
+pub const COUNT: &str = "accelerator-count";
+/// The declared precision runs natively on every GPU (compute capability).
+pub const PRECISION: &str = "accelerator-precision";
+/// No GPU is split by MIG while the spec asks for whole GPUs.
+pub const MIG: &str = "accelerator-mig";
+
+const VENDOR_PTR: &str = "/spec/runtime/accelerator/vendor";
+const TYPE_PTR: &str = "/spec/runtime/accelerator/type";
+const COUNT_PTR: &str = "/spec/runtime/accelerator/count";
+const PRECISION_PTR: &str = "/spec/identity/model/precision";
+
+/// What the GPU probe lets the checks see.
+pub(crate) enum GpuView<'a> {
+    /// Nothing: the reason, in words.
+    Unseen(String),
+    /// NVML answered with these devices.
+    Devices(&'a [DeviceFacts]),
+}
+
+pub(crate) fn view(observation: &Observation) -> GpuView<'_> {
+    match &observation.gpu {
+        ProbeOutcome::NotRun { reason } => GpuView::Unseen(format!("the GPU probe did not run: {reason}")),
+        ProbeOutcome::TimedOut { budget_ms, .. } => {
+            GpuView::Unseen(format!("the GPU probe did not answer within {budget_ms} ms"))
+        }
+        ProbeOutcome::Observed { snapshot, .. } => match &snapshot.nvml {
+            NvmlState::Unavailable { message, .. } => GpuView::Unseen(message.clone()),
+            NvmlState::Available { devices, .. } => GpuView::Devices(devices),
+        },
+    }
+}
+
+fn usable(devices: &[DeviceFacts]) -> impl Iterator<Item = &DeviceFacts> {
+    devices.iter().filter(|d| !d.lost)
+}
+
+pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<Finding>) {
+    let accelerator = &spec.spec.runtime.accelerator;
+    let precision = spec.spec.identity.model.precision.as_deref();
+    let b = |code: &str, pointer: &str| FindingBuilder::new(code, Domain::Accelerator, pointer);
+
+    if !accelerator.vendor.trim().eq_ignore_ascii_case("nvidia") {
+        let why = format!(
+            "only NVIDIA accelerators are observed (through NVML); vendor {:?} is not checked",
+            accelerator.vendor
+        );
+        for (code, pointer, declared) in [
+            (VENDOR, VENDOR_PTR, json!(accelerator.vendor)),
+            (TYPE, TYPE_PTR, json!(accelerator.kind)),
+            (COUNT, COUNT_PTR, json!(accelerator.count)),
+        ] {
+            out.push(b(code, pointer).declared(declared).status(Status::Skip, why.clone()));
+        }
+        if let Some(p) = precision {
+            out.push(b(PRECISION, PRECISION_PTR).declared(p).status(Status::Skip, why));
+        }
+        return;
+    }
+
+    let devices = match view(observation) {
+        GpuView::Devices(devices) => devices,
+        GpuView::Unseen(reason) => {
+            let msg = format!("not observed: {reason}");
+            out.push(
+                b(VENDOR, VENDOR_PTR)
+                    .declared(accelerator.vendor.as_str())
+                    .status(Status::Unknown, msg.clone()),
+            );
+            out.push(
+                b(TYPE, TYPE_PTR)
+                    .declared(accelerator.kind.as_str())
+                    .status(Status::Unknown, msg.clone()),
+            );
+            out.push(
+                b(COUNT, COUNT_PTR)
+                    .declared(accelerator.count)
+                    .status(Status::Unknown, msg.clone()),
+            );
+            if let Some(p) = precision {
+                out.push(
+                    b(PRECISION, PRECISION_PTR)
+                        .declared(p)
+                        .status(Status::Unknown, msg.clone()),
+                );
+            }
+            out.push(b(MIG, TYPE_PTR).status(Status::Unknown, msg));
+            return;
+        }
+    };
+
+    out.push(vendor(accelerator.vendor.as_str(), devices));
+    out.push(gpu_type(&accelerator.kind, devices));
+    out.push(count(accelerator.count, devices));
+    if let Some(p) = precision {
+        out.push(precision_check(p, devices));
+    }
+    out.push(mig(devices));
+}
+
+fn names(devices: &[DeviceFacts]) -> Json {
+    Json::Array(
+        devices
+            .iter()
+            .map(|d| json!({"index": d.index, "name": d.name.value(), "memory_total_mib": d.memory.value().map(|m| m.total_mib), "lost": d.lost}))
+            .collect(),
+    )
+}
+
+fn vendor(declared: &str, devices: &[DeviceFacts]) -> Finding {
+    let b = FindingBuilder::new(VENDOR, Domain::Accelerator, VENDOR_PTR)
+        .declared(declared)
+        .observed(if devices.is_empty() {
+            Json::Null
+        } else {
+            json!("nvidia")
+        })
+        .evidence(
+            "nvml",
+            json!({"devices": devices.len()}),
+            "NVML loads and reports at least one device",
+        );
+    if devices.is_empty() {
+        b.remediation(
+            "check `nvidia-smi`: the driver runs but sees no GPU (passthrough, cgroup or CUDA_VISIBLE_DEVICES?)",
+        )
+        .status(Status::Fail, "NVML runs but reports no NVIDIA GPU")
+    } else {
+        b.status(Status::Pass, format!("NVML reports {} NVIDIA GPU(s)", devices.len()))
+    }
+}
+
+fn gpu_type(declared: &str, devices: &[DeviceFacts]) -> Finding {
+    let observed_names: Vec<String> = {
+        let mut v: Vec<String> = usable(devices).filter_map(|d| d.name.value().cloned()).collect();
+        v.dedup();
+        v
+    };
+    let b = FindingBuilder::new(TYPE, Domain::Accelerator, TYPE_PTR)
+        .declared(declared)
+        .observed(json!(observed_names))
+        .evidence(
+            "nvml",
+            names(devices),
+            "the GPU family must match exactly; memory (within 10%) and form factor only when the type declares them",
+        );
+    let parsed = match parse_declared_type(declared) {
+        Ok(p) => p,
+        Err(unknown) => {
+            let hint = unknown
+                .suggestion
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return b.status(
+                Status::Unknown,
+                format!(
+                    "declared type {declared:?} is not in the GPU catalogue{hint}, so the GPUs cannot be matched to it"
+                ),
+            );
+        }
+    };
+    let mut judged = 0;
+    let mut mismatches = Vec::new();
+    for d in usable(devices) {
+        let (Some(name), Some(memory)) = (d.name.value(), d.memory.value()) else {
+            continue;
+        };
+        judged += 1;
+        let verdict = parsed.matches(name, memory.total_mib);
+        if !verdict.is_match() {
+            mismatches.push(format!("GPU {}: {verdict}", d.index));
+        }
+    }
+    if judged == 0 {
+        return b.status(Status::Unknown, "no GPU reported both its name and its memory");
+    }
+    if mismatches.is_empty() {
+        b.status(Status::Pass, format!("all {judged} GPU(s) are {declared}"))
+    } else {
+        b.remediation("schedule the model on nodes with the declared GPU, or correct runtime.accelerator.type")
+            .status(Status::Fail, mismatches.join("; "))
+    }
+}
+
+fn count(declared: u64, devices: &[DeviceFacts]) -> Finding {
+    let usable = usable(devices).count() as u64;
+    let lost = devices.len() as u64 - usable;
+    let b = FindingBuilder::new(COUNT, Domain::Accelerator, COUNT_PTR)
+        .declared(declared)
+        .observed(usable)
+        .evidence(
+            "nvml",
+            json!({"visible": devices.len(), "lost": lost}),
+            "usable GPUs visible to NVML must be at least the declared count",
+        );
+    if usable < declared {
+        let lost_note = if lost > 0 {
+            format!(" ({lost} lost)")
+        } else {
+            String::new()
+        };
+        b.remediation("give the replica more GPUs, or lower runtime.accelerator.count")
+            .status(
+                Status::Fail,
+                format!("{usable} usable GPU(s){lost_note}, {declared} declared"),
+            )
+    } else if usable > declared {
+        b.status(
+            Status::Pass,
+            format!("{usable} GPUs visible, {declared} declared per replica"),
+        )
+    } else {
+        b.status(Status::Pass, format!("{usable} GPU(s), as declared"))
+    }
+}
+
+fn precision_check(declared: &str, devices: &[DeviceFacts]) -> Finding {
+    let b = FindingBuilder::new(PRECISION, Domain::Accelerator, PRECISION_PTR).declared(declared);
+    let precision = match Precision::parse(declared) {
+        PrecisionSpelling::Known(p) => p,
+        PrecisionSpelling::Auto => {
+            return b.status(
+                Status::Skip,
+                "precision `auto`: the serving engine picks, nothing to check here",
+            );
+        }
+        PrecisionSpelling::Unknown => {
+            return b.status(
+                Status::Unknown,
+                format!("precision {declared:?} is not one we know, so it cannot be checked"),
+            );
+        }
+    };
+    let needs = precision.min_compute_capability();
+    let mut raw = Vec::new();
+    let mut short = Vec::new();
+    for d in usable(devices) {
+        if let Some(cc) = d.compute_capability.value() {
+            let have = ComputeCapability::new(u8::try_from(cc.major).unwrap_or(0), u8::try_from(cc.minor).unwrap_or(0));
+            raw.push(json!({"index": d.index, "compute_capability": have.to_string()}));
+            if have < needs {
+                short.push(format!("GPU {} has {have}", d.index));
+            }
+        }
+    }
+    let b = b
+        .observed(json!(
+            raw.iter().map(|r| r["compute_capability"].clone()).collect::<Vec<_>>()
+        ))
+        .evidence(
+            "nvml",
+            Json::Array(raw.clone()),
+            &format!(
+                "{} needs compute capability {needs} or newer on every GPU",
+                precision.as_str()
+            ),
+        );
+    if raw.is_empty() {
+        b.status(Status::Unknown, "no GPU reported its compute capability")
+    } else if short.is_empty() {
+        b.status(
+            Status::Pass,
+            format!("every GPU runs {} natively (needs {needs})", precision.as_str()),
+        )
+    } else {
+        b.remediation("serve a precision these GPUs support (see the GPU catalogue), or schedule on newer GPUs")
+            .status(
+                Status::Fail,
+                format!(
+                    "{} needs compute capability {needs}: {}",
+                    precision.as_str(),
+                    short.join(", ")
+                ),
+            )
+    }
+}
+
+fn mig(devices: &[DeviceFacts]) -> Finding {
+    let mut raw = Vec::new();
+    let mut on = Vec::new();
+    let mut unseen = 0;
+    for d in usable(devices) {
+        match (&d.mig.mode.value(), d.mig.mode.is_unsupported()) {
+            (Some(mode), _) => {
+                raw.push(json!({"index": d.index, "current": mode.current_enabled, "pending": mode.pending_enabled}));
+                if mode.current_enabled {
+                    on.push(d.index);
+                }
+            }
+            (None, true) => raw.push(json!({"index": d.index, "current": "not supported"})),
+            (None, false) => unseen += 1,
+        }
+    }
+    let b = FindingBuilder::new(MIG, Domain::Accelerator, TYPE_PTR)
+        .declared("whole GPUs")
+        .observed(if on.is_empty() {
+            json!("no MIG")
+        } else {
+            json!({"mig_enabled_on": on})
+        })
+        .evidence(
+            "nvml",
+            Json::Array(raw.clone()),
+            "a spec for whole GPUs expects MIG mode off",
+        );
+    if !on.is_empty() {
+        b.remediation("disable MIG (`nvidia-smi -mig 0`) on these GPUs, or serve from the MIG slices deliberately")
+            .status(
+                Status::Warn,
+                format!("MIG is on for GPU(s) {on:?}; the spec asks for whole GPUs"),
+            )
+    } else if raw.is_empty() && unseen > 0 {
+        b.status(Status::Unknown, "no GPU reported its MIG mode")
+    } else {
+        b.status(Status::Pass, "no GPU is split by MIG")
+    }
+}

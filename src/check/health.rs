@@ -1,0 +1,182 @@
+//! Node health: GPU state no ModelSpec declares but every operator needs to know, because it
+//! breaks the contract all the same (a lost GPU, memory errors, throttling).
+
+use modelspec_probe_gpu::{DeviceFacts, Observed};
+use serde_json::{Value as Json, json};
+
+use super::accelerator::{GpuView, view};
+use super::{Domain, Finding, FindingBuilder, Status};
+use crate::observe::Observation;
+
+/// A GPU has fallen off the bus.
+pub const LOST: &str = "gpu-lost";
+/// Uncorrectable ECC errors, pages waiting for retirement, or a failed row remap.
+pub const MEMORY_ERRORS: &str = "gpu-memory-errors";
+/// Clocks held down for power or heat.
+pub const THROTTLING: &str = "gpu-throttling";
+/// Persistence mode off: the driver tears down and re-initializes between clients.
+pub const PERSISTENCE: &str = "gpu-persistence-mode";
+
+/// Health findings point at the accelerator declaration they put at risk.
+const POINTER: &str = "/spec/runtime/accelerator";
+
+/// Clock-event reasons that mean the GPU is slowed by power or heat (others are benign:
+/// idle, application clocks, sync boost, display).
+const THROTTLE_REASONS: &[&str] = &[
+    "sw_power_cap",
+    "hw_slowdown",
+    "sw_thermal_slowdown",
+    "hw_thermal_slowdown",
+    "hw_power_brake_slowdown",
+];
+
+fn b(code: &str) -> FindingBuilder {
+    FindingBuilder::new(code, Domain::Health, POINTER)
+}
+
+pub(crate) fn check(observation: &Observation, out: &mut Vec<Finding>) {
+    let devices = match view(observation) {
+        GpuView::Devices(devices) => devices,
+        GpuView::Unseen(reason) => {
+            for code in [LOST, MEMORY_ERRORS, THROTTLING, PERSISTENCE] {
+                out.push(b(code).status(Status::Unknown, format!("not observed: {reason}")));
+            }
+            return;
+        }
+    };
+    out.push(lost(devices));
+    out.push(memory_errors(devices));
+    out.push(throttling(devices));
+    out.push(persistence(devices));
+}
+
+fn lost(devices: &[DeviceFacts]) -> Finding {
+    let lost: Vec<u32> = devices.iter().filter(|d| d.lost).map(|d| d.index).collect();
+    let f = b(LOST).observed(json!({"lost": lost})).evidence(
+        "nvml",
+        json!({"devices": devices.len(), "lost": lost}),
+        "no GPU may answer NVML_ERROR_GPU_IS_LOST",
+    );
+    if lost.is_empty() {
+        f.status(Status::Pass, "every GPU answers")
+    } else {
+        f.remediation("drain the node and reset or replace the GPU (see `nvidia-smi -q` and the kernel log for Xid 79)")
+            .status(Status::Fail, format!("GPU(s) {lost:?} fell off the bus"))
+    }
+}
+
+/// The value, or a note that it could not be read.
+fn seen<T: Clone + Into<Json>>(o: &Observed<T>) -> Json {
+    match o.value() {
+        Some(v) => v.clone().into(),
+        None => json!(o.reason().unwrap_or("not observed")),
+    }
+}
+
+fn memory_errors(devices: &[DeviceFacts]) -> Finding {
+    let mut raw = Vec::new();
+    let mut problems = Vec::new();
+    let mut observed_any = false;
+    for d in devices.iter().filter(|d| !d.lost) {
+        let ecc = d.ecc.uncorrected_aggregate.value().copied();
+        let pending = d.retired_pages_pending.value().copied();
+        let remap_failed = d.remapped_rows.value().map(|r| r.failed);
+        observed_any |= ecc.is_some() || pending.is_some() || remap_failed.is_some();
+        raw.push(json!({
+            "index": d.index,
+            "ecc_uncorrected_aggregate": seen(&d.ecc.uncorrected_aggregate),
+            "ecc_uncorrected_volatile": seen(&d.ecc.uncorrected_volatile),
+            "retired_pages_pending": seen(&d.retired_pages_pending),
+            "row_remap_failed": remap_failed.map_or_else(|| json!(d.remapped_rows.reason().unwrap_or("not observed")), Json::from),
+        }));
+        if ecc.is_some_and(|n| n > 0) {
+            problems.push(format!(
+                "GPU {}: {} uncorrectable ECC error(s)",
+                d.index,
+                ecc.unwrap_or_default()
+            ));
+        }
+        if pending == Some(true) {
+            problems.push(format!("GPU {}: pages pending retirement", d.index));
+        }
+        if remap_failed == Some(true) {
+            problems.push(format!("GPU {}: a row remap failed", d.index));
+        }
+    }
+    let f = b(MEMORY_ERRORS).observed(json!(problems)).evidence(
+        "nvml",
+        Json::Array(raw),
+        "no uncorrectable ECC errors, no pages pending retirement, no failed row remap",
+    );
+    if !problems.is_empty() {
+        f.remediation(
+            "drain the node; a pending retirement or remap clears on GPU reset, a failed remap needs the GPU replaced",
+        )
+        .status(Status::Fail, problems.join("; "))
+    } else if !observed_any {
+        f.status(
+            Status::Unknown,
+            "no GPU reported ECC, page retirement or row remap state",
+        )
+    } else {
+        f.status(Status::Pass, "no uncorrectable memory errors")
+    }
+}
+
+fn throttling(devices: &[DeviceFacts]) -> Finding {
+    let mut raw = Vec::new();
+    let mut slowed = Vec::new();
+    for d in devices.iter().filter(|d| !d.lost) {
+        if let Some(reasons) = d.clock_event_reasons.value() {
+            let bad: Vec<&str> = reasons
+                .active
+                .iter()
+                .map(String::as_str)
+                .filter(|r| THROTTLE_REASONS.contains(r))
+                .collect();
+            raw.push(json!({"index": d.index, "active": reasons.active, "raw_mask": reasons.raw_mask}));
+            if !bad.is_empty() {
+                slowed.push(format!("GPU {}: {}", d.index, bad.join(", ")));
+            }
+        }
+    }
+    let f = b(THROTTLING).observed(json!(slowed)).evidence(
+        "nvml",
+        Json::Array(raw.clone()),
+        "no power or thermal clock-event reason active",
+    );
+    if raw.is_empty() {
+        f.status(Status::Unknown, "no GPU reported its clock-event reasons")
+    } else if slowed.is_empty() {
+        f.status(Status::Pass, "no GPU is throttled for power or heat")
+    } else {
+        f.remediation("check cooling and power limits (`nvidia-smi -q -d PERFORMANCE,POWER,TEMPERATURE`)")
+            .status(Status::Warn, slowed.join("; "))
+    }
+}
+
+fn persistence(devices: &[DeviceFacts]) -> Finding {
+    let mut raw = Vec::new();
+    let mut off = Vec::new();
+    for d in devices.iter().filter(|d| !d.lost) {
+        if let Some(&enabled) = d.persistence_mode.value() {
+            raw.push(json!({"index": d.index, "persistence_mode": enabled}));
+            if !enabled {
+                off.push(d.index);
+            }
+        }
+    }
+    let f = b(PERSISTENCE).observed(json!({"off": off})).evidence(
+        "nvml",
+        Json::Array(raw.clone()),
+        "persistence mode on for every GPU",
+    );
+    if raw.is_empty() {
+        f.status(Status::Unknown, "no GPU reported its persistence mode")
+    } else if off.is_empty() {
+        f.status(Status::Pass, "persistence mode is on")
+    } else {
+        f.remediation("enable it (`nvidia-persistenced`, or `nvidia-smi -pm 1`) so the driver stays initialized")
+            .status(Status::Warn, format!("persistence mode is off on GPU(s) {off:?}"))
+    }
+}

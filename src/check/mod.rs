@@ -1,0 +1,196 @@
+//! The check engine: `compare(spec, observation) -> findings`. Pure: no I/O, no clock.
+//!
+//! One module per domain, each owning its stable codes (`grep -rn '"accelerator-type"' src/`
+//! finds the rule). A finding names the spec field it judges by JSON pointer, the declared and
+//! observed values, and its evidence: which probe, the raw value, and the rule applied. What
+//! could not be observed is `unknown` with the reason; what does not apply is `skip` with the
+//! reason. Nothing passes without having been seen. [`coverage`] then gives every declared
+//! field that no check judged a `skip` finding, so a report always accounts for the whole spec.
+
+pub mod accelerator;
+pub mod coverage;
+pub mod health;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::observe::Observation;
+use crate::spec::ModelSpec;
+
+/// A finding's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Observed, and as declared.
+    Pass,
+    /// Observed, and not as declared: drift.
+    Fail,
+    /// Observed, and worth attention, though not a contract breach.
+    Warn,
+    /// Could not be observed; the message says why.
+    Unknown,
+    /// Not applicable, or not observable on a node; the message says why.
+    Skip,
+}
+
+impl Status {
+    /// Lowercase name, as in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Unknown => "unknown",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// Which part of the contract a finding belongs to (report grouping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Domain {
+    /// Who the spec is and which model it names.
+    Identity,
+    /// Accelerators and precision.
+    Accelerator,
+    /// GPU health on the node (not declared by ModelSpec, but drift all the same).
+    Health,
+    /// Batching and sequence limits.
+    Batch,
+    /// Host resources and environment.
+    Host,
+    /// Serving endpoint.
+    Serving,
+    /// Scaling.
+    Scaling,
+    /// Observability.
+    Observability,
+    /// Pipeline and dependencies.
+    Pipeline,
+    /// Governance and cost.
+    Governance,
+}
+
+impl Domain {
+    /// Lowercase name, as in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Domain::Identity => "identity",
+            Domain::Accelerator => "accelerator",
+            Domain::Health => "health",
+            Domain::Batch => "batch",
+            Domain::Host => "host",
+            Domain::Serving => "serving",
+            Domain::Scaling => "scaling",
+            Domain::Observability => "observability",
+            Domain::Pipeline => "pipeline",
+            Domain::Governance => "governance",
+        }
+    }
+}
+
+/// Why a finding says what it says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct Evidence {
+    /// The probe that saw it (`nvml`), or `none`.
+    pub probe: String,
+    /// The raw observed value(s) the verdict rests on.
+    pub raw: Json,
+    /// The rule applied, in words.
+    pub rule: String,
+}
+
+/// One judgement of one spec field against the node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct Finding {
+    /// Stable code of the check.
+    pub code: String,
+    /// Domain, for grouping.
+    pub domain: Domain,
+    /// JSON pointer of the most specific spec field judged.
+    pub pointer: String,
+    /// The verdict.
+    pub status: Status,
+    /// What the spec declares (null when the check is not about a declared value).
+    pub declared: Json,
+    /// What was observed (null when nothing could be).
+    pub observed: Json,
+    /// The evidence.
+    pub evidence: Evidence,
+    /// One sentence for people.
+    pub message: String,
+    /// What to do about it, when there is something to do.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub remediation: Option<String>,
+}
+
+/// Builds findings with less ceremony.
+pub(crate) struct FindingBuilder {
+    finding: Finding,
+}
+
+impl FindingBuilder {
+    pub(crate) fn new(code: &str, domain: Domain, pointer: &str) -> Self {
+        FindingBuilder {
+            finding: Finding {
+                code: code.to_string(),
+                domain,
+                pointer: pointer.to_string(),
+                status: Status::Unknown,
+                declared: Json::Null,
+                observed: Json::Null,
+                evidence: Evidence {
+                    probe: "none".into(),
+                    raw: Json::Null,
+                    rule: String::new(),
+                },
+                message: String::new(),
+                remediation: None,
+            },
+        }
+    }
+
+    pub(crate) fn declared(mut self, v: impl Into<Json>) -> Self {
+        self.finding.declared = v.into();
+        self
+    }
+
+    pub(crate) fn observed(mut self, v: impl Into<Json>) -> Self {
+        self.finding.observed = v.into();
+        self
+    }
+
+    pub(crate) fn evidence(mut self, probe: &str, raw: Json, rule: &str) -> Self {
+        self.finding.evidence = Evidence {
+            probe: probe.to_string(),
+            raw,
+            rule: rule.to_string(),
+        };
+        self
+    }
+
+    pub(crate) fn remediation(mut self, r: impl Into<String>) -> Self {
+        self.finding.remediation = Some(r.into());
+        self
+    }
+
+    pub(crate) fn status(mut self, status: Status, message: impl Into<String>) -> Finding {
+        self.finding.status = status;
+        self.finding.message = message.into();
+        self.finding
+    }
+}
+
+/// Judges a spec against an observation: every check, then a `skip` for every declared field no
+/// check judged. Findings come out grouped by domain, in spec order within a domain.
+pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    accelerator::check(spec, observation, &mut findings);
+    health::check(observation, &mut findings);
+    coverage::fill(spec, &mut findings);
+    findings.sort_by_key(|f| f.domain);
+    findings
+}

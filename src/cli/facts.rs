@@ -1,0 +1,118 @@
+//! `modelspec facts`: capture what the probes see, with no spec. JSON to a file or a pipe; a
+//! readable summary on a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use modelspec_probe_gpu::{GpuProbeOptions, NvmlState, Observed};
+
+use super::exit;
+use super::output::write_atomically;
+use crate::observe::{Observation, Plan, ProbeOutcome, collect};
+
+/// What the user asked for.
+#[derive(Debug)]
+pub struct Request {
+    /// Write the observation here (atomically).
+    pub output: Option<PathBuf>,
+    /// Force JSON on stdout even on a terminal.
+    pub json: bool,
+    /// NVML library.
+    pub nvml_lib: Option<PathBuf>,
+    /// Probe deadline.
+    pub timeout: Duration,
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(req: &Request) -> i32 {
+    let observation = collect(&Plan {
+        gpu: Some(GpuProbeOptions {
+            library: req.nvml_lib.clone(),
+        }),
+        timeout: req.timeout,
+    });
+    let json = match serde_json::to_string_pretty(&observation) {
+        Ok(j) => j + "\n",
+        Err(e) => {
+            eprintln!("error: cannot serialize the observation: {e}");
+            return exit::ERROR;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Some(path) = &req.output {
+        if let Err(e) = write_atomically(path, json.as_bytes()) {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+        let _ = summary(&mut stdout, &observation);
+        let _ = writeln!(stdout, "\nwrote {}", path.display());
+    } else if req.json || !std::io::stdout().is_terminal() {
+        let _ = stdout.write_all(json.as_bytes());
+    } else {
+        let _ = summary(&mut stdout, &observation);
+    }
+    exit::OK
+}
+
+fn show<T: std::fmt::Display>(o: &Observed<T>) -> String {
+    match (o.value(), o.reason()) {
+        (Some(v), _) => v.to_string(),
+        (None, Some(r)) => format!("? ({r})"),
+        (None, None) => "?".into(),
+    }
+}
+
+/// A few lines per GPU, for people.
+pub fn summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} ({}), modelspec {}, {}",
+        obs.meta.hostname, obs.meta.collected_at, obs.meta.tool_version, obs.schema
+    )?;
+    match &obs.gpu {
+        ProbeOutcome::NotRun { reason } => writeln!(out, "GPU: not probed ({reason})"),
+        ProbeOutcome::TimedOut { budget_ms, .. } => writeln!(out, "GPU: no answer within {budget_ms} ms"),
+        ProbeOutcome::Observed { snapshot, provenance } => match &snapshot.nvml {
+            NvmlState::Unavailable { message, .. } => writeln!(out, "GPU: unavailable: {message}"),
+            NvmlState::Available { system, devices, .. } => {
+                writeln!(
+                    out,
+                    "NVML {} ({}), driver {}, CUDA {}, read in {} ms",
+                    show(&system.nvml_version),
+                    provenance.method,
+                    show(&system.driver_version),
+                    system
+                        .cuda_driver_version
+                        .value()
+                        .map_or_else(|| "?".to_string(), |v| v.version.clone()),
+                    provenance.duration_ms
+                )?;
+                for d in devices {
+                    if d.lost {
+                        writeln!(out, "  GPU {}: LOST (fell off the bus)", d.index)?;
+                        continue;
+                    }
+                    let memory = d
+                        .memory
+                        .value()
+                        .map_or_else(|| "?".into(), |m| format!("{} / {} MiB", m.used_mib, m.total_mib));
+                    let mig = match d.mig.mode.value() {
+                        Some(m) if m.current_enabled => ", MIG on",
+                        _ => "",
+                    };
+                    writeln!(
+                        out,
+                        "  GPU {}: {} (cc {}), {memory}, {} °C, {}{mig}",
+                        d.index,
+                        show(&d.name),
+                        show(&d.compute_capability),
+                        show(&d.temperature_c),
+                        show(&d.uuid)
+                    )?;
+                }
+                Ok(())
+            }
+        },
+    }
+}

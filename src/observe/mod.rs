@@ -1,0 +1,220 @@
+//! The observation: everything the probes saw on a node, in one serializable bundle.
+//!
+//! A scan is `spec -> plan -> probes -> Observation -> check -> Report`. The observation is the
+//! only thing the checks read about the node, so it can be saved (`modelspec facts -o`), moved
+//! and replayed (`modelspec scan --facts`) with the same findings as the live scan. Each probe
+//! runs on its own thread under one deadline: a probe that does not answer in time is recorded
+//! as timed out, with its budget, and never delays the others or the report.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use modelspec_probe_gpu::{GpuProbeOptions, GpuSnapshot, format_rfc3339_utc};
+use serde::{Deserialize, Serialize};
+
+/// The schema identifier written into every observation.
+pub const SCHEMA: &str = "modelspec.observation/v1";
+
+/// Everything seen on one node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct Observation {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Where and when, by what.
+    pub meta: Meta,
+    /// The GPU probe's outcome.
+    pub gpu: ProbeOutcome<GpuSnapshot>,
+}
+
+/// Where and when an observation was made, and by which tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct Meta {
+    /// The node's hostname.
+    pub hostname: String,
+    /// `/etc/machine-id`, when readable.
+    pub machine_id: Option<String>,
+    /// `modelspec` version that collected it.
+    pub tool_version: String,
+    /// UTC time collection started (RFC 3339).
+    pub collected_at: String,
+    /// How long collection took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// How a probe's answer was obtained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct Provenance {
+    /// Which source of reality (`nvml`).
+    pub source: String,
+    /// How it was read (`nvml-wrapper`, library path).
+    pub method: String,
+    /// When (RFC 3339, UTC).
+    pub observed_at: String,
+    /// How long the probe took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// What one probe produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ProbeOutcome<T> {
+    /// The probe answered (its snapshot may still say the source was unavailable).
+    Observed {
+        /// How.
+        provenance: Provenance,
+        /// What it saw.
+        snapshot: T,
+    },
+    /// The probe did not answer within its budget.
+    TimedOut {
+        /// Which source.
+        source: String,
+        /// The budget it had, in milliseconds.
+        budget_ms: u64,
+    },
+    /// The probe was not run (not asked for by the plan).
+    NotRun {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What to probe, and how long to wait.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// GPU probe options, or `None` to skip the GPU probe.
+    pub gpu: Option<GpuProbeOptions>,
+    /// One deadline for all probes.
+    pub timeout: Duration,
+}
+
+/// Runs the plan's probes concurrently under its deadline.
+pub fn collect(plan: &Plan) -> Observation {
+    let started = Instant::now();
+    let collected_at = format_rfc3339_utc(SystemTime::now());
+    let deadline = started + plan.timeout;
+
+    let gpu_rx = plan.gpu.clone().map(|options| {
+        let (tx, rx) = mpsc::channel();
+        // Detached on purpose: a probe stuck in a driver call must not hold up the scan. The
+        // process ends after the report, taking the thread with it.
+        let _ = std::thread::Builder::new().name("probe-gpu".into()).spawn(move || {
+            let _ = tx.send(modelspec_probe_gpu::probe(&options));
+        });
+        rx
+    });
+
+    let gpu = match gpu_rx {
+        None => ProbeOutcome::NotRun {
+            reason: "the plan does not include the GPU probe".into(),
+        },
+        Some(rx) => match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(snapshot) => ProbeOutcome::Observed {
+                provenance: Provenance {
+                    source: snapshot.source.clone(),
+                    method: format!("nvml-wrapper via {}", snapshot.library.path),
+                    observed_at: snapshot.observed_at.clone(),
+                    duration_ms: snapshot.duration_ms,
+                },
+                snapshot,
+            },
+            Err(_) => ProbeOutcome::TimedOut {
+                source: modelspec_probe_gpu::SOURCE.into(),
+                budget_ms: millis(plan.timeout),
+            },
+        },
+    };
+
+    Observation {
+        schema: SCHEMA.into(),
+        meta: Meta {
+            hostname: hostname(),
+            machine_id: machine_id(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            collected_at,
+            duration_ms: millis(started.elapsed()),
+        },
+        gpu,
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn machine_id() -> Option<String> {
+    std::fs::read_to_string("/etc/machine-id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Why a saved observation could not be used.
+#[derive(Debug)]
+pub struct ReadError(pub String);
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Observation {
+    /// Reads a saved observation (`modelspec facts -o FILE`).
+    pub fn from_json(text: &str, origin: &str) -> Result<Observation, ReadError> {
+        let obs: Observation = serde_json::from_str(text).map_err(|e| {
+            ReadError(format!(
+                "{origin}:{}:{}: not a modelspec observation: {e}; capture one with `modelspec facts -o FILE`",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if obs.schema != SCHEMA {
+            return Err(ReadError(format!(
+                "{origin}: observation schema {:?} is not {SCHEMA:?}; capture it again with this version of modelspec",
+                obs.schema
+            )));
+        }
+        Ok(obs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_plan_runs_nothing_and_still_describes_the_node() {
+        let obs = collect(&Plan {
+            gpu: None,
+            timeout: Duration::from_secs(1),
+        });
+        assert_eq!(obs.schema, SCHEMA);
+        assert!(matches!(obs.gpu, ProbeOutcome::NotRun { .. }));
+        assert!(!obs.meta.hostname.is_empty());
+        let text = serde_json::to_string(&obs).expect("serialize");
+        assert_eq!(Observation::from_json(&text, "test").expect("read back"), obs);
+    }
+
+    #[test]
+    fn foreign_json_is_refused_with_a_location() {
+        let err = Observation::from_json("{\"schema\": 1}", "x.json").expect_err("must fail");
+        assert!(err.0.starts_with("x.json:1:"), "{}", err.0);
+        let other = serde_json::json!({"schema": "other/v9", "meta": {"hostname": "h", "machine_id": null, "tool_version": "0", "collected_at": "t", "duration_ms": 0}, "gpu": {"outcome": "not_run", "reason": "r"}});
+        let err = Observation::from_json(&other.to_string(), "y.json").expect_err("must fail");
+        assert!(err.0.contains("other/v9"), "{}", err.0);
+    }
+}

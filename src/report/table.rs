@@ -1,0 +1,101 @@
+//! The table report (`--format table`, the default): findings grouped by domain, then a
+//! one-line summary. Colour only when asked (the CLI decides from the TTY and `NO_COLOR`).
+
+use std::io::Write;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, Color, ContentArrangement, Table};
+use serde_json::Value as Json;
+
+use super::Report;
+use crate::check::Status;
+
+/// How wide values may get before they are cut, in characters.
+const MAX_VALUE: usize = 40;
+
+/// Writes the findings table and the summary line.
+pub fn render(out: &mut impl Write, report: &Report, color: bool, width: Option<u16>) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "modelspec scan: {} ({}) on {}",
+        report.spec.name, report.spec.path, report.target_host
+    )?;
+    let mut domain = None;
+    let mut table = new_table(color, width);
+    for f in &report.findings {
+        if domain != Some(f.domain) {
+            if domain.is_some() {
+                writeln!(out, "{table}")?;
+                table = new_table(color, width);
+            }
+            domain = Some(f.domain);
+            writeln!(out, "\n{}", f.domain.as_str().to_uppercase())?;
+        }
+        let mut message = f.message.clone();
+        if let Some(r) = &f.remediation
+            && matches!(f.status, Status::Fail | Status::Warn)
+        {
+            message.push_str(&format!("\n→ {r}"));
+        }
+        table.add_row(vec![
+            status_cell(f.status, color),
+            Cell::new(&f.code),
+            Cell::new(&f.pointer),
+            Cell::new(short(&f.declared)),
+            Cell::new(short(&f.observed)),
+            Cell::new(message),
+        ]);
+    }
+    if domain.is_some() {
+        writeln!(out, "{table}")?;
+    }
+    let s = &report.summary;
+    writeln!(
+        out,
+        "\n{} pass, {} fail, {} warn, {} unknown, {} skip",
+        s.pass, s.fail, s.warn, s.unknown, s.skip
+    )
+}
+
+fn new_table(color: bool, width: Option<u16>) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec!["status", "check", "field", "declared", "observed", "message"]);
+    if let Some(w) = width {
+        t.set_width(w);
+    }
+    if !color {
+        t.force_no_tty();
+    }
+    t
+}
+
+fn status_cell(status: Status, color: bool) -> Cell {
+    let cell = Cell::new(status.as_str().to_uppercase());
+    if !color {
+        return cell;
+    }
+    match status {
+        Status::Pass => cell.fg(Color::Green),
+        Status::Fail => cell.fg(Color::Red),
+        Status::Warn => cell.fg(Color::Yellow),
+        Status::Unknown => cell.fg(Color::Magenta),
+        Status::Skip => cell.fg(Color::DarkGrey),
+    }
+}
+
+/// A value as one short line: strings bare, everything else as compact JSON.
+fn short(v: &Json) -> String {
+    let text = match v {
+        Json::Null => String::new(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > MAX_VALUE {
+        let head: String = text.chars().take(MAX_VALUE - 1).collect();
+        format!("{head}…")
+    } else {
+        text
+    }
+}

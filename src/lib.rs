@@ -11,5 +11,6 @@ pub mod check;
 pub mod cli;
 pub mod observe;
 pub mod report;
+pub mod schemas;
 pub mod spec;
 pub mod suggest;

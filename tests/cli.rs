@@ -113,20 +113,40 @@ fn json_output_has_the_documented_shape() {
 
 /// Checks output against `schema/validate-output.v1.json` with the tool's own schema engine.
 fn assert_matches_output_schema(o: &Output) {
-    use modelspec::spec::schema::{Schema, VALIDATE_OUTPUT_SCHEMA};
+    assert_matches_schema(modelspec::schemas::VALIDATE_OUTPUT, &stdout(o));
+}
+
+/// Checks JSON text against one of our published schemas, with the tool's own schema engine.
+fn assert_matches_schema(schema_text: &str, text: &str) {
+    use modelspec::spec::schema::Schema;
     use modelspec::spec::yaml::{Limits, Syntax, load};
-    let schema = Schema::compile(VALIDATE_OUTPUT_SCHEMA).expect("output schema compiles");
-    let text = stdout(o);
+    let schema = Schema::compile(schema_text).expect("schema compiles");
     let limits = Limits {
         max_nodes: usize::MAX,
         ..Limits::default()
     };
-    let docs = load(&text, Syntax::Json, &limits);
+    let docs = load(text, Syntax::Json, &limits);
     let Some(Ok(root)) = docs.first() else {
         panic!("output does not load: {docs:?}")
     };
     let problems = schema.validate(root);
     assert!(problems.is_empty(), "output violates its schema: {problems:#?}");
+}
+
+#[test]
+fn reports_and_observations_match_their_schemas() {
+    let o = modelspec(&["scan", "--demo", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_matches_schema(modelspec::schemas::REPORT, &stdout(&o));
+    let recorded = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/observation.json"))
+        .expect("demo observation");
+    assert_matches_schema(modelspec::schemas::OBSERVATION, &recorded);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
+    assert_matches_schema(modelspec::schemas::OBSERVATION, &report["observation"].to_string());
+    let o = modelspec(&["facts", "--json", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_matches_schema(modelspec::schemas::OBSERVATION, &stdout(&o));
+    assert!(stdout(&o).contains("\"no_library\""), "{}", stdout(&o));
 }
 
 #[test]

@@ -81,6 +81,9 @@ struct ScanArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// List skipped findings in the table too.
+    #[arg(long)]
+    show_skipped: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -135,6 +138,10 @@ enum SchemaName {
     Modelspec,
     /// The shape of `validate --format json` output.
     ValidateOutput,
+    /// The shape of `scan --format json` reports.
+    Report,
+    /// The shape of `facts` observations.
+    Observation,
 }
 
 /// Output format of `validate`.
@@ -224,6 +231,7 @@ pub fn main() -> i32 {
             },
             color: args.color,
             output: args.output,
+            show_skipped: args.show_skipped,
         }),
         Command::Facts(args) => facts::run(&facts::Request {
             output: args.output,
@@ -243,8 +251,10 @@ pub fn main() -> i32 {
             print!(
                 "{}",
                 match which {
-                    SchemaName::Modelspec => crate::spec::schema::MODELSPEC_SCHEMA,
-                    SchemaName::ValidateOutput => crate::spec::schema::VALIDATE_OUTPUT_SCHEMA,
+                    SchemaName::Modelspec => crate::schemas::MODELSPEC,
+                    SchemaName::ValidateOutput => crate::schemas::VALIDATE_OUTPUT,
+                    SchemaName::Report => crate::schemas::REPORT,
+                    SchemaName::Observation => crate::schemas::OBSERVATION,
                 }
             );
             exit::OK

@@ -54,6 +54,8 @@ pub struct Request {
     pub color: ColorChoice,
     /// Write the report here (atomically) instead of stdout.
     pub output: Option<PathBuf>,
+    /// List skipped findings in the table.
+    pub show_skipped: bool,
 }
 
 /// A spec document ready to be judged.
@@ -188,9 +190,17 @@ pub fn run(req: &Request) -> i32 {
         ReportFormat::Json => serde_json::to_writer_pretty(&mut buffer, &reports)
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(buffer)),
-        ReportFormat::Table => reports
-            .iter()
-            .try_for_each(|r| report::table::render(&mut buffer, r, color, width)),
+        ReportFormat::Table => reports.iter().try_for_each(|r| {
+            report::table::render(
+                &mut buffer,
+                r,
+                report::table::TableOptions {
+                    color,
+                    width,
+                    show_skipped: req.show_skipped,
+                },
+            )
+        }),
     };
     if let Err(e) = rendered {
         eprintln!("error: internal: cannot render the report: {e}");

@@ -13,8 +13,24 @@ use crate::check::Status;
 /// How wide values may get before they are cut, in characters.
 const MAX_VALUE: usize = 40;
 
+/// How to draw the table.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableOptions {
+    /// ANSI colors for the status column.
+    pub color: bool,
+    /// Fixed width; `None` fits the terminal.
+    pub width: Option<u16>,
+    /// List `skip` findings too (otherwise they are counted in one line per domain).
+    pub show_skipped: bool,
+}
+
 /// Writes the findings table and the summary line.
-pub fn render(out: &mut impl Write, report: &Report, color: bool, width: Option<u16>) -> std::io::Result<()> {
+pub fn render(out: &mut impl Write, report: &Report, options: TableOptions) -> std::io::Result<()> {
+    let TableOptions {
+        color,
+        width,
+        show_skipped,
+    } = options;
     writeln!(
         out,
         "modelspec scan: {} ({}) on {}",
@@ -22,7 +38,11 @@ pub fn render(out: &mut impl Write, report: &Report, color: bool, width: Option<
     )?;
     let mut domain = None;
     let mut table = new_table(color, width);
-    for f in &report.findings {
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| show_skipped || f.status != Status::Skip)
+    {
         if domain != Some(f.domain) {
             if domain.is_some() {
                 writeln!(out, "{table}")?;
@@ -49,11 +69,35 @@ pub fn render(out: &mut impl Write, report: &Report, color: bool, width: Option<
     if domain.is_some() {
         writeln!(out, "{table}")?;
     }
+    if !show_skipped {
+        skipped_line(out, report)?;
+    }
     let s = &report.summary;
     writeln!(
         out,
         "\n{} pass, {} fail, {} warn, {} unknown, {} skip",
         s.pass, s.fail, s.warn, s.unknown, s.skip
+    )
+}
+
+/// One line naming how many fields were not checked, by domain.
+fn skipped_line(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for f in report.findings.iter().filter(|f| f.status == Status::Skip) {
+        match counts.iter_mut().find(|(d, _)| *d == f.domain.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((f.domain.as_str(), 1)),
+        }
+    }
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = counts.iter().map(|(d, n)| format!("{d} {n}")).collect();
+    writeln!(
+        out,
+        "\nskipped {total} field(s) not checked on a node yet or not observable ({}); --show-skipped lists them",
+        parts.join(", ")
     )
 }
 

@@ -16,11 +16,7 @@ use serde_json::Value as Json;
 use super::diagnostic::{Diagnostic, Severity};
 use super::node::{Int, Node, Value, push_pointer};
 
-/// The ModelSpec v0.1 JSON Schema, as published in `schema/`.
-pub const MODELSPEC_SCHEMA: &str = include_str!("../../schema/modelspec.v0.1.json");
-
-/// The JSON Schema of `modelspec validate --format json` output, as published in `schema/`.
-pub const VALIDATE_OUTPUT_SCHEMA: &str = include_str!("../../schema/validate-output.v1.json");
+pub use crate::schemas::{MODELSPEC as MODELSPEC_SCHEMA, VALIDATE_OUTPUT as VALIDATE_OUTPUT_SCHEMA};
 
 /// Stable codes of schema diagnostics, one per JSON Schema keyword.
 pub mod codes {

@@ -138,8 +138,9 @@ fn reports_and_observations_match_their_schemas() {
     let o = modelspec(&["scan", "--demo", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_matches_schema(modelspec::schemas::REPORT, &stdout(&o));
-    let recorded = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/observation.json"))
-        .expect("demo observation");
+    let recorded =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/observation.json"))
+            .expect("demo observation");
     assert_matches_schema(modelspec::schemas::OBSERVATION, &recorded);
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report JSON");
     assert_matches_schema(modelspec::schemas::OBSERVATION, &report["observation"].to_string());

@@ -145,11 +145,12 @@ fn vendor(declared: &str, devices: &[DeviceFacts]) -> Finding {
 }
 
 fn gpu_type(declared: &str, devices: &[DeviceFacts]) -> Finding {
-    let observed_names: Vec<String> = {
-        let mut v: Vec<String> = usable(devices).filter_map(|d| d.name.value().cloned()).collect();
-        v.dedup();
-        v
-    };
+    let mut observed_names: Vec<String> = Vec::new();
+    for name in usable(devices).filter_map(|d| d.name.value()) {
+        if !observed_names.contains(name) {
+            observed_names.push(name.clone());
+        }
+    }
     let b = FindingBuilder::new(TYPE, Domain::Accelerator, TYPE_PTR)
         .declared(declared)
         .observed(json!(observed_names))
@@ -269,8 +270,18 @@ fn precision_check(declared: &str, devices: &[DeviceFacts]) -> Finding {
                 precision.as_str()
             ),
         );
+    let silent = usable(devices).count() - raw.len();
     if raw.is_empty() {
         b.status(Status::Unknown, "no GPU reported its compute capability")
+    } else if short.is_empty() && silent > 0 {
+        b.status(
+            Status::Unknown,
+            format!(
+                "the {} GPU(s) that reported run {} natively, but {silent} did not report a compute capability",
+                raw.len(),
+                precision.as_str()
+            ),
+        )
     } else if short.is_empty() {
         b.status(
             Status::Pass,
@@ -323,8 +334,13 @@ fn mig(devices: &[DeviceFacts]) -> Finding {
                 Status::Warn,
                 format!("MIG is on for GPU(s) {on:?}; the spec asks for whole GPUs"),
             )
-    } else if raw.is_empty() && unseen > 0 {
-        b.status(Status::Unknown, "no GPU reported its MIG mode")
+    } else if raw.is_empty() {
+        let why = if unseen > 0 {
+            "no GPU reported its MIG mode"
+        } else {
+            "there is no usable GPU to look at"
+        };
+        b.status(Status::Unknown, why)
     } else {
         b.status(Status::Pass, "no GPU is split by MIG")
     }

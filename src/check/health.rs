@@ -7,6 +7,7 @@ use serde_json::{Value as Json, json};
 use super::accelerator::{GpuView, view};
 use super::{Domain, Finding, FindingBuilder, Status};
 use crate::observe::Observation;
+use crate::spec::ModelSpec;
 
 /// A GPU has fallen off the bus.
 pub const LOST: &str = "gpu-lost";
@@ -34,7 +35,18 @@ fn b(code: &str) -> FindingBuilder {
     FindingBuilder::new(code, Domain::Health, POINTER)
 }
 
-pub(crate) fn check(observation: &Observation, out: &mut Vec<Finding>) {
+pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<Finding>) {
+    let vendor = &spec.spec.runtime.accelerator.vendor;
+    if !vendor.trim().eq_ignore_ascii_case("nvidia") {
+        // The NVIDIA GPUs NVML sees are not the accelerators this spec runs on.
+        for code in [LOST, MEMORY_ERRORS, THROTTLING, PERSISTENCE] {
+            out.push(b(code).status(
+                Status::Skip,
+                format!("GPU health is read through NVML, which does not see {vendor:?} accelerators"),
+            ));
+        }
+        return;
+    }
     let devices = match view(observation) {
         GpuView::Devices(devices) => devices,
         GpuView::Unseen(reason) => {
@@ -57,7 +69,9 @@ fn lost(devices: &[DeviceFacts]) -> Finding {
         json!({"devices": devices.len(), "lost": lost}),
         "no GPU may answer NVML_ERROR_GPU_IS_LOST",
     );
-    if lost.is_empty() {
+    if devices.is_empty() {
+        f.status(Status::Unknown, "NVML reports no GPU to look at")
+    } else if lost.is_empty() {
         f.status(Status::Pass, "every GPU answers")
     } else {
         f.remediation("drain the node and reset or replace the GPU (see `nvidia-smi -q` and the kernel log for Xid 79)")

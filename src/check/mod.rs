@@ -189,7 +189,7 @@ impl FindingBuilder {
 pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
     let mut findings = Vec::new();
     accelerator::check(spec, observation, &mut findings);
-    health::check(observation, &mut findings);
+    health::check(spec, observation, &mut findings);
     coverage::fill(spec, &mut findings);
     findings.sort_by_key(|f| f.domain);
     findings

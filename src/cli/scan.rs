@@ -68,8 +68,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn loaded(path: &str, text: &str, syntax: Syntax) -> Vec<LoadedSpec> {
-    let sha256 = sha256_hex(text.as_bytes());
+fn loaded(path: &str, text: &str, syntax: Syntax, sha256: String) -> Vec<LoadedSpec> {
     typed_documents(text, syntax, &Limits::default())
         .into_iter()
         .map(|(document, spec)| LoadedSpec {
@@ -89,7 +88,12 @@ fn loaded(path: &str, text: &str, syntax: Syntax) -> Vec<LoadedSpec> {
 /// Validates the named specs; on any error prints the diagnostics and returns `Err(exit code)`.
 fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
     if req.demo {
-        return Ok(loaded("<demo>", DEMO_SPEC, Syntax::Yaml));
+        return Ok(loaded(
+            "<demo>",
+            DEMO_SPEC,
+            Syntax::Yaml,
+            sha256_hex(DEMO_SPEC.as_bytes()),
+        ));
     }
     let inputs: Vec<Input> = req.specs.iter().map(|p| Input::File(p.clone())).collect();
     let reports = validate_inputs(&inputs, &Options::default());
@@ -107,14 +111,18 @@ fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
     }
     let mut specs = Vec::new();
     for path in &req.specs {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t.trim_start_matches('\u{feff}').to_string(),
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
             Err(e) => {
                 eprintln!("error: {}: {e}", path.display());
                 return Err(exit::ERROR);
             }
         };
-        specs.extend(loaded(&path.display().to_string(), &text, syntax_for(path)));
+        // Validation passed, so the text is UTF-8; the hash is of the file as it is on disk.
+        let sha256 = sha256_hex(&bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim_start_matches('\u{feff}');
+        specs.extend(loaded(&path.display().to_string(), text, syntax_for(path), sha256));
     }
     Ok(specs)
 }

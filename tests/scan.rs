@@ -1,0 +1,1048 @@
+//! End-to-end tests of `modelspec scan` (and `modelspec facts`) against the fake NVML library,
+//! one GPU profile (`fixtures/gpus/*.json`) at a time.
+//!
+//! Every scan runs the binary as a child process with `FAKE_NVML_PROFILE` set in the child's
+//! environment only, so the tests run in parallel. Specs are generated into a temporary directory
+//! from one template (vendor, type, count, precision); the coverage test uses the full spec in
+//! `fixtures/scan/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value as Json;
+use sha2::Digest;
+
+// `build_and_locate()`: builds `fake-nvml` with this test binary's profile and target directory,
+// and answers the path of `libnvidia_ml.so`.
+include!("../probes/fake-nvml/locate.rs");
+
+const NO_NVML: &str = "/nonexistent/libnvidia-ml.so.1";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn profile(name: &str) -> PathBuf {
+    let path = root().join("fixtures/gpus").join(format!("{name}.json"));
+    assert!(path.is_file(), "GPU profile {} does not exist", path.display());
+    path
+}
+
+/// Runs `modelspec ARGS` in `cwd`, with the fake NVML answering from `gpu_profile` when given.
+fn modelspec_in(cwd: &Path, gpu_profile: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelspec"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("MODELSPEC_NVML_LIB")
+        .env_remove("FAKE_NVML_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(name) = gpu_profile {
+        cmd.env("FAKE_NVML_PROFILE", profile(name));
+    }
+    cmd.output().expect("run modelspec")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("modelspec was killed by a signal")
+}
+
+fn json_of(o: &Output) -> Json {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", stdout(o), stderr(o)))
+}
+
+/// A spec from the template: everything but the accelerator and precision is fixed.
+fn spec_yaml(vendor: &str, kind: &str, count: u32, precision: Option<&str>) -> String {
+    let precision = precision.map(|p| format!(", precision: {p}")).unwrap_or_default();
+    format!(
+        "apiVersion: piqc.ai/v1alpha1
+kind: ModelSpec
+metadata:
+  name: scan-test
+spec:
+  identity:
+    model: {{id: test-model, family: test, task: chat-completion, framework: tgi{precision}}}
+  runtime:
+    accelerator: {{vendor: {vendor}, type: {kind}, count: {count}}}
+"
+    )
+}
+
+/// A scratch directory holding one generated spec, `spec.modelspec.yaml`.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+const SPEC: &str = "spec.modelspec.yaml";
+
+impl Scratch {
+    fn new(yaml: &str) -> Scratch {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(SPEC), yaml).expect("write spec");
+        Scratch { dir }
+    }
+
+    fn nvidia(kind: &str, count: u32, precision: Option<&str>) -> Scratch {
+        Scratch::new(&spec_yaml("nvidia", kind, count, precision))
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `modelspec ARGS` in the scratch directory.
+    fn run(&self, gpu_profile: Option<&str>, args: &[&str]) -> Output {
+        modelspec_in(self.path(), gpu_profile, args)
+    }
+
+    /// `modelspec scan SPEC --format json --no-facts EXTRA` against the fake with `gpu_profile`.
+    fn scan(&self, gpu_profile: &str, extra: &[&str]) -> (i32, Json) {
+        let lib = build_and_locate();
+        let lib = lib.to_str().expect("UTF-8 path");
+        let mut args = vec!["scan", SPEC, "--nvml-lib", lib, "--format", "json", "--no-facts"];
+        args.extend_from_slice(extra);
+        let o = self.run(Some(gpu_profile), &args);
+        let c = code(&o);
+        assert!(
+            c == 0 || c == 1,
+            "scan against {gpu_profile} exited {c}:\n{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        (c, json_of(&o))
+    }
+
+    /// The same scan without NVML at all.
+    fn scan_without_nvml(&self, extra: &[&str]) -> (i32, Json) {
+        let mut args = vec!["scan", SPEC, "--nvml-lib", NO_NVML, "--format", "json", "--no-facts"];
+        args.extend_from_slice(extra);
+        let o = self.run(None, &args);
+        (code(&o), json_of(&o))
+    }
+}
+
+fn findings(report: &Json) -> &[Json] {
+    report["findings"].as_array().expect("findings is an array")
+}
+
+/// The one finding with `code` (panics if there is none or several).
+fn finding<'a>(report: &'a Json, code: &str) -> &'a Json {
+    let mut matching = findings(report).iter().filter(|f| f["code"] == code);
+    let first = matching
+        .next()
+        .unwrap_or_else(|| panic!("no {code} finding in {:#}", report["findings"]));
+    assert!(matching.next().is_none(), "several {code} findings");
+    first
+}
+
+fn status<'a>(report: &'a Json, code: &str) -> &'a str {
+    finding(report, code)["status"].as_str().expect("status is a string")
+}
+
+/// What a case expects of the accelerator findings and of the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Verdict {
+    kind: &'static str,
+    count: &'static str,
+    precision: &'static str,
+    mig: &'static str,
+    exit: i32,
+}
+
+const fn verdict(
+    kind: &'static str,
+    count: &'static str,
+    precision: &'static str,
+    mig: &'static str,
+    exit: i32,
+) -> Verdict {
+    Verdict {
+        kind,
+        count,
+        precision,
+        mig,
+        exit,
+    }
+}
+
+const ALL_PASS: Verdict = verdict("pass", "pass", "pass", "pass", 0);
+
+/// One scan: a spec (type, count, precision) against a GPU profile.
+struct Case {
+    profile: &'static str,
+    kind: &'static str,
+    count: u32,
+    precision: &'static str,
+    expect: Verdict,
+}
+
+const fn case(profile: &'static str, kind: &'static str, count: u32, precision: &'static str, expect: Verdict) -> Case {
+    Case {
+        profile,
+        kind,
+        count,
+        precision,
+        expect,
+    }
+}
+
+/// Runs every case and reports all the ones that disagree at once.
+fn check_cases(cases: &[Case]) {
+    let mut wrong = Vec::new();
+    for c in cases {
+        let scratch = Scratch::nvidia(c.kind, c.count, Some(c.precision));
+        let (exit, report) = scratch.scan(c.profile, &[]);
+        let got = (
+            status(&report, "accelerator-type"),
+            status(&report, "accelerator-count"),
+            status(&report, "accelerator-precision"),
+            status(&report, "accelerator-mig"),
+            exit,
+        );
+        let e = c.expect;
+        if got != (e.kind, e.count, e.precision, e.mig, e.exit) {
+            let messages: Vec<String> = findings(&report)
+                .iter()
+                .filter(|f| f["domain"] != "identity")
+                .map(|f| format!("    {} {}: {}", f["status"], f["code"], f["message"]))
+                .collect();
+            wrong.push(format!(
+                "{} x{} {} on {}: expected {:?}, got type={} count={} precision={} mig={} exit={}\n{}",
+                c.kind,
+                c.count,
+                c.precision,
+                c.profile,
+                e,
+                got.0,
+                got.1,
+                got.2,
+                got.3,
+                got.4,
+                messages.join("\n")
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{} case(s) wrong:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// The cases of [`every_profile_against_a_matching_spec`], one per profile.
+const MATCHING: &[Case] = &[
+    case("h100-sxm-x8", "h100", 8, "bf16", ALL_PASS),
+    case("a100-sxm4-80gb-x4", "a100-80gb", 4, "bf16", ALL_PASS),
+    case("a100-80gb-pcie-x2", "a100-pcie-80gb", 2, "bf16", ALL_PASS),
+    case("a10g-x1", "a10g", 1, "bf16", ALL_PASS),
+    case("l4-x1", "l4", 1, "fp8", ALL_PASS),
+    case("l40s-x2", "l40s", 2, "fp8", ALL_PASS),
+    case("t4-x1", "t4", 1, "fp16", ALL_PASS),
+    case("h100-nvl-x2", "h100-nvl", 2, "fp8", ALL_PASS),
+    case("h200-x1", "h200", 1, "fp8", ALL_PASS),
+    // MIG on: a warning, not drift.
+    case(
+        "a100-mig",
+        "a100-80gb",
+        1,
+        "bf16",
+        verdict("pass", "pass", "pass", "warn", 0),
+    ),
+    // 3 of 4 GPUs usable: the count passes, the lost GPU fails the scan.
+    case(
+        "node-lost-gpu",
+        "a100-80gb",
+        3,
+        "bf16",
+        verdict("pass", "pass", "pass", "pass", 1),
+    ),
+    // Nothing observed: unknown is not drift.
+    case(
+        "node-init-fails",
+        "h100",
+        1,
+        "bf16",
+        verdict("unknown", "unknown", "unknown", "unknown", 0),
+    ),
+    // The accelerator matches; the memory errors fail the scan.
+    case(
+        "node-unhealthy",
+        "h100",
+        2,
+        "bf16",
+        verdict("pass", "pass", "pass", "pass", 1),
+    ),
+    // Warnings (throttling, persistence) and an unknown (memory health) only.
+    case("demo-node", "l40s", 2, "bf16", ALL_PASS),
+];
+
+#[test]
+fn every_profile_against_a_matching_spec() {
+    // A profile added to fixtures/gpus/ needs a case here.
+    let mut profiles: Vec<String> = std::fs::read_dir(root().join("fixtures/gpus"))
+        .expect("read fixtures/gpus")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_owned))
+        .collect();
+    profiles.sort_unstable();
+    let mut covered: Vec<String> = MATCHING.iter().map(|c| c.profile.to_owned()).collect();
+    covered.sort_unstable();
+    assert_eq!(covered, profiles, "one matching case per GPU profile");
+    check_cases(MATCHING);
+}
+
+#[test]
+fn the_demo_recording_is_what_a_live_scan_of_the_demo_profile_sees() {
+    let lib = build_and_locate();
+    let o = modelspec_in(
+        root(),
+        Some("demo-node"),
+        &[
+            "scan",
+            "fixtures/demo/demo.modelspec.yaml",
+            "--nvml-lib",
+            lib.to_str().expect("UTF-8 path"),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&o), 1, "the demo node drifts (2 of 4 GPUs): {}", stderr(&o));
+    let live = json_of(&o);
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let demo = json_of(&o);
+    assert_eq!(live["findings"], demo["findings"]);
+    assert_eq!(live["spec"]["sha256"], demo["spec"]["sha256"]);
+}
+
+#[test]
+fn wrong_type_fails_and_undeclared_form_factor_or_memory_passes() {
+    let type_fail = verdict("fail", "pass", "pass", "pass", 1);
+    check_cases(&[
+        // A10 and A10G are different families.
+        case("a10g-x1", "a10", 1, "bf16", type_fail),
+        // Memory declared: 40 GB is not 80 GB.
+        case("a100-sxm4-80gb-x4", "a100-40gb", 4, "bf16", type_fail),
+        case("a100-sxm4-80gb-x4", "a100-80gb", 4, "bf16", ALL_PASS),
+        // Form factor declared: PCIe is not SXM.
+        case("h100-sxm-x8", "h100-pcie", 8, "bf16", type_fail),
+        // `h100` declares only the family, so an NVL passes; `h100-sxm` declares SXM.
+        case("h100-nvl-x2", "h100", 2, "bf16", ALL_PASS),
+        case("h100-nvl-x2", "h100-sxm", 2, "bf16", type_fail),
+        // `a100-80gb` declares the memory, not the form factor: the PCIe card passes.
+        case("a100-80gb-pcie-x2", "a100-80gb", 2, "bf16", ALL_PASS),
+        case("a100-80gb-pcie-x2", "a100-sxm4-80gb", 2, "bf16", type_fail),
+        // Other families altogether.
+        case("l40s-x2", "l4", 2, "fp8", type_fail),
+        case("h200-x1", "h100", 1, "fp8", type_fail),
+    ]);
+}
+
+#[test]
+fn type_spellings_declare_family_memory_and_form_factor() {
+    // (profile, declared type, status, what the message names)
+    let cases = [
+        ("a100-80gb-pcie-x2", "a100", "pass", "all 2 GPU(s)"),
+        (
+            "a100-sxm4-80gb-x4",
+            "a100-pcie",
+            "fail",
+            "form factor `pcie`, found `sxm`",
+        ),
+        ("h100-nvl-x2", "h100-80gb", "fail", "about 80 GB"),
+        ("h100-nvl-x2", "h100-94gb", "pass", "all 2 GPU(s)"),
+        ("h100-sxm-x8", "h100-nvl", "fail", "form factor `nvl`, found `sxm`"),
+        ("h100-sxm-x8", "H100", "pass", "all 8 GPU(s)"),
+        ("h100-sxm-x8", "h100_sxm5", "pass", "all 8 GPU(s)"),
+        ("t4-x1", "t4-16gb", "pass", "all 1 GPU(s)"),
+        ("h200-x1", "h200-141gb", "pass", "all 1 GPU(s)"),
+        ("h200-x1", "h200-nvl", "fail", "form factor `nvl`, found `sxm`"),
+        ("l40s-x2", "l40", "fail", "family `l40`, found family `l40s`"),
+        ("l40s-x2", "l40-s", "pass", "all 2 GPU(s)"),
+        ("a100-80gb-pcie-x2", "NVIDIA A100 80GB PCIe", "pass", "all 2 GPU(s)"),
+        (
+            "a100-sxm4-80gb-x4",
+            "NVIDIA A100 80GB PCIe",
+            "fail",
+            "form factor `pcie`",
+        ),
+        ("a100-sxm4-80gb-x4", "a100-sxm4-40gb", "fail", "about 40 GB"),
+    ];
+    let mut wrong = Vec::new();
+    for (gpus, kind, expected, fragment) in cases {
+        let (exit, report) = Scratch::nvidia(&format!("{kind:?}"), 1, None).scan(gpus, &[]);
+        let f = finding(&report, "accelerator-type");
+        let message = f["message"].as_str().unwrap_or_default();
+        let expected_exit = i32::from(expected == "fail");
+        if f["status"] != expected || exit != expected_exit || !message.contains(fragment) {
+            wrong.push(format!(
+                "{kind:?} on {gpus}: expected {expected} ({fragment:?}), got {} exit {exit}: {message}",
+                f["status"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_driver_without_gpus_fails_vendor_and_count() {
+    let scratch = Scratch::nvidia("l4", 1, Some("fp8"));
+    let empty = scratch.path().join("no-gpu.json");
+    std::fs::write(
+        &empty,
+        r#"{"comment": "driver up, no GPU", "init": "ok", "driver_version": "550.54.15",
+            "cuda_driver_version": 12040, "nvml_version": "12.550.54.15", "devices": []}"#,
+    )
+    .expect("write profile");
+    let lib = build_and_locate();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelspec"));
+    let o = cmd
+        .args([
+            "scan",
+            SPEC,
+            "--nvml-lib",
+            lib.to_str().expect("UTF-8 path"),
+            "--format",
+            "json",
+        ])
+        .current_dir(scratch.path())
+        .env("FAKE_NVML_PROFILE", &empty)
+        .env_remove("MODELSPEC_NVML_LIB")
+        .output()
+        .expect("run modelspec");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let report = json_of(&o);
+    let vendor = finding(&report, "accelerator-vendor");
+    assert_eq!(vendor["status"], "fail");
+    assert!(vendor["remediation"].is_string());
+    assert_eq!(status(&report, "accelerator-count"), "fail");
+    assert_eq!(finding(&report, "accelerator-count")["observed"], 0);
+    // Nothing to judge them on: not a pass.
+    assert_eq!(status(&report, "accelerator-type"), "unknown");
+    assert_eq!(status(&report, "accelerator-precision"), "unknown");
+    // Regression: with no GPU at all these passed ("no GPU is split by MIG", "every GPU answers").
+    for code in [
+        "accelerator-mig",
+        "gpu-lost",
+        "gpu-memory-errors",
+        "gpu-throttling",
+        "gpu-persistence-mode",
+    ] {
+        assert_eq!(status(&report, code), "unknown", "{code}");
+    }
+}
+
+#[test]
+fn a_type_mismatch_names_the_gpu_and_says_what_to_do() {
+    let (_, report) = Scratch::nvidia("h100-sxm", 2, Some("bf16")).scan("h100-nvl-x2", &[]);
+    let f = finding(&report, "accelerator-type");
+    assert_eq!(f["declared"], "h100-sxm");
+    assert_eq!(f["observed"], serde_json::json!(["NVIDIA H100 NVL"]));
+    assert_eq!(f["evidence"]["probe"], "nvml");
+    let message = f["message"].as_str().unwrap_or_default();
+    assert!(message.contains("GPU 0") && message.contains("GPU 1"), "{message}");
+    assert!(f["remediation"].is_string(), "a fail says what to do: {f:#}");
+    // A pass carries no remediation.
+    assert!(finding(&report, "accelerator-count").get("remediation").is_none());
+}
+
+#[test]
+fn count_more_than_visible_fails_fewer_passes() {
+    check_cases(&[
+        case(
+            "h100-sxm-x8",
+            "h100",
+            9,
+            "bf16",
+            verdict("pass", "fail", "pass", "pass", 1),
+        ),
+        case("h100-sxm-x8", "h100", 4, "bf16", ALL_PASS),
+        case("h100-sxm-x8", "h100", 1, "bf16", ALL_PASS),
+        case("l40s-x2", "l40s", 4, "bf16", verdict("pass", "fail", "pass", "pass", 1)),
+        case("h200-x1", "h200", 2, "bf16", verdict("pass", "fail", "pass", "pass", 1)),
+    ]);
+    let (_, report) = Scratch::nvidia("h100", 9, None).scan("h100-sxm-x8", &[]);
+    let f = finding(&report, "accelerator-count");
+    assert_eq!(
+        (&f["declared"], &f["observed"]),
+        (&serde_json::json!(9), &serde_json::json!(8))
+    );
+    assert!(f["remediation"].is_string(), "{f:#}");
+}
+
+#[test]
+fn precision_needs_the_compute_capability_on_the_node() {
+    // A T4 (7.5) cannot run bf16 (8.0) nor an A100 (8.0) fp8 (8.9). The spec must declare a GPU
+    // that can (declaring `t4` with bf16 is rejected by validation, see below), so the type
+    // fails too.
+    let both_fail = verdict("fail", "pass", "fail", "pass", 1);
+    check_cases(&[
+        case("t4-x1", "l4", 1, "bf16", both_fail),
+        case("t4-x1", "a10g", 1, "bf16", both_fail),
+        case("a100-sxm4-80gb-x4", "h100", 4, "fp8", both_fail),
+        case("a100-80gb-pcie-x2", "l40s", 2, "fp8", both_fail),
+        // Precisions a T4 runs, and fp8 where the GPU has it.
+        case("t4-x1", "t4", 1, "int8", ALL_PASS),
+        case("a100-sxm4-80gb-x4", "a100-80gb", 4, "int4", ALL_PASS),
+        case("h100-sxm-x8", "h100", 8, "fp8", ALL_PASS),
+        case("l4-x1", "l4", 1, "fp8", ALL_PASS),
+        case("h100-nvl-x2", "h100-nvl", 2, "fp8", ALL_PASS),
+    ]);
+
+    let (_, report) = Scratch::nvidia("l4", 1, Some("bf16")).scan("t4-x1", &[]);
+    let f = finding(&report, "accelerator-precision");
+    assert_eq!(f["observed"], serde_json::json!(["7.5"]));
+    let message = f["message"].as_str().unwrap_or_default();
+    assert!(message.contains("8.0") && message.contains("7.5"), "{message}");
+
+    // `auto` leaves the choice to the engine; no precision declared, no precision finding.
+    let (exit, report) = Scratch::nvidia("h100", 8, Some("auto")).scan("h100-sxm-x8", &[]);
+    assert_eq!((exit, status(&report, "accelerator-precision")), (0, "skip"));
+    let (exit, report) = Scratch::nvidia("h100", 8, None).scan("h100-sxm-x8", &[]);
+    assert_eq!(exit, 0);
+    assert!(!findings(&report).iter().any(|f| f["code"] == "accelerator-precision"));
+}
+
+#[test]
+fn mig_warns_and_fails_only_with_fail_on_warn() {
+    let scratch = Scratch::nvidia("a100-80gb", 1, Some("bf16"));
+    let (exit, report) = scratch.scan("a100-mig", &[]);
+    assert_eq!(exit, 0);
+    let f = finding(&report, "accelerator-mig");
+    assert_eq!(f["status"], "warn");
+    assert_eq!(f["pointer"], "/spec/runtime/accelerator/type");
+    assert_eq!(f["observed"], serde_json::json!({"mig_enabled_on": [0]}));
+    assert_eq!(report["summary"]["warn"], 1);
+    assert_eq!(report["summary"]["fail"], 0);
+
+    let (exit, _) = scratch.scan("a100-mig", &["--fail-on", "warn"]);
+    assert_eq!(exit, 1);
+    let (exit, _) = scratch.scan("a100-mig", &["--fail-on", "unknown"]);
+    assert_eq!(exit, 1);
+    let (exit, _) = scratch.scan("a100-mig", &["--fail-on", "fail"]);
+    assert_eq!(exit, 0);
+}
+
+#[test]
+fn a_lost_gpu_fails_and_is_not_counted() {
+    let (exit, report) = Scratch::nvidia("a100-80gb", 4, Some("bf16")).scan("node-lost-gpu", &[]);
+    assert_eq!(exit, 1);
+    let lost = finding(&report, "gpu-lost");
+    assert_eq!(lost["status"], "fail");
+    assert_eq!(lost["domain"], "health");
+    assert_eq!(lost["observed"], serde_json::json!({"lost": [2]}));
+    assert!(lost["remediation"].is_string());
+
+    let count = finding(&report, "accelerator-count");
+    assert_eq!(count["status"], "fail");
+    assert_eq!(count["observed"], 3, "only usable GPUs count: {count:#}");
+    assert_eq!(count["evidence"]["raw"], serde_json::json!({"visible": 4, "lost": 1}));
+    assert!(
+        count["message"].as_str().unwrap_or_default().contains("1 lost"),
+        "{count:#}"
+    );
+
+    // The other checks judge the three GPUs that answer.
+    assert_eq!(status(&report, "accelerator-type"), "pass");
+    assert_eq!(status(&report, "accelerator-precision"), "pass");
+    assert_eq!(status(&report, "gpu-memory-errors"), "pass");
+}
+
+#[test]
+fn an_unhealthy_node_reports_memory_errors_throttling_and_persistence() {
+    let (exit, report) = Scratch::nvidia("h100", 2, Some("bf16")).scan("node-unhealthy", &[]);
+    assert_eq!(exit, 1);
+    let memory = finding(&report, "gpu-memory-errors");
+    assert_eq!(memory["status"], "fail");
+    let message = memory["message"].as_str().unwrap_or_default();
+    for part in ["GPU 0: 3 uncorrectable ECC", "pending retirement", "row remap failed"] {
+        assert!(message.contains(part), "{part:?} not in {message:?}");
+    }
+    assert!(!message.contains("GPU 1"), "GPU 1 has no memory errors: {message}");
+
+    let throttling = finding(&report, "gpu-throttling");
+    assert_eq!(throttling["status"], "warn");
+    let message = throttling["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("GPU 1: "), "{message}");
+    for reason in ["sw_thermal_slowdown", "hw_thermal_slowdown", "hw_slowdown"] {
+        assert!(message.contains(reason), "{reason} not in {message:?}");
+    }
+
+    let persistence = finding(&report, "gpu-persistence-mode");
+    assert_eq!(persistence["status"], "warn");
+    assert_eq!(persistence["observed"], serde_json::json!({"off": [1]}));
+
+    assert_eq!(status(&report, "gpu-lost"), "pass");
+    for f in findings(&report).iter().filter(|f| f["domain"] == "health") {
+        assert_eq!(f["pointer"], "/spec/runtime/accelerator", "{f:#}");
+    }
+    assert_eq!(
+        (&report["summary"]["fail"], &report["summary"]["warn"]),
+        (&serde_json::json!(1), &serde_json::json!(2))
+    );
+}
+
+/// Every accelerator and health finding is `unknown`, with a reason containing `needle`.
+fn assert_all_unknown(report: &Json, needle: &str) {
+    let observed: Vec<&Json> = findings(report)
+        .iter()
+        .filter(|f| f["domain"] == "accelerator" || f["domain"] == "health")
+        .collect();
+    // vendor, type, count, precision, mig; lost, memory errors, throttling, persistence.
+    assert_eq!(observed.len(), 9, "{:#}", report["findings"]);
+    for f in observed {
+        assert_eq!(f["status"], "unknown", "{f:#}");
+        let message = f["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{needle:?} not in the reason: {message:?}");
+        assert_eq!(f["observed"], Json::Null, "nothing was observed: {f:#}");
+    }
+    assert_eq!(report["summary"]["pass"], 0);
+}
+
+#[test]
+fn without_nvml_everything_is_unknown() {
+    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+    let (exit, report) = scratch.scan_without_nvml(&[]);
+    assert_eq!(exit, 0, "unknown is not drift");
+    assert_all_unknown(&report, "library");
+    assert_all_unknown(&report, NO_NVML);
+
+    let (exit, _) = scratch.scan_without_nvml(&["--fail-on", "warn"]);
+    assert_eq!(exit, 0, "unknown is below warn");
+    let (exit, _) = scratch.scan_without_nvml(&["--fail-on", "unknown"]);
+    assert_eq!(exit, 1);
+}
+
+#[test]
+fn when_the_driver_is_not_loaded_everything_is_unknown() {
+    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+    let (exit, report) = scratch.scan("node-init-fails", &[]);
+    assert_eq!(exit, 0);
+    assert_all_unknown(&report, "driver");
+    let (exit, _) = scratch.scan("node-init-fails", &["--fail-on", "unknown"]);
+    assert_eq!(exit, 1);
+}
+
+#[test]
+fn another_vendor_is_skipped() {
+    let scratch = Scratch::new(&spec_yaml("amd", "mi300x", 8, Some("bf16")));
+    for (exit, report) in [scratch.scan("h100-sxm-x8", &[]), scratch.scan_without_nvml(&[])] {
+        assert_eq!(exit, 0);
+        let accelerator: Vec<&Json> = findings(&report)
+            .iter()
+            .filter(|f| f["domain"] == "accelerator")
+            .collect();
+        let codes: Vec<&str> = accelerator.iter().filter_map(|f| f["code"].as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "accelerator-vendor",
+                "accelerator-type",
+                "accelerator-count",
+                "accelerator-precision"
+            ]
+        );
+        for f in accelerator {
+            assert_eq!(f["status"], "skip", "{f:#}");
+            assert!(f["message"].as_str().unwrap_or_default().contains("amd"), "{f:#}");
+        }
+    }
+    // Regression: NVIDIA GPU health is not this spec's business (it judged NVML's GPUs).
+    let (_, report) = scratch.scan("node-unhealthy", &[]);
+    for code in [
+        "gpu-lost",
+        "gpu-memory-errors",
+        "gpu-throttling",
+        "gpu-persistence-mode",
+    ] {
+        assert_eq!(status(&report, code), "skip", "{code}");
+    }
+    // Even with `--fail-on unknown`, a skip never fails the scan.
+    let (exit, _) = scratch.scan("h100-sxm-x8", &["--fail-on", "unknown"]);
+    assert_eq!(exit, 0);
+}
+
+/// Regression: the report's sha256 was of the text with its byte-order mark removed.
+#[test]
+fn the_spec_hash_is_of_the_file_bytes_including_a_bom() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bom.modelspec.yaml");
+    let mut bytes = vec![0xEF, 0xBB, 0xBF];
+    bytes.extend_from_slice(spec_yaml("nvidia", "l4", 1, None).as_bytes());
+    std::fs::write(&path, &bytes).expect("write spec");
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args([
+            "scan",
+            path.to_str().expect("UTF-8 path"),
+            "--nvml-lib",
+            "/nonexistent/libnvidia-ml.so.1",
+        ])
+        .args(["--format", "json", "--no-facts"])
+        .env_remove("MODELSPEC_NVML_LIB")
+        .output()
+        .expect("run modelspec");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let expected: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(json_of(&o)["spec"]["sha256"], expected.as_str());
+}
+
+/// Every leaf of `value` (and every empty map or list) as a JSON pointer.
+fn leaf_pointers(value: &Json, pointer: &str, out: &mut Vec<String>) {
+    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
+    match value {
+        Json::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                leaf_pointers(v, &format!("{pointer}/{}", escape(k)), out);
+            }
+        }
+        Json::Array(items) if !items.is_empty() => {
+            for (i, v) in items.iter().enumerate() {
+                leaf_pointers(v, &format!("{pointer}/{i}"), out);
+            }
+        }
+        Json::Null => {}
+        _ => out.push(pointer.to_string()),
+    }
+}
+
+#[test]
+fn every_declared_field_gets_a_finding() {
+    let dir = root().join("fixtures/scan");
+    let text = std::fs::read_to_string(dir.join("full-h100x4.modelspec.yaml")).expect("read the full spec");
+    let tree: Json = serde_saphyr::from_str(&text).expect("the full spec is YAML");
+    let mut leaves = Vec::new();
+    leaf_pointers(&tree, "", &mut leaves);
+    assert!(leaves.len() > 60, "the full spec declares every section: {leaves:?}");
+
+    let lib = build_and_locate();
+    let lib = lib.to_str().expect("UTF-8 path");
+    let o = modelspec_in(
+        &dir,
+        Some("h100-sxm-x8"),
+        &[
+            "scan",
+            "full-h100x4.modelspec.yaml",
+            "--nvml-lib",
+            lib,
+            "--format",
+            "json",
+            "--no-facts",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let report = json_of(&o);
+    let all = findings(&report);
+
+    // Health findings point at the accelerator they put at risk; they judge no declared field.
+    let judging: Vec<&str> = all
+        .iter()
+        .filter(|f| f["domain"] != "health")
+        .filter_map(|f| f["pointer"].as_str())
+        .collect();
+    let uncovered: Vec<&String> = leaves
+        .iter()
+        .filter(|leaf| {
+            !judging
+                .iter()
+                .any(|p| *p == leaf.as_str() || leaf.starts_with(&format!("{p}/")))
+        })
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "declared fields without a finding: {uncovered:#?}"
+    );
+
+    // Every finding points at something the spec declares (or at an ancestor of it).
+    for f in all {
+        let p = f["pointer"].as_str().unwrap_or_default();
+        assert!(
+            leaves.iter().any(|l| l == p || l.starts_with(&format!("{p}/"))),
+            "finding {} points at {p}, which the spec does not declare",
+            f["code"]
+        );
+    }
+
+    // Maps reported whole, one finding per list item, and no field reported twice.
+    let pointers: Vec<&str> = all
+        .iter()
+        .filter(|f| f["code"] == "not-checked")
+        .filter_map(|f| f["pointer"].as_str())
+        .collect();
+    for whole in [
+        "/metadata/labels",
+        "/metadata/annotations",
+        "/spec/pipeline/dependencies/0",
+        "/spec/pipeline/preprocess/steps/1",
+        "/spec/runtime/environment/variables/HF_HUB_OFFLINE",
+        "/spec/governance/cost/targetCostPer1kTokensUsd",
+    ] {
+        assert!(pointers.contains(&whole), "{whole} not reported: {pointers:#?}");
+    }
+    let mut deduped = pointers.clone();
+    deduped.sort_unstable();
+    deduped.dedup();
+    assert_eq!(deduped.len(), pointers.len(), "a field reported twice: {pointers:#?}");
+    for f in all.iter().filter(|f| f["code"] == "not-checked") {
+        assert_eq!(f["status"], "skip", "{f:#}");
+        assert!(
+            !f["message"].as_str().unwrap_or_default().is_empty(),
+            "a skip says why: {f:#}"
+        );
+    }
+
+    // The accelerator itself is judged, not skipped.
+    for code in [
+        "accelerator-vendor",
+        "accelerator-type",
+        "accelerator-count",
+        "accelerator-precision",
+        "accelerator-mig",
+    ] {
+        assert_eq!(status(&report, code), "pass", "{code}");
+    }
+    let summary = &report["summary"];
+    let total: u64 = ["pass", "fail", "warn", "unknown", "skip"]
+        .iter()
+        .map(|s| summary[s].as_u64().unwrap_or_default())
+        .sum();
+    assert_eq!(total, all.len() as u64, "the summary counts every finding: {summary}");
+}
+
+#[test]
+fn an_invalid_spec_exits_two_with_the_validate_diagnostic() {
+    for (yaml, diagnostic) in [
+        // vLLM needs the sequence limit.
+        (
+            spec_yaml("nvidia", "h100", 8, Some("bf16")).replace("framework: tgi", "framework: vllm"),
+            "vllm-max-sequence-length",
+        ),
+        // The declared GPU cannot run the declared precision.
+        (spec_yaml("nvidia", "t4", 1, Some("bf16")), "precision-unsupported"),
+        (
+            spec_yaml("nvidia", "a100-80gb", 1, Some("fp8")),
+            "precision-unsupported",
+        ),
+    ] {
+        let scratch = Scratch::new(&yaml);
+        let lib = build_and_locate();
+        let o = scratch.run(
+            Some("h100-sxm-x8"),
+            &[
+                "scan",
+                SPEC,
+                "--nvml-lib",
+                lib.to_str().expect("UTF-8 path"),
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(code(&o), 2, "{}{}", stdout(&o), stderr(&o));
+        assert!(stdout(&o).is_empty(), "no report for an invalid spec: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("error[{diagnostic}]")),
+            "{diagnostic} not in:\n{err}"
+        );
+        assert!(err.contains(SPEC), "the diagnostic names the file:\n{err}");
+    }
+
+    // Not YAML at all, and a file that does not exist.
+    let scratch = Scratch::new("apiVersion: [unclosed\n");
+    let o = scratch.run(None, &["scan", SPEC, "--nvml-lib", NO_NVML]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let o = scratch.run(None, &["scan", "missing.modelspec.yaml", "--nvml-lib", NO_NVML]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("missing.modelspec.yaml"), "{}", stderr(&o));
+    // No spec at all.
+    let o = scratch.run(None, &["scan"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}
+
+#[test]
+fn a_replayed_observation_gives_the_live_findings() {
+    let scratch = Scratch::nvidia("h100", 4, Some("fp8"));
+    let lib = build_and_locate();
+    let lib = lib.to_str().expect("UTF-8 path");
+    let o = scratch.run(Some("h100-sxm-x8"), &["facts", "-o", "obs.json", "--nvml-lib", lib]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let saved: Json =
+        serde_json::from_slice(&std::fs::read(scratch.path().join("obs.json")).expect("facts wrote obs.json"))
+            .expect("the observation is JSON");
+    assert_eq!(saved["schema"], "modelspec.observation/v1");
+
+    let (live_exit, live) = scratch.scan("h100-sxm-x8", &[]);
+    // The replay loads no NVML: no profile, and a library that does not exist.
+    let o = scratch.run(
+        None,
+        &[
+            "scan",
+            SPEC,
+            "--facts",
+            "obs.json",
+            "--nvml-lib",
+            NO_NVML,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&o), live_exit, "{}", stderr(&o));
+    let replayed = json_of(&o);
+    assert_eq!(replayed["findings"], live["findings"]);
+    assert_eq!(replayed["summary"], live["summary"]);
+    assert_eq!(status(&replayed, "accelerator-count"), "pass");
+    // The report carries the observation it judged, as saved.
+    assert_eq!(replayed["observation"], saved);
+    assert_eq!(replayed["target_host"], saved["meta"]["hostname"]);
+
+    // The same replay judges another spec too: drift shows without the node.
+    let other = Scratch::nvidia("h100", 16, Some("fp8"));
+    std::fs::copy(scratch.path().join("obs.json"), other.path().join("obs.json")).expect("copy");
+    let o = other.run(None, &["scan", SPEC, "--facts", "obs.json", "--format", "json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(status(&json_of(&o), "accelerator-count"), "fail");
+}
+
+#[test]
+fn a_corrupt_or_missing_facts_file_exits_two_naming_it() {
+    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+    let cases: [(&str, &str); 4] = [
+        (
+            "truncated.json",
+            "{\"schema\": \"modelspec.observation/v1\", \"meta\": {",
+        ),
+        ("empty.json", ""),
+        ("not-an-observation.json", "{\"hello\": 1}"),
+        ("garbage.json", "\u{0}\u{1}binary"),
+    ];
+    for (name, content) in cases {
+        std::fs::write(scratch.path().join(name), content).expect("write facts");
+        let o = scratch.run(None, &["scan", SPEC, "--facts", name]);
+        assert_eq!(code(&o), 2, "{name}: {}{}", stdout(&o), stderr(&o));
+        assert!(stdout(&o).is_empty(), "{name}: {}", stdout(&o));
+        assert!(stderr(&o).contains(name), "{name} not named in: {}", stderr(&o));
+    }
+    let o = scratch.run(None, &["scan", SPEC, "--facts", "absent.json"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("absent.json"), "{}", stderr(&o));
+}
+
+#[test]
+fn no_facts_drops_the_observation_and_output_goes_to_the_file() {
+    let scratch = Scratch::nvidia("l4", 1, Some("fp8"));
+    let lib = build_and_locate();
+    let lib = lib.to_str().expect("UTF-8 path");
+
+    let o = scratch.run(Some("l4-x1"), &["scan", SPEC, "--nvml-lib", lib, "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let with = json_of(&o);
+    assert_eq!(with["observation"]["schema"], "modelspec.observation/v1");
+    assert_eq!(with["schema"], "modelspec.report/v1");
+    assert_eq!(with["spec"]["path"], SPEC);
+    assert_eq!(with["spec"]["name"], "scan-test");
+    assert_eq!(with["spec"]["document"], 1);
+    let bytes = std::fs::read(scratch.path().join(SPEC)).expect("read spec");
+    let sha256: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(with["spec"]["sha256"], sha256.as_str());
+
+    let (_, without) = scratch.scan("l4-x1", &[]);
+    assert!(
+        without.get("observation").is_none(),
+        "--no-facts keeps {:#}",
+        without["observation"]
+    );
+    assert_eq!(without["findings"], with["findings"]);
+
+    let o = scratch.run(
+        Some("l4-x1"),
+        &["scan", SPEC, "--nvml-lib", lib, "--format", "json", "-o", "report.json"],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "-o prints nothing on stdout: {}", stdout(&o));
+    let written: Json =
+        serde_json::from_slice(&std::fs::read(scratch.path().join("report.json")).expect("report.json written"))
+            .expect("report.json is JSON");
+    assert_eq!(written["findings"], with["findings"]);
+    assert!(written["observation"].is_object());
+
+    // The exit code does not depend on where the report goes.
+    let scratch = Scratch::nvidia("l4", 2, Some("fp8"));
+    let o = scratch.run(Some("l4-x1"), &["scan", SPEC, "--nvml-lib", lib, "-o", "report.txt"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    let table = std::fs::read_to_string(scratch.path().join("report.txt")).expect("report.txt written");
+    assert!(table.contains("accelerator-count"), "{table}");
+    assert!(!table.contains('\u{1b}'), "no color in a file: {table}");
+}
+
+#[test]
+fn several_specs_give_one_report_each_and_the_worst_exit_code() {
+    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+    std::fs::write(
+        scratch.path().join("more.modelspec.yaml"),
+        spec_yaml("nvidia", "h100", 16, Some("bf16")),
+    )
+    .expect("write second spec");
+    let lib = build_and_locate();
+    let o = scratch.run(
+        Some("h100-sxm-x8"),
+        &[
+            "scan",
+            SPEC,
+            "more.modelspec.yaml",
+            "--nvml-lib",
+            lib.to_str().expect("UTF-8 path"),
+            "--format",
+            "json",
+            "--no-facts",
+        ],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let reports = json_of(&o);
+    let reports = reports.as_array().expect("several specs: an array of reports");
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["spec"]["path"], SPEC);
+    assert_eq!(status(&reports[0], "accelerator-count"), "pass");
+    assert_eq!(reports[1]["spec"]["path"], "more.modelspec.yaml");
+    assert_eq!(status(&reports[1], "accelerator-count"), "fail");
+}
+
+#[test]
+fn demo_table_snapshot() {
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--color", "never"]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("would exit with code 1"),
+        "the demo says what a real scan would do: {}",
+        stderr(&o)
+    );
+    let table = stdout(&o);
+    assert!(!table.contains('\u{1b}'), "--color never: {table}");
+    insta::assert_snapshot!("demo_table", table);
+}
+
+#[test]
+fn demo_json_snapshot() {
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "json"]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    let mut report = json_of(&o);
+    assert_eq!(status(&report, "accelerator-count"), "fail");
+    // The only volatile fields: the scan's own clock (insta's redactions feature is not enabled,
+    // so they are replaced here).
+    for field in ["started_at", "finished_at"] {
+        assert!(report[field].is_string(), "{field}: {:#}", report[field]);
+        report[field] = Json::from("[time]");
+    }
+    insta::assert_json_snapshot!("demo_json", report);
+}

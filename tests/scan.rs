@@ -1046,3 +1046,39 @@ fn demo_json_snapshot() {
     }
     insta::assert_json_snapshot!("demo_json", report);
 }
+
+/// A driver that hangs in `nvmlInit` must not hold the scan past `--timeout`: the GPU findings
+/// say the probe did not answer, and the report still comes out.
+#[test]
+fn a_hanging_driver_is_cut_off_by_the_deadline() {
+    let scratch = Scratch::nvidia("l4", 1, Some("bf16"));
+    let slow = scratch.path().join("slow-driver.json");
+    let mut profile: Json = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gpus/l4-x1.json"))
+            .expect("l4 profile"),
+    )
+    .expect("profile JSON");
+    profile["init_delay_ms"] = Json::from(5_000);
+    std::fs::write(&slow, profile.to_string()).expect("write profile");
+    let lib = build_and_locate();
+    let started = std::time::Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args(["scan", SPEC, "--nvml-lib", lib.to_str().expect("UTF-8 path")])
+        .args(["--timeout", "300ms", "--format", "json"])
+        .current_dir(scratch.path())
+        .env("FAKE_NVML_PROFILE", &slow)
+        .env_remove("MODELSPEC_NVML_LIB")
+        .output()
+        .expect("run modelspec");
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(3), "the scan waited {took:?} for a 300 ms deadline");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let report = json_of(&o);
+    let count = finding(&report, "accelerator-count");
+    assert_eq!(count["status"], "unknown");
+    assert!(
+        count["message"].as_str().unwrap_or_default().contains("did not answer within 300 ms"),
+        "{count:#}"
+    );
+    assert_eq!(report["observation"]["gpu"]["outcome"], "timed_out");
+}

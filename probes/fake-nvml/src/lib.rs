@@ -97,6 +97,9 @@ fn init() -> nvmlReturn_t {
                 return Err(UNKNOWN);
             }
         };
+        if profile.init_delay_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(profile.init_delay_ms));
+        }
         let code = profile.init.code();
         if code != SUCCESS {
             return Err(code);

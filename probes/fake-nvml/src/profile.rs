@@ -49,6 +49,9 @@ pub struct Profile {
     /// NVML function names (a `_vN` suffix is ignored) answering NOT_SUPPORTED on every device.
     #[serde(default)]
     pub unsupported: Vec<String>,
+    /// How long `nvmlInit` takes, in milliseconds: a driver that hangs, for deadline tests.
+    #[serde(default)]
+    pub init_delay_ms: u64,
     pub devices: Vec<DeviceProfile>,
 }
 

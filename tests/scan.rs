@@ -1071,13 +1071,19 @@ fn a_hanging_driver_is_cut_off_by_the_deadline() {
         .output()
         .expect("run modelspec");
     let took = started.elapsed();
-    assert!(took < std::time::Duration::from_secs(3), "the scan waited {took:?} for a 300 ms deadline");
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "the scan waited {took:?} for a 300 ms deadline"
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let report = json_of(&o);
     let count = finding(&report, "accelerator-count");
     assert_eq!(count["status"], "unknown");
     assert!(
-        count["message"].as_str().unwrap_or_default().contains("did not answer within 300 ms"),
+        count["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("did not answer within 300 ms"),
         "{count:#}"
     );
     assert_eq!(report["observation"]["gpu"]["outcome"], "timed_out");

@@ -369,4 +369,7 @@ fn codes_command_lists_every_lint() {
     for lint in modelspec::spec::lint::LINTS {
         assert!(text.contains(lint.code), "{} missing from `modelspec codes`", lint.code);
     }
+    for (code, _) in modelspec::check::CHECKS {
+        assert!(text.contains(code), "{code} missing from `modelspec codes`");
+    }
 }

@@ -17,6 +17,35 @@ use serde_json::Value as Json;
 use crate::observe::Observation;
 use crate::spec::ModelSpec;
 
+/// Every check code with what it judges, for `modelspec codes` and the docs.
+pub const CHECKS: &[(&str, &str)] = &[
+    (accelerator::VENDOR, "NVML sees NVIDIA GPUs on the node"),
+    (
+        accelerator::TYPE,
+        "the GPUs are the declared type (family; memory and form factor when declared)",
+    ),
+    (accelerator::COUNT, "at least the declared number of usable GPUs"),
+    (
+        accelerator::PRECISION,
+        "the declared precision runs natively on every GPU (compute capability)",
+    ),
+    (
+        accelerator::MIG,
+        "no GPU is split by MIG while the spec asks for whole GPUs",
+    ),
+    (health::LOST, "no GPU has fallen off the bus"),
+    (
+        health::MEMORY_ERRORS,
+        "no uncorrectable ECC errors, pending page retirement or failed row remap",
+    ),
+    (health::THROTTLING, "no GPU throttled for power or heat"),
+    (health::PERSISTENCE, "persistence mode is on"),
+    (
+        coverage::NOT_CHECKED,
+        "a declared field no check judges (yet), with the reason",
+    ),
+];
+
 /// A finding's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -45,7 +45,7 @@ enum Command {
         #[arg(value_enum)]
         which: SchemaName,
     },
-    /// List every diagnostic code with its severity and what it checks.
+    /// List every diagnostic and check code with what it checks.
     Codes,
 }
 

@@ -177,4 +177,8 @@ pub fn print_codes() {
         };
         let _ = writeln!(out, "{:<32} {severity:<8} {}", l.code, l.summary);
     }
+    let _ = writeln!(out, "\nscan checks (src/check/):");
+    for (code, summary) in crate::check::CHECKS {
+        let _ = writeln!(out, "{code:<32} {:<8} {summary}", "check");
+    }
 }

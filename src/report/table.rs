@@ -38,6 +38,7 @@ pub fn render(out: &mut impl Write, report: &Report, options: TableOptions) -> s
     )?;
     let mut domain = None;
     let mut table = new_table(color, width);
+    let mut previous_message: Option<&str> = None;
     for f in report
         .findings
         .iter()
@@ -49,9 +50,16 @@ pub fn render(out: &mut impl Write, report: &Report, options: TableOptions) -> s
                 table = new_table(color, width);
             }
             domain = Some(f.domain);
+            previous_message = None;
             writeln!(out, "\n{}", f.domain.as_str().to_uppercase())?;
         }
-        let mut message = f.message.clone();
+        // One unobservable source makes many rows say the same long thing: say it once.
+        let mut message = if previous_message == Some(f.message.as_str()) {
+            "(same as above)".to_string()
+        } else {
+            f.message.clone()
+        };
+        previous_message = Some(&f.message);
         if let Some(r) = &f.remediation
             && matches!(f.status, Status::Fail | Status::Warn)
         {

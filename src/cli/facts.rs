@@ -116,3 +116,31 @@ pub fn summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_every_gpu_and_what_could_not_be_read() {
+        let text = include_str!("../../fixtures/demo/observation.json");
+        let obs = Observation::from_json(text, "demo").expect("demo observation");
+        let mut out = Vec::new();
+        summary(&mut out, &obs).expect("render");
+        let out = String::from_utf8(out).expect("utf8");
+        assert!(out.starts_with("demo-node ("), "{out}");
+        assert!(out.contains("driver 550.54.15, CUDA 12.4"), "{out}");
+        assert!(out.contains("GPU 0: NVIDIA L40S (cc 8.9), 41671 / 46068 MiB"), "{out}");
+        assert!(out.contains("GPU 1: NVIDIA L40S"), "{out}");
+        let unavailable = Observation {
+            gpu: ProbeOutcome::TimedOut {
+                source: "nvml".into(),
+                budget_ms: 250,
+            },
+            ..obs
+        };
+        let mut out = Vec::new();
+        summary(&mut out, &unavailable).expect("render");
+        assert!(String::from_utf8_lossy(&out).contains("GPU: no answer within 250 ms"));
+    }
+}

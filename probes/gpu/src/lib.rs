@@ -31,12 +31,12 @@
 mod observed;
 mod probe;
 mod raw;
-mod rfc3339;
+
 mod snapshot;
 
+pub use modelspec_probe_support::format_rfc3339_utc;
 pub use observed::Observed;
 pub use probe::{DEFAULT_LIBRARY, GpuProbeOptions, LIBRARY_ENV, SOURCE, probe};
-pub use rfc3339::format_rfc3339_utc;
 pub use snapshot::{
     ClockEventReasons, ComputeCapability, ComputeMode, ComputeProcess, CudaDriverVersion, DeviceFacts, EccFacts,
     EccMode, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance, MigMode, NvmlState,

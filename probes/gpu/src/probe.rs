@@ -21,12 +21,12 @@ use nvml_wrapper_sys::bindings::{NVML_DEVICE_MIG_ENABLE, nvmlReturn_enum_NVML_ER
 
 use crate::observed::{Failure, Observed, describe_nvml_error};
 use crate::raw;
-use crate::rfc3339::format_rfc3339_utc;
 use crate::snapshot::{
     ClockEventReasons, ComputeCapability, ComputeMode, ComputeProcess, CudaDriverVersion, DeviceFacts, EccFacts,
     EccMode, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance, MigMode, NvmlState,
     PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts, UnavailableReason, Utilization,
 };
+use modelspec_probe_support::format_rfc3339_utc;
 
 /// The library asked when nothing else is given, through the normal loader search.
 pub const DEFAULT_LIBRARY: &str = "libnvidia-ml.so.1";

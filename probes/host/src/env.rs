@@ -1,0 +1,367 @@
+//! What of a process's environment may leave the node, and what never may.
+//!
+//! A serving process's environment holds both the facts a contract cares about (which GPUs it
+//! was given, the knobs it runs with) and credentials (`HF_TOKEN`, cloud keys). A snapshot is
+//! saved and shared, so it carries:
+//!
+//! * `CUDA_VISIBLE_DEVICES` and `NVIDIA_VISIBLE_DEVICES`, always, in their own fields (device
+//!   lists and GPU UUIDs; the UUIDs would otherwise look like long random strings);
+//! * the NAMES of all variables, sorted;
+//! * VALUES only for names the caller declared ([`crate::HostProbeOptions::declared_env`]) and
+//!   for the harmless runtime knobs in [`ALLOWED_VALUES`];
+//! * and even then [`REDACTED`] instead of the value when the name looks secret (it contains,
+//!   in any case, one of [`SECRET_NAME_PARTS`]) or the value looks like a token: it starts
+//!   with one of [`TOKEN_PREFIXES`], or it is at least 32 characters all from
+//!   `[A-Za-z0-9_+/=-]`, with letters and digits, and more than 3 bits of entropy per
+//!   character (API keys, base64, hex secrets; a plain path or word list is not).
+//!
+//! Command lines are shown (they are how the model is served) but pass through [`redact_argv`]:
+//! the value after a flag with a secret name (`--api-key X`, `--api-key=X`) and any argument
+//! that is, or contains between separators, a token-like string become [`REDACTED`].
+//!
+//! In names, `TOKENIZER` and `TOKENS` do not count as `TOKEN` (`TOKENIZERS_PARALLELISM`,
+//! `--max-num-batched-tokens`); a token-like value is still caught by the value rules.
+//!
+//! False positives (a harmless value redacted) are accepted; a leaked token is not.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "<redacted>";
+
+/// Name fragments (matched case-insensitively) that make a value secret whatever it looks like.
+pub const SECRET_NAME_PARTS: &[&str] = &[
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "KEY",
+    "CREDENTIAL",
+    "AUTH",
+    "COOKIE",
+    "SESSION",
+    "PRIVATE",
+];
+
+/// Value prefixes of well-known token formats (Hugging Face, OpenAI, GitHub, Slack, AWS access
+/// keys, HTTP bearer credentials).
+pub const TOKEN_PREFIXES: &[&str] = &[
+    "hf_",
+    "sk-",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "github_pat_",
+    "xoxb-",
+    "xoxp-",
+    "AKIA",
+    "ASIA",
+    "Bearer ",
+    "Basic ",
+];
+
+/// Runtime knobs whose values are shown even when not declared: they change how a model is
+/// served and never carry credentials.
+pub const ALLOWED_VALUES: &[&str] = &[
+    "CUDA_DEVICE_ORDER",
+    "CUDA_LAUNCH_BLOCKING",
+    "NCCL_DEBUG",
+    "NCCL_IB_DISABLE",
+    "NCCL_P2P_DISABLE",
+    "NCCL_SOCKET_IFNAME",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "PYTORCH_CUDA_ALLOC_CONF",
+    "VLLM_ATTENTION_BACKEND",
+    "VLLM_USE_V1",
+    "VLLM_WORKER_MULTIPROC_METHOD",
+    "VLLM_LOGGING_LEVEL",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_HOME",
+    "TOKENIZERS_PARALLELISM",
+];
+
+/// The part of a process's environment a snapshot may carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentFacts {
+    /// `CUDA_VISIBLE_DEVICES`, when set.
+    pub cuda_visible_devices: Option<String>,
+    /// `NVIDIA_VISIBLE_DEVICES`, when set.
+    pub nvidia_visible_devices: Option<String>,
+    /// Every variable name, sorted.
+    pub names: Vec<String>,
+    /// Values of declared and allow-listed variables that are set, secrets as [`REDACTED`].
+    pub values: BTreeMap<String, String>,
+}
+
+/// Whether a variable's (or command-line flag's) name marks its value as secret. `TOKENIZER`
+/// and `TOKENS` are ignored first: `--tokenizer` and `--max-num-batched-tokens` name models
+/// and counts, not credentials.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase().replace("TOKENIZER", "").replace("TOKENS", "");
+    SECRET_NAME_PARTS.iter().any(|part| upper.contains(part))
+}
+
+/// A command line with credentials replaced by [`REDACTED`]: the value of a flag with a secret
+/// name (`--api-key X`, `--api-key=X`), and any argument that looks like a token or holds one
+/// between separators (`{"HF_TOKEN": "hf_..."}`, `Authorization: Bearer ...`).
+pub fn redact_argv(argv: &[String]) -> Vec<String> {
+    let mut redacted = Vec::with_capacity(argv.len());
+    let mut secret_next = false;
+    for arg in argv {
+        let is_flag = arg.starts_with('-') && arg.len() > 1 && !arg.starts_with("---");
+        if secret_next && !is_flag {
+            secret_next = false;
+            redacted.push(REDACTED.to_owned());
+            continue;
+        }
+        secret_next = false;
+        if is_flag {
+            let flag = arg.trim_start_matches('-');
+            if let Some((name, _)) = flag.split_once('=') {
+                if is_secret_name(name) {
+                    let flag_end = arg.len() - flag.len() + name.len();
+                    redacted.push(format!("{}={REDACTED}", arg.get(..flag_end).unwrap_or("--")));
+                    continue;
+                }
+            } else if is_secret_name(flag) {
+                secret_next = true;
+            }
+        }
+        if holds_token(arg) {
+            redacted.push(REDACTED.to_owned());
+        } else {
+            redacted.push(arg.clone());
+        }
+    }
+    redacted
+}
+
+/// Whether `text`, or any run of token characters inside it, looks like a token.
+fn holds_token(text: &str) -> bool {
+    looks_like_token(text)
+        || text.contains("Bearer ")
+        || text.contains("Basic ")
+        || text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '/' | '=' | '-')))
+            .any(|piece| !piece.is_empty() && looks_like_token(piece))
+}
+
+/// Whether a value looks like a credential whatever its name.
+pub fn looks_like_token(value: &str) -> bool {
+    if TOKEN_PREFIXES.iter().any(|prefix| value.starts_with(prefix)) {
+        return true;
+    }
+    if value.chars().count() < 32 {
+        return false;
+    }
+    let token_chars = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '/' | '=' | '-'));
+    let letters = value.chars().any(|c| c.is_ascii_alphabetic());
+    let digits = value.chars().any(|c| c.is_ascii_digit());
+    token_chars && letters && digits && shannon_entropy(value) > 3.0
+}
+
+/// The value a snapshot may show for `name`: the value, or [`REDACTED`].
+pub fn shown_value(name: &str, value: &str) -> String {
+    if is_secret_name(name) || looks_like_token(value) {
+        REDACTED.to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
+/// Bits per character of `value`'s character distribution.
+fn shannon_entropy(value: &str) -> f64 {
+    let mut counts: BTreeMap<char, usize> = BTreeMap::new();
+    let mut total = 0usize;
+    for c in value.chars() {
+        *counts.entry(c).or_default() += 1;
+        total += 1;
+    }
+    if total == 0 {
+        return 0.0;
+    }
+    let total = total as f64;
+    counts
+        .values()
+        .map(|&count| {
+            let p = count as f64 / total;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Builds the facts from raw `NAME=value` pairs, as read from `/proc/<pid>/environ`.
+pub(crate) fn environment_facts(raw: &[u8], declared: &[String]) -> EnvironmentFacts {
+    let mut variables: BTreeMap<String, String> = BTreeMap::new();
+    for entry in raw.split(|&b| b == 0).filter(|entry| !entry.is_empty()) {
+        let text = String::from_utf8_lossy(entry);
+        let (name, value) = text.split_once('=').unwrap_or((&text, ""));
+        variables.insert(name.to_owned(), value.to_owned());
+    }
+    let shown = |name: &str| declared.iter().any(|declared| declared == name) || ALLOWED_VALUES.contains(&name);
+    EnvironmentFacts {
+        cuda_visible_devices: variables.get("CUDA_VISIBLE_DEVICES").cloned(),
+        nvidia_visible_devices: variables.get("NVIDIA_VISIBLE_DEVICES").cloned(),
+        names: variables.keys().cloned().collect(),
+        values: variables
+            .iter()
+            .filter(|(name, _)| shown(name))
+            .map(|(name, value)| (name.clone(), shown_value(name, value)))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_are_redacted_whatever_the_value() {
+        for name in [
+            "HF_TOKEN",
+            "hf_token",
+            "AWS_SECRET_ACCESS_KEY",
+            "OPENAI_API_KEY",
+            "DB_PASSWORD",
+            "FTP_PASSWD",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "BASIC_AUTH",
+            "COOKIE_JAR",
+            "SESSION_ID",
+            "PRIVATE_THING",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+            assert_eq!(shown_value(name, "x"), REDACTED, "{name}");
+        }
+        for name in ["MODEL_NAME", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PATH"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn token_like_values_are_redacted_whatever_the_name() {
+        for value in [
+            "hf_abcdefghijklmnopqrstuvwxyz123456",
+            "sk-proj-abc",
+            "ghp_abc",
+            "xoxb-1-2",
+            "AKIAIOSFODNN7EXAMPLE",
+            "Bearer abc.def",
+            "3f9a1c07b2e84d65a0c9e1f27b8d4c3e",
+            "dGhpcyBpcyBhIGxvbmcgc2VjcmV0IHZhbHVlMTIzNDU2Nzg5MA==",
+        ] {
+            assert!(looks_like_token(value), "{value}");
+            assert_eq!(shown_value("MODEL_NAME", value), REDACTED, "{value}");
+        }
+    }
+
+    #[test]
+    fn ordinary_values_are_kept() {
+        for value in [
+            "",
+            "0,1",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "/usr/local/bin:/usr/bin:/bin",
+            "expandable_segments:True",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1",
+            "short_token_like_1",
+            "abcdefghijklmnopqrstuvwxyzabcdefghij",
+        ] {
+            assert!(!looks_like_token(value), "{value}");
+            assert_eq!(shown_value("MODEL_NAME", value), value);
+        }
+    }
+
+    #[test]
+    fn tokenizer_and_token_counts_are_not_secret_names() {
+        for name in ["TOKENIZERS_PARALLELISM", "tokenizer", "max-num-batched-tokens"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+        assert!(is_secret_name("hf-token"));
+        assert!(is_secret_name("api-key"));
+    }
+
+    #[test]
+    fn argv_redaction() {
+        let argv: Vec<String> = [
+            "vllm",
+            "serve",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "--api-key",
+            "plainsecret",
+            "--hf-token=abc",
+            "--tokenizer",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "--max-num-batched-tokens",
+            "8192",
+            "--env",
+            r#"{"HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyz123456", "X": "1"}"#,
+            "--header",
+            "Authorization: Bearer abcdef",
+            "--api-key",
+            "--port",
+            "8000",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let shown = redact_argv(&argv);
+        let expected = [
+            "vllm",
+            "serve",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "--api-key",
+            REDACTED,
+            "--hf-token=<redacted>",
+            "--tokenizer",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "--max-num-batched-tokens",
+            "8192",
+            "--env",
+            REDACTED,
+            "--header",
+            REDACTED,
+            "--api-key",
+            "--port",
+            "8000",
+        ];
+        assert_eq!(shown, expected);
+    }
+
+    #[test]
+    fn facts_show_names_and_only_declared_or_allowed_values() {
+        let raw = b"MODEL_NAME=x\0HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz123456\0CUDA_VISIBLE_DEVICES=0,1\0\
+OMP_NUM_THREADS=4\0PATH=/bin\0NVIDIA_VISIBLE_DEVICES=GPU-8e4c1f2a-3b5d-4c6e-9f70-1a2b3c4d5e6f\0\
+NOEQUALS\0API_KEY=plain\0";
+        let declared = vec!["MODEL_NAME".to_owned(), "HF_TOKEN".to_owned(), "MISSING".to_owned()];
+        let facts = environment_facts(raw, &declared);
+        assert_eq!(facts.cuda_visible_devices.as_deref(), Some("0,1"));
+        assert_eq!(
+            facts.nvidia_visible_devices.as_deref(),
+            Some("GPU-8e4c1f2a-3b5d-4c6e-9f70-1a2b3c4d5e6f")
+        );
+        assert_eq!(
+            facts.names,
+            [
+                "API_KEY",
+                "CUDA_VISIBLE_DEVICES",
+                "HF_TOKEN",
+                "MODEL_NAME",
+                "NOEQUALS",
+                "NVIDIA_VISIBLE_DEVICES",
+                "OMP_NUM_THREADS",
+                "PATH"
+            ]
+        );
+        let values: Vec<(&str, &str)> = facts.values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            values,
+            [("HF_TOKEN", REDACTED), ("MODEL_NAME", "x"), ("OMP_NUM_THREADS", "4")]
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! One observed fact that may be missing, and why.
+//!
+//! A host probe meets three different answers and must never blur them: "here it is", "we
+//! looked and there is none" (nothing listens on the port: a real finding the checker can act
+//! on) and "we could not look" (another user's process, an unreadable file). Reporting the
+//! third as the second is the dangerous mistake, "no `HF_TOKEN` set" or "not listening" when
+//! the truth is "not allowed to see", so the two are separate variants with a reason each.
+
+use serde::{Deserialize, Serialize};
+use std::io;
+
+/// What a probe says when the kernel refuses to show another user's process.
+pub const PERMISSION_HINT: &str = "insufficient permission: run as root or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH";
+
+/// A value read from the host, a checked absence, or the reason it could not be read.
+///
+/// Serialized with a `status` tag: `{"status": "ok", "value": ...}`,
+/// `{"status": "absent", "reason": "..."}` or `{"status": "unknown", "reason": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Observed<T> {
+    /// The host answered.
+    Ok { value: T },
+    /// We looked and it is not there (nothing listens on the port, no such pid).
+    Absent { reason: String },
+    /// We could not look (permission, unreadable or unparsable file); says nothing either way.
+    Unknown { reason: String },
+}
+
+impl<T> Observed<T> {
+    /// The value, when the host answered.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Observed::Ok { value } => Some(value),
+            Observed::Absent { .. } | Observed::Unknown { .. } => None,
+        }
+    }
+
+    /// The reason, when there is no value.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Observed::Ok { .. } => None,
+            Observed::Absent { reason } | Observed::Unknown { reason } => Some(reason),
+        }
+    }
+
+    /// Whether the host answered.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Observed::Ok { .. })
+    }
+
+    /// Whether we looked and found nothing.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Observed::Absent { .. })
+    }
+
+    /// Whether we could not look.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Observed::Unknown { .. })
+    }
+
+    /// Transforms the value, keeping a missing value's reason.
+    pub fn map<U>(self, transform: impl FnOnce(T) -> U) -> Observed<U> {
+        match self {
+            Observed::Ok { value } => Observed::Ok {
+                value: transform(value),
+            },
+            Observed::Absent { reason } => Observed::Absent { reason },
+            Observed::Unknown { reason } => Observed::Unknown { reason },
+        }
+    }
+
+    pub(crate) fn unknown(reason: impl Into<String>) -> Self {
+        Observed::Unknown { reason: reason.into() }
+    }
+
+    pub(crate) fn absent(reason: impl Into<String>) -> Self {
+        Observed::Absent { reason: reason.into() }
+    }
+
+    /// Turns an I/O result into an observation; `what` names the thing read ("/proc/42/environ").
+    pub(crate) fn from_io(result: io::Result<T>, what: &str) -> Self {
+        match result {
+            Ok(value) => Observed::Ok { value },
+            Err(error) => Observed::Unknown {
+                reason: describe_io_error(&error, what),
+            },
+        }
+    }
+}
+
+/// Plain words for an I/O error; permission errors always carry [`PERMISSION_HINT`].
+pub(crate) fn describe_io_error(error: &io::Error, what: &str) -> String {
+    if error.kind() == io::ErrorKind::PermissionDenied {
+        format!("{PERMISSION_HINT} (reading {what}: {error})")
+    } else {
+        format!("could not read {what}: {error}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_denied_names_the_fix() {
+        let observed: Observed<u32> =
+            Observed::from_io(Err(io::Error::from(io::ErrorKind::PermissionDenied)), "/proc/1/environ");
+        assert!(observed.is_unknown());
+        let reason = observed.reason().unwrap_or_default();
+        assert!(reason.starts_with(PERMISSION_HINT), "{reason}");
+        assert!(reason.contains("/proc/1/environ"), "{reason}");
+    }
+
+    #[test]
+    fn other_errors_are_unknown_without_permission_hint() {
+        let observed: Observed<u32> = Observed::from_io(Err(io::Error::from(io::ErrorKind::NotFound)), "x");
+        assert!(observed.is_unknown());
+        assert!(!observed.reason().unwrap_or_default().contains("insufficient"));
+    }
+
+    #[test]
+    fn map_keeps_reason_and_serializes_with_tag() {
+        let absent: Observed<u32> = Observed::absent("nothing listens on port 1");
+        assert_eq!(absent.clone().map(|v| v + 1), absent);
+        assert_eq!(
+            serde_json::to_string(&absent).ok().as_deref(),
+            Some(r#"{"status":"absent","reason":"nothing listens on port 1"}"#)
+        );
+        assert_eq!(Observed::Ok { value: 2 }.map(|v| v * 2), Observed::Ok { value: 4 });
+    }
+}

@@ -1,0 +1,7 @@
+//! What the probe crates share, and nothing else: plain helpers with no knowledge of ModelSpec
+//! or of any source of reality. It exists so that two probes do not each carry their own copy
+//! of the same date arithmetic; it must stay a leaf (no dependencies on other crates of ours).
+
+mod rfc3339;
+
+pub use rfc3339::format_rfc3339_utc;

@@ -126,7 +126,7 @@ fn classify(pointer: &str) -> (Domain, String) {
         (
             "/spec/operations/serving",
             Domain::Serving,
-            "not checked yet: the endpoint probe will check port, protocol and probes",
+            "not checked yet: the endpoint probe will check the protocol, probes and limits",
         ),
         (
             "/spec/operations/scaling",

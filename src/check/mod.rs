@@ -10,6 +10,7 @@
 pub mod accelerator;
 pub mod coverage;
 pub mod health;
+pub mod host;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -219,6 +220,7 @@ pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
     let mut findings = Vec::new();
     accelerator::check(spec, observation, &mut findings);
     health::check(spec, observation, &mut findings);
+    host::check(spec, observation, &mut findings);
     coverage::fill(spec, &mut findings);
     findings.sort_by_key(|f| f.domain);
     findings

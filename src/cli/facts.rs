@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use modelspec_probe_gpu::{GpuProbeOptions, NvmlState, Observed};
+use modelspec_probe_host::HostProbeOptions;
 
 use super::exit;
 use super::output::write_atomically;
@@ -22,6 +23,12 @@ pub struct Request {
     pub nvml_lib: Option<PathBuf>,
     /// Probe deadline.
     pub timeout: Duration,
+    /// Also find the process listening on this port.
+    pub port: Option<u16>,
+    /// Also describe this process.
+    pub pid: Option<u32>,
+    /// Also measure the filesystem holding this path.
+    pub storage_path: Option<PathBuf>,
 }
 
 /// Runs the command; returns the exit code.
@@ -29,6 +36,12 @@ pub fn run(req: &Request) -> i32 {
     let observation = collect(&Plan {
         gpu: Some(GpuProbeOptions {
             library: req.nvml_lib.clone(),
+        }),
+        host: Some(HostProbeOptions {
+            port: req.port,
+            pid: req.pid,
+            storage_path: req.storage_path.clone(),
+            declared_env: Vec::new(),
         }),
         timeout: req.timeout,
     });

@@ -84,6 +84,12 @@ struct ScanArgs {
     /// List skipped findings in the table too.
     #[arg(long)]
     show_skipped: bool,
+    /// The serving process's pid (else it is found by the spec's serving port).
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+    /// The filesystem to measure for ephemeralStorageGb (else a local modelUri, if any).
+    #[arg(long, value_name = "PATH")]
+    storage_path: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,6 +106,15 @@ struct FactsArgs {
     /// Deadline for all probes together (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     timeout: std::time::Duration,
+    /// Also describe the process listening on this TCP port.
+    #[arg(long, value_name = "PORT")]
+    port: Option<u16>,
+    /// Also describe this process.
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+    /// Also measure the filesystem holding this path.
+    #[arg(long, value_name = "PATH")]
+    storage_path: Option<PathBuf>,
 }
 
 /// `--fail-on` values.
@@ -232,12 +247,17 @@ pub fn main() -> i32 {
             color: args.color,
             output: args.output,
             show_skipped: args.show_skipped,
+            pid: args.pid,
+            storage_path: args.storage_path,
         }),
         Command::Facts(args) => facts::run(&facts::Request {
             output: args.output,
             json: args.json,
             nvml_lib: args.nvml_lib,
             timeout: args.timeout,
+            port: args.port,
+            pid: args.pid,
+            storage_path: args.storage_path,
         }),
         Command::Validate(args) => validate::run(&validate::Request {
             paths: args.paths,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use modelspec_probe_gpu::{GpuProbeOptions, format_rfc3339_utc};
+use modelspec_probe_host::HostProbeOptions;
 use sha2::{Digest, Sha256};
 
 use super::output::write_atomically;
@@ -56,6 +57,10 @@ pub struct Request {
     pub output: Option<PathBuf>,
     /// List skipped findings in the table.
     pub show_skipped: bool,
+    /// The serving process, when the port does not lead to it.
+    pub pid: Option<u32>,
+    /// The filesystem to measure for `ephemeralStorageGb`.
+    pub storage_path: Option<PathBuf>,
 }
 
 /// A spec document ready to be judged.
@@ -127,7 +132,45 @@ fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
     Ok(specs)
 }
 
-fn observation(req: &Request) -> Result<Observation, i32> {
+/// What the host probe should look for: the serving port (when every spec names the same
+/// one), the declared environment variables, and the filesystem holding the model.
+fn host_plan(req: &Request, specs: &[LoadedSpec]) -> HostProbeOptions {
+    let ports: Vec<Option<u64>> = specs
+        .iter()
+        .map(|s| {
+            s.spec
+                .spec
+                .operations
+                .as_ref()
+                .and_then(|o| o.serving.as_ref())
+                .and_then(|s| s.port)
+        })
+        .collect();
+    let port = match ports.split_first() {
+        Some((first, rest)) if rest.iter().all(|p| p == first) => first.and_then(|p| u16::try_from(p).ok()),
+        _ => None,
+    };
+    let mut declared_env: Vec<String> = specs
+        .iter()
+        .filter_map(|s| s.spec.spec.runtime.environment.as_ref())
+        .flat_map(|e| e.variables.keys().cloned())
+        .collect();
+    declared_env.sort();
+    declared_env.dedup();
+    let local_model = specs.iter().find_map(|s| {
+        let uri = s.spec.spec.identity.model.artifacts.as_ref()?.model_uri.as_deref()?;
+        let path = uri.strip_prefix("file://").unwrap_or(uri);
+        path.starts_with('/').then(|| PathBuf::from(path))
+    });
+    HostProbeOptions {
+        port,
+        pid: req.pid,
+        storage_path: req.storage_path.clone().or(local_model),
+        declared_env,
+    }
+}
+
+fn observation(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, i32> {
     if req.demo {
         return Observation::from_json(DEMO_OBSERVATION, "<demo>").map_err(|e| {
             eprintln!("error: internal: the embedded demo observation does not load: {e}");
@@ -148,6 +191,7 @@ fn observation(req: &Request) -> Result<Observation, i32> {
         gpu: Some(GpuProbeOptions {
             library: req.nvml_lib.clone(),
         }),
+        host: Some(host_plan(req, specs)),
         timeout: req.timeout,
     }))
 }
@@ -163,7 +207,7 @@ pub fn run(req: &Request) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let observation = match observation(req) {
+    let observation = match observation(req, &specs) {
         Ok(o) => o,
         Err(code) => return code,
     };

@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use modelspec_probe_gpu::{GpuProbeOptions, GpuSnapshot, format_rfc3339_utc};
+use modelspec_probe_host::{HostProbeOptions, HostSnapshot};
 use serde::{Deserialize, Serialize};
 
 /// The schema identifier written into every observation.
@@ -25,6 +26,15 @@ pub struct Observation {
     pub meta: Meta,
     /// The GPU probe's outcome.
     pub gpu: ProbeOutcome<GpuSnapshot>,
+    /// The host probe's outcome (absent from observations made before it existed).
+    #[serde(default = "not_recorded")]
+    pub host: ProbeOutcome<HostSnapshot>,
+}
+
+fn not_recorded<T>() -> ProbeOutcome<T> {
+    ProbeOutcome::NotRun {
+        reason: "this observation was recorded without the host probe".into(),
+    }
 }
 
 /// Where and when an observation was made, and by which tool.
@@ -87,6 +97,8 @@ pub enum ProbeOutcome<T> {
 pub struct Plan {
     /// GPU probe options, or `None` to skip the GPU probe.
     pub gpu: Option<GpuProbeOptions>,
+    /// Host probe options, or `None` to skip the host probe.
+    pub host: Option<HostProbeOptions>,
     /// One deadline for all probes.
     pub timeout: Duration,
 }
@@ -97,15 +109,14 @@ pub fn collect(plan: &Plan) -> Observation {
     let collected_at = format_rfc3339_utc(SystemTime::now());
     let deadline = started + plan.timeout;
 
-    let gpu_rx = plan.gpu.clone().map(|options| {
-        let (tx, rx) = mpsc::channel();
-        // Detached on purpose: a probe stuck in a driver call must not hold up the scan. The
-        // process ends after the report, taking the thread with it.
-        let _ = std::thread::Builder::new().name("probe-gpu".into()).spawn(move || {
-            let _ = tx.send(modelspec_probe_gpu::probe(&options));
-        });
-        rx
-    });
+    let gpu_rx = plan
+        .gpu
+        .clone()
+        .map(|options| spawn("probe-gpu", move || modelspec_probe_gpu::probe(&options)));
+    let host_rx = plan
+        .host
+        .clone()
+        .map(|options| spawn("probe-host", move || modelspec_probe_host::probe(&options)));
 
     let gpu = match gpu_rx {
         None => ProbeOutcome::NotRun {
@@ -127,6 +138,26 @@ pub fn collect(plan: &Plan) -> Observation {
             },
         },
     };
+    let host = match host_rx {
+        None => ProbeOutcome::NotRun {
+            reason: "the plan does not include the host probe".into(),
+        },
+        Some(rx) => match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(snapshot) => ProbeOutcome::Observed {
+                provenance: Provenance {
+                    source: "host".into(),
+                    method: "/proc, cgroup files, statvfs".into(),
+                    observed_at: snapshot.observed_at.clone(),
+                    duration_ms: snapshot.duration_ms,
+                },
+                snapshot,
+            },
+            Err(_) => ProbeOutcome::TimedOut {
+                source: "host".into(),
+                budget_ms: millis(plan.timeout),
+            },
+        },
+    };
 
     Observation {
         schema: SCHEMA.into(),
@@ -138,7 +169,20 @@ pub fn collect(plan: &Plan) -> Observation {
             duration_ms: millis(started.elapsed()),
         },
         gpu,
+        host,
     }
+}
+
+/// Runs `probe` on its own thread; the answer arrives on the returned channel.
+///
+/// Detached on purpose: a probe stuck in a driver or kernel call must not hold up the scan. The
+/// process ends after the report, taking the thread with it.
+fn spawn<T: Send + 'static>(name: &str, probe: impl FnOnce() -> T + Send + 'static) -> mpsc::Receiver<T> {
+    let (tx, rx) = mpsc::channel();
+    let _ = std::thread::Builder::new().name(name.into()).spawn(move || {
+        let _ = tx.send(probe());
+    });
+    rx
 }
 
 fn millis(d: Duration) -> u64 {
@@ -200,10 +244,12 @@ mod tests {
     fn an_empty_plan_runs_nothing_and_still_describes_the_node() {
         let obs = collect(&Plan {
             gpu: None,
+            host: None,
             timeout: Duration::from_secs(1),
         });
         assert_eq!(obs.schema, SCHEMA);
         assert!(matches!(obs.gpu, ProbeOutcome::NotRun { .. }));
+        assert!(matches!(obs.host, ProbeOutcome::NotRun { .. }));
         assert!(!obs.meta.hostname.is_empty());
         let text = serde_json::to_string(&obs).expect("serialize");
         assert_eq!(Observation::from_json(&text, "test").expect("read back"), obs);

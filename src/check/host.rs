@@ -1,0 +1,312 @@
+//! Host and serving-process domain: the serving port, the declared environment, and CPU,
+//! memory and storage against the limits that really apply (the cgroup's, when there is one).
+
+use modelspec_probe_host::env::REDACTED;
+use modelspec_probe_host::{CpuLimit, HostSnapshot, MemoryLimit, Observed, ServingProcess};
+use serde_json::{Value as Json, json};
+
+use super::{Domain, Finding, FindingBuilder, Status};
+use crate::observe::{Observation, ProbeOutcome};
+use crate::spec::ModelSpec;
+
+/// Something listens on the declared serving port, and we know which process.
+pub const SERVING_PORT: &str = "serving-port";
+/// A declared environment variable is set, with the declared value, in the serving process.
+pub const ENV_VARIABLE: &str = "env-variable";
+/// The CPU cores available to the serving process are at least the declared count.
+pub const CPU: &str = "resources-cpu";
+/// The memory available to the serving process is at least the declared amount.
+pub const MEMORY: &str = "resources-memory";
+/// The filesystem holding the model has at least the declared capacity.
+pub const STORAGE: &str = "resources-storage";
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+fn host(observation: &Observation) -> Result<&HostSnapshot, String> {
+    match &observation.host {
+        ProbeOutcome::Observed { snapshot, .. } => Ok(snapshot),
+        ProbeOutcome::TimedOut { budget_ms, .. } => Err(format!("the host probe did not answer within {budget_ms} ms")),
+        ProbeOutcome::NotRun { reason } => Err(format!("the host probe did not run: {reason}")),
+    }
+}
+
+/// The serving process, or why there is none to judge.
+fn serving(snapshot: &HostSnapshot) -> Result<&ServingProcess, (Status, String)> {
+    match &snapshot.serving {
+        None => Err((
+            Status::Unknown,
+            "no serving process was looked for: the spec declares no single serving port (use --pid)".into(),
+        )),
+        Some(Observed::Ok { value }) => Ok(value),
+        Some(Observed::Absent { reason }) => Err((Status::Fail, reason.clone())),
+        Some(Observed::Unknown { reason }) => Err((Status::Unknown, reason.clone())),
+    }
+}
+
+pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<Finding>) {
+    let snapshot = host(observation);
+    let port = spec
+        .spec
+        .operations
+        .as_ref()
+        .and_then(|o| o.serving.as_ref())
+        .and_then(|s| s.port);
+    if let Some(port) = port {
+        out.push(serving_port(port, &snapshot));
+    }
+    if let Some(env) = &spec.spec.runtime.environment {
+        for (name, declared) in &env.variables {
+            out.push(env_variable(name, declared, &snapshot));
+        }
+    }
+    if let Some(resources) = &spec.spec.runtime.resources {
+        if let Some(cores) = resources.cpu_cores {
+            out.push(cpu(cores, &snapshot));
+        }
+        if let Some(gb) = resources.memory_gb {
+            out.push(memory(gb, &snapshot));
+        }
+        if let Some(gb) = resources.ephemeral_storage_gb {
+            out.push(storage(gb, &snapshot));
+        }
+    }
+}
+
+fn serving_port(port: u64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+    let b = FindingBuilder::new(SERVING_PORT, Domain::Serving, "/spec/operations/serving/port").declared(port);
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
+    };
+    match serving(snapshot) {
+        Ok(process) => {
+            let name = process.name.value().cloned().unwrap_or_else(|| "?".into());
+            b.observed(json!({"pid": process.pid, "name": name}))
+                .evidence(
+                    "host",
+                    serde_json::to_value(&process.found_by).unwrap_or(Json::Null),
+                    "a socket listens on the declared port and its owning process is known",
+                )
+                .status(
+                    Status::Pass,
+                    format!("port {port} is served by pid {} ({name})", process.pid),
+                )
+        }
+        Err((Status::Fail, reason)) => b
+            .evidence("host", json!(reason), "a socket listens on the declared port")
+            .remediation("start the model server, or correct operations.serving.port")
+            .status(Status::Fail, reason),
+        Err((status, reason)) => b.status(status, reason),
+    }
+}
+
+fn env_variable(name: &str, declared: &str, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+    let pointer = format!(
+        "/spec/runtime/environment/variables/{}",
+        name.replace('~', "~0").replace('/', "~1")
+    );
+    // A declared secret is not repeated in the report either.
+    let shown_declared =
+        if modelspec_probe_host::env::is_secret_name(name) || modelspec_probe_host::env::looks_like_token(declared) {
+            REDACTED
+        } else {
+            declared
+        };
+    let b = FindingBuilder::new(ENV_VARIABLE, Domain::Host, &pointer).declared(shown_declared);
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
+    };
+    let process = match serving(snapshot) {
+        Ok(p) => p,
+        Err((_, reason)) => return b.status(Status::Unknown, format!("no serving process to read: {reason}")),
+    };
+    let env = match &process.environment {
+        Observed::Ok { value } => value,
+        other => {
+            return b.status(
+                Status::Unknown,
+                other
+                    .reason()
+                    .unwrap_or("the environment could not be read")
+                    .to_string(),
+            );
+        }
+    };
+    let rule = "the serving process has the variable, with the declared value";
+    if !env.names.iter().any(|n| n == name) {
+        return b
+            .observed(Json::Null)
+            .evidence("host", json!({"pid": process.pid, "set": false}), rule)
+            .remediation(format!("set {name} in the serving process's environment"))
+            .status(Status::Fail, format!("{name} is not set in pid {}", process.pid));
+    }
+    match env.values.get(name).map(String::as_str) {
+        Some(REDACTED) | None => b
+            .observed(REDACTED)
+            .evidence("host", json!({"pid": process.pid, "set": true}), rule)
+            .status(
+                Status::Unknown,
+                format!("{name} is set, but its value looks secret and is not read"),
+            ),
+        Some(value) if value == declared => b
+            .observed(value)
+            .evidence("host", json!({"pid": process.pid, "set": true}), rule)
+            .status(Status::Pass, format!("{name} is set as declared")),
+        Some(value) => b
+            .observed(value)
+            .evidence("host", json!({"pid": process.pid, "set": true}), rule)
+            .remediation(format!("set {name}={declared}, or correct the spec"))
+            .status(Status::Fail, format!("{name} is {value:?}, declared {declared:?}")),
+    }
+}
+
+fn cpu(declared: u64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+    let b = FindingBuilder::new(CPU, Domain::Host, "/spec/runtime/resources/cpuCores").declared(declared);
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
+    };
+    let host_cores = snapshot.system.logical_cores.value().copied();
+    let (available, source) = match (&snapshot.limits.cpu, host_cores) {
+        (
+            Observed::Ok {
+                value: CpuLimit::Cores { cores, cgroup, .. },
+            },
+            _,
+        ) => (Some(*cores), format!("cgroup {cgroup}")),
+        (
+            Observed::Ok {
+                value: CpuLimit::Unlimited,
+            },
+            Some(h),
+        ) => (Some(h as f64), "host (no cgroup CPU limit)".into()),
+        (_, Some(h)) => (Some(h as f64), "host (cgroup limit unreadable)".into()),
+        (_, None) => (None, String::new()),
+    };
+    let Some(available) = available else {
+        return b.status(
+            Status::Unknown,
+            "neither the cgroup limit nor the host's cores could be read",
+        );
+    };
+    let b = b.observed(available).evidence(
+        "host",
+        json!({"effective": available, "from": source, "host_logical_cores": host_cores, "of_pid": snapshot.limits.pid}),
+        "the CPU available to the serving process (its cgroup quota, else the host's cores) covers the declared cores",
+    );
+    if available + 1e-9 < declared as f64 {
+        b.remediation("raise the CPU limit (requests/limits) or lower runtime.resources.cpuCores")
+            .status(
+                Status::Fail,
+                format!("{available} core(s) available ({source}), {declared} declared"),
+            )
+    } else {
+        b.status(
+            Status::Pass,
+            format!("{available} core(s) available ({source}), {declared} declared"),
+        )
+    }
+}
+
+fn gib(bytes: u64) -> f64 {
+    (bytes as f64 / GIB * 10.0).round() / 10.0
+}
+
+fn memory(declared_gb: f64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+    let b = FindingBuilder::new(MEMORY, Domain::Host, "/spec/runtime/resources/memoryGb").declared(declared_gb);
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
+    };
+    let host_total = snapshot.system.total_memory_bytes.value().copied();
+    let (bytes, source) = match (&snapshot.limits.memory, host_total) {
+        (
+            Observed::Ok {
+                value: MemoryLimit::Bytes { bytes, cgroup },
+            },
+            _,
+        ) => (Some(*bytes), format!("cgroup {cgroup}")),
+        (
+            Observed::Ok {
+                value: MemoryLimit::Unlimited,
+            },
+            Some(t),
+        ) => (Some(t), "host (no cgroup memory limit)".into()),
+        (_, Some(t)) => (Some(t), "host (cgroup limit unreadable)".into()),
+        (_, None) => (None, String::new()),
+    };
+    let Some(bytes) = bytes else {
+        return b.status(
+            Status::Unknown,
+            "neither the cgroup limit nor the host's memory could be read",
+        );
+    };
+    let b = b.observed(gib(bytes)).evidence(
+        "host",
+        json!({"effective_bytes": bytes, "from": source, "host_total_bytes": host_total, "of_pid": snapshot.limits.pid}),
+        "the memory available to the serving process (its cgroup limit, else the host's) covers memoryGb, read as GiB",
+    );
+    if (bytes as f64) < declared_gb * GIB {
+        b.remediation("raise the memory limit or lower runtime.resources.memoryGb")
+            .status(
+                Status::Fail,
+                format!("{} GiB available ({source}), {declared_gb} declared", gib(bytes)),
+            )
+    } else {
+        b.status(
+            Status::Pass,
+            format!("{} GiB available ({source}), {declared_gb} declared", gib(bytes)),
+        )
+    }
+}
+
+fn storage(declared_gb: f64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+    let b =
+        FindingBuilder::new(STORAGE, Domain::Host, "/spec/runtime/resources/ephemeralStorageGb").declared(declared_gb);
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
+    };
+    let facts = match &snapshot.storage {
+        None => {
+            return b.status(
+                Status::Skip,
+                "no filesystem to measure: pass --storage-path (or declare a local modelUri)",
+            );
+        }
+        Some(Observed::Ok { value }) => value,
+        Some(other) => {
+            return b.status(
+                Status::Unknown,
+                other.reason().unwrap_or("storage could not be read").to_string(),
+            );
+        }
+    };
+    let b = b.observed(gib(facts.total_bytes)).evidence(
+        "host",
+        json!({"path": facts.path, "total_bytes": facts.total_bytes, "available_bytes": facts.available_bytes}),
+        "the filesystem holding the model has at least ephemeralStorageGb of capacity, read as GiB",
+    );
+    if (facts.total_bytes as f64) < declared_gb * GIB {
+        b.remediation("give the pod more ephemeral storage, or lower runtime.resources.ephemeralStorageGb")
+            .status(
+                Status::Fail,
+                format!(
+                    "{} holds {} GiB, {declared_gb} declared",
+                    facts.path,
+                    gib(facts.total_bytes)
+                ),
+            )
+    } else {
+        b.status(
+            Status::Pass,
+            format!(
+                "{} holds {} GiB ({} GiB free), {declared_gb} declared",
+                facts.path,
+                gib(facts.total_bytes),
+                gib(facts.available_bytes)
+            ),
+        )
+    }
+}

@@ -211,25 +211,66 @@ fn parents(roots: &Roots) -> Result<BTreeMap<u32, u32>, String> {
     Ok(parents)
 }
 
-/// Of the processes holding a socket, the one whose parent does not also hold it.
+/// The parent of one process, from its `stat`.
+fn parent_of(roots: &Roots, pid: u32) -> Option<u32> {
+    fs::read_to_string(roots.proc.join(pid.to_string()).join("stat"))
+        .ok()
+        .as_deref()
+        .and_then(parent_from_stat)
+}
+
+/// Of the processes holding a socket, the one whose parent does not also hold it. Reads only
+/// the holders' own `stat` files, not every process's.
 pub(crate) fn topmost(roots: &Roots, holders: &[u32]) -> Option<u32> {
-    let parents = parents(roots).unwrap_or_default();
     holders
         .iter()
         .copied()
-        .find(|pid| parents.get(pid).is_none_or(|parent| !holders.contains(parent)))
+        .find(|&pid| parent_of(roots, pid).is_none_or(|parent| !holders.contains(&parent)))
         .or_else(|| holders.first().copied())
 }
 
+/// Children by parent, from the kernel's `/proc/<pid>/task/<tid>/children` lists when it keeps
+/// them (reading a few small files instead of every process's `stat`), else from a full scan.
+fn children_by_parent(roots: &Roots, pid: u32) -> Result<BTreeMap<u32, Vec<u32>>, String> {
+    let mut by_parent: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut pending = vec![pid];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(parent) = pending.pop() {
+        if !seen.insert(parent) {
+            continue;
+        }
+        let Ok(tasks) = fs::read_dir(roots.proc.join(parent.to_string()).join("task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(text) = fs::read_to_string(task.path().join("children")) else {
+                // No `children` files (kernel without CONFIG_PROC_CHILDREN): scan everything.
+                return parents(roots).map(|parents| {
+                    let mut all: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+                    for (&child, &parent) in &parents {
+                        all.entry(parent).or_default().push(child);
+                    }
+                    all
+                });
+            };
+            for child in text.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+                by_parent.entry(parent).or_default().push(child);
+                pending.push(child);
+            }
+        }
+    }
+    for kids in by_parent.values_mut() {
+        kids.sort_unstable();
+        kids.dedup();
+    }
+    Ok(by_parent)
+}
+
 fn children_of(roots: &Roots, pid: u32) -> Observed<Vec<ChildProcess>> {
-    let parents = match parents(roots) {
-        Ok(parents) => parents,
+    let by_parent = match children_by_parent(roots, pid) {
+        Ok(by_parent) => by_parent,
         Err(reason) => return Observed::unknown(reason),
     };
-    let mut by_parent: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for (&child, &parent) in &parents {
-        by_parent.entry(parent).or_default().push(child);
-    }
     let mut tree = Vec::new();
     let mut stack: Vec<(u32, u32)> = by_parent
         .get(&pid)

@@ -551,7 +551,10 @@ fn a_lost_gpu_fails_and_is_not_counted() {
     let count = finding(&report, "accelerator-count");
     assert_eq!(count["status"], "fail");
     assert_eq!(count["observed"], 3, "only usable GPUs count: {count:#}");
-    assert_eq!(count["evidence"]["raw"], serde_json::json!({"visible": 4, "lost": 1}));
+    assert_eq!(
+        count["evidence"]["raw"],
+        serde_json::json!({"visible": 4, "lost": 1, "serving_pid": null})
+    );
     assert!(
         count["message"].as_str().unwrap_or_default().contains("1 lost"),
         "{count:#}"
@@ -603,8 +606,8 @@ fn assert_all_unknown(report: &Json, needle: &str) {
         .iter()
         .filter(|f| f["domain"] == "accelerator" || f["domain"] == "health")
         .collect();
-    // vendor, type, count, precision, mig; lost, memory errors, throttling, persistence.
-    assert_eq!(observed.len(), 9, "{:#}", report["findings"]);
+    // vendor, type, count, precision, mig, shared; lost, memory errors, throttling, persistence.
+    assert_eq!(observed.len(), 10, "{:#}", report["findings"]);
     for f in observed {
         assert_eq!(f["status"], "unknown", "{f:#}");
         let message = f["message"].as_str().unwrap_or_default();

@@ -161,3 +161,76 @@ fn nothing_listening_on_the_declared_port_is_drift() {
     assert_eq!(level["status"], "unknown", "{level:#}");
     assert_eq!(o.status.code(), Some(1));
 }
+
+include!("../probes/fake-nvml/locate.rs");
+
+/// NVML's compute processes joined with the serving process: the count is the GPUs the serving
+/// process holds, and another process on one of them is reported.
+#[test]
+fn gpus_are_attributed_to_the_serving_process() {
+    let Some((server, port)) = serve() else {
+        eprintln!("skipped: python3 could not start a listener");
+        return;
+    };
+    let pid = server.0.id();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut profile: Json = serde_json::from_str(
+        &std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gpus/l40s-x2.json"))
+            .expect("l40s profile"),
+    )
+    .expect("profile JSON");
+    profile["devices"][0]["processes"] = serde_json::json!([{"pid": pid, "used_mib": 40000}]);
+    profile["devices"][1]["processes"] =
+        serde_json::json!([{"pid": pid, "used_mib": 30000}, {"pid": 424242, "used_mib": 10240}]);
+    let profile_path = dir.path().join("profile.json");
+    std::fs::write(&profile_path, profile.to_string()).expect("write profile");
+    let lib = build_and_locate();
+    let scan = |count: u32| {
+        let spec_path = dir.path().join(format!("spec-{count}.yaml"));
+        let text = spec(port).replace("type: l4, count: 1", &format!("type: l40s, count: {count}"));
+        std::fs::write(&spec_path, text).expect("write spec");
+        let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+            .args([
+                "scan",
+                spec_path.to_str().expect("UTF-8 path"),
+                "--format",
+                "json",
+                "--no-facts",
+            ])
+            .args(["--nvml-lib", lib.to_str().expect("UTF-8 path")])
+            .env("FAKE_NVML_PROFILE", &profile_path)
+            .env_remove("MODELSPEC_NVML_LIB")
+            .output()
+            .expect("run modelspec");
+        serde_json::from_slice::<Json>(&o.stdout).expect("report JSON")
+    };
+    let code = |report: &Json, code: &str| -> Json {
+        report["findings"]
+            .as_array()
+            .and_then(|fs| fs.iter().find(|f| f["code"] == code).cloned())
+            .unwrap_or_else(|| panic!("no {code} finding"))
+    };
+
+    let report = scan(2);
+    let count = code(&report, "accelerator-count");
+    assert_eq!(count["status"], "pass", "{count:#}");
+    assert_eq!(count["observed"], 2);
+    assert_eq!(count["evidence"]["raw"]["serving_pid"], pid);
+    let shared = code(&report, "gpu-shared");
+    assert_eq!(shared["status"], "warn", "{shared:#}");
+    assert!(
+        shared["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("GPU 1 shared with pid 424242 (10.0 GiB)")),
+        "{shared:#}"
+    );
+
+    let report = scan(4);
+    let count = code(&report, "accelerator-count");
+    assert_eq!(count["status"], "fail", "{count:#}");
+    assert!(
+        count["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("pid {pid}) holds 2 GPU(s)")))
+    );
+}

@@ -1,8 +1,10 @@
 //! Accelerator domain: vendor, type, count, precision and MIG, judged against NVML.
 
 use modelspec_probe_gpu::{DeviceFacts, NvmlState};
+use modelspec_probe_host::ServingProcess;
 use serde_json::{Value as Json, json};
 
+use super::attribution::{Attribution, attribute};
 use super::{Domain, Finding, FindingBuilder, Status};
 use crate::catalogue::{ComputeCapability, Precision, PrecisionSpelling, parse_declared_type};
 use crate::observe::{Observation, ProbeOutcome};
@@ -18,6 +20,8 @@ pub const COUNT: &str = "accelerator-count";
 pub const PRECISION: &str = "accelerator-precision";
 /// No GPU is split by MIG while the spec asks for whole GPUs.
 pub const MIG: &str = "accelerator-mig";
+/// No other process shares the GPUs the serving process holds.
+pub const SHARED: &str = "gpu-shared";
 
 const VENDOR_PTR: &str = "/spec/runtime/accelerator/vendor";
 const TYPE_PTR: &str = "/spec/runtime/accelerator/type";
@@ -98,14 +102,18 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
                         .status(Status::Unknown, msg.clone()),
                 );
             }
-            out.push(b(MIG, TYPE_PTR).status(Status::Unknown, msg));
+            out.push(b(MIG, TYPE_PTR).status(Status::Unknown, msg.clone()));
+            out.push(b(SHARED, COUNT_PTR).status(Status::Unknown, msg));
             return;
         }
     };
 
+    let serving = serving_process(observation);
+    let attribution = serving.and_then(|s| attribute(devices, s));
     out.push(vendor(accelerator.vendor.as_str(), devices));
     out.push(gpu_type(&accelerator.kind, devices));
-    out.push(count(accelerator.count, devices));
+    out.push(count(accelerator.count, devices, serving, attribution.as_ref()));
+    out.push(shared(serving, attribution.as_ref()));
     if let Some(p) = precision {
         out.push(precision_check(p, devices));
     }
@@ -197,7 +205,54 @@ fn gpu_type(declared: &str, devices: &[DeviceFacts]) -> Finding {
     }
 }
 
-fn count(declared: u64, devices: &[DeviceFacts]) -> Finding {
+/// The serving process the host probe found, if it found one.
+fn serving_process(observation: &Observation) -> Option<&ServingProcess> {
+    match &observation.host {
+        ProbeOutcome::Observed { snapshot, .. } => snapshot.serving.as_ref()?.value(),
+        _ => None,
+    }
+}
+
+fn count(
+    declared: u64,
+    devices: &[DeviceFacts],
+    serving: Option<&ServingProcess>,
+    attribution: Option<&Attribution>,
+) -> Finding {
+    if let (Some(process), Some(a)) = (serving, attribution)
+        && !a.held.is_empty()
+    {
+        let held = a.held.len() as u64;
+        let indices: Vec<u32> = a.held.iter().map(|g| g.index).collect();
+        let b = FindingBuilder::new(COUNT, Domain::Accelerator, COUNT_PTR)
+            .declared(declared)
+            .observed(held)
+            .evidence(
+                "nvml+host",
+                json!({"serving_pid": process.pid, "tree": a.tree, "held_gpus": indices, "visible": devices.len()}),
+                "GPUs holding a process of the serving process tree must be at least the declared count",
+            );
+        return if held < declared {
+            b.remediation(
+                "start the server with more GPUs (tensor/pipeline parallel size), or lower runtime.accelerator.count",
+            )
+            .status(
+                Status::Fail,
+                format!(
+                    "the serving process (pid {}) holds {held} GPU(s) {indices:?}, {declared} declared",
+                    process.pid
+                ),
+            )
+        } else {
+            b.status(
+                Status::Pass,
+                format!(
+                    "the serving process (pid {}) holds {held} GPU(s) {indices:?}, {declared} declared",
+                    process.pid
+                ),
+            )
+        };
+    }
     let usable = usable(devices).count() as u64;
     let lost = devices.len() as u64 - usable;
     let b = FindingBuilder::new(COUNT, Domain::Accelerator, COUNT_PTR)
@@ -205,8 +260,12 @@ fn count(declared: u64, devices: &[DeviceFacts]) -> Finding {
         .observed(usable)
         .evidence(
             "nvml",
-            json!({"visible": devices.len(), "lost": lost}),
-            "usable GPUs visible to NVML must be at least the declared count",
+            json!({"visible": devices.len(), "lost": lost, "serving_pid": serving.map(|s| s.pid)}),
+            if serving.is_some() {
+                "usable GPUs visible to NVML must be at least the declared count (the serving process holds none that NVML lists: in a container NVML may report host pids)"
+            } else {
+                "usable GPUs visible to NVML must be at least the declared count (no serving process found to attribute GPUs to)"
+            },
         );
     if usable < declared {
         let lost_note = if lost > 0 {
@@ -227,6 +286,52 @@ fn count(declared: u64, devices: &[DeviceFacts]) -> Finding {
     } else {
         b.status(Status::Pass, format!("{usable} GPU(s), as declared"))
     }
+}
+
+fn shared(serving: Option<&ServingProcess>, attribution: Option<&Attribution>) -> Finding {
+    let b = FindingBuilder::new(SHARED, Domain::Accelerator, COUNT_PTR);
+    let (Some(process), Some(a)) = (serving, attribution) else {
+        let why = if serving.is_none() {
+            "no serving process was found to attribute GPUs to"
+        } else {
+            "no GPU reported its processes"
+        };
+        return b.status(Status::Unknown, why);
+    };
+    if a.held.is_empty() {
+        return b.status(
+            Status::Unknown,
+            format!("the serving process (pid {}) holds no GPU that NVML lists", process.pid),
+        );
+    }
+    let raw: Vec<Json> = a
+        .neighbours
+        .iter()
+        .map(|n| json!({"gpu": n.gpu, "pid": n.pid, "used_mib": n.used_mib}))
+        .collect();
+    let b = b.observed(json!(raw)).evidence(
+        "nvml+host",
+        json!({"serving_tree": a.tree, "neighbours": raw}),
+        "no process outside the serving tree on its GPUs",
+    );
+    if a.neighbours.is_empty() {
+        return b.status(Status::Pass, "no other process shares the serving process's GPUs");
+    }
+    let described: Vec<String> = a
+        .neighbours
+        .iter()
+        .map(|n| match n.used_mib {
+            Some(mib) => format!(
+                "GPU {} shared with pid {} ({:.1} GiB)",
+                n.gpu,
+                n.pid,
+                mib as f64 / 1024.0
+            ),
+            None => format!("GPU {} shared with pid {}", n.gpu, n.pid),
+        })
+        .collect();
+    b.remediation("move the other workload off these GPUs, or isolate them (CUDA_VISIBLE_DEVICES, device plugin)")
+        .status(Status::Warn, described.join("; "))
 }
 
 fn precision_check(declared: &str, devices: &[DeviceFacts]) -> Finding {

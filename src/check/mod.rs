@@ -8,6 +8,7 @@
 //! field that no check judged a `skip` finding, so a report always accounts for the whole spec.
 
 pub mod accelerator;
+pub(crate) mod attribution;
 pub mod coverage;
 pub mod health;
 pub mod host;

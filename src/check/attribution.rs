@@ -2,9 +2,10 @@
 //! process tree from the host probe.
 //!
 //! Counting visible GPUs says what the node has; counting the GPUs the serving tree holds says
-//! what the model uses, which is what `runtime.accelerator.count` declares. NVML lists pids in
-//! the PID namespace it runs in: inside a container those can be host pids, which match nothing
-//! here; then nothing is attributed and the checks say so rather than guess.
+//! what the model uses, which is what `runtime.accelerator.count` declares. NVML lists pids of
+//! the host's PID namespace, while a probe in a container sees its own: the host probe records
+//! each process's pid in every namespace it can see, and a GPU process matches on any of them.
+//! When nothing matches, nothing is attributed and the checks say so rather than guess.
 
 use std::collections::BTreeSet;
 
@@ -44,9 +45,14 @@ pub(crate) struct Attribution {
 
 /// Joins the two; `None` when no GPU reported its processes, so nothing can be attributed.
 pub(crate) fn attribute(devices: &[DeviceFacts], serving: &ServingProcess) -> Option<Attribution> {
+    // Every pid the tree has in any PID namespace: NVML may speak the host's.
     let mut tree: BTreeSet<u32> = BTreeSet::from([serving.pid]);
+    tree.extend(serving.ns_pids.value().into_iter().flatten());
     if let Some(children) = serving.children.value() {
-        tree.extend(children.iter().map(|c| c.pid));
+        for c in children {
+            tree.insert(c.pid);
+            tree.extend(&c.ns_pids);
+        }
     }
     let mut any_listed = false;
     let mut held = Vec::new();
@@ -72,4 +78,85 @@ pub(crate) fn attribute(devices: &[DeviceFacts], serving: &ServingProcess) -> Op
         }));
     }
     any_listed.then_some(Attribution { tree, held, neighbours })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn devices(processes: [serde_json::Value; 2]) -> Vec<DeviceFacts> {
+        let obs: serde_json::Value =
+            serde_json::from_str(include_str!("../../fixtures/demo/observation.json")).expect("demo observation");
+        let mut devices = obs["gpu"]["snapshot"]["nvml"]["devices"].clone();
+        for (i, p) in processes.into_iter().enumerate() {
+            devices[i]["compute_processes"] = json!({"status": "ok", "value": p});
+        }
+        serde_json::from_value(devices).expect("devices")
+    }
+
+    fn serving(pid: u32, ns_pids: &[u32], children: serde_json::Value) -> ServingProcess {
+        serde_json::from_value(json!({
+            "pid": pid,
+            "found_by": {"by": "pid"},
+            "name": {"status": "ok", "value": "vllm"},
+            "exe": {"status": "unknown", "reason": "-"},
+            "argv": {"status": "unknown", "reason": "-"},
+            "started_at": {"status": "unknown", "reason": "-"},
+            "user": {"status": "unknown", "reason": "-"},
+            "cwd": {"status": "unknown", "reason": "-"},
+            "parent_pid": {"status": "unknown", "reason": "-"},
+            "children": {"status": "ok", "value": children},
+            "environment": {"status": "unknown", "reason": "-"},
+            "ns_pids": {"status": "ok", "value": ns_pids},
+        }))
+        .expect("serving process")
+    }
+
+    #[test]
+    fn gpus_held_by_the_tree_and_their_neighbours() {
+        let d = devices([
+            json!([{"pid": 10, "used_memory_mib": 100}]),
+            json!([{"pid": 11, "used_memory_mib": 200}, {"pid": 99, "used_memory_mib": 50}]),
+        ]);
+        let s = serving(
+            10,
+            &[10],
+            json!([{"pid": 11, "parent_pid": 10, "name": "VLLM::Worker", "argv": []}]),
+        );
+        let a = attribute(&d, &s).expect("attributed");
+        assert_eq!(a.held.iter().map(|g| g.index).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(a.held[1].used_mib, Some(200));
+        assert_eq!(
+            a.neighbours,
+            [Neighbour {
+                gpu: 1,
+                pid: 99,
+                used_mib: Some(50)
+            }]
+        );
+    }
+
+    #[test]
+    fn host_pids_match_through_the_namespace_pids() {
+        // Inside a container the probe sees pid 7; NVML reports the host's 4007.
+        let d = devices([json!([{"pid": 4007, "used_memory_mib": 100}]), json!([])]);
+        let s = serving(7, &[4007, 7], json!([]));
+        let a = attribute(&d, &s).expect("attributed");
+        assert_eq!(a.held.len(), 1);
+        let without_ns = serving(7, &[7], json!([]));
+        assert!(attribute(&d, &without_ns).is_some_and(|a| a.held.is_empty()));
+    }
+
+    #[test]
+    fn nothing_to_attribute_without_process_lists() {
+        let obs: serde_json::Value =
+            serde_json::from_str(include_str!("../../fixtures/demo/observation.json")).expect("demo observation");
+        let mut devices = obs["gpu"]["snapshot"]["nvml"]["devices"].clone();
+        for i in 0..2 {
+            devices[i]["compute_processes"] = json!({"status": "unsupported", "reason": "old driver"});
+        }
+        let d: Vec<DeviceFacts> = serde_json::from_value(devices).expect("devices");
+        assert!(attribute(&d, &serving(1, &[1], json!([]))).is_none());
+    }
 }

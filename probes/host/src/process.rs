@@ -57,6 +57,10 @@ pub struct ChildProcess {
     pub name: String,
     /// `cmdline`, split and redacted; empty for a zombie.
     pub argv: Vec<String>,
+    /// The pid in every PID namespace from the outermost the kernel shows (`NSpid` of
+    /// `/proc/<pid>/status`); more than one inside a container. Empty when unreadable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ns_pids: Vec<u32>,
 }
 
 /// The process serving the model.
@@ -78,6 +82,25 @@ pub struct ServingProcess {
     /// The whole tree below the process, depth first.
     pub children: Observed<Vec<ChildProcess>>,
     pub environment: Observed<EnvironmentFacts>,
+    /// The pid in every PID namespace the kernel shows (`NSpid`): inside a container NVML
+    /// reports the outer (host) one, so GPU attribution matches on all of them.
+    #[serde(default = "ns_pids_not_recorded")]
+    pub ns_pids: Observed<Vec<u32>>,
+}
+
+fn ns_pids_not_recorded() -> Observed<Vec<u32>> {
+    Observed::unknown("not recorded")
+}
+
+/// The `NSpid` line of `/proc/<pid>/status`: the pid in each PID namespace, outermost first.
+fn ns_pids(roots: &Roots, pid: u32) -> Observed<Vec<u32>> {
+    read_text(roots, pid, "status").map(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("NSpid:"))
+            .map(|rest| rest.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+            .unwrap_or_else(|| vec![pid])
+    })
 }
 
 fn read_text(roots: &Roots, pid: u32, file: &str) -> Observed<String> {
@@ -291,6 +314,7 @@ fn children_of(roots: &Roots, pid: u32) -> Observed<Vec<ChildProcess>> {
             parent_pid: parent,
             name,
             argv,
+            ns_pids: ns_pids(roots, child).value().cloned().unwrap_or_default(),
         });
         if let Some(kids) = by_parent.get(&child) {
             stack.extend(kids.iter().rev().map(|&kid| (kid, child)));
@@ -338,6 +362,7 @@ pub(crate) fn serving_process(
             },
             children: children_of(roots, pid),
             environment,
+            ns_pids: ns_pids(roots, pid),
         },
     }
 }

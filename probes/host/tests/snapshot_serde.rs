@@ -95,6 +95,7 @@ fn full_snapshot() -> HostSnapshot {
                 parent_pid: 42,
                 name: "VLLM::EngineCore".into(),
                 argv: vec!["VLLM::EngineCore".into()],
+                ns_pids: vec![91043, 43],
             }]),
             environment: ok(EnvironmentFacts {
                 cuda_visible_devices: Some("0,1".into()),
@@ -102,6 +103,7 @@ fn full_snapshot() -> HostSnapshot {
                 names: vec!["CUDA_VISIBLE_DEVICES".into(), "HF_TOKEN".into()],
                 values: BTreeMap::from([("HF_TOKEN".to_owned(), "<redacted>".to_owned())]),
             }),
+            ns_pids: ok(vec![91042, 42]),
         })),
     }
 }

@@ -1107,3 +1107,37 @@ fn a_hanging_driver_is_cut_off_by_the_deadline() {
     );
     assert_eq!(report["observation"]["gpu"]["outcome"], "timed_out");
 }
+
+/// Regression: a GPU that does not say what it is must not let `accelerator-type` pass on the
+/// strength of the others ("nothing passes without having been seen").
+#[test]
+fn a_gpu_that_cannot_name_itself_makes_the_type_unknown() {
+    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+    let mut profile: Json =
+        serde_json::from_str(&std::fs::read_to_string(profile("h100-sxm-x8")).expect("profile")).expect("profile JSON");
+    profile["devices"][3]["unsupported"] = serde_json::json!(["nvmlDeviceGetName"]);
+    let path = scratch.path().join("one-silent.json");
+    std::fs::write(&path, profile.to_string()).expect("write profile");
+    let lib = build_and_locate();
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args([
+            "scan",
+            SPEC,
+            "--nvml-lib",
+            lib.to_str().expect("UTF-8 path"),
+            "--format",
+            "json",
+        ])
+        .current_dir(scratch.path())
+        .env("FAKE_NVML_PROFILE", &path)
+        .env_remove("MODELSPEC_NVML_LIB")
+        .output()
+        .expect("run modelspec");
+    let report = json_of(&o);
+    let kind = finding(&report, "accelerator-type");
+    assert_eq!(kind["status"], "unknown", "{kind:#}");
+    assert!(
+        kind["message"].as_str().is_some_and(|m| m.contains("1 did not report")),
+        "{kind:#}"
+    );
+}

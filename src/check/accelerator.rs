@@ -197,6 +197,13 @@ fn gpu_type(declared: &str, devices: &[DeviceFacts]) -> Finding {
     if judged == 0 {
         return b.status(Status::Unknown, "no GPU reported both its name and its memory");
     }
+    let silent = usable(devices).count() - judged;
+    if mismatches.is_empty() && silent > 0 {
+        return b.status(
+            Status::Unknown,
+            format!("{judged} GPU(s) are {declared}, but {silent} did not report their name and memory"),
+        );
+    }
     if mismatches.is_empty() {
         b.status(Status::Pass, format!("all {judged} GPU(s) are {declared}"))
     } else {

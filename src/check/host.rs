@@ -201,6 +201,12 @@ fn cpu(declared: u64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
                 Status::Fail,
                 format!("{available} core(s) available ({source}), {declared} declared"),
             )
+    } else if !snapshot.limits.cpu.is_ok() {
+        // Enough on the host, but an unread cgroup limit could still be lower.
+        b.status(
+            Status::Unknown,
+            format!("the host has {available} core(s), but the cgroup CPU limit could not be read"),
+        )
     } else {
         b.status(
             Status::Pass,
@@ -253,6 +259,15 @@ fn memory(declared_gb: f64, snapshot: &Result<&HostSnapshot, String>) -> Finding
                 Status::Fail,
                 format!("{} GiB available ({source}), {declared_gb} declared", gib(bytes)),
             )
+    } else if !snapshot.limits.memory.is_ok() {
+        // Enough on the host, but an unread cgroup limit could still be lower.
+        b.status(
+            Status::Unknown,
+            format!(
+                "the host has {} GiB, but the cgroup memory limit could not be read",
+                gib(bytes)
+            ),
+        )
     } else {
         b.status(
             Status::Pass,

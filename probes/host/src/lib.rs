@@ -37,6 +37,7 @@ mod net;
 mod observed;
 mod process;
 
+mod sock_diag;
 mod storage;
 mod system;
 

@@ -1,0 +1,182 @@
+//! LISTEN sockets on a port through the kernel's `sock_diag` netlink interface.
+//!
+//! Reading `/proc/net/tcp{,6}` makes the kernel walk its whole socket table, established
+//! connections included, to print every row; on a busy node that is most of the cost of
+//! finding the serving process. A `sock_diag` dump asking for LISTEN sockets only skips the
+//! established table. Any failure here (no netlink, an old kernel, a seccomp filter) returns
+//! `None` and the caller falls back to the files, so this is only ever a faster path.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::net::Listeners;
+
+const NETLINK_SOCK_DIAG: libc::c_int = 4;
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_DUMP: u16 = 0x300;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const TCP_LISTEN: u32 = 10;
+/// `struct nlmsghdr`.
+const HEADER: usize = 16;
+/// `struct inet_diag_msg`.
+const DIAG_MSG: usize = 72;
+
+/// An owned netlink socket, closed on drop.
+struct Socket(libc::c_int);
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor is ours and closed once.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+/// `struct inet_diag_req_v2` for every LISTEN TCP socket of `family`, in a netlink message.
+fn request(family: u8) -> Vec<u8> {
+    let len = (HEADER + 56) as u32;
+    let mut m = Vec::with_capacity(len as usize);
+    m.extend_from_slice(&len.to_ne_bytes());
+    m.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    m.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    m.extend_from_slice(&1u32.to_ne_bytes()); // sequence
+    m.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel assigns it
+    m.push(family);
+    m.push(libc::IPPROTO_TCP as u8);
+    m.push(0); // no extensions
+    m.push(0); // pad
+    m.extend_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
+    m.extend_from_slice(&[0u8; 48]); // inet_diag_sockid: unused in a dump
+    m
+}
+
+/// One family's LISTEN sockets on `port`, added to `found`; `None` on any netlink failure.
+fn dump(socket: &Socket, family: u8, port: u16, found: &mut Listeners) -> Option<()> {
+    // SAFETY: sockaddr_nl is plain data; all-zero is a valid value (port 0 = the kernel).
+    let mut address: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    address.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    let message = request(family);
+    // SAFETY: a valid buffer and address of the stated lengths.
+    let sent = unsafe {
+        libc::sendto(
+            socket.0,
+            message.as_ptr().cast(),
+            message.len(),
+            0,
+            (&raw const address).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    if sent != message.len() as isize {
+        return None;
+    }
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        // SAFETY: the buffer is valid for its length.
+        let received = unsafe { libc::recv(socket.0, buffer.as_mut_ptr().cast(), buffer.len(), 0) };
+        let received = usize::try_from(received).ok().filter(|&n| n > 0)?;
+        let mut at = 0;
+        while at + HEADER <= received {
+            let word = |i: usize| u32::from_ne_bytes([buffer[i], buffer[i + 1], buffer[i + 2], buffer[i + 3]]);
+            let len = word(at) as usize;
+            let kind = u16::from_ne_bytes([buffer[at + 4], buffer[at + 5]]);
+            if len < HEADER || at + len > received {
+                return None;
+            }
+            match kind {
+                NLMSG_DONE => return Some(()),
+                NLMSG_ERROR => return None,
+                SOCK_DIAG_BY_FAMILY if len >= HEADER + DIAG_MSG => {
+                    let msg = &buffer[at + HEADER..at + len];
+                    let local_port = u16::from_be_bytes([msg[4], msg[5]]);
+                    if local_port == port && u32::from(msg[1]) == TCP_LISTEN {
+                        let shown = if msg[0] == libc::AF_INET6 as u8 {
+                            let mut bytes = [0u8; 16];
+                            bytes.copy_from_slice(&msg[8..24]);
+                            format!("[{}]:{port}", Ipv6Addr::from(bytes))
+                        } else {
+                            format!("{}:{port}", Ipv4Addr::new(msg[8], msg[9], msg[10], msg[11]))
+                        };
+                        if !found.addresses.contains(&shown) {
+                            found.addresses.push(shown);
+                        }
+                        let inode = u32::from_ne_bytes([msg[68], msg[69], msg[70], msg[71]]);
+                        if inode != 0 {
+                            found.inodes.insert(u64::from(inode));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            // Messages are 4-byte aligned.
+            at += (len + 3) & !3;
+        }
+    }
+}
+
+/// The LISTEN sockets on `port`, IPv4 and IPv6, or `None` to say "use the files".
+pub(crate) fn listening(port: u16) -> Option<Listeners> {
+    // SAFETY: plain socket creation; the descriptor is owned by `Socket`.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            NETLINK_SOCK_DIAG,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    let socket = Socket(fd);
+    // A netlink answer never takes long; do not hang a scan if the kernel does not answer.
+    let timeout = libc::timeval { tv_sec: 1, tv_usec: 0 };
+    // SAFETY: a valid option value of the stated length.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.0,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const timeout).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if set != 0 {
+        return None;
+    }
+    let mut found = Listeners::default();
+    dump(&socket, libc::AF_INET as u8, port, &mut found)?;
+    // A kernel without IPv6 answers the IPv6 dump with an error: keep what IPv4 gave.
+    let _ = dump(&socket, libc::AF_INET6 as u8, port, &mut found);
+    Some(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_layout_matches_the_kernel_structs() {
+        let r = request(libc::AF_INET as u8);
+        assert_eq!(r.len(), 72);
+        assert_eq!(u32::from_ne_bytes([r[0], r[1], r[2], r[3]]), 72);
+        assert_eq!(r[16], libc::AF_INET as u8);
+        assert_eq!(u32::from_ne_bytes([r[20], r[21], r[22], r[23]]), 1 << 10);
+    }
+
+    #[test]
+    fn finds_a_listener_of_this_process() {
+        let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else {
+            return;
+        };
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let Some(found) = listening(port) else {
+            eprintln!("skipped: sock_diag is not available here");
+            return;
+        };
+        assert_eq!(found.addresses, [format!("127.0.0.1:{port}")]);
+        assert_eq!(found.inodes.len(), 1);
+        drop(listener);
+        let after = listening(port).unwrap_or_default();
+        assert!(after.addresses.is_empty(), "{after:?}");
+    }
+}

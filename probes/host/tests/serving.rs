@@ -197,7 +197,11 @@ fn lists_the_process_tree() {
         let children = process.children.value().cloned().unwrap_or_default();
         let shell = children.iter().find(|c| c.parent_pid == parent && c.name == "sh");
         let sleeper = shell.and_then(|shell| children.iter().find(|c| c.parent_pid == shell.pid && c.name == "sleep"));
-        if let (Some(shell), Some(sleeper)) = (shell, sleeper) {
+        // A process caught mid-exec has its new `comm` but no command line yet: poll again.
+        if let (Some(shell), Some(sleeper)) = (shell, sleeper)
+            && !sleeper.argv.is_empty()
+            && shell.argv.len() == 3
+        {
             assert_eq!(shell.argv, ["sh", "-c", "sleep 60; true"]);
             assert_eq!(sleeper.argv, ["sleep", "60"]);
             return;

@@ -20,11 +20,17 @@ const SECRET: &str = "hf_s3cr3tT0kenValueThatMustNeverAppear0123";
 
 /// Starts a listener on an ephemeral loopback port; returns it and the port.
 fn serve() -> Option<(Server, u16)> {
+    serve_with(&[])
+}
+
+/// The same, with `extra` on its command line (as a model server's options would be).
+fn serve_with(extra: &[&str]) -> Option<(Server, u16)> {
     let mut child = Command::new("python3")
         .args([
             "-c",
             "import socket,time;s=socket.socket();s.bind(('127.0.0.1',0));s.listen();print(s.getsockname()[1],flush=True);time.sleep(60)",
         ])
+        .args(extra)
         .env("VLLM_LOGGING_LEVEL", "DEBUG")
         .env("HF_HUB_OFFLINE", "1")
         .env("HF_TOKEN", SECRET)
@@ -168,7 +174,7 @@ include!("../probes/fake-nvml/locate.rs");
 /// process holds, and another process on one of them is reported.
 #[test]
 fn gpus_are_attributed_to_the_serving_process() {
-    let Some((server, port)) = serve() else {
+    let Some((server, port)) = serve_with(&["--tensor-parallel-size", "2"]) else {
         eprintln!("skipped: python3 could not start a listener");
         return;
     };
@@ -225,9 +231,14 @@ fn gpus_are_attributed_to_the_serving_process() {
         "{shared:#}"
     );
 
+    assert_eq!(code(&report, "accelerator-parallelism")["status"], "pass");
+
     let report = scan(4);
     let count = code(&report, "accelerator-count");
     assert_eq!(count["status"], "fail", "{count:#}");
+    let parallelism = code(&report, "accelerator-parallelism");
+    assert_eq!(parallelism["status"], "fail", "{parallelism:#}");
+    assert_eq!(parallelism["observed"], 2);
     assert!(
         count["message"]
             .as_str()

@@ -22,6 +22,8 @@ pub const PRECISION: &str = "accelerator-precision";
 pub const MIG: &str = "accelerator-mig";
 /// No other process shares the GPUs the serving process holds.
 pub const SHARED: &str = "gpu-shared";
+/// The serving command line's parallelism (tensor × pipeline) matches the declared count.
+pub const PARALLELISM: &str = "accelerator-parallelism";
 
 const VENDOR_PTR: &str = "/spec/runtime/accelerator/vendor";
 const TYPE_PTR: &str = "/spec/runtime/accelerator/type";
@@ -114,6 +116,9 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
     out.push(gpu_type(&accelerator.kind, devices));
     out.push(count(accelerator.count, devices, serving, attribution.as_ref()));
     out.push(shared(serving, attribution.as_ref()));
+    if let Some(f) = serving.and_then(|s| parallelism(accelerator.count, s)) {
+        out.push(f);
+    }
     if let Some(p) = precision {
         out.push(precision_check(p, devices));
     }
@@ -295,6 +300,57 @@ fn count(
     }
 }
 
+/// The value of a command-line option, as `--name VALUE` or `--name=VALUE`.
+fn option_value<'a>(argv: &'a [String], names: &[&str]) -> Option<&'a str> {
+    argv.iter().enumerate().find_map(|(i, arg)| {
+        names.iter().find_map(|name| {
+            if arg == name {
+                argv.get(i + 1).map(String::as_str)
+            } else {
+                arg.strip_prefix(name).and_then(|rest| rest.strip_prefix('='))
+            }
+        })
+    })
+}
+
+/// Tensor × pipeline parallelism as the serving command line states it (vLLM, SGLang and TGI
+/// spellings); `None` when it states neither.
+fn stated_parallelism(argv: &[String]) -> Option<(u64, u64)> {
+    let number = |names: &[&str]| option_value(argv, names).and_then(|v| v.parse::<u64>().ok());
+    let tensor = number(&["--tensor-parallel-size", "-tp", "--tp", "--tp-size", "--num-shard"]);
+    let pipeline = number(&["--pipeline-parallel-size", "-pp", "--pp", "--pp-size"]);
+    if tensor.is_none() && pipeline.is_none() {
+        return None;
+    }
+    Some((tensor.unwrap_or(1), pipeline.unwrap_or(1)))
+}
+
+fn parallelism(declared: u64, serving: &ServingProcess) -> Option<Finding> {
+    let argv = serving.argv.value()?;
+    let (tensor, pipeline) = stated_parallelism(argv)?;
+    let gpus = tensor.saturating_mul(pipeline);
+    let b = FindingBuilder::new(PARALLELISM, Domain::Accelerator, COUNT_PTR)
+        .declared(declared)
+        .observed(gpus)
+        .evidence(
+            "host",
+            json!({"pid": serving.pid, "tensor_parallel": tensor, "pipeline_parallel": pipeline}),
+            "tensor-parallel size × pipeline-parallel size on the serving command line equals the declared count",
+        );
+    Some(if gpus == declared {
+        b.status(
+            Status::Pass,
+            format!("the server runs tensor {tensor} × pipeline {pipeline} = {gpus} GPU(s), as declared"),
+        )
+    } else {
+        b.remediation("start the server with a parallelism matching runtime.accelerator.count, or correct the spec")
+            .status(
+                Status::Fail,
+                format!("the server runs tensor {tensor} × pipeline {pipeline} = {gpus} GPU(s), {declared} declared"),
+            )
+    })
+}
+
 fn shared(serving: Option<&ServingProcess>, attribution: Option<&Attribution>) -> Finding {
     let b = FindingBuilder::new(SHARED, Domain::Accelerator, COUNT_PTR);
     let (Some(process), Some(a)) = (serving, attribution) else {
@@ -455,5 +511,47 @@ fn mig(devices: &[DeviceFacts]) -> Finding {
         b.status(Status::Unknown, why)
     } else {
         b.status(Status::Pass, "no GPU is split by MIG")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| (*a).to_string()).collect()
+    }
+
+    #[test]
+    fn parallelism_spellings() {
+        assert_eq!(
+            stated_parallelism(&argv(&["vllm", "serve", "m", "--tensor-parallel-size", "4"])),
+            Some((4, 1))
+        );
+        assert_eq!(
+            stated_parallelism(&argv(&[
+                "vllm",
+                "serve",
+                "--tensor-parallel-size=2",
+                "--pipeline-parallel-size",
+                "2"
+            ])),
+            Some((2, 2))
+        );
+        assert_eq!(
+            stated_parallelism(&argv(&["python", "-m", "sglang.launch_server", "--tp", "8"])),
+            Some((8, 1))
+        );
+        assert_eq!(
+            stated_parallelism(&argv(&["text-generation-launcher", "--num-shard", "2"])),
+            Some((2, 1))
+        );
+        assert_eq!(
+            stated_parallelism(&argv(&["vllm", "serve", "m", "--max-model-len", "4096"])),
+            None
+        );
+        assert_eq!(stated_parallelism(&argv(&["vllm", "--tensor-parallel-size"])), None);
+        // `--tpx` is not `--tp`.
+        assert_eq!(stated_parallelism(&argv(&["x", "--tpx=3"])), None);
     }
 }

@@ -1,8 +1,8 @@
 //! The probe against the fake `libnvidia-ml` (`probes/fake-nvml`), one GPU profile at a time.
 //!
 //! NVML is process-global and the fake reads `FAKE_NVML_PROFILE` at every `nvmlInit`, so all
-//! scenarios run one after another in a single test. When the fake library cannot be built, or
-//! does not export NVML yet, or a fixture is missing, the scenario prints "skipped" and passes.
+//! scenarios run one after another in a single test. The fake and its fixtures are part of this
+//! workspace, so a missing fixture or a fake that does not build fails the test.
 
 use std::path::{Path, PathBuf};
 
@@ -15,34 +15,15 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn fixture(name: &str) -> Option<PathBuf> {
+fn fixture(name: &str) -> PathBuf {
     let path = workspace_root().join("fixtures/gpus").join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        println!("skipped: fixture {} does not exist yet", path.display());
-        None
-    }
+    assert!(path.is_file(), "fixture {} does not exist", path.display());
+    path
 }
 
 // `build_and_locate()`: builds `fake-nvml` with this test binary's profile and target
 // directory, and answers the path of `libnvidia_ml.so`; it panics when the build fails.
 include!("../../fake-nvml/locate.rs");
-
-/// The fake library, or `None` (after saying "skipped") when it cannot be built.
-fn build_fake_library() -> Option<PathBuf> {
-    if !workspace_root().join("probes/fake-nvml/Cargo.toml").is_file() {
-        println!("skipped: probes/fake-nvml does not exist");
-        return None;
-    }
-    match std::panic::catch_unwind(build_and_locate) {
-        Ok(library) => Some(library),
-        Err(_) => {
-            println!("skipped: the fake NVML library could not be built");
-            None
-        }
-    }
-}
 
 /// Probes the fake library answering from `profile`.
 fn probe_with_profile(library: &Path, profile: &Path) -> GpuSnapshot {
@@ -53,18 +34,14 @@ fn probe_with_profile(library: &Path, profile: &Path) -> GpuSnapshot {
     })
 }
 
-/// The devices of an available snapshot; `None` (skip) when the fake does not export NVML yet.
-fn devices(snapshot: &GpuSnapshot) -> Option<&[DeviceFacts]> {
+/// The devices of an available snapshot (anything else fails the test).
+fn devices(snapshot: &GpuSnapshot) -> &[DeviceFacts] {
     match &snapshot.nvml {
         NvmlState::Available {
             devices, device_count, ..
         } => {
             assert_eq!(device_count.value().copied(), Some(devices.len() as u32));
-            Some(devices)
-        }
-        NvmlState::Unavailable { message, .. } if message.contains("nvmlInit_v2") => {
-            println!("skipped: the fake NVML does not export nvmlInit_v2 yet");
-            None
+            devices
         }
         NvmlState::Unavailable { reason, message } => panic!("expected NVML to be available: {reason:?}: {message}"),
     }
@@ -80,9 +57,7 @@ fn value<T: std::fmt::Debug>(observed: &Observed<T>) -> &T {
 #[test]
 fn scenarios_against_the_fake_nvml() {
     missing_library();
-    let Some(library) = build_fake_library() else {
-        return;
-    };
+    let library = build_and_locate();
     let library = library.as_path();
     h100_node(library);
     a100_with_mig(library);
@@ -94,8 +69,8 @@ fn scenarios_against_the_fake_nvml() {
 }
 
 /// A fixture changed by `edit`, written to a temporary file.
-fn edited_fixture(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Option<PathBuf> {
-    let original = fixture(name)?;
+fn edited_fixture(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let original = fixture(name);
     let text = std::fs::read_to_string(&original).unwrap_or_else(|error| panic!("{}: {error}", original.display()));
     let mut profile: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", original.display()));
@@ -104,7 +79,7 @@ fn edited_fixture(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Opti
     std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
     let path = dir.join(name);
     std::fs::write(&path, profile.to_string()).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    Some(path)
+    path
 }
 
 fn missing_library() {
@@ -125,13 +100,9 @@ fn missing_library() {
 }
 
 fn h100_node(library: &Path) {
-    let Some(profile) = fixture("h100-sxm-x8.json") else {
-        return;
-    };
+    let profile = fixture("h100-sxm-x8.json");
     let snapshot = probe_with_profile(library, &profile);
-    let Some(devices) = devices(&snapshot) else {
-        return;
-    };
+    let devices = devices(&snapshot);
     assert_eq!(snapshot.library.chosen_by, LibraryChosenBy::Option);
     assert!(snapshot.library.resolved_path.is_some(), "{:?}", snapshot.library);
     assert!(
@@ -195,13 +166,9 @@ fn h100_node(library: &Path) {
 }
 
 fn a100_with_mig(library: &Path) {
-    let Some(profile) = fixture("a100-mig.json") else {
-        return;
-    };
+    let profile = fixture("a100-mig.json");
     let snapshot = probe_with_profile(library, &profile);
-    let Some(devices) = devices(&snapshot) else {
-        return;
-    };
+    let devices = devices(&snapshot);
     let with_mig: Vec<_> = devices
         .iter()
         .filter(|device| device.mig.mode.value().is_some_and(|mode| mode.current_enabled))
@@ -226,13 +193,9 @@ fn a100_with_mig(library: &Path) {
 }
 
 fn t4_without_remapped_rows(library: &Path) {
-    let Some(profile) = fixture("t4-x1.json") else {
-        return;
-    };
+    let profile = fixture("t4-x1.json");
     let snapshot = probe_with_profile(library, &profile);
-    let Some(devices) = devices(&snapshot) else {
-        return;
-    };
+    let devices = devices(&snapshot);
     assert_eq!(devices.len(), 1);
     let t4 = &devices[0];
     assert!(value(&t4.name).contains("T4"), "{:?}", t4.name);
@@ -246,13 +209,9 @@ fn t4_without_remapped_rows(library: &Path) {
 }
 
 fn node_with_a_lost_gpu(library: &Path) {
-    let Some(profile) = fixture("node-lost-gpu.json") else {
-        return;
-    };
+    let profile = fixture("node-lost-gpu.json");
     let snapshot = probe_with_profile(library, &profile);
-    let Some(devices) = devices(&snapshot) else {
-        return;
-    };
+    let devices = devices(&snapshot);
     assert!(devices.len() > 2, "{} devices", devices.len());
     for device in devices {
         if device.index == 2 {
@@ -273,16 +232,10 @@ fn node_with_a_lost_gpu(library: &Path) {
 }
 
 fn node_where_init_fails(library: &Path) {
-    let Some(profile) = fixture("node-init-fails.json") else {
-        return;
-    };
+    let profile = fixture("node-init-fails.json");
     let snapshot = probe_with_profile(library, &profile);
     match &snapshot.nvml {
         NvmlState::Unavailable { reason, message } => {
-            if message.contains("nvmlInit_v2") {
-                println!("skipped: the fake NVML does not export nvmlInit_v2 yet");
-                return;
-            }
             assert_eq!(*reason, UnavailableReason::DriverNotLoaded, "{message}");
             assert!(message.contains("driver is not loaded"), "{message}");
         }
@@ -300,16 +253,12 @@ fn remove_edited_fixture(path: &Path) {
 
 /// Even `nvmlDeviceGetHandleByIndex` says GPU_IS_LOST: the device is still listed, lost.
 fn gpu_lost_before_a_handle(library: &Path) {
-    let Some(profile) = edited_fixture("node-lost-gpu.json", |profile| {
+    let profile = edited_fixture("node-lost-gpu.json", |profile| {
         profile["devices"][2]["lost_at_handle"] = true.into();
-    }) else {
-        return;
-    };
+    });
     let snapshot = probe_with_profile(library, &profile);
     remove_edited_fixture(&profile);
-    let Some(devices) = devices(&snapshot) else {
-        return;
-    };
+    let devices = devices(&snapshot);
     let lost = &devices[2];
     assert_eq!(lost.index, 2);
     assert!(lost.lost, "{lost:?}");
@@ -331,16 +280,12 @@ fn gpu_lost_before_a_handle(library: &Path) {
 
 /// NOT_SUPPORTED from both the newer and the older function: unsupported, naming both.
 fn memory_and_processes_unsupported_in_every_version(library: &Path) {
-    let Some(profile) = edited_fixture("t4-x1.json", |profile| {
+    let profile = edited_fixture("t4-x1.json", |profile| {
         profile["unsupported"] = serde_json::json!(["nvmlDeviceGetMemoryInfo", "nvmlDeviceGetComputeRunningProcesses"]);
-    }) else {
-        return;
-    };
+    });
     let snapshot = probe_with_profile(library, &profile);
     remove_edited_fixture(&profile);
-    let Some(devices) = devices(&snapshot) else {
-        return;
-    };
+    let devices = devices(&snapshot);
     let t4 = &devices[0];
     assert!(t4.memory.is_unsupported(), "{:?}", t4.memory);
     let reason = t4.memory.reason().unwrap_or_default();

@@ -124,10 +124,8 @@ fn build_old_nvml() -> Option<PathBuf> {
         .status();
     match status {
         Ok(status) if status.success() && library.is_file() => Some(library),
-        Ok(status) => {
-            println!("skipped: rustc could not build the old NVML ({status})");
-            None
-        }
+        // The source is ours: a build failure is a bug to see, not a reason to skip.
+        Ok(status) => panic!("rustc could not build the old NVML ({status})"),
         Err(error) => {
             println!("skipped: cannot run rustc: {error}");
             None

@@ -78,54 +78,30 @@ pub(crate) fn container_facts(roots: &Roots, env: &dyn Fn(&str) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    fn write(root: &Path, relative: &str, text: &str) {
-        let path = root.join(relative);
-        if let Some(parent) = path.parent() {
-            assert!(fs::create_dir_all(parent).is_ok());
-        }
-        assert!(fs::write(path, text).is_ok());
-    }
-
-    fn roots(dir: &Path) -> Roots {
-        Roots {
-            proc: dir.join("proc"),
-            fs_root: dir.join("root"),
-            ..Roots::default()
-        }
-    }
+    use crate::fake_tree::FakeTree;
 
     #[test]
     fn bare_host_has_no_evidence() {
-        let Ok(dir) = tempfile::tempdir() else { return };
-        write(
-            dir.path(),
-            "proc/self/cgroup",
-            "0::/user.slice/user-1000.slice/session-2.scope\n",
-        );
-        let facts = container_facts(&roots(dir.path()), &|_| None);
+        let tree = FakeTree::new();
+        tree.write("proc/self/cgroup", "0::/user.slice/user-1000.slice/session-2.scope\n");
+        let facts = container_facts(&tree.roots(), &|_| None);
         assert!(!facts.in_container, "{facts:?}");
         assert_eq!(facts.runtime, None);
     }
 
     #[test]
     fn docker_and_kubernetes_evidence() {
-        let Ok(dir) = tempfile::tempdir() else { return };
-        write(dir.path(), "root/.dockerenv", "");
-        write(dir.path(), "proc/self/cgroup", "0::/system.slice/docker-abc.scope\n");
-        let facts = container_facts(&roots(dir.path()), &|_| None);
+        let tree = FakeTree::new();
+        tree.write("root/.dockerenv", "");
+        tree.write("proc/self/cgroup", "0::/system.slice/docker-abc.scope\n");
+        let facts = container_facts(&tree.roots(), &|_| None);
         assert!(facts.in_container);
         assert_eq!(facts.runtime.as_deref(), Some("docker"));
         assert_eq!(facts.evidence.len(), 2, "{facts:?}");
 
         let env = |name: &str| (name == "KUBERNETES_SERVICE_HOST").then(|| "10.0.0.1".to_owned());
-        write(
-            dir.path(),
-            "proc/self/cgroup",
-            "0::/kubepods.slice/pod1/cri-containerd-x.scope\n",
-        );
-        let facts = container_facts(&roots(dir.path()), &env);
+        tree.write("proc/self/cgroup", "0::/kubepods.slice/pod1/cri-containerd-x.scope\n");
+        let facts = container_facts(&tree.roots(), &env);
         assert_eq!(facts.runtime.as_deref(), Some("kubernetes"));
         assert!(facts.evidence.iter().any(|e| e.contains("KUBERNETES_SERVICE_HOST")));
     }

@@ -32,6 +32,8 @@
 
 mod container;
 pub mod env;
+#[cfg(test)]
+mod fake_tree;
 mod limits;
 mod net;
 mod observed;

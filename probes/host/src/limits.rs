@@ -385,43 +385,20 @@ fn memory_limit_v1(mount: &Path, cgroup_path: &str) -> Observed<MemoryLimit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write(root: &Path, relative: &str, text: &str) {
-        let path = root.join(relative);
-        if let Some(parent) = path.parent() {
-            assert!(fs::create_dir_all(parent).is_ok());
-        }
-        assert!(fs::write(path, text).is_ok());
-    }
-
-    fn roots(dir: &Path) -> Roots {
-        Roots {
-            proc: dir.join("proc"),
-            cgroup: dir.join("cgroup"),
-            ..Roots::default()
-        }
-    }
-
-    fn temp() -> tempfile::TempDir {
-        match tempfile::tempdir() {
-            Ok(dir) => dir,
-            Err(error) => panic!("tempdir: {error}"),
-        }
-    }
+    use crate::fake_tree::FakeTree;
 
     #[test]
     fn v2_reads_quota_and_keeps_the_tightest_on_the_path() {
-        let dir = temp();
-        let d = dir.path();
-        write(d, "proc/42/cgroup", "0::/kubepods/pod1/ctr\n");
-        write(d, "cgroup/cpu.max", "max 100000\n");
-        write(d, "cgroup/kubepods/cpu.max", "800000 100000\n");
-        write(d, "cgroup/kubepods/pod1/cpu.max", "250000 100000\n");
-        write(d, "cgroup/kubepods/pod1/ctr/cpu.max", "max 100000\n");
-        write(d, "cgroup/kubepods/memory.max", "max\n");
-        write(d, "cgroup/kubepods/pod1/memory.max", "34359738368\n");
-        write(d, "cgroup/kubepods/pod1/ctr/memory.max", "68719476736\n");
-        let limits = effective_limits(&roots(d), 42, LimitsOf::ServingProcess);
+        let tree = FakeTree::new();
+        tree.write("proc/42/cgroup", "0::/kubepods/pod1/ctr\n");
+        tree.write("cgroup/cpu.max", "max 100000\n");
+        tree.write("cgroup/kubepods/cpu.max", "800000 100000\n");
+        tree.write("cgroup/kubepods/pod1/cpu.max", "250000 100000\n");
+        tree.write("cgroup/kubepods/pod1/ctr/cpu.max", "max 100000\n");
+        tree.write("cgroup/kubepods/memory.max", "max\n");
+        tree.write("cgroup/kubepods/pod1/memory.max", "34359738368\n");
+        tree.write("cgroup/kubepods/pod1/ctr/memory.max", "68719476736\n");
+        let limits = effective_limits(&tree.roots(), 42, LimitsOf::ServingProcess);
         assert_eq!(
             limits.cgroup_version,
             Observed::Ok {
@@ -456,12 +433,11 @@ mod tests {
 
     #[test]
     fn v2_max_everywhere_is_unlimited() {
-        let dir = temp();
-        let d = dir.path();
-        write(d, "proc/7/cgroup", "0::/\n");
-        write(d, "cgroup/cpu.max", "max 100000\n");
-        write(d, "cgroup/memory.max", "max\n");
-        let limits = effective_limits(&roots(d), 7, LimitsOf::Probe);
+        let tree = FakeTree::new();
+        tree.write("proc/7/cgroup", "0::/\n");
+        tree.write("cgroup/cpu.max", "max 100000\n");
+        tree.write("cgroup/memory.max", "max\n");
+        let limits = effective_limits(&tree.roots(), 7, LimitsOf::Probe);
         assert_eq!(
             limits.cpu,
             Observed::Ok {
@@ -478,11 +454,10 @@ mod tests {
 
     #[test]
     fn v2_missing_or_garbled_files_are_unknown() {
-        let dir = temp();
-        let d = dir.path();
-        write(d, "proc/7/cgroup", "0::/a\n");
-        write(d, "cgroup/a/cpu.max", "lots 100000\n");
-        let limits = effective_limits(&roots(d), 7, LimitsOf::Probe);
+        let tree = FakeTree::new();
+        tree.write("proc/7/cgroup", "0::/a\n");
+        tree.write("cgroup/a/cpu.max", "lots 100000\n");
+        let limits = effective_limits(&tree.roots(), 7, LimitsOf::Probe);
         assert!(limits.cpu.is_unknown(), "{:?}", limits.cpu);
         assert!(limits.cpu.reason().unwrap_or_default().contains("lots"));
         assert!(limits.memory.is_unknown(), "{:?}", limits.memory);
@@ -490,19 +465,17 @@ mod tests {
 
     #[test]
     fn v1_reads_cfs_quota_and_memory_limit() {
-        let dir = temp();
-        let d = dir.path();
-        write(
-            d,
+        let tree = FakeTree::new();
+        tree.write(
             "proc/9/cgroup",
             "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n0::/\n",
         );
-        write(d, "cgroup/cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
-        write(d, "cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "150000\n");
-        write(d, "cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000\n");
-        write(d, "cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
-        write(d, "cgroup/memory/docker/abc/memory.limit_in_bytes", "1073741824\n");
-        let limits = effective_limits(&roots(d), 9, LimitsOf::ServingProcess);
+        tree.write("cgroup/cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
+        tree.write("cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "150000\n");
+        tree.write("cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000\n");
+        tree.write("cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
+        tree.write("cgroup/memory/docker/abc/memory.limit_in_bytes", "1073741824\n");
+        let limits = effective_limits(&tree.roots(), 9, LimitsOf::ServingProcess);
         assert_eq!(
             limits.cgroup_version,
             Observed::Ok {
@@ -533,13 +506,12 @@ mod tests {
 
     #[test]
     fn v1_unlimited_values_and_separate_cpu_mount() {
-        let dir = temp();
-        let d = dir.path();
-        write(d, "proc/9/cgroup", "3:cpu:/\n5:memory:/\n");
-        write(d, "cgroup/cpu/cpu.cfs_quota_us", "-1\n");
-        write(d, "cgroup/cpu/cpu.cfs_period_us", "100000\n");
-        write(d, "cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
-        let limits = effective_limits(&roots(d), 9, LimitsOf::Probe);
+        let tree = FakeTree::new();
+        tree.write("proc/9/cgroup", "3:cpu:/\n5:memory:/\n");
+        tree.write("cgroup/cpu/cpu.cfs_quota_us", "-1\n");
+        tree.write("cgroup/cpu/cpu.cfs_period_us", "100000\n");
+        tree.write("cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
+        let limits = effective_limits(&tree.roots(), 9, LimitsOf::Probe);
         assert_eq!(
             limits.cpu,
             Observed::Ok {
@@ -556,8 +528,8 @@ mod tests {
 
     #[test]
     fn unreadable_proc_cgroup_is_unknown_everywhere() {
-        let dir = temp();
-        let limits = effective_limits(&roots(dir.path()), 1234, LimitsOf::Probe);
+        let tree = FakeTree::new();
+        let limits = effective_limits(&tree.roots(), 1234, LimitsOf::Probe);
         assert!(limits.cgroup_version.is_unknown());
         assert!(limits.cpu.is_unknown());
         assert!(limits.memory.is_unknown());

@@ -1108,15 +1108,12 @@ fn a_hanging_driver_is_cut_off_by_the_deadline() {
     assert_eq!(report["observation"]["gpu"]["outcome"], "timed_out");
 }
 
-/// Regression: a GPU that does not say what it is must not let `accelerator-type` pass on the
-/// strength of the others ("nothing passes without having been seen").
-#[test]
-fn a_gpu_that_cannot_name_itself_makes_the_type_unknown() {
-    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+/// Scans `scratch`'s spec against the fixture profile `name` after `edit`.
+fn scan_edited_profile(scratch: &Scratch, name: &str, edit: impl FnOnce(&mut Json)) -> Json {
     let mut profile: Json =
-        serde_json::from_str(&std::fs::read_to_string(profile("h100-sxm-x8")).expect("profile")).expect("profile JSON");
-    profile["devices"][3]["unsupported"] = serde_json::json!(["nvmlDeviceGetName"]);
-    let path = scratch.path().join("one-silent.json");
+        serde_json::from_str(&std::fs::read_to_string(profile(name)).expect("profile")).expect("profile JSON");
+    edit(&mut profile);
+    let path = scratch.path().join("edited-profile.json");
     std::fs::write(&path, profile.to_string()).expect("write profile");
     let lib = build_and_locate();
     let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
@@ -1133,11 +1130,46 @@ fn a_gpu_that_cannot_name_itself_makes_the_type_unknown() {
         .env_remove("MODELSPEC_NVML_LIB")
         .output()
         .expect("run modelspec");
-    let report = json_of(&o);
+    json_of(&o)
+}
+
+/// Regression: a GPU that does not say what it is must not let `accelerator-type` pass on the
+/// strength of the others ("nothing passes without having been seen").
+#[test]
+fn a_gpu_that_cannot_name_itself_makes_the_type_unknown() {
+    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+    let report = scan_edited_profile(&scratch, "h100-sxm-x8", |p| {
+        p["devices"][3]["unsupported"] = serde_json::json!(["nvmlDeviceGetName"]);
+    });
     let kind = finding(&report, "accelerator-type");
     assert_eq!(kind["status"], "unknown", "{kind:#}");
     assert!(
         kind["message"].as_str().is_some_and(|m| m.contains("1 did not report")),
         "{kind:#}"
     );
+}
+
+/// Regression: health checks passed when some GPUs reported nothing.
+#[test]
+fn a_silent_gpu_makes_health_unknown_not_pass() {
+    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+    let report = scan_edited_profile(&scratch, "h100-sxm-x8", |p| {
+        p["devices"][5]["unsupported"] = serde_json::json!([
+            "nvmlDeviceGetPersistenceMode",
+            "nvmlDeviceGetCurrentClocksEventReasons",
+            "nvmlDeviceGetTotalEccErrors",
+            "nvmlDeviceGetRetiredPagesPendingStatus",
+            "nvmlDeviceGetRemappedRows"
+        ]);
+    });
+    for code in ["gpu-persistence-mode", "gpu-throttling", "gpu-memory-errors"] {
+        let f = finding(&report, code);
+        assert_eq!(f["status"], "unknown", "{f:#}");
+        assert!(
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("1 of 8 did not report")),
+            "{f:#}"
+        );
+    }
 }

@@ -87,15 +87,27 @@ fn seen<T: Clone + Into<Json>>(o: &Observed<T>) -> Json {
     }
 }
 
+/// "Fine where we could see, but not everywhere": never a pass for the GPUs that said nothing.
+fn silent_message(reported: usize, usable: usize, what: &str) -> String {
+    format!(
+        "nothing wrong on the {reported} GPU(s) that reported, but {} of {usable} did not report {what}",
+        usable - reported
+    )
+}
+
 fn memory_errors(devices: &[DeviceFacts]) -> Finding {
     let mut raw = Vec::new();
     let mut problems = Vec::new();
-    let mut observed_any = false;
+    let mut reported = 0;
+    let mut usable = 0;
     for d in devices.iter().filter(|d| !d.lost) {
+        usable += 1;
         let ecc = d.ecc.uncorrected_aggregate.value().copied();
         let pending = d.retired_pages_pending.value().copied();
         let remap_failed = d.remapped_rows.value().map(|r| r.failed);
-        observed_any |= ecc.is_some() || pending.is_some() || remap_failed.is_some();
+        if ecc.is_some() || pending.is_some() || remap_failed.is_some() {
+            reported += 1;
+        }
         raw.push(json!({
             "index": d.index,
             "ecc_uncorrected_aggregate": seen(&d.ecc.uncorrected_aggregate),
@@ -127,10 +139,15 @@ fn memory_errors(devices: &[DeviceFacts]) -> Finding {
             "drain the node; a pending retirement or remap clears on GPU reset, a failed remap needs the GPU replaced",
         )
         .status(Status::Fail, problems.join("; "))
-    } else if !observed_any {
+    } else if reported == 0 {
         f.status(
             Status::Unknown,
             "no GPU reported ECC, page retirement or row remap state",
+        )
+    } else if reported < usable {
+        f.status(
+            Status::Unknown,
+            silent_message(reported, usable, "ECC, page retirement or row remap state"),
         )
     } else {
         f.status(Status::Pass, "no uncorrectable memory errors")
@@ -159,8 +176,14 @@ fn throttling(devices: &[DeviceFacts]) -> Finding {
         Json::Array(raw.clone()),
         "no power or thermal clock-event reason active",
     );
+    let usable = devices.iter().filter(|d| !d.lost).count();
     if raw.is_empty() {
         f.status(Status::Unknown, "no GPU reported its clock-event reasons")
+    } else if slowed.is_empty() && raw.len() < usable {
+        f.status(
+            Status::Unknown,
+            silent_message(raw.len(), usable, "its clock-event reasons"),
+        )
     } else if slowed.is_empty() {
         f.status(Status::Pass, "no GPU is throttled for power or heat")
     } else {
@@ -185,8 +208,14 @@ fn persistence(devices: &[DeviceFacts]) -> Finding {
         Json::Array(raw.clone()),
         "persistence mode on for every GPU",
     );
+    let usable = devices.iter().filter(|d| !d.lost).count();
     if raw.is_empty() {
         f.status(Status::Unknown, "no GPU reported its persistence mode")
+    } else if off.is_empty() && raw.len() < usable {
+        f.status(
+            Status::Unknown,
+            silent_message(raw.len(), usable, "its persistence mode"),
+        )
     } else if off.is_empty() {
         f.status(Status::Pass, "persistence mode is on")
     } else {

@@ -118,46 +118,25 @@ pub fn collect(plan: &Plan) -> Observation {
         .clone()
         .map(|options| spawn("probe-host", move || modelspec_probe_host::probe(&options)));
 
-    let gpu = match gpu_rx {
-        None => ProbeOutcome::NotRun {
-            reason: "the plan does not include the GPU probe".into(),
+    let gpu = outcome(
+        gpu_rx,
+        deadline,
+        plan.timeout,
+        "GPU",
+        modelspec_probe_gpu::SOURCE,
+        |s| Provenance {
+            source: s.source.clone(),
+            method: format!("nvml-wrapper via {}", s.library.path),
+            observed_at: s.observed_at.clone(),
+            duration_ms: s.duration_ms,
         },
-        Some(rx) => match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(snapshot) => ProbeOutcome::Observed {
-                provenance: Provenance {
-                    source: snapshot.source.clone(),
-                    method: format!("nvml-wrapper via {}", snapshot.library.path),
-                    observed_at: snapshot.observed_at.clone(),
-                    duration_ms: snapshot.duration_ms,
-                },
-                snapshot,
-            },
-            Err(_) => ProbeOutcome::TimedOut {
-                source: modelspec_probe_gpu::SOURCE.into(),
-                budget_ms: millis(plan.timeout),
-            },
-        },
-    };
-    let host = match host_rx {
-        None => ProbeOutcome::NotRun {
-            reason: "the plan does not include the host probe".into(),
-        },
-        Some(rx) => match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(snapshot) => ProbeOutcome::Observed {
-                provenance: Provenance {
-                    source: "host".into(),
-                    method: "/proc, cgroup files, statvfs".into(),
-                    observed_at: snapshot.observed_at.clone(),
-                    duration_ms: snapshot.duration_ms,
-                },
-                snapshot,
-            },
-            Err(_) => ProbeOutcome::TimedOut {
-                source: "host".into(),
-                budget_ms: millis(plan.timeout),
-            },
-        },
-    };
+    );
+    let host = outcome(host_rx, deadline, plan.timeout, "host", "host", |s| Provenance {
+        source: "host".into(),
+        method: "/proc, cgroup files, statvfs".into(),
+        observed_at: s.observed_at.clone(),
+        duration_ms: s.duration_ms,
+    });
 
     Observation {
         schema: SCHEMA.into(),
@@ -170,6 +149,32 @@ pub fn collect(plan: &Plan) -> Observation {
         },
         gpu,
         host,
+    }
+}
+
+/// Waits for one probe until the shared deadline; what it said, or that it did not answer.
+fn outcome<T>(
+    rx: Option<mpsc::Receiver<T>>,
+    deadline: Instant,
+    budget: Duration,
+    name: &str,
+    source: &str,
+    provenance: impl FnOnce(&T) -> Provenance,
+) -> ProbeOutcome<T> {
+    let Some(rx) = rx else {
+        return ProbeOutcome::NotRun {
+            reason: format!("the plan does not include the {name} probe"),
+        };
+    };
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(snapshot) => ProbeOutcome::Observed {
+            provenance: provenance(&snapshot),
+            snapshot,
+        },
+        Err(_) => ProbeOutcome::TimedOut {
+            source: source.into(),
+            budget_ms: millis(budget),
+        },
     }
 }
 

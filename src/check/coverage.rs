@@ -111,12 +111,12 @@ fn classify(pointer: &str) -> (Domain, String) {
         (
             "/spec/runtime/resources",
             Domain::Host,
-            "not checked yet: the host probe will read CPU, memory and storage",
+            "not checked by any host rule",
         ),
         (
             "/spec/runtime/environment",
             Domain::Host,
-            "not checked yet: the serving process probe will read its environment",
+            "not checked by any host rule",
         ),
         (
             "/spec/runtime/accelerator",

@@ -108,11 +108,7 @@ fn classify(pointer: &str) -> (Domain, String) {
             Domain::Batch,
             "not checked yet: engine adapters will read the served limits",
         ),
-        (
-            "/spec/runtime/resources",
-            Domain::Host,
-            "not checked by any host rule",
-        ),
+        ("/spec/runtime/resources", Domain::Host, "not checked by any host rule"),
         (
             "/spec/runtime/environment",
             Domain::Host,

@@ -132,8 +132,11 @@ impl Scratch {
     }
 }
 
+/// The findings of a single-spec report (its only section).
 fn findings(report: &Json) -> &[Json] {
-    report["findings"].as_array().expect("findings is an array")
+    let sections = report["specs"].as_array().expect("specs is an array");
+    assert_eq!(sections.len(), 1, "one spec, one section: {report:#}");
+    sections[0]["findings"].as_array().expect("findings is an array")
 }
 
 /// The one finding with `code` (panics if there is none or several).
@@ -141,7 +144,7 @@ fn finding<'a>(report: &'a Json, code: &str) -> &'a Json {
     let mut matching = findings(report).iter().filter(|f| f["code"] == code);
     let first = matching
         .next()
-        .unwrap_or_else(|| panic!("no {code} finding in {:#}", report["findings"]));
+        .unwrap_or_else(|| panic!("no {code} finding in {:#}", report["specs"]));
     assert!(matching.next().is_none(), "several {code} findings");
     first
 }
@@ -317,17 +320,25 @@ fn the_demo_recording_is_what_a_live_scan_of_the_demo_profile_sees() {
     let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "json"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let demo = json_of(&o);
-    // The recording holds the GPU probe only: compare what it covers. (The host part of a live
-    // scan depends on the machine running this test.)
+    // The recording holds the GPU probe only: compare what it covers. The host part of a live
+    // scan depends on the machine running this test (something may serve port 8000 here), and
+    // so do the findings that join GPUs with the serving process: for those, the verdict only.
+    const JOINED: [&str; 3] = ["accelerator-count", "gpu-shared", "accelerator-parallelism"];
     let gpu_findings = |report: &Json| -> Vec<Json> {
         findings(report)
             .iter()
             .filter(|f| f["domain"] == "accelerator" || f["domain"] == "health")
+            .filter(|f| !JOINED.iter().any(|c| f["code"] == *c))
             .cloned()
             .collect()
     };
     assert_eq!(gpu_findings(&live), gpu_findings(&demo));
-    assert_eq!(live["spec"]["sha256"], demo["spec"]["sha256"]);
+    let count = |report: &Json| {
+        let f = finding(report, "accelerator-count");
+        (f["status"].clone(), f["observed"].clone())
+    };
+    assert_eq!(count(&live), count(&demo));
+    assert_eq!(live["specs"][0]["spec"]["sha256"], demo["specs"][0]["spec"]["sha256"]);
 }
 
 #[test]
@@ -607,7 +618,7 @@ fn assert_all_unknown(report: &Json, needle: &str) {
         .filter(|f| f["domain"] == "accelerator" || f["domain"] == "health")
         .collect();
     // vendor, type, count, precision, mig, shared; lost, memory errors, throttling, persistence.
-    assert_eq!(observed.len(), 10, "{:#}", report["findings"]);
+    assert_eq!(observed.len(), 10, "{:#}", report["specs"]);
     for f in observed {
         assert_eq!(f["status"], "unknown", "{f:#}");
         let message = f["message"].as_str().unwrap_or_default();
@@ -704,7 +715,7 @@ fn the_spec_hash_is_of_the_file_bytes_including_a_bom() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(json_of(&o)["spec"]["sha256"], expected.as_str());
+    assert_eq!(json_of(&o)["specs"][0]["spec"]["sha256"], expected.as_str());
 }
 
 /// Every leaf of `value` (and every empty map or list) as a JSON pointer.
@@ -915,7 +926,7 @@ fn a_replayed_observation_gives_the_live_findings() {
     );
     assert_eq!(code(&o), live_exit, "{}", stderr(&o));
     let replayed = json_of(&o);
-    assert_eq!(replayed["findings"], live["findings"]);
+    assert_eq!(replayed["specs"], live["specs"]);
     assert_eq!(replayed["summary"], live["summary"]);
     assert_eq!(status(&replayed, "accelerator-count"), "pass");
     // The report carries the observation it judged, as saved.
@@ -965,15 +976,15 @@ fn no_facts_drops_the_observation_and_output_goes_to_the_file() {
     let with = json_of(&o);
     assert_eq!(with["observation"]["schema"], "modelspec.observation/v1");
     assert_eq!(with["schema"], "modelspec.report/v1");
-    assert_eq!(with["spec"]["path"], SPEC);
-    assert_eq!(with["spec"]["name"], "scan-test");
-    assert_eq!(with["spec"]["document"], 1);
+    assert_eq!(with["specs"][0]["spec"]["path"], SPEC);
+    assert_eq!(with["specs"][0]["spec"]["name"], "scan-test");
+    assert_eq!(with["specs"][0]["spec"]["document"], 1);
     let bytes = std::fs::read(scratch.path().join(SPEC)).expect("read spec");
     let sha256: String = sha2::Sha256::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(with["spec"]["sha256"], sha256.as_str());
+    assert_eq!(with["specs"][0]["spec"]["sha256"], sha256.as_str());
 
     let (_, without) = scratch.scan("l4-x1", &[]);
     assert!(
@@ -981,7 +992,7 @@ fn no_facts_drops_the_observation_and_output_goes_to_the_file() {
         "--no-facts keeps {:#}",
         without["observation"]
     );
-    assert_eq!(without["findings"], with["findings"]);
+    assert_eq!(without["specs"], with["specs"]);
 
     let o = scratch.run(
         Some("l4-x1"),
@@ -992,7 +1003,7 @@ fn no_facts_drops_the_observation_and_output_goes_to_the_file() {
     let written: Json =
         serde_json::from_slice(&std::fs::read(scratch.path().join("report.json")).expect("report.json written"))
             .expect("report.json is JSON");
-    assert_eq!(written["findings"], with["findings"]);
+    assert_eq!(written["specs"], with["specs"]);
     assert!(written["observation"].is_object());
 
     // The exit code does not depend on where the report goes.
@@ -1006,11 +1017,11 @@ fn no_facts_drops_the_observation_and_output_goes_to_the_file() {
 }
 
 #[test]
-fn several_specs_give_one_report_each_and_the_worst_exit_code() {
+fn several_specs_give_one_report_with_a_section_each_and_one_exit_code() {
     let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
     std::fs::write(
         scratch.path().join("more.modelspec.yaml"),
-        spec_yaml("nvidia", "h100", 16, Some("bf16")),
+        spec_yaml("nvidia", "h100", 16, Some("bf16")).replace("name: scan-test", "name: scan-more"),
     )
     .expect("write second spec");
     let lib = build_and_locate();
@@ -1028,13 +1039,61 @@ fn several_specs_give_one_report_each_and_the_worst_exit_code() {
         ],
     );
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    let reports = json_of(&o);
-    let reports = reports.as_array().expect("several specs: an array of reports");
-    assert_eq!(reports.len(), 2);
-    assert_eq!(reports[0]["spec"]["path"], SPEC);
-    assert_eq!(status(&reports[0], "accelerator-count"), "pass");
-    assert_eq!(reports[1]["spec"]["path"], "more.modelspec.yaml");
-    assert_eq!(status(&reports[1], "accelerator-count"), "fail");
+    let report = json_of(&o);
+    let sections = report["specs"].as_array().expect("one report, a section per spec");
+    assert_eq!(sections.len(), 2);
+    let section_status = |i: usize, code: &str| {
+        sections[i]["findings"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["code"] == code))
+            .map(|f| f["status"].clone())
+    };
+    assert_eq!(sections[0]["spec"]["path"], SPEC);
+    assert_eq!(section_status(0, "accelerator-count"), Some(Json::from("pass")));
+    assert_eq!(sections[1]["spec"]["path"], "more.modelspec.yaml");
+    assert_eq!(section_status(1, "accelerator-count"), Some(Json::from("fail")));
+    // The totals are the sum of the sections (and the node, here silent: no serving process).
+    for status in ["pass", "fail", "warn", "unknown", "skip"] {
+        let sum = sections[0]["summary"][status].as_u64().unwrap_or(0)
+            + sections[1]["summary"][status].as_u64().unwrap_or(0)
+            + report["node"]
+                .as_array()
+                .map_or(0, |n| n.iter().filter(|f| f["status"] == status).count() as u64);
+        assert_eq!(report["summary"][status].as_u64(), Some(sum), "{status}");
+    }
+
+    let table = scratch.run(
+        Some("h100-sxm-x8"),
+        &[
+            "scan",
+            SPEC,
+            "more.modelspec.yaml",
+            "--nvml-lib",
+            lib.to_str().expect("UTF-8 path"),
+            "--color",
+            "never",
+        ],
+    );
+    let table = stdout(&table);
+    assert!(table.contains("━━ scan-test (spec.modelspec.yaml) ━━"), "{table}");
+    assert!(table.contains("━━ scan-more (more.modelspec.yaml) ━━"), "{table}");
+    assert!(table.contains("\ntotal: "), "{table}");
+}
+
+#[test]
+fn pid_with_several_specs_is_a_usage_error() {
+    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+    std::fs::write(
+        scratch.path().join("more.modelspec.yaml"),
+        spec_yaml("nvidia", "h100", 8, Some("bf16")),
+    )
+    .expect("write second spec");
+    let o = scratch.run(
+        None,
+        &["scan", SPEC, "more.modelspec.yaml", "--pid", "1", "--nvml-lib", NO_NVML],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--pid names one serving process"), "{}", stderr(&o));
 }
 
 #[test]

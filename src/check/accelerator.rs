@@ -110,7 +110,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
         }
     };
 
-    let serving = serving_process(observation);
+    let serving = serving_process(spec, observation);
     let attribution = serving.and_then(|s| attribute(devices, s));
     out.push(vendor(accelerator.vendor.as_str(), devices));
     out.push(gpu_type(&accelerator.kind, devices));
@@ -217,12 +217,10 @@ fn gpu_type(declared: &str, devices: &[DeviceFacts]) -> Finding {
     }
 }
 
-/// The serving process the host probe found, if it found one.
-fn serving_process(observation: &Observation) -> Option<&ServingProcess> {
-    match &observation.host {
-        ProbeOutcome::Observed { snapshot, .. } => snapshot.serving.as_ref()?.value(),
-        _ => None,
-    }
+/// The serving process the host probe found for this spec, if it found one.
+pub(crate) fn serving_process<'a>(spec: &ModelSpec, observation: &'a Observation) -> Option<&'a ServingProcess> {
+    let node = super::target::host(observation).ok()?;
+    super::target::server(spec, node)?.serving()
 }
 
 fn count(

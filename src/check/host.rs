@@ -2,11 +2,14 @@
 //! memory and storage against the limits that really apply (the cgroup's, when there is one).
 
 use modelspec_probe_host::env::REDACTED;
-use modelspec_probe_host::{CpuLimit, HostSnapshot, MemoryLimit, Observed, ServingProcess};
+use modelspec_probe_host::{
+    CpuLimit, EffectiveLimits, HostSnapshot, MemoryLimit, Observed, PortListener, ServerObservation, ServingProcess,
+};
 use serde_json::{Value as Json, json};
 
+use super::target;
 use super::{Domain, Finding, FindingBuilder, Status};
-use crate::observe::{Observation, ProbeOutcome};
+use crate::observe::Observation;
 use crate::spec::ModelSpec;
 
 /// Something listens on the declared serving port, and we know which process.
@@ -22,29 +25,37 @@ pub const STORAGE: &str = "resources-storage";
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
-fn host(observation: &Observation) -> Result<&HostSnapshot, String> {
-    match &observation.host {
-        ProbeOutcome::Observed { snapshot, .. } => Ok(snapshot),
-        ProbeOutcome::TimedOut { budget_ms, .. } => Err(format!("the host probe did not answer within {budget_ms} ms")),
-        ProbeOutcome::NotRun { reason } => Err(format!("the host probe did not run: {reason}")),
-    }
+/// What this spec's host checks read: the node, and the server entry found for this spec.
+struct View<'a> {
+    node: &'a HostSnapshot,
+    server: Option<&'a ServerObservation>,
+    /// Why there is no server entry, when there is none.
+    no_server: String,
 }
 
-/// The serving process, or why there is none to judge.
-fn serving(snapshot: &HostSnapshot) -> Result<&ServingProcess, (Status, String)> {
-    match &snapshot.serving {
-        None => Err((
-            Status::Unknown,
-            "no serving process was looked for: the spec declares no single serving port (use --pid)".into(),
-        )),
-        Some(Observed::Ok { value }) => Ok(value),
-        Some(Observed::Absent { reason }) => Err((Status::Fail, reason.clone())),
-        Some(Observed::Unknown { reason }) => Err((Status::Unknown, reason.clone())),
+impl<'a> View<'a> {
+    /// The serving process, or why there is none to judge.
+    fn serving(&self) -> Result<&'a ServingProcess, (Status, String)> {
+        match self.server.map(|s| &s.process) {
+            None => Err((Status::Unknown, self.no_server.clone())),
+            Some(Observed::Ok { value }) => Ok(value),
+            Some(Observed::Absent { reason }) => Err((Status::Fail, reason.clone())),
+            Some(Observed::Unknown { reason }) => Err((Status::Unknown, reason.clone())),
+        }
+    }
+
+    /// The serving process's cgroup limits when it was found, else the node's (the probe's own).
+    fn limits(&self) -> &'a EffectiveLimits {
+        self.server.and_then(|s| s.limits.as_ref()).unwrap_or(&self.node.limits)
     }
 }
 
 pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<Finding>) {
-    let snapshot = host(observation);
+    let snapshot = target::host(observation).map(|node| View {
+        node,
+        server: target::server(spec, node),
+        no_server: target::no_server_reason(spec),
+    });
     let port = spec
         .spec
         .operations
@@ -67,30 +78,49 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
             out.push(memory(gb, &snapshot));
         }
         if let Some(gb) = resources.ephemeral_storage_gb {
-            out.push(storage(gb, &snapshot));
+            out.push(storage(gb, spec, &snapshot));
         }
     }
 }
 
-fn serving_port(port: u64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+fn serving_port(port: u64, snapshot: &Result<View, String>) -> Finding {
     let b = FindingBuilder::new(SERVING_PORT, Domain::Serving, "/spec/operations/serving/port").declared(port);
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
     };
-    match serving(snapshot) {
+    match snapshot.serving() {
         Ok(process) => {
             let name = process.name.value().cloned().unwrap_or_else(|| "?".into());
-            b.observed(json!({"pid": process.pid, "name": name}))
-                .evidence(
-                    "host",
-                    serde_json::to_value(&process.found_by).unwrap_or(Json::Null),
-                    "a socket listens on the declared port and its owning process is known",
-                )
-                .status(
-                    Status::Pass,
-                    format!("port {port} is served by pid {} ({name})", process.pid),
-                )
+            let listener = snapshot.server.and_then(|s| s.port_listener.as_ref());
+            match listener {
+                // Found by its port: it is the listener.
+                None => b
+                    .observed(json!({"pid": process.pid, "name": name}))
+                    .evidence(
+                        "host",
+                        serde_json::to_value(&process.found_by).unwrap_or(Json::Null),
+                        "a socket listens on the declared port and its owning process is known",
+                    )
+                    .status(
+                        Status::Pass,
+                        format!("port {port} is served by pid {} ({name})", process.pid),
+                    ),
+                // Named by pid: the port must be held by that process or its children.
+                Some(Observed::Ok { value }) => named_process_holds_port(b, port, process, &name, value),
+                Some(Observed::Absent { reason }) => b
+                    .evidence(
+                        "host",
+                        json!(reason),
+                        "the named serving process listens on the declared port",
+                    )
+                    .remediation("start the model server on the declared port, or correct operations.serving.port")
+                    .status(
+                        Status::Fail,
+                        format!("{reason}; pid {} ({name}) does not serve it", process.pid),
+                    ),
+                Some(Observed::Unknown { reason }) => b.status(Status::Unknown, reason.clone()),
+            }
         }
         Err((Status::Fail, reason)) => b
             .evidence("host", json!(reason), "a socket listens on the declared port")
@@ -100,7 +130,47 @@ fn serving_port(port: u64, snapshot: &Result<&HostSnapshot, String>) -> Finding 
     }
 }
 
-fn env_variable(name: &str, declared: &str, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+/// With `--pid`, whoever holds the port must be that process or one of its children.
+fn named_process_holds_port(
+    b: FindingBuilder,
+    port: u64,
+    process: &ServingProcess,
+    name: &str,
+    listener: &PortListener,
+) -> Finding {
+    let mut tree = vec![process.pid];
+    tree.extend(process.children.value().into_iter().flatten().map(|c| c.pid));
+    let b = b
+        .observed(json!({"pid": listener.pid, "name": listener.name}))
+        .evidence(
+            "host",
+            json!({"named_pid": process.pid, "holders": listener.holders, "addresses": listener.addresses}),
+            "the declared port is held by the named serving process or its children",
+        );
+    if listener.holders.iter().any(|h| tree.contains(h)) {
+        return b.status(
+            Status::Pass,
+            format!("port {port} is served by pid {} ({name})", process.pid),
+        );
+    }
+    let holder = match (listener.pid, &listener.name) {
+        (Some(pid), Some(holder)) => format!("pid {pid} ({holder})"),
+        (Some(pid), None) => format!("pid {pid}"),
+        _ => format!("pids {:?}", listener.holders),
+    };
+    b.remediation(format!(
+        "stop {holder} or move it to another port, or point --pid at the process that serves port {port}"
+    ))
+    .status(
+        Status::Fail,
+        format!(
+            "port {port} is held by {holder}, not by the serving process pid {} ({name})",
+            process.pid
+        ),
+    )
+}
+
+fn env_variable(name: &str, declared: &str, snapshot: &Result<View, String>) -> Finding {
     let pointer = format!(
         "/spec/runtime/environment/variables/{}",
         name.replace('~', "~0").replace('/', "~1")
@@ -117,7 +187,7 @@ fn env_variable(name: &str, declared: &str, snapshot: &Result<&HostSnapshot, Str
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
     };
-    let process = match serving(snapshot) {
+    let process = match snapshot.serving() {
         Ok(p) => p,
         Err((_, reason)) => return b.status(Status::Unknown, format!("no serving process to read: {reason}")),
     };
@@ -161,14 +231,14 @@ fn env_variable(name: &str, declared: &str, snapshot: &Result<&HostSnapshot, Str
     }
 }
 
-fn cpu(declared: u64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+fn cpu(declared: u64, snapshot: &Result<View, String>) -> Finding {
     let b = FindingBuilder::new(CPU, Domain::Host, "/spec/runtime/resources/cpuCores").declared(declared);
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
     };
-    let host_cores = snapshot.system.logical_cores.value().copied();
-    let (available, source) = match (&snapshot.limits.cpu, host_cores) {
+    let host_cores = snapshot.node.system.logical_cores.value().copied();
+    let (available, source) = match (&snapshot.limits().cpu, host_cores) {
         (
             Observed::Ok {
                 value: CpuLimit::Cores { cores, cgroup, .. },
@@ -192,7 +262,7 @@ fn cpu(declared: u64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
     };
     let b = b.observed(available).evidence(
         "host",
-        json!({"effective": available, "from": source, "host_logical_cores": host_cores, "of_pid": snapshot.limits.pid}),
+        json!({"effective": available, "from": source, "host_logical_cores": host_cores, "of_pid": snapshot.limits().pid}),
         "the CPU available to the serving process (its cgroup quota, else the host's cores) covers the declared cores",
     );
     if available + 1e-9 < declared as f64 {
@@ -201,7 +271,7 @@ fn cpu(declared: u64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
                 Status::Fail,
                 format!("{available} core(s) available ({source}), {declared} declared"),
             )
-    } else if !snapshot.limits.cpu.is_ok() {
+    } else if !snapshot.limits().cpu.is_ok() {
         // Enough on the host, but an unread cgroup limit could still be lower.
         b.status(
             Status::Unknown,
@@ -219,14 +289,14 @@ fn gib(bytes: u64) -> f64 {
     (bytes as f64 / GIB * 10.0).round() / 10.0
 }
 
-fn memory(declared_gb: f64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+fn memory(declared_gb: f64, snapshot: &Result<View, String>) -> Finding {
     let b = FindingBuilder::new(MEMORY, Domain::Host, "/spec/runtime/resources/memoryGb").declared(declared_gb);
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
     };
-    let host_total = snapshot.system.total_memory_bytes.value().copied();
-    let (bytes, source) = match (&snapshot.limits.memory, host_total) {
+    let host_total = snapshot.node.system.total_memory_bytes.value().copied();
+    let (bytes, source) = match (&snapshot.limits().memory, host_total) {
         (
             Observed::Ok {
                 value: MemoryLimit::Bytes { bytes, cgroup },
@@ -250,7 +320,7 @@ fn memory(declared_gb: f64, snapshot: &Result<&HostSnapshot, String>) -> Finding
     };
     let b = b.observed(gib(bytes)).evidence(
         "host",
-        json!({"effective_bytes": bytes, "from": source, "host_total_bytes": host_total, "of_pid": snapshot.limits.pid}),
+        json!({"effective_bytes": bytes, "from": source, "host_total_bytes": host_total, "of_pid": snapshot.limits().pid}),
         "the memory available to the serving process (its cgroup limit, else the host's) covers memoryGb, read as GiB",
     );
     if (bytes as f64) < declared_gb * GIB {
@@ -259,7 +329,7 @@ fn memory(declared_gb: f64, snapshot: &Result<&HostSnapshot, String>) -> Finding
                 Status::Fail,
                 format!("{} GiB available ({source}), {declared_gb} declared", gib(bytes)),
             )
-    } else if !snapshot.limits.memory.is_ok() {
+    } else if !snapshot.limits().memory.is_ok() {
         // Enough on the host, but an unread cgroup limit could still be lower.
         b.status(
             Status::Unknown,
@@ -276,14 +346,14 @@ fn memory(declared_gb: f64, snapshot: &Result<&HostSnapshot, String>) -> Finding
     }
 }
 
-fn storage(declared_gb: f64, snapshot: &Result<&HostSnapshot, String>) -> Finding {
+fn storage(declared_gb: f64, spec: &ModelSpec, snapshot: &Result<View, String>) -> Finding {
     let b =
         FindingBuilder::new(STORAGE, Domain::Host, "/spec/runtime/resources/ephemeralStorageGb").declared(declared_gb);
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
     };
-    let facts = match &snapshot.storage {
+    let facts = match target::storage(spec, snapshot.node).map(|s| &s.facts) {
         None => {
             return b.status(
                 Status::Skip,

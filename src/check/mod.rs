@@ -12,6 +12,8 @@ pub(crate) mod attribution;
 pub mod coverage;
 pub mod health;
 pub mod host;
+pub mod node;
+pub mod target;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -35,6 +37,14 @@ pub const CHECKS: &[(&str, &str)] = &[
         accelerator::MIG,
         "no GPU is split by MIG while the spec asks for whole GPUs",
     ),
+    (
+        accelerator::SHARED,
+        "no process outside the serving process tree on the GPUs it holds",
+    ),
+    (
+        accelerator::PARALLELISM,
+        "tensor × pipeline parallel size on the serving command line equals the declared count",
+    ),
     (health::LOST, "no GPU has fallen off the bus"),
     (
         health::MEMORY_ERRORS,
@@ -42,6 +52,38 @@ pub const CHECKS: &[(&str, &str)] = &[
     ),
     (health::THROTTLING, "no GPU throttled for power or heat"),
     (health::PERSISTENCE, "persistence mode is on"),
+    (
+        host::SERVING_PORT,
+        "the declared serving port is listened on, by the serving process (or the --pid one)",
+    ),
+    (
+        host::ENV_VARIABLE,
+        "a declared environment variable is set in the serving process, with the declared value",
+    ),
+    (
+        host::CPU,
+        "CPU available to the serving process (cgroup quota, else host) covers cpuCores",
+    ),
+    (
+        host::MEMORY,
+        "memory available to the serving process (cgroup limit, else host) covers memoryGb",
+    ),
+    (
+        host::STORAGE,
+        "the filesystem holding the model has ephemeralStorageGb of capacity",
+    ),
+    (
+        node::UNCLAIMED,
+        "several specs: every usable GPU is held by some scanned spec's serving process",
+    ),
+    (
+        node::CONTENDED,
+        "several specs: no GPU is held by two specs' serving processes",
+    ),
+    (
+        node::SERVER_SHARED,
+        "several specs: each resolves to its own serving process",
+    ),
     (
         coverage::NOT_CHECKED,
         "a declared field no check judges (yet), with the reason",
@@ -225,4 +267,39 @@ pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
     coverage::fill(spec, &mut findings);
     findings.sort_by_key(|f| f.domain);
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every code a check module declares is listed in [`super::CHECKS`], once.
+    #[test]
+    fn every_check_code_is_listed() {
+        let sources = [
+            include_str!("accelerator.rs"),
+            include_str!("coverage.rs"),
+            include_str!("health.rs"),
+            include_str!("host.rs"),
+            include_str!("node.rs"),
+        ];
+        let mut declared = Vec::new();
+        for source in sources {
+            for line in source.lines() {
+                if let Some(rest) = line.strip_prefix("pub const ")
+                    && let Some((_, value)) = rest.split_once(": &str = \"")
+                {
+                    declared.push(value.trim_end_matches("\";").to_string());
+                }
+            }
+        }
+        assert!(declared.len() >= 20, "{declared:?}");
+        for code in &declared {
+            let listed = super::CHECKS.iter().filter(|(c, _)| c == code).count();
+            assert_eq!(listed, 1, "{code} is listed {listed} times in CHECKS");
+        }
+        assert_eq!(
+            declared.len(),
+            super::CHECKS.len(),
+            "CHECKS lists a code no module declares"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use modelspec_probe_gpu::{GpuProbeOptions, NvmlState, Observed};
-use modelspec_probe_host::HostProbeOptions;
+use modelspec_probe_host::{HostProbeOptions, Observed as HostObserved, ServerQuery};
 
 use super::exit;
 use super::output::write_atomically;
@@ -23,12 +23,12 @@ pub struct Request {
     pub nvml_lib: Option<PathBuf>,
     /// Probe deadline.
     pub timeout: Duration,
-    /// Also find the process listening on this port.
-    pub port: Option<u16>,
+    /// Also find the processes listening on these ports.
+    pub port: Vec<u16>,
     /// Also describe this process.
     pub pid: Option<u32>,
-    /// Also measure the filesystem holding this path.
-    pub storage_path: Option<PathBuf>,
+    /// Also measure the filesystems holding these paths.
+    pub storage_path: Vec<PathBuf>,
 }
 
 /// Runs the command; returns the exit code.
@@ -38,10 +38,8 @@ pub fn run(req: &Request) -> i32 {
             library: req.nvml_lib.clone(),
         }),
         host: Some(HostProbeOptions {
-            port: req.port,
-            pid: req.pid,
-            storage_path: req.storage_path.clone(),
-            declared_env: Vec::new(),
+            servers: server_queries(&req.port, req.pid),
+            storage_paths: req.storage_path.clone(),
         }),
         timeout: req.timeout,
     });
@@ -68,6 +66,24 @@ pub fn run(req: &Request) -> i32 {
     exit::OK
 }
 
+/// One query per port; a pid joins the only port when there is one (its holder is then
+/// checked against the pid), and stands alone otherwise.
+fn server_queries(ports: &[u16], pid: Option<u32>) -> Vec<ServerQuery> {
+    let query = |port: Option<u16>, pid: Option<u32>| ServerQuery {
+        port,
+        pid,
+        declared_env: Vec::new(),
+    };
+    match (ports, pid) {
+        ([port], Some(pid)) => vec![query(Some(*port), Some(pid))],
+        (ports, pid) => ports
+            .iter()
+            .map(|&port| query(Some(port), None))
+            .chain(pid.map(|pid| query(None, Some(pid))))
+            .collect(),
+    }
+}
+
 fn show<T: std::fmt::Display>(o: &Observed<T>) -> String {
     match (o.value(), o.reason()) {
         (Some(v), _) => v.to_string(),
@@ -76,13 +92,85 @@ fn show<T: std::fmt::Display>(o: &Observed<T>) -> String {
     }
 }
 
-/// A few lines per GPU, for people.
+/// A few lines per GPU and per serving process, for people.
 pub fn summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
     writeln!(
         out,
         "{} ({}), modelspec {}, {}",
         obs.meta.hostname, obs.meta.collected_at, obs.meta.tool_version, obs.schema
     )?;
+    gpu_summary(out, obs)?;
+    host_summary(out, obs)
+}
+
+fn host_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
+    let host = match &obs.host {
+        ProbeOutcome::NotRun { reason } => return writeln!(out, "host: not probed ({reason})"),
+        ProbeOutcome::TimedOut { budget_ms, .. } => return writeln!(out, "host: no answer within {budget_ms} ms"),
+        ProbeOutcome::Observed { snapshot, .. } => snapshot,
+    };
+    let gib = |bytes: &u64| format!("{:.1} GiB", *bytes as f64 / (1u64 << 30) as f64);
+    writeln!(
+        out,
+        "host: {} cores, {} memory, kernel {}{}",
+        host_show(&host.system.logical_cores),
+        host.system.total_memory_bytes.value().map_or_else(|| "?".into(), gib),
+        host_show(&host.system.kernel),
+        if host.container.in_container {
+            format!(
+                ", in a container ({})",
+                host.container.runtime.as_deref().unwrap_or("unknown runtime")
+            )
+        } else {
+            String::new()
+        }
+    )?;
+    for server in &host.servers {
+        let asked = match (server.port, server.pid) {
+            (Some(port), Some(pid)) => format!("pid {pid} on port {port}"),
+            (Some(port), None) => format!("port {port}"),
+            (None, Some(pid)) => format!("pid {pid}"),
+            (None, None) => "?".into(),
+        };
+        match &server.process {
+            HostObserved::Ok { value } => {
+                let argv = value.argv.value().map(|a| a.join(" ")).unwrap_or_default();
+                let argv: String = argv.chars().take(100).collect();
+                let children = value.children.value().map_or(0, Vec::len);
+                writeln!(
+                    out,
+                    "  {asked}: pid {} ({}), {children} child process(es): {argv}",
+                    value.pid,
+                    host_show(&value.name)
+                )?;
+            }
+            other => writeln!(out, "  {asked}: {}", other.reason().unwrap_or("?"))?,
+        }
+    }
+    for storage in &host.storage {
+        match &storage.facts {
+            HostObserved::Ok { value } => writeln!(
+                out,
+                "  storage {}: {} total, {} available",
+                storage.path,
+                gib(&value.total_bytes),
+                gib(&value.available_bytes)
+            )?,
+            other => writeln!(out, "  storage {}: {}", storage.path, other.reason().unwrap_or("?"))?,
+        }
+    }
+    Ok(())
+}
+
+fn host_show<T: std::fmt::Display>(o: &HostObserved<T>) -> String {
+    match (o.value(), o.reason()) {
+        (Some(v), _) => v.to_string(),
+        (None, Some(r)) => format!("? ({r})"),
+        (None, None) => "?".into(),
+    }
+}
+
+fn gpu_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
     match &obs.gpu {
         ProbeOutcome::NotRun { reason } => writeln!(out, "GPU: not probed ({reason})"),
         ProbeOutcome::TimedOut { budget_ms, .. } => writeln!(out, "GPU: no answer within {budget_ms} ms"),

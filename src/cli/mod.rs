@@ -106,15 +106,15 @@ struct FactsArgs {
     /// Deadline for all probes together (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     timeout: std::time::Duration,
-    /// Also describe the process listening on this TCP port.
+    /// Also describe the process listening on this TCP port (repeat for several models).
     #[arg(long, value_name = "PORT")]
-    port: Option<u16>,
-    /// Also describe this process.
+    port: Vec<u16>,
+    /// Also describe this process (with one --port, the port is checked against it).
     #[arg(long, value_name = "PID")]
     pid: Option<u32>,
-    /// Also measure the filesystem holding this path.
+    /// Also measure the filesystem holding this path (repeatable).
     #[arg(long, value_name = "PATH")]
-    storage_path: Option<PathBuf>,
+    storage_path: Vec<PathBuf>,
 }
 
 /// `--fail-on` values.

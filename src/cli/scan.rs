@@ -6,16 +6,16 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use modelspec_probe_gpu::{GpuProbeOptions, format_rfc3339_utc};
-use modelspec_probe_host::HostProbeOptions;
+use modelspec_probe_host::{HostProbeOptions, ServerQuery};
 use sha2::{Digest, Sha256};
 
 use super::output::write_atomically;
 use super::style::Style;
 use super::validate::{Summary as ValidateSummary, human};
 use super::{ColorChoice, exit};
-use crate::check;
+use crate::check::{self, node, target};
 use crate::observe::{Observation, Plan, collect};
-use crate::report::{self, FailOn, Report, SpecInfo, Summary};
+use crate::report::{self, FailOn, Report, SpecInfo, SpecSection};
 use crate::spec::validate::{Input, Options, syntax_for, typed_documents, validate_inputs};
 use crate::spec::{Limits, ModelSpec, Syntax};
 
@@ -132,42 +132,45 @@ fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
     Ok(specs)
 }
 
-/// What the host probe should look for: the serving port (when every spec names the same
-/// one), the declared environment variables, and the filesystem holding the model.
+/// What the host probe should look for: one serving process per distinct serving port (or the
+/// `--pid` process), with the environment variables the specs served there declare, and the
+/// filesystems holding the models.
 fn host_plan(req: &Request, specs: &[LoadedSpec]) -> HostProbeOptions {
-    let ports: Vec<Option<u64>> = specs
-        .iter()
-        .map(|s| {
-            s.spec
-                .spec
-                .operations
-                .as_ref()
-                .and_then(|o| o.serving.as_ref())
-                .and_then(|s| s.port)
-        })
-        .collect();
-    let port = match ports.split_first() {
-        Some((first, rest)) if rest.iter().all(|p| p == first) => first.and_then(|p| u16::try_from(p).ok()),
-        _ => None,
-    };
-    let mut declared_env: Vec<String> = specs
-        .iter()
-        .filter_map(|s| s.spec.spec.runtime.environment.as_ref())
-        .flat_map(|e| e.variables.keys().cloned())
-        .collect();
-    declared_env.sort();
-    declared_env.dedup();
-    let local_model = specs.iter().find_map(|s| {
-        let uri = s.spec.spec.identity.model.artifacts.as_ref()?.model_uri.as_deref()?;
-        let path = uri.strip_prefix("file://").unwrap_or(uri);
-        path.starts_with('/').then(|| PathBuf::from(path))
-    });
-    HostProbeOptions {
-        port,
-        pid: req.pid,
-        storage_path: req.storage_path.clone().or(local_model),
-        declared_env,
+    let mut servers: Vec<ServerQuery> = Vec::new();
+    for s in specs {
+        let port = target::serving_port(&s.spec);
+        let declared = s
+            .spec
+            .spec
+            .runtime
+            .environment
+            .as_ref()
+            .map(|e| e.variables.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        match servers.iter_mut().find(|q| q.port == port) {
+            Some(query) => query.declared_env.extend(declared),
+            None => servers.push(ServerQuery {
+                port,
+                pid: req.pid,
+                declared_env: declared,
+            }),
+        }
     }
+    for query in &mut servers {
+        query.declared_env.sort();
+        query.declared_env.dedup();
+    }
+    // Without a port or a pid there is nothing to look for; the checks say so.
+    servers.retain(|q| q.port.is_some() || q.pid.is_some());
+    let mut storage_paths: Vec<PathBuf> = match &req.storage_path {
+        Some(path) => vec![path.clone()],
+        None => specs
+            .iter()
+            .filter_map(|s| target::local_model_path(&s.spec).map(PathBuf::from))
+            .collect(),
+    };
+    storage_paths.dedup();
+    HostProbeOptions { servers, storage_paths }
 }
 
 fn observation(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, i32> {
@@ -207,28 +210,39 @@ pub fn run(req: &Request) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if req.pid.is_some() && specs.len() > 1 {
+        eprintln!(
+            "error: --pid names one serving process, but {} spec documents were given; scan them one at a time, \
+             or drop --pid so each is found by its operations.serving.port",
+            specs.len()
+        );
+        return exit::ERROR;
+    }
     let observation = match observation(req, &specs) {
         Ok(o) => o,
         Err(code) => return code,
     };
     let finished_at = format_rfc3339_utc(SystemTime::now());
-    let reports: Vec<Report> = specs
-        .into_iter()
-        .map(|loaded| {
-            let findings = check::compare(&loaded.spec, &observation);
-            Report {
-                schema: report::SCHEMA.into(),
-                tool_version: env!("CARGO_PKG_VERSION").into(),
-                spec: loaded.info,
-                target_host: observation.meta.hostname.clone(),
-                started_at: started_at.clone(),
-                finished_at: finished_at.clone(),
-                summary: Summary::of(&findings),
-                findings,
-                observation: (!req.no_facts).then(|| observation.clone()),
-            }
+    let node_specs: Vec<node::NodeSpec> = specs
+        .iter()
+        .map(|s| node::NodeSpec {
+            name: &s.info.name,
+            spec: &s.spec,
         })
         .collect();
+    let node_findings = node::compare(&node_specs, &observation);
+    let sections: Vec<SpecSection> = specs
+        .iter()
+        .map(|loaded| SpecSection::new(loaded.info.clone(), check::compare(&loaded.spec, &observation)))
+        .collect();
+    let report = Report::new(
+        observation.meta.hostname.clone(),
+        started_at,
+        finished_at,
+        sections,
+        node_findings,
+        (!req.no_facts).then_some(observation),
+    );
 
     let mut buffer = Vec::new();
     let color = req.output.is_none() && Style::new(req.color).enabled();
@@ -238,21 +252,16 @@ pub fn run(req: &Request) -> i32 {
         Some(160)
     };
     let rendered = match req.format {
-        ReportFormat::Json if reports.len() == 1 => report::json::render(&mut buffer, &reports[0]),
-        ReportFormat::Json => serde_json::to_writer_pretty(&mut buffer, &reports)
-            .map_err(std::io::Error::other)
-            .and_then(|()| writeln!(buffer)),
-        ReportFormat::Table => reports.iter().try_for_each(|r| {
-            report::table::render(
-                &mut buffer,
-                r,
-                report::table::TableOptions {
-                    color,
-                    width,
-                    show_skipped: req.show_skipped,
-                },
-            )
-        }),
+        ReportFormat::Json => report::json::render(&mut buffer, &report),
+        ReportFormat::Table => report::table::render(
+            &mut buffer,
+            &report,
+            report::table::TableOptions {
+                color,
+                width,
+                show_skipped: req.show_skipped,
+            },
+        ),
     };
     if let Err(e) = rendered {
         eprintln!("error: internal: cannot render the report: {e}");
@@ -275,11 +284,7 @@ pub fn run(req: &Request) -> i32 {
             }
         }
     }
-    let code = reports
-        .iter()
-        .map(|r| r.exit_code(req.fail_on))
-        .max()
-        .unwrap_or(exit::OK);
+    let code = report.exit_code(req.fail_on);
     if req.demo {
         // The demo shows drift on purpose; running it is not a failure.
         eprintln!("(demo: a real scan of this node would exit with code {code})");

@@ -15,7 +15,7 @@ use crate::observe::Observation;
 /// The schema identifier written into every report.
 pub const SCHEMA: &str = "modelspec.report/v1";
 
-/// A scan's result.
+/// A scan's result: one section per spec document judged, and the node's own findings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct Report {
@@ -23,24 +23,48 @@ pub struct Report {
     pub schema: String,
     /// `modelspec` version.
     pub tool_version: String,
-    /// The spec judged.
-    pub spec: SpecInfo,
     /// The node observed.
     pub target_host: String,
     /// UTC time the scan started (RFC 3339).
     pub started_at: String,
     /// UTC time the scan ended (RFC 3339).
     pub finished_at: String,
-    /// Every finding, grouped by domain.
-    pub findings: Vec<Finding>,
-    /// Counts by status.
+    /// Counts by status over every section and the node.
     pub summary: Summary,
+    /// One section per spec document, in the order given.
+    pub specs: Vec<SpecSection>,
+    /// Findings about the node across the specs (only when several are scanned together).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node: Vec<Finding>,
     /// What was observed, unless left out (`--no-facts`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub observation: Option<Observation>,
 }
 
-/// Which spec a report judges.
+/// One spec's findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct SpecSection {
+    /// The spec judged.
+    pub spec: SpecInfo,
+    /// Counts by status in this section.
+    pub summary: Summary,
+    /// Every finding, grouped by domain.
+    pub findings: Vec<Finding>,
+}
+
+impl SpecSection {
+    /// A section with its summary counted.
+    pub fn new(spec: SpecInfo, findings: Vec<Finding>) -> SpecSection {
+        SpecSection {
+            spec,
+            summary: Summary::of(&findings),
+            findings,
+        }
+    }
+}
+
+/// Which spec a section judges.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct SpecInfo {
@@ -76,6 +100,15 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds another summary's counts.
+    pub fn add(&mut self, other: &Summary) {
+        self.pass += other.pass;
+        self.fail += other.fail;
+        self.warn += other.warn;
+        self.unknown += other.unknown;
+        self.skip += other.skip;
+    }
+
     /// Counts `findings`.
     pub fn of(findings: &[Finding]) -> Summary {
         let mut s = Summary::default();
@@ -113,6 +146,32 @@ pub mod exit {
 }
 
 impl Report {
+    /// Assembles a report, counting the overall summary from the sections and the node.
+    pub fn new(
+        target_host: String,
+        started_at: String,
+        finished_at: String,
+        specs: Vec<SpecSection>,
+        node: Vec<Finding>,
+        observation: Option<Observation>,
+    ) -> Report {
+        let mut summary = Summary::of(&node);
+        for section in &specs {
+            summary.add(&section.summary);
+        }
+        Report {
+            schema: SCHEMA.into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            target_host,
+            started_at,
+            finished_at,
+            summary,
+            specs,
+            node,
+            observation,
+        }
+    }
+
     /// The scan's exit code: [`exit::DRIFT`] when any finding reaches the bar.
     pub fn exit_code(&self, fail_on: FailOn) -> i32 {
         let s = &self.summary;
@@ -148,26 +207,46 @@ mod tests {
         }
     }
 
+    fn info(name: &str) -> SpecInfo {
+        SpecInfo {
+            path: format!("{name}.yaml"),
+            sha256: String::new(),
+            document: 1,
+            name: name.into(),
+            version: None,
+            labels: BTreeMap::new(),
+        }
+    }
+
     fn report(statuses: &[Status]) -> Report {
         let findings: Vec<Finding> = statuses.iter().map(|s| finding(*s)).collect();
-        Report {
-            schema: SCHEMA.into(),
-            tool_version: "0".into(),
-            spec: SpecInfo {
-                path: "s.yaml".into(),
-                sha256: String::new(),
-                document: 1,
-                name: "n".into(),
-                version: None,
-                labels: BTreeMap::new(),
-            },
-            target_host: "h".into(),
-            started_at: String::new(),
-            finished_at: String::new(),
-            summary: Summary::of(&findings),
-            findings,
-            observation: None,
-        }
+        Report::new(
+            "h".into(),
+            String::new(),
+            String::new(),
+            vec![SpecSection::new(info("n"), findings)],
+            Vec::new(),
+            None,
+        )
+    }
+
+    #[test]
+    fn the_summary_counts_every_section_and_the_node() {
+        let r = Report::new(
+            "h".into(),
+            String::new(),
+            String::new(),
+            vec![
+                SpecSection::new(info("a"), vec![finding(Status::Pass), finding(Status::Warn)]),
+                SpecSection::new(info("b"), vec![finding(Status::Pass)]),
+            ],
+            vec![finding(Status::Fail)],
+            None,
+        );
+        assert_eq!((r.summary.pass, r.summary.warn, r.summary.fail), (2, 1, 1));
+        assert_eq!(r.specs[0].summary.pass, 1);
+        // Drift only on the node still fails the scan.
+        assert_eq!(r.exit_code(FailOn::Fail), exit::DRIFT);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
 use serde_json::Value as Json;
 
-use super::Report;
-use crate::check::Status;
+use super::{Report, Summary};
+use crate::check::{Finding, Status};
 
 /// How wide values may get before they are cut, in characters.
 const MAX_VALUE: usize = 40;
@@ -24,26 +24,62 @@ pub struct TableOptions {
     pub show_skipped: bool,
 }
 
-/// Writes the findings table and the summary line.
+/// Writes the findings tables and the summary line: for one spec, its findings; for several,
+/// a section per spec, then the node's own findings, then the totals.
 pub fn render(out: &mut impl Write, report: &Report, options: TableOptions) -> std::io::Result<()> {
+    if let [section] = report.specs.as_slice()
+        && report.node.is_empty()
+    {
+        writeln!(
+            out,
+            "modelspec scan: {} ({}) on {}",
+            section.spec.name, section.spec.path, report.target_host
+        )?;
+        findings(out, &section.findings, options)?;
+        return summary_line(out, "", &report.summary);
+    }
+    writeln!(
+        out,
+        "modelspec scan: {} spec(s) on {}",
+        report.specs.len(),
+        report.target_host
+    )?;
+    for section in &report.specs {
+        let document = if section.spec.document > 1 {
+            format!(" document {}", section.spec.document)
+        } else {
+            String::new()
+        };
+        writeln!(out, "\n━━ {} ({}{document}) ━━", section.spec.name, section.spec.path)?;
+        findings(out, &section.findings, options)?;
+        summary_line(out, &format!("{}: ", section.spec.name), &section.summary)?;
+    }
+    if !report.node.is_empty() {
+        writeln!(out, "\n━━ node: across the specs ━━")?;
+        findings(out, &report.node, options)?;
+    }
+    summary_line(out, "total: ", &report.summary)
+}
+
+fn summary_line(out: &mut impl Write, prefix: &str, s: &Summary) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "\n{prefix}{} pass, {} fail, {} warn, {} unknown, {} skip",
+        s.pass, s.fail, s.warn, s.unknown, s.skip
+    )
+}
+
+/// One table per domain, then the line counting what was skipped.
+fn findings(out: &mut impl Write, findings: &[Finding], options: TableOptions) -> std::io::Result<()> {
     let TableOptions {
         color,
         width,
         show_skipped,
     } = options;
-    writeln!(
-        out,
-        "modelspec scan: {} ({}) on {}",
-        report.spec.name, report.spec.path, report.target_host
-    )?;
     let mut domain = None;
     let mut table = new_table(color, width);
     let mut previous_message: Option<&str> = None;
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| show_skipped || f.status != Status::Skip)
-    {
+    for f in findings.iter().filter(|f| show_skipped || f.status != Status::Skip) {
         if domain != Some(f.domain) {
             if domain.is_some() {
                 writeln!(out, "{table}")?;
@@ -78,20 +114,15 @@ pub fn render(out: &mut impl Write, report: &Report, options: TableOptions) -> s
         writeln!(out, "{table}")?;
     }
     if !show_skipped {
-        skipped_line(out, report)?;
+        skipped_line(out, findings)?;
     }
-    let s = &report.summary;
-    writeln!(
-        out,
-        "\n{} pass, {} fail, {} warn, {} unknown, {} skip",
-        s.pass, s.fail, s.warn, s.unknown, s.skip
-    )
+    Ok(())
 }
 
 /// One line naming how many fields were not checked, by domain.
-fn skipped_line(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+fn skipped_line(out: &mut impl Write, findings: &[Finding]) -> std::io::Result<()> {
     let mut counts: Vec<(&str, usize)> = Vec::new();
-    for f in report.findings.iter().filter(|f| f.status == Status::Skip) {
+    for f in findings.iter().filter(|f| f.status == Status::Skip) {
         match counts.iter_mut().find(|(d, _)| *d == f.domain.as_str()) {
             Some((_, n)) => *n += 1,
             None => counts.push((f.domain.as_str(), 1)),

@@ -18,15 +18,18 @@
 //! [`probe`].
 //!
 //! ```no_run
-//! use modelspec_probe_host::{HostProbeOptions, probe};
+//! use modelspec_probe_host::{HostProbeOptions, ServerQuery, probe};
 //!
 //! let snapshot = probe(&HostProbeOptions {
-//!     port: Some(8000),
-//!     declared_env: vec!["VLLM_USE_V1".into()],
+//!     servers: vec![ServerQuery {
+//!         port: Some(8000),
+//!         declared_env: vec!["VLLM_USE_V1".into()],
+//!         ..ServerQuery::default()
+//!     }],
 //!     ..HostProbeOptions::default()
 //! });
-//! if let Some(serving) = &snapshot.serving {
-//!     println!("{:?}", serving.value().map(|process| process.pid));
+//! for server in &snapshot.servers {
+//!     println!("{:?}", server.serving().map(|process| process.pid));
 //! }
 //! ```
 
@@ -59,12 +62,19 @@ pub use system::SystemFacts;
 /// What to look at besides the node itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostProbeOptions {
-    /// Find the serving process by the TCP port it listens on (IPv4 or IPv6, any address).
+    /// The serving processes to find, one per model served on the node.
+    pub servers: Vec<ServerQuery>,
+    /// Paths on the filesystems holding models (weights, cache), each measured once.
+    pub storage_paths: Vec<PathBuf>,
+}
+
+/// One serving process to find: by the port it listens on, or by pid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerQuery {
+    /// The TCP port it should listen on (IPv4 or IPv6, any address).
     pub port: Option<u16>,
-    /// The serving process's pid; wins over `port`.
+    /// Its pid; wins over `port` for finding it, and `port` is then checked against it.
     pub pid: Option<u32>,
-    /// A path on the filesystem holding the model (weights, cache).
-    pub storage_path: Option<PathBuf>,
     /// Environment variables whose values the contract cares about; shown unless secret.
     pub declared_env: Vec<String>,
 }
@@ -78,12 +88,60 @@ pub struct HostSnapshot {
     pub duration_ms: u64,
     pub system: SystemFacts,
     pub container: ContainerFacts,
-    /// Limits of the serving process when found, else of the probe itself.
+    /// Limits of the probe's own cgroup: what this node (or this container) allows when a
+    /// serving process could not be found.
     pub limits: EffectiveLimits,
-    /// `None` when no storage path was given.
-    pub storage: Option<Observed<StorageFacts>>,
-    /// `None` when neither a pid nor a port was given.
-    pub serving: Option<Observed<ServingProcess>>,
+    /// One entry per storage path asked about.
+    #[serde(default)]
+    pub storage: Vec<StorageObservation>,
+    /// One entry per server query, in the order asked.
+    #[serde(default)]
+    pub servers: Vec<ServerObservation>,
+}
+
+/// The filesystem holding one path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageObservation {
+    /// The path asked about.
+    pub path: String,
+    pub facts: Observed<StorageFacts>,
+}
+
+/// What one [`ServerQuery`] found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerObservation {
+    /// The port asked about.
+    pub port: Option<u16>,
+    /// The pid asked about.
+    pub pid: Option<u32>,
+    /// The serving process: `Absent` when nothing listens on the port (or no such pid).
+    pub process: Observed<ServingProcess>,
+    /// The serving process's own cgroup limits, when it was found.
+    pub limits: Option<EffectiveLimits>,
+    /// Who listens on `port` when the process was named by pid: it may be another process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_listener: Option<Observed<PortListener>>,
+}
+
+impl ServerObservation {
+    /// The serving process, when found.
+    pub fn serving(&self) -> Option<&ServingProcess> {
+        self.process.value()
+    }
+}
+
+/// The processes holding a listening socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortListener {
+    pub port: u16,
+    /// Bound addresses (`0.0.0.0:8000`, `[::1]:8000`...).
+    pub addresses: Vec<String>,
+    /// Every process holding the socket.
+    pub holders: Vec<u32>,
+    /// The topmost holder (the one whose parent does not hold the socket too).
+    pub pid: Option<u32>,
+    /// Its `comm`.
+    pub name: Option<String>,
 }
 
 /// Where the probe reads the kernel's files; tests point it at fake trees.
@@ -114,45 +172,83 @@ pub fn probe(options: &HostProbeOptions) -> HostSnapshot {
 fn probe_with(roots: &Roots, options: &HostProbeOptions) -> HostSnapshot {
     let started = Instant::now();
     let observed_at = format_rfc3339_utc(SystemTime::now());
-    let serving = match (options.pid, options.port) {
-        (Some(pid), _) => Some(process::serving_process(
-            roots,
-            pid,
-            FoundBy::Pid,
-            &options.declared_env,
-        )),
-        (None, Some(port)) => Some(match net::port_owners(roots, port) {
-            Observed::Ok {
-                value: (listeners, holders),
-            } => match process::topmost(roots, &holders) {
-                Some(pid) => process::serving_process(
-                    roots,
-                    pid,
-                    FoundBy::Port {
-                        port,
-                        addresses: listeners.addresses,
-                        holders,
-                    },
-                    &options.declared_env,
-                ),
-                None => Observed::unknown(format!("port {port} is listening, but its process is unknown")),
-            },
-            Observed::Absent { reason } => Observed::Absent { reason },
-            Observed::Unknown { reason } => Observed::Unknown { reason },
-        }),
-        (None, None) => None,
-    };
-    let limits = match serving.as_ref().and_then(Observed::value) {
-        Some(process) => limits::effective_limits(roots, process.pid, LimitsOf::ServingProcess),
-        None => limits::effective_limits(roots, std::process::id(), LimitsOf::Probe),
-    };
+    let servers = options.servers.iter().map(|query| find_server(roots, query)).collect();
+    let mut storage: Vec<StorageObservation> = Vec::new();
+    for path in &options.storage_paths {
+        let shown = path.display().to_string();
+        if !storage.iter().any(|s| s.path == shown) {
+            storage.push(StorageObservation {
+                facts: storage::storage_facts(path),
+                path: shown,
+            });
+        }
+    }
     HostSnapshot {
         observed_at,
         system: system::system_facts(),
         container: container::container_facts(roots, &|name| std::env::var(name).ok()),
-        limits,
-        storage: options.storage_path.as_deref().map(storage::storage_facts),
-        serving,
+        limits: limits::effective_limits(roots, std::process::id(), LimitsOf::Probe),
+        storage,
+        servers,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
+}
+
+fn find_server(roots: &Roots, query: &ServerQuery) -> ServerObservation {
+    let (process, port_listener) = match (query.pid, query.port) {
+        (Some(pid), port) => (
+            process::serving_process(roots, pid, FoundBy::Pid, &query.declared_env),
+            port.map(|port| port_listener(roots, port)),
+        ),
+        (None, Some(port)) => (by_port(roots, port, &query.declared_env), None),
+        (None, None) => (
+            Observed::unknown("no serving port declared and no pid given (use --pid)"),
+            None,
+        ),
+    };
+    let limits = process
+        .value()
+        .map(|p| limits::effective_limits(roots, p.pid, LimitsOf::ServingProcess));
+    ServerObservation {
+        port: query.port,
+        pid: query.pid,
+        process,
+        limits,
+        port_listener,
+    }
+}
+
+fn by_port(roots: &Roots, port: u16, declared_env: &[String]) -> Observed<ServingProcess> {
+    match net::port_owners(roots, port) {
+        Observed::Ok {
+            value: (listeners, holders),
+        } => match process::topmost(roots, &holders) {
+            Some(pid) => process::serving_process(
+                roots,
+                pid,
+                FoundBy::Port {
+                    port,
+                    addresses: listeners.addresses,
+                    holders,
+                },
+                declared_env,
+            ),
+            None => Observed::unknown(format!("port {port} is listening, but its process is unknown")),
+        },
+        Observed::Absent { reason } => Observed::Absent { reason },
+        Observed::Unknown { reason } => Observed::Unknown { reason },
+    }
+}
+
+fn port_listener(roots: &Roots, port: u16) -> Observed<PortListener> {
+    net::port_owners(roots, port).map(|(listeners, holders)| {
+        let pid = process::topmost(roots, &holders);
+        PortListener {
+            port,
+            addresses: listeners.addresses,
+            name: pid.and_then(|pid| process::comm(roots, pid)),
+            holders,
+            pid,
+        }
+    })
 }

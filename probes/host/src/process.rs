@@ -242,6 +242,13 @@ fn parent_of(roots: &Roots, pid: u32) -> Option<u32> {
         .and_then(parent_from_stat)
 }
 
+/// A process's `comm`, when readable.
+pub(crate) fn comm(roots: &Roots, pid: u32) -> Option<String> {
+    read_text(roots, pid, "comm")
+        .value()
+        .map(|name| name.trim_end().to_owned())
+}
+
 /// Of the processes holding a socket, the one whose parent does not also hold it. Reads only
 /// the holders' own `stat` files, not every process's.
 pub(crate) fn topmost(roots: &Roots, holders: &[u32]) -> Option<u32> {
@@ -304,10 +311,7 @@ fn children_of(roots: &Roots, pid: u32) -> Observed<Vec<ChildProcess>> {
         if tree.iter().any(|known: &ChildProcess| known.pid == child) || child == pid {
             continue;
         }
-        let name = read_text(roots, child, "comm")
-            .value()
-            .map(|name| name.trim_end().to_owned())
-            .unwrap_or_default();
+        let name = comm(roots, child).unwrap_or_default();
         let argv = argv_of(roots, child).value().cloned().unwrap_or_default();
         tree.push(ChildProcess {
             pid: child,

@@ -5,7 +5,7 @@
 //! The listeners are small `python3` programs (skipped with a message when there is none); each
 //! runs in its own process group, killed when its guard drops.
 
-use modelspec_probe_host::{FoundBy, HostProbeOptions, Observed, ServingProcess, probe};
+use modelspec_probe_host::{FoundBy, HostProbeOptions, HostSnapshot, Observed, ServerQuery, ServingProcess, probe};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -96,17 +96,28 @@ fn listener(family: &str, host: &str, extra: &str) -> Option<(Guard, u16)> {
     }
 }
 
-fn serving(observed: Option<Observed<ServingProcess>>) -> ServingProcess {
-    match observed {
-        Some(Observed::Ok { value }) => value,
+/// The one server the test asked about.
+fn first(snapshot: &HostSnapshot) -> Observed<ServingProcess> {
+    match snapshot.servers.as_slice() {
+        [server] => server.process.clone(),
+        other => panic!("expected one server, got {other:?}"),
+    }
+}
+
+fn serving(snapshot: &HostSnapshot) -> ServingProcess {
+    match first(snapshot) {
+        Observed::Ok { value } => value,
         other => panic!("no serving process: {other:?}"),
     }
 }
 
 fn by_port(port: u16) -> HostProbeOptions {
     HostProbeOptions {
-        port: Some(port),
-        declared_env: vec!["MODEL_NAME".into(), "HF_TOKEN".into()],
+        servers: vec![ServerQuery {
+            port: Some(port),
+            declared_env: vec!["MODEL_NAME".into(), "HF_TOKEN".into()],
+            ..ServerQuery::default()
+        }],
         ..HostProbeOptions::default()
     }
 }
@@ -124,7 +135,7 @@ fn finds_loopback_listener_with_argv_and_safe_environment() {
     assert!(!json.contains(TOKEN), "the token leaked: {json}");
     assert!(!json.contains("hf_abc"), "the token leaked: {json}");
 
-    let process = serving(snapshot.serving);
+    let process = serving(&snapshot);
     assert_eq!(process.pid, guard.0.id());
     assert_eq!(
         process.found_by,
@@ -158,7 +169,13 @@ fn finds_loopback_listener_with_argv_and_safe_environment() {
         environment.values.get("HF_TOKEN").map(String::as_str),
         Some("<redacted>")
     );
-    assert_eq!(snapshot.limits.pid, guard.0.id());
+    let limits = snapshot.servers.first().and_then(|s| s.limits.as_ref());
+    assert_eq!(limits.map(|l| l.pid), Some(guard.0.id()));
+    assert_eq!(
+        snapshot.limits.pid,
+        std::process::id(),
+        "the node-level limits are the probe's own"
+    );
 }
 
 #[test]
@@ -171,7 +188,7 @@ fn finds_listeners_on_every_address_kind() {
         let Some((guard, port)) = listener(family, host, "") else {
             continue;
         };
-        let process = serving(probe(&by_port(port)).serving);
+        let process = serving(&probe(&by_port(port)));
         assert_eq!(process.pid, guard.0.id(), "{host}");
         let FoundBy::Port { addresses, .. } = &process.found_by else {
             panic!("{:?}", process.found_by);
@@ -193,7 +210,7 @@ fn lists_the_process_tree() {
     let parent = guard.0.id();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let process = serving(probe(&by_port(port)).serving);
+        let process = serving(&probe(&by_port(port)));
         let children = process.children.value().cloned().unwrap_or_default();
         let shell = children.iter().find(|c| c.parent_pid == parent && c.name == "sh");
         let sleeper = shell.and_then(|shell| children.iter().find(|c| c.parent_pid == shell.pid && c.name == "sleep"));
@@ -214,36 +231,104 @@ fn lists_the_process_tree() {
     }
 }
 
+/// A TCP socket bound to a free loopback port but not listening: it keeps the kernel from
+/// handing the port to a listener of a concurrent test, so "nothing listens" stays true.
+struct BoundNotListening {
+    fd: i32,
+    port: u16,
+}
+
+impl BoundNotListening {
+    fn new() -> BoundNotListening {
+        // SAFETY: plain socket calls on a zeroed sockaddr_in we own; the fd is closed on drop.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let mut address: libc::sockaddr_in = std::mem::zeroed();
+            address.sin_family = libc::AF_INET as libc::sa_family_t;
+            address.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+            let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let rc = libc::bind(fd, (&raw const address).cast(), size);
+            assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+            let mut length = size;
+            let rc = libc::getsockname(fd, (&raw mut address).cast(), &mut length);
+            assert_eq!(rc, 0, "getsockname: {}", std::io::Error::last_os_error());
+            BoundNotListening {
+                fd,
+                port: u16::from_be(address.sin_port),
+            }
+        }
+    }
+}
+
+impl Drop for BoundNotListening {
+    fn drop(&mut self) {
+        // SAFETY: closes the fd this guard opened.
+        unsafe {
+            libc::close(self.fd);
+        }
+    }
+}
+
 #[test]
 fn a_port_nobody_listens_on_is_absent() {
-    let port = match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
-        Ok(address) => address.port(),
-        Err(error) => panic!("bind: {error}"),
-    };
-    // The listener is dropped: the port is free again.
+    let bound = BoundNotListening::new();
+    let port = bound.port;
     let snapshot = probe(&by_port(port));
     assert_eq!(
-        snapshot.serving,
-        Some(Observed::Absent {
+        first(&snapshot),
+        Observed::Absent {
             reason: format!("nothing listens on port {port}")
-        })
+        }
     );
+    drop(bound);
 }
 
 #[test]
 fn by_pid_and_missing_pid() {
     let me = std::process::id();
     let snapshot = probe(&HostProbeOptions {
-        pid: Some(me),
-        storage_path: Some(std::env::temp_dir()),
-        ..HostProbeOptions::default()
+        servers: vec![ServerQuery {
+            pid: Some(me),
+            ..ServerQuery::default()
+        }],
+        storage_paths: vec![std::env::temp_dir(), std::env::temp_dir()],
     });
-    assert_eq!(serving(snapshot.serving).found_by, FoundBy::Pid);
-    assert!(snapshot.storage.is_some_and(|s| s.is_ok()));
+    assert_eq!(serving(&snapshot).found_by, FoundBy::Pid);
+    assert_eq!(snapshot.storage.len(), 1, "the same path is measured once");
+    assert!(snapshot.storage.iter().all(|s| s.facts.is_ok()));
     let snapshot = probe(&HostProbeOptions {
-        pid: Some(u32::MAX - 7),
+        servers: vec![ServerQuery {
+            pid: Some(u32::MAX - 7),
+            ..ServerQuery::default()
+        }],
         ..HostProbeOptions::default()
     });
-    assert!(snapshot.serving.is_some_and(|s| s.is_absent()));
+    assert!(first(&snapshot).is_absent());
+    assert_eq!(snapshot.servers.first().map(|s| s.limits.is_none()), Some(true));
     assert_eq!(snapshot.limits.pid, me);
+}
+
+#[test]
+fn a_named_pid_is_checked_against_who_holds_the_port() {
+    let Some((guard, port)) = listener("AF_INET", "127.0.0.1", "") else {
+        return;
+    };
+    let snapshot = probe(&HostProbeOptions {
+        servers: vec![ServerQuery {
+            pid: Some(std::process::id()),
+            port: Some(port),
+            ..ServerQuery::default()
+        }],
+        ..HostProbeOptions::default()
+    });
+    // The named process is described, and the port's real holder is reported beside it.
+    assert_eq!(serving(&snapshot).pid, std::process::id());
+    let listener = snapshot.servers.first().and_then(|s| s.port_listener.clone());
+    let Some(Observed::Ok { value }) = listener else {
+        panic!("port listener: {listener:?}");
+    };
+    assert_eq!(value.pid, Some(guard.0.id()));
+    assert_eq!(value.holders, [guard.0.id()]);
+    assert!(value.name.is_some_and(|n| n.starts_with("python")));
 }

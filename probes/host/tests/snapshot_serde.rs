@@ -3,8 +3,8 @@
 
 use modelspec_probe_host::{
     CgroupVersion, ChildProcess, ContainerFacts, CpuLimit, EffectiveLimits, EnvironmentFacts, FoundBy,
-    HostProbeOptions, HostSnapshot, LimitsOf, MemoryLimit, Observed, ProcessUser, ServingProcess, StorageFacts,
-    SystemFacts, probe,
+    HostProbeOptions, HostSnapshot, LimitsOf, MemoryLimit, Observed, ProcessUser, ServerObservation, ServerQuery,
+    ServingProcess, StorageFacts, StorageObservation, SystemFacts, probe,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -67,56 +67,68 @@ fn full_snapshot() -> HostSnapshot {
             }),
             memory: ok(MemoryLimit::Unlimited),
         },
-        storage: Some(ok(StorageFacts {
+        storage: vec![StorageObservation {
             path: "/models".into(),
-            total_bytes: 1 << 40,
-            free_bytes: 1 << 39,
-            available_bytes: 1 << 38,
-        })),
-        serving: Some(ok(ServingProcess {
-            pid: 42,
-            found_by: FoundBy::Port {
-                port: 8000,
-                addresses: vec!["0.0.0.0:8000".into()],
-                holders: vec![42],
-            },
-            name: ok("vllm".into()),
-            exe: denied(),
-            argv: ok(vec!["vllm".into(), "serve".into()]),
-            started_at: ok("2026-01-02T00:00:00.000Z".into()),
-            user: ok(ProcessUser {
-                uid: 1000,
-                name: Some("serve".into()),
+            facts: ok(StorageFacts {
+                path: "/models".into(),
+                total_bytes: 1 << 40,
+                free_bytes: 1 << 39,
+                available_bytes: 1 << 38,
             }),
-            cwd: denied(),
-            parent_pid: ok(1),
-            children: ok(vec![ChildProcess {
-                pid: 43,
-                parent_pid: 42,
-                name: "VLLM::EngineCore".into(),
-                argv: vec!["VLLM::EngineCore".into()],
-                ns_pids: vec![91043, 43],
-            }]),
-            environment: ok(EnvironmentFacts {
-                cuda_visible_devices: Some("0,1".into()),
-                nvidia_visible_devices: None,
-                names: vec!["CUDA_VISIBLE_DEVICES".into(), "HF_TOKEN".into()],
-                values: BTreeMap::from([("HF_TOKEN".to_owned(), "<redacted>".to_owned())]),
+        }],
+        servers: vec![ServerObservation {
+            port: Some(8000),
+            pid: None,
+            limits: None,
+            port_listener: None,
+            process: ok(ServingProcess {
+                pid: 42,
+                found_by: FoundBy::Port {
+                    port: 8000,
+                    addresses: vec!["0.0.0.0:8000".into()],
+                    holders: vec![42],
+                },
+                name: ok("vllm".into()),
+                exe: denied(),
+                argv: ok(vec!["vllm".into(), "serve".into()]),
+                started_at: ok("2026-01-02T00:00:00.000Z".into()),
+                user: ok(ProcessUser {
+                    uid: 1000,
+                    name: Some("serve".into()),
+                }),
+                cwd: denied(),
+                parent_pid: ok(1),
+                children: ok(vec![ChildProcess {
+                    pid: 43,
+                    parent_pid: 42,
+                    name: "VLLM::EngineCore".into(),
+                    argv: vec!["VLLM::EngineCore".into()],
+                    ns_pids: vec![91043, 43],
+                }]),
+                environment: ok(EnvironmentFacts {
+                    cuda_visible_devices: Some("0,1".into()),
+                    nvidia_visible_devices: None,
+                    names: vec!["CUDA_VISIBLE_DEVICES".into(), "HF_TOKEN".into()],
+                    values: BTreeMap::from([("HF_TOKEN".to_owned(), "<redacted>".to_owned())]),
+                }),
+                ns_pids: ok(vec![91042, 42]),
             }),
-            ns_pids: ok(vec![91042, 42]),
-        })),
+        }],
     }
 }
 
 #[test]
 fn constructed_snapshot_round_trips_with_stable_shape() {
     let value = round_trip(&full_snapshot());
-    assert_eq!(value["serving"]["status"], "ok");
+    let server = &value["servers"][0];
+    assert_eq!(server["port"], 8000);
+    assert_eq!(server["process"]["status"], "ok");
     assert_eq!(
-        value["serving"]["value"]["found_by"],
+        server["process"]["value"]["found_by"],
         json!({"by": "port", "port": 8000, "addresses": ["0.0.0.0:8000"], "holders": [42]})
     );
-    assert_eq!(value["serving"]["value"]["exe"]["status"], "unknown");
+    assert_eq!(server["process"]["value"]["exe"]["status"], "unknown");
+    assert_eq!(value["storage"][0]["facts"]["value"]["total_bytes"], 1u64 << 40);
     assert_eq!(
         value["limits"]["cpu"],
         json!({"status": "ok", "value": {"kind": "cores", "cores": 2.5, "quota_us": 250000, "period_us": 100000, "cgroup": "/"}})
@@ -132,25 +144,32 @@ fn constructed_snapshot_round_trips_with_stable_shape() {
 #[test]
 fn absent_and_unasked_parts_round_trip() {
     let mut snapshot = full_snapshot();
-    snapshot.serving = Some(Observed::Absent {
-        reason: "nothing listens on port 8000".into(),
-    });
-    snapshot.storage = None;
+    if let Some(server) = snapshot.servers.first_mut() {
+        server.process = Observed::Absent {
+            reason: "nothing listens on port 8000".into(),
+        };
+    }
+    snapshot.storage.clear();
     let value = round_trip(&snapshot);
     assert_eq!(
-        value["serving"],
+        value["servers"][0]["process"],
         json!({"status": "absent", "reason": "nothing listens on port 8000"})
     );
-    assert_eq!(value["storage"], Value::Null);
+    assert_eq!(value["storage"], json!([]));
 }
 
 #[test]
 fn real_snapshot_round_trips() {
     let snapshot = probe(&HostProbeOptions {
-        pid: Some(std::process::id()),
-        storage_path: Some(std::env::temp_dir()),
-        ..HostProbeOptions::default()
+        servers: vec![ServerQuery {
+            pid: Some(std::process::id()),
+            port: Some(1),
+            ..ServerQuery::default()
+        }],
+        storage_paths: vec![std::env::temp_dir()],
     });
+    let server = snapshot.servers.first();
+    assert!(server.is_some_and(|s| s.port_listener.as_ref().is_some_and(|l| !l.is_ok())));
     round_trip(&snapshot);
     assert!(snapshot.system.total_memory_bytes.is_ok());
     assert!(snapshot.observed_at.ends_with('Z'));

@@ -100,7 +100,7 @@ fn unprivileged_probe_reports_permission_not_absence() {
     };
 
     let by_port = run_as_nobody(&binary, &["--port".into(), port.to_string()]);
-    let serving = &by_port["serving"];
+    let serving = &by_port["servers"][0]["process"];
     assert_eq!(serving["status"], "unknown", "{serving}");
     let reason = serving["reason"].as_str().unwrap_or_default();
     assert!(reason.contains(HINT), "{reason}");
@@ -108,7 +108,7 @@ fn unprivileged_probe_reports_permission_not_absence() {
 
     // Named by pid, the process is visible but its environment is not.
     let by_pid = run_as_nobody(&binary, &["--pid".into(), std::process::id().to_string()]);
-    let process = &by_pid["serving"];
+    let process = &by_pid["servers"][0]["process"];
     assert_eq!(process["status"], "ok", "{process}");
     let environment = &process["value"]["environment"];
     assert_eq!(environment["status"], "unknown", "{environment}");

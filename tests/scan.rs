@@ -1232,3 +1232,31 @@ fn a_silent_gpu_makes_health_unknown_not_pass() {
         );
     }
 }
+
+#[test]
+fn a_folder_scans_every_spec_in_it_and_an_empty_one_is_an_error() {
+    let scratch = Scratch::nvidia("h100", 8, Some("bf16"));
+    let folder = scratch.path().join("specs");
+    std::fs::create_dir(&folder).expect("mkdir");
+    std::fs::write(folder.join("a.yaml"), spec_yaml("nvidia", "h100", 8, Some("bf16"))).expect("write a");
+    std::fs::write(
+        folder.join("b.yml"),
+        spec_yaml("nvidia", "h100", 2, Some("bf16")).replace("name: scan-test", "name: scan-b"),
+    )
+    .expect("write b");
+    std::fs::write(folder.join("notes.txt"), "not a spec").expect("write notes");
+    let o = scratch.run(None, &["scan", "specs", "--nvml-lib", NO_NVML, "--format", "json"]);
+    let report = json_of(&o);
+    let names: Vec<&str> = report["specs"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .filter_map(|s| s["spec"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["scan-test", "scan-b"], "{}", stderr(&o));
+
+    std::fs::create_dir(scratch.path().join("empty")).expect("mkdir");
+    let o = scratch.run(None, &["scan", "empty", "--nvml-lib", NO_NVML]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no spec files"), "{}", stderr(&o));
+}

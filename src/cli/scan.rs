@@ -16,6 +16,7 @@ use super::{ColorChoice, exit};
 use crate::check::{self, node, target};
 use crate::observe::{Observation, Plan, collect};
 use crate::report::{self, FailOn, Report, SpecInfo, SpecSection};
+use crate::spec::discover::discover;
 use crate::spec::validate::{Input, Options, syntax_for, typed_documents, validate_inputs};
 use crate::spec::{Limits, ModelSpec, Syntax};
 
@@ -100,7 +101,26 @@ fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
             sha256_hex(DEMO_SPEC.as_bytes()),
         ));
     }
-    let inputs: Vec<Input> = req.specs.iter().map(|p| Input::File(p.clone())).collect();
+    // A folder stands for the spec files in it, as for `validate`.
+    let (inputs, missing) = discover(&req.specs);
+    if let Some(error) = missing.first() {
+        eprintln!("error: {}: {}", error.path.display(), error.message);
+        return Err(exit::ERROR);
+    }
+    let mut files = Vec::new();
+    for input in &inputs {
+        match input {
+            Input::File(path) => files.push(path.clone()),
+            Input::Stdin => {
+                eprintln!("error: scan reads spec files; `-` (standard input) is for `modelspec validate`");
+                return Err(exit::ERROR);
+            }
+        }
+    }
+    if files.is_empty() {
+        eprintln!("error: no spec files (*.yaml, *.yml, *.json) under the named folder(s)");
+        return Err(exit::ERROR);
+    }
     let reports = validate_inputs(&inputs, &Options::default());
     if reports.iter().any(|r| !r.is_valid(false)) {
         let summary = ValidateSummary::of(&reports, false);
@@ -115,7 +135,7 @@ fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
         return Err(exit::ERROR);
     }
     let mut specs = Vec::new();
-    for path in &req.specs {
+    for path in &files {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {

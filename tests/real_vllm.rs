@@ -1,0 +1,177 @@
+//! Against a real vLLM (opt-in: `MODELSPEC_REAL_VLLM=1`).
+//!
+//! Uses `../shared/real-vllm/`: vLLM 0.32 on CPU with a tiny local model. The test serves its
+//! own instance on a free port from a private run folder (so a server someone else started is
+//! left alone), scans it, and stops it. Setup (`setup.sh`, a few minutes, needs PyPI) runs only
+//! when the virtualenv is missing. Without the variable the test says it skipped and passes:
+//! CI does not pay a minute-long model start on every run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value as Json;
+
+/// `../shared/real-vllm`, next to the repository.
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-vllm")
+}
+
+/// Where `setup.sh` put the virtualenv and the model.
+fn installed() -> PathBuf {
+    std::env::var_os("REAL_VLLM_DIR").map_or_else(|| PathBuf::from("/tmp/modelspec-real-vllm"), PathBuf::from)
+}
+
+/// A vLLM serving from a private run folder; stopped (with its whole tree) on drop.
+struct RealVllm {
+    root: tempfile::TempDir,
+    port: u16,
+}
+
+impl RealVllm {
+    fn start(extra_args: &str) -> RealVllm {
+        let installed = installed();
+        if !installed.join("venv/bin/vllm").exists() {
+            let status = Command::new("bash")
+                .arg(scripts().join("setup.sh"))
+                .env("REAL_VLLM_DIR", &installed)
+                .status()
+                .expect("run setup.sh");
+            assert!(status.success(), "setup.sh failed");
+        }
+        // The scripts keep their pid file under the root: a private root lets this instance
+        // run beside another, sharing the installed virtualenv and model.
+        let root = tempfile::tempdir().expect("tempdir");
+        for shared in ["venv", "tiny-llama"] {
+            std::os::unix::fs::symlink(installed.join(shared), root.path().join(shared)).expect("symlink");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let status = Command::new("bash")
+            .arg(scripts().join("start.sh"))
+            .env("REAL_VLLM_DIR", root.path())
+            .env("PORT", port.to_string())
+            .env("EXTRA_ARGS", extra_args)
+            .status()
+            .expect("run start.sh");
+        let server = RealVllm { root, port };
+        assert!(
+            status.success(),
+            "start.sh failed (log under {})",
+            server.root.path().display()
+        );
+        server
+    }
+}
+
+impl Drop for RealVllm {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(scripts().join("stop.sh"))
+            .env("REAL_VLLM_DIR", self.root.path())
+            .status();
+    }
+}
+
+fn spec(port: u16, target_device: &str) -> String {
+    format!(
+        "apiVersion: piqc.ai/v1alpha1
+kind: ModelSpec
+metadata:
+  name: tiny-llama
+spec:
+  identity:
+    model: {{id: tiny-llama, family: llama, task: text-generation, framework: vllm, precision: bf16}}
+  runtime:
+    accelerator: {{vendor: nvidia, type: l4, count: 1}}
+    batch: {{maxBatchSize: 8, maxSequenceLengthTokens: 1024}}
+    resources: {{cpuCores: 1, memoryGb: 1}}
+    environment:
+      variables:
+        VLLM_TARGET_DEVICE: {target_device}
+        HF_HUB_OFFLINE: \"1\"
+  operations:
+    serving: {{protocol: http, port: {port}}}
+"
+    )
+}
+
+fn scan(dir: &Path, spec_text: &str) -> (Option<i32>, Json) {
+    let path = dir.join("spec.yaml");
+    std::fs::write(&path, spec_text).expect("write spec");
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args(["scan", path.to_str().expect("UTF-8 path"), "--format", "json"])
+        .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .env_remove("MODELSPEC_NVML_LIB")
+        .output()
+        .expect("run modelspec");
+    let report = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("report JSON ({e}): {}", String::from_utf8_lossy(&o.stderr)));
+    (o.status.code(), report)
+}
+
+fn by_pointer<'a>(report: &'a Json, pointer: &str) -> &'a Json {
+    report["specs"][0]["findings"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["pointer"] == pointer))
+        .unwrap_or_else(|| panic!("no finding for {pointer}"))
+}
+
+/// The value after `flag` on a command line.
+fn flag<'a>(argv: &'a [Json], flag: &str) -> Option<&'a str> {
+    let at = argv.iter().position(|a| a == flag)?;
+    argv.get(at + 1)?.as_str()
+}
+
+#[test]
+fn the_real_vllm_is_found_by_its_port_with_its_argv_tree_and_environment() {
+    if std::env::var_os("MODELSPEC_REAL_VLLM").is_none_or(|v| v != "1") {
+        eprintln!("skipped: set MODELSPEC_REAL_VLLM=1 to run against a real vLLM (../shared/real-vllm)");
+        return;
+    }
+    let server = RealVllm::start("--enforce-eager");
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let (_, report) = scan(dir.path(), &spec(server.port, "cpu"));
+    let port = by_pointer(&report, "/spec/operations/serving/port");
+    assert_eq!(port["status"], "pass", "{port:#}");
+    // The API server itself holds the socket (its engine runs in children).
+    assert_eq!(port["observed"]["name"], "vllm", "{port:#}");
+
+    let process = &report["observation"]["host"]["snapshot"]["servers"][0]["process"]["value"];
+    let argv = process["argv"]["value"].as_array().expect("argv read");
+    assert_eq!(argv.get(2).and_then(Json::as_str), Some("serve"), "{argv:?}");
+    assert_eq!(flag(argv, "--max-model-len"), Some("1024"));
+    assert_eq!(flag(argv, "--max-num-seqs"), Some("8"));
+    assert_eq!(flag(argv, "--dtype"), Some("bfloat16"));
+    assert_eq!(flag(argv, "--served-model-name"), Some("tiny-llama"));
+
+    // The engine and its worker are in the tree. Linux keeps 15 bytes of a process name, so
+    // `VLLM::EngineCore` reads `VLLM::EngineCor`.
+    let children: Vec<&str> = process["children"]["value"]
+        .as_array()
+        .expect("children read")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert!(children.contains(&"VLLM::EngineCor"), "{children:?}");
+    assert!(children.contains(&"VLLM::Worker"), "{children:?}");
+
+    for name in ["VLLM_TARGET_DEVICE", "HF_HUB_OFFLINE"] {
+        let f = by_pointer(&report, &format!("/spec/runtime/environment/variables/{name}"));
+        assert_eq!(f["status"], "pass", "{f:#}");
+    }
+    assert_eq!(
+        by_pointer(&report, "/spec/runtime/resources/cpuCores")["status"],
+        "pass"
+    );
+
+    // The same server against a spec that expects it on CUDA: drift, with the observed value.
+    let (code, report) = scan(dir.path(), &spec(server.port, "cuda"));
+    let f = by_pointer(&report, "/spec/runtime/environment/variables/VLLM_TARGET_DEVICE");
+    assert_eq!(f["status"], "fail", "{f:#}");
+    assert_eq!(f["observed"], "cpu");
+    assert_eq!(code, Some(1));
+    drop(server);
+}

@@ -66,7 +66,10 @@ fn run() -> Result<ExitCode, String> {
     request.accept = accept;
     request.max_body_bytes = max_bytes;
     // A second past the request's own timeout: the request's timeout is what should fire.
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(timeout.saturating_add(Duration::from_secs(1)))
+        .unwrap_or(now + Duration::from_secs(86_400));
     let exchange = client.fetch(&request, deadline);
     let json =
         serde_json::to_string_pretty(&exchange).map_err(|error| format!("cannot print the exchange: {error}"))?;

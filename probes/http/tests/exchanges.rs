@@ -209,7 +209,7 @@ fn a_server_that_never_answers_times_out_on_time() {
         "{failure}"
     );
     assert!(elapsed >= Duration::from_millis(750), "returned early: {elapsed:?}");
-    assert!(elapsed < Duration::from_millis(800 + 700), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(800 + 1000), "took {elapsed:?}");
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn the_overall_deadline_caps_the_request_timeout() {
     let deadline = started + Duration::from_millis(600);
     let exchange = client.fetch(&Request::get("/health").timeout(Duration::from_secs(30)), deadline);
     assert!(
-        started.elapsed() < Duration::from_millis(600 + 700),
+        started.elapsed() < Duration::from_millis(600 + 1000),
         "took {:?}",
         started.elapsed()
     );
@@ -241,7 +241,7 @@ fn a_trickling_body_is_cut_at_the_deadline() {
     let started = Instant::now();
     let exchange = client.fetch(&Request::get("/metrics").timeout(Duration::from_secs(1)), soon());
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_millis(1000 + 700), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1000 + 1000), "took {elapsed:?}");
     let response = exchange.response().expect("headers arrived");
     assert!(response.truncated);
     let cut = response.body_cut.as_ref().expect("cut");
@@ -333,6 +333,11 @@ fn connection_refused_says_where_and_what_to_do() {
     assert!(failure.reason.contains(&format!("127.0.0.1:{port}")), "{failure}");
     assert!(failure.reason.contains("--endpoint"), "{failure}");
     assert!(!failure.reason.contains(SECRET));
+    let saved = serde_json::to_string(&exchange).expect("serializes");
+    assert!(
+        saved.contains(r#""outcome":"failure","kind":"connection_refused""#),
+        "{saved}"
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod observe;
 pub mod report;
+pub mod runtime;
 pub mod schemas;
 pub mod spec;
 pub mod suggest;

@@ -96,18 +96,14 @@ fn classify(pointer: &str) -> (Domain, String) {
         (
             "/spec/identity/model/artifacts",
             Domain::Identity,
-            "not checked yet: the serving process probe will compare the loaded model path",
+            "not comparable on a node: the engine names its local copy, not the artifact's checksum or store",
         ),
         (
             "/spec/identity",
             Domain::Identity,
-            "not checked yet: the serving endpoint probe will compare the served model and engine",
+            "descriptive: no engine says which family or task a model belongs to",
         ),
-        (
-            "/spec/runtime/batch",
-            Domain::Batch,
-            "not checked yet: engine adapters will read the served limits",
-        ),
+        ("/spec/runtime/batch", Domain::Batch, "not judged by any batch rule"),
         ("/spec/runtime/resources", Domain::Host, "not checked by any host rule"),
         (
             "/spec/runtime/environment",
@@ -122,7 +118,7 @@ fn classify(pointer: &str) -> (Domain, String) {
         (
             "/spec/operations/serving",
             Domain::Serving,
-            "not checked yet: the endpoint probe will check the protocol, probes and limits",
+            "not judged by any serving rule",
         ),
         (
             "/spec/operations/scaling",

@@ -9,10 +9,17 @@
 
 pub mod accelerator;
 pub(crate) mod attribution;
+pub mod batch;
 pub mod coverage;
+pub(crate) mod engine;
+pub mod explain;
+pub mod governance;
 pub mod health;
 pub mod host;
+pub mod identity;
 pub mod node;
+pub mod observability;
+pub mod serving;
 pub mod target;
 
 use serde::{Deserialize, Serialize};
@@ -83,6 +90,50 @@ pub const CHECKS: &[(&str, &str)] = &[
     (
         node::SERVER_SHARED,
         "several specs: each resolves to its own serving process",
+    ),
+    (
+        identity::MODEL_ID,
+        "the engine serves the declared model id (served name or model path)",
+    ),
+    (
+        identity::FRAMEWORK,
+        "the engine on the serving port is the declared framework",
+    ),
+    (
+        identity::PRECISION,
+        "the engine's dtype (or quantization) is the declared precision",
+    ),
+    (
+        identity::ARTIFACT,
+        "the engine serves the model from the declared artifact",
+    ),
+    (
+        batch::MAX_BATCH_SIZE,
+        "the engine runs at most maxBatchSize sequences at once",
+    ),
+    (
+        batch::MAX_SEQUENCE_LENGTH,
+        "the engine serves maxSequenceLengthTokens (more warns)",
+    ),
+    (
+        serving::PROTOCOL,
+        "the port speaks the declared protocol (HTTP, or HTTP/2 for gRPC)",
+    ),
+    (serving::READINESS, "the readiness probe answers 2xx within its timeout"),
+    (serving::LIVENESS, "the liveness probe answers 2xx within its timeout"),
+    (
+        serving::MAX_CONCURRENCY,
+        "the engine admits at most maxConcurrency requests",
+    ),
+    (serving::TIMEOUT, "the engine's request timeout equals timeoutSeconds"),
+    (observability::LOG_LEVEL, "the engine logs at the declared level"),
+    (
+        observability::TRACING,
+        "traces are exported exactly when tracing is declared",
+    ),
+    (
+        governance::PII_REQUEST_LOGGING,
+        "no request or prompt logging while PII is not allowed",
     ),
     (
         coverage::NOT_CHECKED,
@@ -264,6 +315,12 @@ pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
     accelerator::check(spec, observation, &mut findings);
     health::check(spec, observation, &mut findings);
     host::check(spec, observation, &mut findings);
+    let engine = engine::view(spec, observation);
+    identity::check(spec, &engine, &mut findings);
+    batch::check(spec, &engine, &mut findings);
+    serving::check(spec, &engine, &mut findings);
+    observability::check(spec, &engine, &mut findings);
+    governance::check(spec, &engine, &mut findings);
     coverage::fill(spec, &mut findings);
     findings.sort_by_key(|f| f.domain);
     findings
@@ -276,10 +333,15 @@ mod tests {
     fn every_check_code_is_listed() {
         let sources = [
             include_str!("accelerator.rs"),
+            include_str!("batch.rs"),
             include_str!("coverage.rs"),
+            include_str!("governance.rs"),
             include_str!("health.rs"),
             include_str!("host.rs"),
+            include_str!("identity.rs"),
             include_str!("node.rs"),
+            include_str!("observability.rs"),
+            include_str!("serving.rs"),
         ];
         let mut declared = Vec::new();
         for source in sources {

@@ -10,6 +10,7 @@ use modelspec_probe_host::{HostProbeOptions, Observed as HostObserved, ServerQue
 
 use super::exit;
 use super::output::write_atomically;
+use crate::observe::endpoint::{EndpointPlan, TargetPlan};
 use crate::observe::{Observation, Plan, ProbeOutcome, collect};
 
 /// What the user asked for.
@@ -29,10 +30,37 @@ pub struct Request {
     pub pid: Option<u32>,
     /// Also measure the filesystems holding these paths.
     pub storage_path: Vec<PathBuf>,
+    /// How to reach the endpoints on those ports.
+    pub connect: super::connect::ConnectArgs,
 }
 
 /// Runs the command; returns the exit code.
 pub fn run(req: &Request) -> i32 {
+    let client = match req.connect.client_options(req.timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    };
+    if req.connect.endpoint.is_some() && req.port.len() != 1 {
+        eprintln!("error: --endpoint replaces the address of one port: give exactly one --port with it");
+        return exit::ERROR;
+    }
+    // Every port asked is also asked over HTTP, so a saved observation replays the engine too.
+    let endpoint = (!req.port.is_empty()).then(|| EndpointPlan {
+        host: req.connect.host.clone(),
+        targets: req
+            .port
+            .iter()
+            .map(|&port| TargetPlan {
+                port,
+                endpoint: req.connect.endpoint.clone(),
+                ..TargetPlan::default()
+            })
+            .collect(),
+        client,
+    });
     let observation = collect(&Plan {
         gpu: Some(GpuProbeOptions {
             library: req.nvml_lib.clone(),
@@ -41,6 +69,7 @@ pub fn run(req: &Request) -> i32 {
             servers: server_queries(&req.port, req.pid),
             storage_paths: req.storage_path.clone(),
         }),
+        endpoint,
         timeout: req.timeout,
     });
     let json = match serde_json::to_string_pretty(&observation) {

@@ -3,6 +3,7 @@
 //! Commands return an [`ExitCode`]-like integer computed once from their results; nothing
 //! below this module calls `process::exit` or prints outside its renderer.
 
+mod connect;
 mod facts;
 mod output;
 mod scan;
@@ -90,6 +91,8 @@ struct ScanArgs {
     /// The filesystem to measure for ephemeralStorageGb (else a local modelUri, if any).
     #[arg(long, value_name = "PATH")]
     storage_path: Option<PathBuf>,
+    #[command(flatten)]
+    connect: connect::ConnectArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -115,6 +118,8 @@ struct FactsArgs {
     /// Also measure the filesystem holding this path (repeatable).
     #[arg(long, value_name = "PATH")]
     storage_path: Vec<PathBuf>,
+    #[command(flatten)]
+    connect: connect::ConnectArgs,
 }
 
 /// `--fail-on` values.
@@ -249,6 +254,7 @@ pub fn main() -> i32 {
             show_skipped: args.show_skipped,
             pid: args.pid,
             storage_path: args.storage_path,
+            connect: args.connect,
         }),
         Command::Facts(args) => facts::run(&facts::Request {
             output: args.output,
@@ -258,6 +264,7 @@ pub fn main() -> i32 {
             port: args.port,
             pid: args.pid,
             storage_path: args.storage_path,
+            connect: args.connect,
         }),
         Command::Validate(args) => validate::run(&validate::Request {
             paths: args.paths,

@@ -14,9 +14,12 @@ use super::style::Style;
 use super::validate::{Summary as ValidateSummary, human};
 use super::{ColorChoice, exit};
 use crate::check::{self, node, target};
+use crate::observe::endpoint::{EndpointPlan, TargetPlan};
 use crate::observe::{Observation, Plan, collect};
 use crate::report::{self, FailOn, Report, SpecInfo, SpecSection};
+use crate::runtime::triton;
 use crate::spec::discover::discover;
+use crate::spec::model::Protocol;
 use crate::spec::validate::{Input, Options, syntax_for, typed_documents, validate_inputs};
 use crate::spec::{Limits, ModelSpec, Syntax};
 
@@ -62,6 +65,8 @@ pub struct Request {
     pub pid: Option<u32>,
     /// The filesystem to measure for `ephemeralStorageGb`.
     pub storage_path: Option<PathBuf>,
+    /// How to reach the serving endpoints.
+    pub connect: super::connect::ConnectArgs,
 }
 
 /// A spec document ready to be judged.
@@ -193,6 +198,54 @@ fn host_plan(req: &Request, specs: &[LoadedSpec]) -> HostProbeOptions {
     HostProbeOptions { servers, storage_paths }
 }
 
+/// What to ask over HTTP: each distinct serving port once, with the probe paths of the specs
+/// served there, Triton's configuration of each spec's model, and an HTTP/2 check for gRPC.
+fn endpoint_plan(req: &Request, specs: &[LoadedSpec]) -> Result<EndpointPlan, String> {
+    let client = req.connect.client_options(req.timeout)?;
+    let mut targets: Vec<TargetPlan> = Vec::new();
+    for s in specs {
+        let Some(port) = target::serving_port(&s.spec) else {
+            continue;
+        };
+        let serving = s.spec.spec.operations.as_ref().and_then(|o| o.serving.as_ref());
+        let probes = serving
+            .into_iter()
+            .flat_map(|sv| [&sv.readiness_probe, &sv.liveness_probe])
+            .flatten()
+            .filter_map(|p| p.path.clone());
+        let model_config = triton::config_path(triton::model_name(&s.spec.spec.identity.model.id));
+        let grpc = serving.and_then(|sv| sv.protocol) == Some(Protocol::Grpc);
+        let index = match targets.iter().position(|t| t.port == port) {
+            Some(i) => i,
+            None => {
+                targets.push(TargetPlan {
+                    port,
+                    endpoint: req.connect.endpoint.clone(),
+                    model_dir: target::local_model_path(&s.spec),
+                    ..TargetPlan::default()
+                });
+                targets.len() - 1
+            }
+        };
+        if let Some(t) = targets.get_mut(index) {
+            t.extra_paths.extend(probes);
+            t.extra_paths.push(model_config);
+            t.grpc |= grpc;
+        }
+    }
+    if req.connect.endpoint.is_some() && targets.len() > 1 {
+        return Err(
+            "--endpoint replaces the address of one serving port, but the specs name several; scan them one at a time"
+                .into(),
+        );
+    }
+    Ok(EndpointPlan {
+        host: req.connect.host.clone(),
+        targets,
+        client,
+    })
+}
+
 fn observation(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, i32> {
     if req.demo {
         return Observation::from_json(DEMO_OBSERVATION, "<demo>").map_err(|e| {
@@ -210,11 +263,16 @@ fn observation(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, i32> 
             exit::ERROR
         });
     }
+    let endpoint = endpoint_plan(req, specs).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::ERROR
+    })?;
     Ok(collect(&Plan {
         gpu: Some(GpuProbeOptions {
             library: req.nvml_lib.clone(),
         }),
         host: Some(host_plan(req, specs)),
+        endpoint: Some(endpoint),
         timeout: req.timeout,
     }))
 }

@@ -6,6 +6,8 @@
 //! runs on its own thread under one deadline: a probe that does not answer in time is recorded
 //! as timed out, with its budget, and never delays the others or the report.
 
+pub mod endpoint;
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,6 +31,16 @@ pub struct Observation {
     /// The host probe's outcome (absent from observations made before it existed).
     #[serde(default = "not_recorded")]
     pub host: ProbeOutcome<HostSnapshot>,
+    /// The serving endpoints' answers (absent from observations made before the endpoint
+    /// probe existed).
+    #[serde(default = "endpoint_not_recorded")]
+    pub endpoint: ProbeOutcome<endpoint::EndpointSnapshot>,
+}
+
+fn endpoint_not_recorded<T>() -> ProbeOutcome<T> {
+    ProbeOutcome::NotRun {
+        reason: "this observation was recorded without the endpoint probe".into(),
+    }
 }
 
 fn not_recorded<T>() -> ProbeOutcome<T> {
@@ -99,6 +111,8 @@ pub struct Plan {
     pub gpu: Option<GpuProbeOptions>,
     /// Host probe options, or `None` to skip the host probe.
     pub host: Option<HostProbeOptions>,
+    /// Serving endpoints to ask, or `None` to skip the endpoint probe.
+    pub endpoint: Option<endpoint::EndpointPlan>,
     /// One deadline for all probes.
     pub timeout: Duration,
 }
@@ -131,12 +145,44 @@ pub fn collect(plan: &Plan) -> Observation {
             duration_ms: s.duration_ms,
         },
     );
+    // The endpoint probe bounds its own requests a little inside the deadline, so a hung
+    // server costs a failed exchange, not the whole probe.
+    let endpoint_rx = plan.endpoint.clone().map(|endpoint_plan| {
+        let own_deadline = deadline.checked_sub(Duration::from_millis(50)).unwrap_or(deadline);
+        spawn("probe-endpoint", move || {
+            let started = Instant::now();
+            let observed_at = format_rfc3339_utc(SystemTime::now());
+            let snapshot = endpoint::probe(&endpoint_plan, own_deadline);
+            (snapshot, observed_at, millis(started.elapsed()))
+        })
+    });
     let host = outcome(host_rx, deadline, plan.timeout, "host", "host", |s| Provenance {
         source: "host".into(),
         method: "/proc, cgroup files, statvfs".into(),
         observed_at: s.observed_at.clone(),
         duration_ms: s.duration_ms,
     });
+
+    let endpoint = match outcome(
+        endpoint_rx,
+        deadline,
+        plan.timeout,
+        "endpoint",
+        "http",
+        |(_, observed_at, duration_ms)| Provenance {
+            source: "http".into(),
+            method: "HTTP requests to the serving ports (modelspec-probe-http)".into(),
+            observed_at: observed_at.clone(),
+            duration_ms: *duration_ms,
+        },
+    ) {
+        ProbeOutcome::Observed { provenance, snapshot } => ProbeOutcome::Observed {
+            provenance,
+            snapshot: snapshot.0,
+        },
+        ProbeOutcome::TimedOut { source, budget_ms } => ProbeOutcome::TimedOut { source, budget_ms },
+        ProbeOutcome::NotRun { reason } => ProbeOutcome::NotRun { reason },
+    };
 
     Observation {
         schema: SCHEMA.into(),
@@ -149,6 +195,7 @@ pub fn collect(plan: &Plan) -> Observation {
         },
         gpu,
         host,
+        endpoint,
     }
 }
 
@@ -250,6 +297,7 @@ mod tests {
         let obs = collect(&Plan {
             gpu: None,
             host: None,
+            endpoint: None,
             timeout: Duration::from_secs(1),
         });
         assert_eq!(obs.schema, SCHEMA);

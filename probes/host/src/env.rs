@@ -13,7 +13,8 @@
 //!   in any case, one of [`SECRET_NAME_PARTS`]) or the value looks like a token: it starts
 //!   with one of [`TOKEN_PREFIXES`], or it is at least 32 characters all from
 //!   `[A-Za-z0-9_+/=-]`, with letters and digits, and more than 3 bits of entropy per
-//!   character (API keys, base64, hex secrets; a plain path or word list is not).
+//!   character (API keys, base64, hex secrets; a plain path or word list is not), or it is a
+//!   URL with credentials in its authority (`https://user:pass@collector:4317`).
 //!
 //! Command lines are shown (they are how the model is served) but pass through [`redact_argv`]:
 //! the value after a flag with a secret name (`--api-key X`, `--api-key=X`) and any argument
@@ -81,6 +82,46 @@ pub const ALLOWED_VALUES: &[&str] = &[
     "TRANSFORMERS_OFFLINE",
     "HF_HOME",
     "TOKENIZERS_PARALLELISM",
+    // The serving engines' own settings, read as facts about how the model is served.
+    "VLLM_TARGET_DEVICE",
+    "MODEL_ID",
+    "MAX_BATCH_SIZE",
+    "MAX_TOTAL_TOKENS",
+    "MAX_INPUT_TOKENS",
+    "MAX_INPUT_LENGTH",
+    "MAX_BATCH_TOTAL_TOKENS",
+    "MAX_BATCH_PREFILL_TOKENS",
+    "MAX_CONCURRENT_REQUESTS",
+    "NUM_SHARD",
+    "DTYPE",
+    "QUANTIZE",
+    "LOG_LEVEL",
+    "OTLP_ENDPOINT",
+    "PROMETHEUS_PORT",
+    "LLAMA_ARG_CTX_SIZE",
+    "LLAMA_ARG_N_PARALLEL",
+    "LLAMA_ARG_TIMEOUT",
+    "OLLAMA_NUM_PARALLEL",
+    "OLLAMA_CONTEXT_LENGTH",
+    "OLLAMA_MAX_QUEUE",
+    "OLLAMA_MAX_LOADED_MODELS",
+    "OLLAMA_KEEP_ALIVE",
+    "NIM_SERVED_MODEL_NAME",
+    "NIM_MAX_MODEL_LEN",
+    "NIM_LOG_LEVEL",
+    "NIM_MODEL_PATH",
+    "NIM_SERVER_PORT",
+    "NIM_TENSOR_PARALLEL_SIZE",
+    "NIM_ENABLE_OTEL",
+    "NIM_OTEL_EXPORTER_OTLP_ENDPOINT",
+    "NIM_DISABLE_LOG_REQUESTS",
+    "OLLAMA_DEBUG",
+    "TLLM_LOG_LEVEL",
+    "LLAMA_ARG_ENDPOINT_METRICS",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_EXPORTER",
 ];
 
 /// The part of a process's environment a snapshot may carry.
@@ -165,9 +206,17 @@ pub fn looks_like_token(value: &str) -> bool {
     token_chars && letters && digits && shannon_entropy(value) > 3.0
 }
 
+/// Whether a value is a URL with credentials in it (`https://user:pass@host/`).
+fn has_url_credentials(value: &str) -> bool {
+    value.split("://").nth(1).is_some_and(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        authority.contains('@')
+    })
+}
+
 /// The value a snapshot may show for `name`: the value, or [`REDACTED`].
 pub fn shown_value(name: &str, value: &str) -> String {
-    if is_secret_name(name) || looks_like_token(value) {
+    if is_secret_name(name) || looks_like_token(value) || has_url_credentials(value) {
         REDACTED.to_owned()
     } else {
         value.to_owned()
@@ -241,6 +290,22 @@ mod tests {
         for name in ["MODEL_NAME", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PATH"] {
             assert!(!is_secret_name(name), "{name}");
         }
+    }
+
+    #[test]
+    fn urls_with_credentials_are_redacted() {
+        assert_eq!(
+            shown_value("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:pw@collector:4317"),
+            REDACTED
+        );
+        assert_eq!(
+            shown_value("OTLP_ENDPOINT", "http://collector:4317/v1/traces?x=a@b"),
+            "http://collector:4317/v1/traces?x=a@b"
+        );
+        assert_eq!(
+            shown_value("OTLP_ENDPOINT", "http://collector:4317"),
+            "http://collector:4317"
+        );
     }
 
     #[test]

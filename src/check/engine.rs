@@ -1,0 +1,322 @@
+//! What the serving engine says, ready for the checks: which engine (and why we think so), its
+//! normalized facts, and its recorded answers for the probe checks.
+//!
+//! Built once per spec from the observation ([`view`]): the spec's server entry gives the
+//! command line and environment, the endpoint entry for the same port gives the answers, and
+//! [`crate::runtime`] turns both into [`EngineFacts`]. Every engine-based check (identity,
+//! batch, serving, observability, governance) reads this view and nothing else, so "which
+//! engine, which facts" is decided in one place.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+
+use modelspec_probe_gpu::NvmlState;
+
+use super::target;
+use crate::observe::endpoint::Http2Check;
+use crate::observe::{Observation, ProbeOutcome};
+use crate::runtime::{self, Answers, Detection, EngineFacts, EngineId, Fact, Inputs};
+use crate::spec::ModelSpec;
+
+/// The engine behind one spec's serving port.
+pub(crate) struct EngineView<'a> {
+    /// The recorded answers of the endpoint.
+    pub answers: &'a dyn Answers,
+    /// Which engine, when it could be told.
+    pub detection: Option<Detection>,
+    /// Its facts (empty when no engine was detected).
+    pub facts: EngineFacts,
+    /// Environment variable names of the serving process, when readable.
+    pub env_names: Option<&'a [String]>,
+    /// The HTTP/2 check of the port, for gRPC specs.
+    pub http2: Option<&'a Http2Check>,
+}
+
+impl<'a> EngineView<'a> {
+    /// Reads the engine from its inputs.
+    pub(crate) fn new(inputs: &Inputs<'a>) -> EngineView<'a> {
+        let detection = runtime::detect(inputs);
+        let facts = detection
+            .as_ref()
+            .map(|d| runtime::facts(d.engine, inputs))
+            .unwrap_or_default();
+        EngineView {
+            answers: inputs.answers,
+            detection,
+            facts,
+            env_names: inputs.env_names,
+            http2: None,
+        }
+    }
+
+    /// The detected engine.
+    pub(crate) fn engine(&self) -> Option<EngineId> {
+        self.detection.as_ref().map(|d| d.engine)
+    }
+
+    /// Why a fact is missing: the engine's own gap, else "not detected", else "not said".
+    pub(crate) fn missing(&self, fact: &str, what: &str) -> String {
+        if let Some(gap) = self.facts.gaps.get(fact) {
+            return gap.clone();
+        }
+        match &self.detection {
+            None => format!("{what}: the serving engine could not be identified from its command line or answers"),
+            Some(d) => format!("{what}: {} does not say", d.engine.as_str()),
+        }
+    }
+
+    /// Evidence for a fact: where it came from and the engine.
+    pub(crate) fn evidence<T: serde::Serialize>(&self, fact: &Fact<T>) -> Json {
+        json!({
+            "engine": self.engine().map(EngineId::as_str),
+            "value": fact.value,
+            "source": fact.source.describe(),
+        })
+    }
+
+    /// The detection, as evidence.
+    pub(crate) fn detection_evidence(&self) -> Json {
+        match &self.detection {
+            Some(d) => json!({"engine": d.engine.as_str(), "because": d.because}),
+            None => Json::Null,
+        }
+    }
+}
+
+/// Why there is no engine to judge, and what status that gives its findings.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Unseen {
+    /// `skip` when there is nothing to ask (no serving port), `unknown` when asking failed.
+    pub status: super::Status,
+    pub reason: String,
+}
+
+impl Unseen {
+    fn unknown(reason: impl Into<String>) -> Unseen {
+        Unseen {
+            status: super::Status::Unknown,
+            reason: reason.into(),
+        }
+    }
+
+    /// The finding `b` would be, without an engine.
+    pub(crate) fn finding(&self, b: super::FindingBuilder) -> super::Finding {
+        b.status(self.status, self.reason.clone())
+    }
+}
+
+/// The engine on the spec's serving port, read from the observation; why not, when it cannot be.
+pub(crate) fn view<'a>(spec: &'a ModelSpec, observation: &'a Observation) -> Result<EngineView<'a>, Unseen> {
+    let Some(port) = target::serving_port(spec) else {
+        return Err(Unseen {
+            status: super::Status::Skip,
+            reason: "the spec declares no operations.serving.port: no endpoint to ask".into(),
+        });
+    };
+    let snapshot = match &observation.endpoint {
+        ProbeOutcome::Observed { snapshot, .. } => snapshot,
+        ProbeOutcome::TimedOut { budget_ms, .. } => {
+            return Err(Unseen::unknown(format!(
+                "the endpoint probe did not answer within {budget_ms} ms"
+            )));
+        }
+        ProbeOutcome::NotRun { reason } => {
+            return Err(Unseen::unknown(format!("the endpoint probe did not run: {reason}")));
+        }
+    };
+    let Some(endpoint) = snapshot.targets.iter().find(|t| t.port == port) else {
+        return Err(Unseen::unknown(format!("this observation did not ask port {port}")));
+    };
+    if let Some(error) = &endpoint.error {
+        return Err(Unseen::unknown(error.clone()));
+    }
+    let process = target::host(observation)
+        .ok()
+        .and_then(|node| target::server(spec, node))
+        .and_then(|s| s.serving());
+    let environment = process.and_then(|p| p.environment.value());
+    let largest_gpu_mib = match &observation.gpu {
+        ProbeOutcome::Observed { snapshot, .. } => match &snapshot.nvml {
+            NvmlState::Available { devices, .. } => devices
+                .iter()
+                .filter_map(|d| d.memory.value().map(|m| m.total_mib))
+                .max(),
+            NvmlState::Unavailable { .. } => None,
+        },
+        _ => None,
+    };
+    let inputs = Inputs {
+        argv: process.and_then(|p| p.argv.value()).map(Vec::as_slice),
+        env: environment.map_or(no_env(), |e| &e.values),
+        env_names: environment.map(|e| e.names.as_slice()),
+        answers: endpoint,
+        largest_gpu_mib,
+        model_hint: Some(&spec.spec.identity.model.id),
+        model_config: endpoint.model_config.as_ref(),
+    };
+    let mut view = EngineView::new(&inputs);
+    view.http2 = endpoint.http2.as_ref();
+    Ok(view)
+}
+
+/// A fixed set of answers for unit tests of the engine checks.
+#[cfg(test)]
+pub(crate) fn test_view<'a>(
+    answers: &'a runtime::StaticAnswers,
+    argv: &'a [String],
+    env: &'a BTreeMap<String, String>,
+) -> EngineView<'a> {
+    EngineView::new(&Inputs {
+        argv: Some(argv),
+        env,
+        env_names: None,
+        answers,
+        largest_gpu_mib: None,
+        model_hint: None,
+        model_config: None,
+    })
+}
+
+/// An empty environment, for callers without one.
+pub(crate) fn no_env() -> &'static BTreeMap<String, String> {
+    static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+    &EMPTY
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Finding, Status, batch, governance, identity, observability, serving};
+    use crate::runtime::StaticAnswers;
+    use crate::spec::validate::typed_documents;
+    use crate::spec::{Limits, Syntax};
+
+    fn spec(extra: &str) -> ModelSpec {
+        let text = format!(
+            "apiVersion: piqc.ai/v1alpha1
+kind: ModelSpec
+metadata: {{name: t}}
+spec:
+  identity:
+    model: {{id: meta-llama/Llama-3.1-8B-Instruct, family: llama, task: chat, framework: FRAMEWORK, precision: bf16}}
+  runtime:
+    accelerator: {{vendor: nvidia, type: l4, count: 1}}
+    batch: {{maxBatchSize: 16, maxSequenceLengthTokens: 4096}}
+{extra}"
+        );
+        let text = text.replace("FRAMEWORK", if extra.contains("#tgi") { "tgi" } else { "vllm" });
+        typed_documents(&text, Syntax::Yaml, &Limits::default())
+            .into_iter()
+            .next()
+            .map(|(_, s)| s)
+            .expect("a valid spec")
+    }
+
+    fn run(spec: &ModelSpec, view: &Result<EngineView, Unseen>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        identity::check(spec, view, &mut out);
+        batch::check(spec, view, &mut out);
+        serving::check(spec, view, &mut out);
+        observability::check(spec, view, &mut out);
+        governance::check(spec, view, &mut out);
+        out
+    }
+
+    fn status(findings: &[Finding], code: &str) -> Status {
+        findings
+            .iter()
+            .find(|f| f.code == code)
+            .map(|f| f.status)
+            .unwrap_or_else(|| panic!("no {code} in {findings:#?}"))
+    }
+
+    fn line(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    fn vllm_answers() -> StaticAnswers {
+        StaticAnswers::default()
+            .json(
+                "/v1/models",
+                200,
+                r#"{"data":[{"id":"llama","owned_by":"vllm","root":"/models/meta-llama/Llama-3.1-8B-Instruct","max_model_len":4096}]}"#,
+            )
+            .json("/version", 200, r#"{"version":"0.32.0"}"#)
+            .json("/health", 200, "")
+    }
+
+    #[test]
+    fn vllm_matching_and_mismatching() {
+        let answers = vllm_answers();
+        let env = BTreeMap::new();
+        let argv = line("vllm serve /models/meta-llama/Llama-3.1-8B-Instruct --max-num-seqs 16 --dtype bfloat16");
+        let ok = Ok(test_view(&answers, &argv, &env));
+        let matching = spec("");
+        let f = run(&matching, &ok);
+        for code in [
+            identity::MODEL_ID,
+            identity::FRAMEWORK,
+            identity::PRECISION,
+            batch::MAX_BATCH_SIZE,
+            batch::MAX_SEQUENCE_LENGTH,
+        ] {
+            assert_eq!(status(&f, code), Status::Pass, "{code}: {f:#?}");
+        }
+        let argv = line(
+            "vllm serve /models/meta-llama/Llama-3.1-8B-Instruct --max-num-seqs 64 --dtype float16 --enable-log-requests",
+        );
+        let drifted = Ok(test_view(&answers, &argv, &env));
+        let pii = spec("  governance: {compliance: {pii: {allowed: false}}}\n");
+        let f = run(&pii, &drifted);
+        assert_eq!(status(&f, identity::PRECISION), Status::Fail);
+        assert_eq!(status(&f, batch::MAX_BATCH_SIZE), Status::Fail);
+        assert_eq!(status(&f, governance::PII_REQUEST_LOGGING), Status::Fail);
+        let f = run(&spec(""), &Err(Unseen::unknown("the endpoint probe did not run")));
+        assert!(f.iter().all(|x| x.status == Status::Unknown), "{f:#?}");
+    }
+
+    #[test]
+    fn tgi_limits_and_concurrency() {
+        let answers = StaticAnswers::default().json(
+            "/info",
+            200,
+            r#"{"model_id":"meta-llama/Llama-3.1-8B-Instruct","max_total_tokens":8192,"max_input_tokens":4096,"max_concurrent_requests":128,"version":"3.0.1","router":"text-generation-router"}"#,
+        );
+        let env = BTreeMap::from([("MAX_BATCH_SIZE".to_string(), "8".to_string())]);
+        let none: Vec<String> = Vec::new();
+        let view = Ok(test_view(&answers, &none, &env));
+        let s = spec("  operations: {serving: {port: 80, maxConcurrency: 64}} #tgi\n");
+        let f = run(&s, &view);
+        assert_eq!(status(&f, identity::FRAMEWORK), Status::Pass, "{f:#?}");
+        assert_eq!(status(&f, identity::MODEL_ID), Status::Pass);
+        assert_eq!(status(&f, batch::MAX_BATCH_SIZE), Status::Pass);
+        // 8192 allowed, 4096 declared: longer than planned.
+        assert_eq!(status(&f, batch::MAX_SEQUENCE_LENGTH), Status::Warn);
+        assert_eq!(status(&f, serving::MAX_CONCURRENCY), Status::Fail);
+    }
+
+    #[test]
+    fn a_not_ready_triton_fails_its_probe_and_says_why() {
+        let answers = StaticAnswers::default()
+            .json("/v2", 200, r#"{"name":"triton","version":"2.50.0"}"#)
+            .json("/v2/health/ready", 400, "");
+        let env = BTreeMap::new();
+        let none: Vec<String> = Vec::new();
+        let view = Ok(test_view(&answers, &none, &env));
+        let s = spec("  operations: {serving: {port: 8000, readinessProbe: {path: /v2/health/ready}}}\n");
+        let f = run(&s, &view);
+        let probe = f.iter().find(|x| x.code == serving::READINESS).expect("probe finding");
+        assert_eq!(probe.status, Status::Fail);
+        assert!(
+            probe.message.contains("400") && probe.message.contains("not 503"),
+            "{}",
+            probe.message
+        );
+        assert_eq!(
+            status(&f, identity::FRAMEWORK),
+            Status::Fail,
+            "triton serves, vllm declared"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! `modelspec explain CODE`: what a check compares, whether it is an equality or a bound, and
+//! where the observed value comes from (per engine where engines differ).
+//!
+//! Kept beside the checks, one entry per code in [`super::CHECKS`] (a test holds them equal),
+//! so a new check cannot ship without saying what it does.
+
+/// Long explanations, by code.
+pub const EXPLANATIONS: &[(&str, &str)] = &[
+    (
+        "accelerator-vendor",
+        "Compares runtime.accelerator.vendor with what NVML sees. nvidia passes when NVML loads and lists at least one GPU; other vendors are skipped (modelspec reads NVIDIA GPUs only).",
+    ),
+    (
+        "accelerator-type",
+        "Equality of GPU family between runtime.accelerator.type and every GPU's NVML name (a10 is not a10g). Memory (within 10%) and form factor (pcie, sxm, nvl) are compared only when the declared type names them.",
+    ),
+    (
+        "accelerator-count",
+        "Bound: the GPUs holding a process of the serving process tree (NVML compute processes joined with the host probe's process tree, across PID namespaces) must be at least runtime.accelerator.count. When nothing can be attributed, usable visible GPUs are counted instead, and the evidence says which rule applied.",
+    ),
+    (
+        "accelerator-precision",
+        "The declared identity.model.precision must run natively on every GPU: bf16 needs compute capability 8.0, fp8 8.9, fp4 10.0 (NVML compute capability).",
+    ),
+    (
+        "accelerator-mig",
+        "A spec for whole GPUs expects MIG mode off on every GPU; MIG on (or pending) is drift unless the declared type names a MIG profile.",
+    ),
+    (
+        "gpu-shared",
+        "Warns when processes outside the serving process tree run on the GPUs it holds (NVML compute processes), naming each pid and its memory.",
+    ),
+    (
+        "accelerator-parallelism",
+        "Equality: tensor-parallel size x pipeline-parallel size on the serving command line (vLLM --tensor-parallel-size/--pipeline-parallel-size, SGLang --tp/--pp, TGI --num-shard) must equal runtime.accelerator.count.",
+    ),
+    (
+        "gpu-lost",
+        "No GPU may answer NVML_ERROR_GPU_IS_LOST (fallen off the bus).",
+    ),
+    (
+        "gpu-memory-errors",
+        "No uncorrectable ECC errors (volatile or aggregate), no pages pending retirement, no failed row remapping, on any GPU (NVML). A GPU that reports none of these is unknown, not pass.",
+    ),
+    (
+        "gpu-throttling",
+        "No power or thermal clock-event (throttle) reason active on any GPU (NVML).",
+    ),
+    (
+        "gpu-persistence-mode",
+        "Persistence mode should be on for every GPU, so the driver stays initialized between jobs.",
+    ),
+    (
+        "serving-port",
+        "Something listens on operations.serving.port (IPv4 or IPv6, any address) and its process is known (socket inode -> pid, via sock_diag or /proc/net). With --pid, the port must be held by that process or its children; another holder is drift, and named.",
+    ),
+    (
+        "env-variable",
+        "Equality: each declared runtime.environment.variables entry must be set in the serving process's environment with the declared value. A missing variable or another value fails; a secret-looking value is never shown and reads unknown. Extra variables are never listed.",
+    ),
+    (
+        "resources-cpu",
+        "Bound: CPU available to the serving process (its cgroup v2/v1 quota, else the host's logical cores) must cover runtime.resources.cpuCores. Both values are in the evidence.",
+    ),
+    (
+        "resources-memory",
+        "Bound: memory available to the serving process (its cgroup limit, else the host's total) must cover runtime.resources.memoryGb, read as GiB.",
+    ),
+    (
+        "resources-storage",
+        "Bound: the filesystem holding the model (--storage-path, else a local modelUri) must have runtime.resources.ephemeralStorageGb of capacity, read as GiB (statvfs).",
+    ),
+    (
+        "gpu-unclaimed",
+        "Several specs scanned together: every usable GPU should hold a process of some scanned spec's serving tree. Idle GPUs and GPUs held by processes no scanned spec serves are warned about; with a spec's server not found, ownership is unknown.",
+    ),
+    (
+        "gpu-contended",
+        "Several specs scanned together: no GPU should hold processes of two specs' serving trees.",
+    ),
+    (
+        "server-shared",
+        "Several specs scanned together: each spec should resolve to its own serving process; two specs on one port resolve to one process.",
+    ),
+    (
+        "model-id",
+        "Equality after normalization: identity.model.id against the engine's served model ids or its model path. hf://org/name and org/name are the same, case is ignored, and a path ending in /org/name or the HF cache's models--org--name matches. Sources: vLLM, SGLang, NIM, llama.cpp and TensorRT-LLM /v1/models data[].id and root; TGI /info model_id; SGLang /server_info served_model_name and model_path; llama.cpp /props model_alias and model_path; Triton the model configuration's name; Ollama /api/ps models[].name.",
+    ),
+    (
+        "model-framework",
+        "Equality: identity.model.framework against the engine detected on the serving port (command line first: vllm serve, text-generation-launcher, sglang.launch_server, tritonserver, llama-server, trtllm-serve, ollama serve; then answer signatures: /v1/models owned_by, /info, /server_info, /v2, /props, /api/version, /v1/metadata). A library rather than an engine (transformers, pytorch, ...) is skipped with the reason. A vllm spec served by NIM passes (NIM runs vLLM).",
+    ),
+    (
+        "model-precision",
+        "Equality: identity.model.precision against the engine's dtype, normalized (bf16 = bfloat16, fp16 = float16 = half, fp32 = float32). A quantized model is compared by its method's precision (awq/gptq -> int4, fp8 -> fp8, int8/w8a8 -> int8). dtype auto is resolved from the local model folder's config.json (torch_dtype), else unknown. Sources: vLLM --dtype/--quantization, TGI /info model_dtype (before 2.3) or --dtype/DTYPE and --quantize/QUANTIZE, SGLang /server_info dtype and quantization, Ollama /api/ps details.quantization_level.",
+    ),
+    (
+        "model-artifact",
+        "Equality: identity.model.artifacts.modelUri against the engine's model path or repository, when comparable: file:// and absolute paths, and hf:// repositories. Object-store URIs (s3://, gs://, ...) are skipped: the engine serves a local copy.",
+    ),
+    (
+        "batch-max-size",
+        "Bound: the engine's configured maximum of sequences run at once must be at most runtime.batch.maxBatchSize; more fails. Sources: vLLM --max-num-seqs (default 256, 1024 on GPUs of 70 GiB or more, and the finding says a default applied), TGI /info max_batch_size (before 2.3) or --max-batch-size/MAX_BATCH_SIZE, SGLang /server_info max_running_requests (the command-line value; SGLang may cap lower), Triton config max_batch_size, llama.cpp /props total_slots (-np), TensorRT-LLM --max_batch_size or /metrics maxBatchSizeStatic, Ollama OLLAMA_NUM_PARALLEL.",
+    ),
+    (
+        "batch-max-sequence-length",
+        "Bound: the engine's maximum sequence length (prompt + output) must cover runtime.batch.maxSequenceLengthTokens; less fails, more warns. Sources: vLLM /v1/models max_model_len (else --max-model-len), TGI /info max_total_tokens, SGLang /server_info context_length (else /v1/models max_model_len), llama.cpp /props default_generation_settings.n_ctx (per slot: -c divided by -np), TensorRT-LLM --max_seq_len, Ollama /api/ps context_length or OLLAMA_CONTEXT_LENGTH, NIM /v1/models max_model_len or NIM_MAX_MODEL_LEN.",
+    ),
+    (
+        "serving-protocol",
+        "http: the port must answer an HTTP request (any status). grpc: a TCP connection must answer the HTTP/2 connection preface with a SETTINGS frame.",
+    ),
+    (
+        "readiness-probe",
+        "GET operations.serving.readinessProbe.path must answer 2xx within its timeoutSeconds (1 s when not given, as the kubelet). The latency is recorded. Engines say not-ready differently: vLLM refuses connections while loading and answers 503 when its engine is dead; Triton answers 400; llama.cpp 503 Loading model; SGLang /health_generate 503 while starting.",
+    ),
+    (
+        "liveness-probe",
+        "As readiness-probe, for operations.serving.livenessProbe.",
+    ),
+    (
+        "max-concurrency",
+        "Bound: the engine's admission limit (requests accepted at once, queued or running) must be at most operations.serving.maxConcurrency. Sources: TGI /info max_concurrent_requests (default 128), Ollama OLLAMA_MAX_QUEUE (default 512), SGLang max_queued_requests, Triton dynamic_batching max_queue_size. vLLM and llama.cpp queue without limit: skipped, with the reason.",
+    ),
+    (
+        "serving-timeout",
+        "Equality: the engine's own request timeout against operations.serving.timeoutSeconds (llama.cpp -to/--timeout); shorter fails, longer warns. Engines without one are skipped: the gateway's timeout applies.",
+    ),
+    (
+        "logging-level",
+        "Equality (case ignored, warning = warn): operations.observability.logging.level against the engine's log level. Sources: vLLM VLLM_LOGGING_LEVEL (default INFO), TGI LOG_LEVEL, SGLang /server_info log_level, TensorRT-LLM --log_level, NIM NIM_LOG_LEVEL.",
+    ),
+    (
+        "tracing-enabled",
+        "operations.observability.tracing.enabled against whether traces are exported: the engine's OTLP endpoint (vLLM --otlp-traces-endpoint, TGI --otlp-endpoint/OTLP_ENDPOINT, SGLang --enable-trace with --otlp-traces-endpoint) or OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT in the serving process's environment. Declared but off fails; on but declared off warns.",
+    ),
+    (
+        "pii-request-logging",
+        "With governance.compliance.pii.allowed: false, the engine must not log requests or prompts. Sources: vLLM --enable-log-requests (off by default), SGLang /server_info log_requests.",
+    ),
+    (
+        "not-checked",
+        "Every declared field that no check judges gets a skip finding with the reason (descriptive metadata, not observable on a node, or not checked yet), so a report accounts for the whole spec.",
+    ),
+];
+
+/// The explanation of `code`, when it is a check code.
+pub fn explain(code: &str) -> Option<&'static str> {
+    EXPLANATIONS.iter().find(|(c, _)| *c == code).map(|(_, text)| *text)
+}

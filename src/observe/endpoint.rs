@@ -1,0 +1,316 @@
+//! The serving endpoint as observed: for each port a spec serves on, the engine's recorded
+//! answers, and for gRPC ports whether the port speaks HTTP/2.
+//!
+//! The HTTP requests go through `modelspec-probe-http` (deadlines, size caps, no redirect off
+//! the host, a token that never prints). The gRPC check is a raw TCP exchange: gRPC runs over
+//! HTTP/2, whose server must answer the client's connection preface with a SETTINGS frame, so a
+//! few bytes tell an HTTP/2 server from anything else without a gRPC stack.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use modelspec_probe_http::{ClientOptions, Exchange, HttpClient, Request, Target, fetch_all};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::runtime::{self, Answer, Answers};
+
+/// What to ask each serving endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointPlan {
+    /// The host to connect to (`--host`, default 127.0.0.1).
+    pub host: Option<String>,
+    /// One entry per serving port.
+    pub targets: Vec<TargetPlan>,
+    /// Token, CA file and TLS verification, shared by every target.
+    pub client: ClientOptions,
+}
+
+/// One serving port to ask.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetPlan {
+    pub port: u16,
+    /// A base URL that replaces `http://host:port` (`--endpoint`).
+    pub endpoint: Option<String>,
+    /// Paths beyond the engines' introspection endpoints: the spec's probes, Triton's model
+    /// configuration.
+    pub extra_paths: Vec<String>,
+    /// Check the port for HTTP/2 (a gRPC spec).
+    pub grpc: bool,
+    /// A local model folder to read `config.json` from, when the engine does not name one.
+    pub model_dir: Option<String>,
+}
+
+/// Everything the endpoint probe saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSnapshot {
+    pub targets: Vec<EndpointTarget>,
+}
+
+/// One serving port's answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointTarget {
+    pub port: u16,
+    /// The base URL asked (credentials never included).
+    pub base_url: String,
+    /// Why nothing was asked, when the target was refused (a bad `--endpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Every request and what came of it.
+    pub exchanges: Vec<Exchange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http2: Option<Http2Check>,
+    /// The fields of the model folder's `config.json` that engines leave to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_config: Option<Json>,
+}
+
+/// `config.json` fields worth keeping (the rest is architecture detail).
+const MODEL_CONFIG_FIELDS: &[&str] = &[
+    "torch_dtype",
+    "dtype",
+    "max_position_embeddings",
+    "quantization_config",
+    "architectures",
+];
+
+/// Size cap on `config.json`.
+const MODEL_CONFIG_MAX_BYTES: u64 = 1 << 20;
+
+/// Asks every target its engines' endpoints, concurrently, by `deadline`.
+pub fn probe(plan: &EndpointPlan, deadline: Instant) -> EndpointSnapshot {
+    let targets = std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .targets
+            .iter()
+            .map(|t| scope.spawn(move || probe_target(plan, t, deadline)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(&plan.targets)
+            .map(|(h, t)| {
+                h.join().unwrap_or_else(|_| EndpointTarget {
+                    port: t.port,
+                    base_url: String::new(),
+                    error: Some("internal error: the endpoint probe of this port stopped".into()),
+                    exchanges: Vec::new(),
+                    http2: None,
+                    model_config: None,
+                })
+            })
+            .collect()
+    });
+    EndpointSnapshot { targets }
+}
+
+fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> EndpointTarget {
+    let host = plan.host.as_deref();
+    let mut out = EndpointTarget {
+        port: t.port,
+        base_url: String::new(),
+        error: None,
+        exchanges: Vec::new(),
+        http2: None,
+        model_config: None,
+    };
+    let target = match Target::from_args(host, t.port, t.endpoint.as_deref()) {
+        Ok(target) => target,
+        Err(e) => {
+            out.error = Some(e.reason().to_string());
+            return out;
+        }
+    };
+    out.base_url = target.to_string();
+    let client = match HttpClient::new(target, plan.client.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            out.error = Some(e.reason().to_string());
+            return out;
+        }
+    };
+    let mut paths: Vec<String> = runtime::all_endpoints().into_iter().map(String::from).collect();
+    paths.extend(t.extra_paths.iter().cloned());
+    paths.sort();
+    paths.dedup();
+    let requests: Vec<Request> = paths
+        .iter()
+        .map(|p| Request::get(p.clone()).accept("application/json, */*;q=0.5"))
+        .collect();
+    out.exchanges = fetch_all(&client, &requests, deadline);
+    if t.grpc {
+        out.http2 = Some(http2_check(
+            host.unwrap_or(modelspec_probe_http::DEFAULT_HOST),
+            t.port,
+            deadline,
+        ));
+    }
+    let served_root = served_model_root(&out);
+    out.model_config = served_root
+        .as_deref()
+        .or(t.model_dir.as_deref())
+        .and_then(|dir| read_model_config(Path::new(dir)));
+    out
+}
+
+/// The model folder an engine names, when it is a local path.
+fn served_model_root(target: &EndpointTarget) -> Option<String> {
+    let doc = runtime::json_of(target, crate::runtime::openai::MODELS).ok()?;
+    let root = doc
+        .get("data")?
+        .as_array()?
+        .iter()
+        .find_map(|m| m.get("root")?.as_str())?;
+    root.starts_with('/').then(|| root.to_string())
+}
+
+/// The interesting fields of `dir/config.json`, when it is there, small and JSON.
+fn read_model_config(dir: &Path) -> Option<Json> {
+    let path = dir.join("config.json");
+    let file = std::fs::File::open(&path).ok()?;
+    let mut text = String::new();
+    file.take(MODEL_CONFIG_MAX_BYTES).read_to_string(&mut text).ok()?;
+    let doc: Json = serde_json::from_str(&text).ok()?;
+    let kept: serde_json::Map<String, Json> = MODEL_CONFIG_FIELDS
+        .iter()
+        .filter_map(|f| Some((f.to_string(), doc.get(*f)?.clone())))
+        .collect();
+    Some(Json::Object(kept))
+}
+
+impl EndpointTarget {
+    /// The path an exchange asked for (URL minus the base).
+    fn path_of<'a>(&self, exchange: &'a Exchange) -> &'a str {
+        exchange
+            .url
+            .strip_prefix(self.base_url.trim_end_matches('/'))
+            .unwrap_or(&exchange.url)
+    }
+}
+
+impl Answers for EndpointTarget {
+    fn get(&self, path: &str) -> Option<Answer<'_>> {
+        let exchange = self.exchanges.iter().find(|e| self.path_of(e) == path)?;
+        Some(match (exchange.response(), exchange.failure()) {
+            (Some(r), _) => Answer::Reply {
+                status: r.status,
+                content_type: r.headers.get("content-type").map(String::as_str),
+                server: r.headers.get("server").map(String::as_str),
+                body: &r.body,
+                truncated: r.truncated,
+                latency_ms: Some(r.latency_ms),
+            },
+            (None, Some(f)) => Answer::Failed(&f.reason),
+            (None, None) => Answer::Failed("no response recorded"),
+        })
+    }
+}
+
+/// What the HTTP/2 preface check saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Http2Check {
+    /// The port answered the preface with a SETTINGS frame.
+    pub speaks_http2: bool,
+    /// What happened, in words.
+    pub detail: String,
+}
+
+/// The client connection preface (RFC 9113, section 3.4) followed by an empty SETTINGS frame.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/// HTTP/2 frame type of SETTINGS.
+const SETTINGS: u8 = 0x4;
+
+/// Connects to `host:port`, sends the HTTP/2 preface and reads the first frame header, all
+/// before `deadline`.
+pub fn http2_check(host: &str, port: u16, deadline: Instant) -> Http2Check {
+    let fail = |detail: String| Http2Check {
+        speaks_http2: false,
+        detail,
+    };
+    let remaining = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
+    let address: Option<SocketAddr> = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next());
+    let Some(address) = address else {
+        return fail(format!("{host}:{port} does not resolve"));
+    };
+    let mut stream = match TcpStream::connect_timeout(&address, remaining()) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot connect to {address}: {e}")),
+    };
+    if stream.set_read_timeout(Some(remaining())).is_err() || stream.set_write_timeout(Some(remaining())).is_err() {
+        return fail(format!("cannot set timeouts on the connection to {address}"));
+    }
+    if let Err(e) = stream.write_all(PREFACE) {
+        return fail(format!("{address} closed the connection on the HTTP/2 preface: {e}"));
+    }
+    let mut header = [0u8; 9];
+    match stream.read_exact(&mut header) {
+        Ok(()) if header[3] == SETTINGS => Http2Check {
+            speaks_http2: true,
+            detail: format!("{address} answered the HTTP/2 preface with SETTINGS (gRPC runs over it)"),
+        },
+        Ok(()) if header.starts_with(b"HTTP/1") => fail(format!(
+            "{address} answered HTTP/1, not HTTP/2: this port serves HTTP, not gRPC"
+        )),
+        Ok(()) => fail(format!(
+            "{address} answered with a frame of type {:#x}, not SETTINGS: not an HTTP/2 server",
+            header[3]
+        )),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            fail(format!("{address} did not answer the HTTP/2 preface in time"))
+        }
+        Err(e) => fail(format!("{address} closed the connection without an HTTP/2 answer: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A one-connection server that reads the preface and answers `reply`.
+    fn server(reply: &'static [u8]) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 64];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(reply);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn an_http2_server_answers_settings() {
+        let port = server(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00");
+        let check = http2_check("127.0.0.1", port, Instant::now() + Duration::from_secs(2));
+        assert!(check.speaks_http2, "{check:?}");
+    }
+
+    #[test]
+    fn an_http1_server_is_not_grpc() {
+        let port = server(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        let check = http2_check("127.0.0.1", port, Instant::now() + Duration::from_secs(2));
+        assert!(!check.speaks_http2);
+        assert!(check.detail.contains("HTTP/1"), "{check:?}");
+    }
+
+    #[test]
+    fn a_silent_server_is_cut_at_the_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let started = Instant::now();
+        let check = http2_check("127.0.0.1", port, Instant::now() + Duration::from_millis(300));
+        assert!(!check.speaks_http2);
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        drop(listener);
+    }
+}

@@ -1,0 +1,646 @@
+//! Serving engines: how each one reveals what it serves, read into one set of normalized facts.
+//!
+//! vLLM, TGI, SGLang, Triton, llama.cpp, TensorRT-LLM, Ollama and NIM each say the same things
+//! (which model, how long a sequence, how many at once, which dtype) in their own places: a
+//! command-line flag, an environment variable, a field of an introspection endpoint, or a
+//! default the engine applies when nothing is said. One file per engine knows those places;
+//! everything after this module sees only [`EngineFacts`], where every fact carries its
+//! [`Source`] so a finding can say where its observed value came from.
+//!
+//! Engines are read from an [`Inputs`]: the serving process's command line and environment
+//! (from the host probe) and the endpoint's answers (from the HTTP probe), all recorded in the
+//! observation. Reading is pure, so a replayed observation gives the same facts.
+//!
+//! Detection ([`detect`]) weighs the command line first (it names the program), then the
+//! answers' signatures (`/v1/models` `owned_by`, `/info`, `/v2`, `/props`, ...). NIM wraps vLLM
+//! and answers like it, so NIM's own endpoints are checked before vLLM's.
+
+pub mod argv;
+pub mod llamacpp;
+pub mod nim;
+pub mod ollama;
+pub mod openai;
+pub mod sglang;
+pub mod tgi;
+pub mod triton;
+pub mod trtllm;
+pub mod vllm;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// A serving engine `modelspec` knows how to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineId {
+    /// vLLM (`vllm serve`, its OpenAI-compatible server).
+    Vllm,
+    /// Hugging Face Text Generation Inference.
+    Tgi,
+    /// SGLang.
+    Sglang,
+    /// NVIDIA Triton Inference Server.
+    Triton,
+    /// llama.cpp's `llama-server`.
+    LlamaCpp,
+    /// TensorRT-LLM's `trtllm-serve`.
+    TensorrtLlm,
+    /// Ollama.
+    Ollama,
+    /// NVIDIA NIM for LLMs.
+    Nim,
+}
+
+impl EngineId {
+    /// Every engine, in detection order (NIM before the vLLM it wraps).
+    pub const ALL: [EngineId; 8] = [
+        EngineId::Nim,
+        EngineId::Vllm,
+        EngineId::Tgi,
+        EngineId::Sglang,
+        EngineId::Triton,
+        EngineId::LlamaCpp,
+        EngineId::TensorrtLlm,
+        EngineId::Ollama,
+    ];
+
+    /// The name reports use (and `identity.model.framework` values that mean this engine).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineId::Vllm => "vllm",
+            EngineId::Tgi => "tgi",
+            EngineId::Sglang => "sglang",
+            EngineId::Triton => "triton",
+            EngineId::LlamaCpp => "llama-cpp",
+            EngineId::TensorrtLlm => "tensorrt-llm",
+            EngineId::Ollama => "ollama",
+            EngineId::Nim => "nim",
+        }
+    }
+
+    /// The engine a spec's `identity.model.framework` names, when it names one.
+    pub fn from_framework(framework: &str) -> Option<EngineId> {
+        let f = framework.to_ascii_lowercase().replace(['_', '.', ' '], "-");
+        Some(match f.as_str() {
+            "vllm" => EngineId::Vllm,
+            "tgi" | "text-generation-inference" | "huggingface-tgi" | "hf-tgi" => EngineId::Tgi,
+            "sglang" => EngineId::Sglang,
+            "triton" | "triton-inference-server" | "tritonserver" => EngineId::Triton,
+            "llama-cpp" | "llamacpp" | "llama-server" => EngineId::LlamaCpp,
+            "tensorrt-llm" | "tensorrtllm" | "trt-llm" | "trtllm" | "trtllm-serve" => EngineId::TensorrtLlm,
+            "ollama" => EngineId::Ollama,
+            "nim" | "nvidia-nim" | "nim-llm" => EngineId::Nim,
+            _ => return None,
+        })
+    }
+
+    /// The port the engine listens on when not told otherwise.
+    pub fn default_port(self) -> u16 {
+        match self {
+            EngineId::Vllm | EngineId::Triton | EngineId::TensorrtLlm | EngineId::Nim => 8000,
+            EngineId::Tgi => 3000,
+            EngineId::Sglang => 30000,
+            EngineId::LlamaCpp => 8080,
+            EngineId::Ollama => 11434,
+        }
+    }
+
+    /// What the engine's readiness endpoint answers while not ready, in words (for findings).
+    pub fn not_ready_semantics(self) -> &'static str {
+        match self {
+            EngineId::Vllm => {
+                "vLLM refuses connections while loading and answers /health with 503 once its engine is dead"
+            }
+            EngineId::Tgi => "TGI answers /health with 503 while its shards are not ready",
+            EngineId::Sglang => "SGLang answers /health_generate with 503 while starting",
+            EngineId::Triton => "Triton answers /v2/health/ready with 400 (not 503) while not ready",
+            EngineId::LlamaCpp => "llama-server answers every route with 503 \"Loading model\" while loading",
+            EngineId::TensorrtLlm => "trtllm-serve answers /health once its executor is up",
+            EngineId::Ollama => "Ollama answers once its server is up; models load on first request",
+            EngineId::Nim => "NIM answers /v1/health/ready with 503 until the model is loaded",
+        }
+    }
+
+    /// The GET endpoints worth reading for this engine's facts, beyond the common ones.
+    pub fn endpoints(self) -> &'static [&'static str] {
+        match self {
+            EngineId::Vllm => vllm::ENDPOINTS,
+            EngineId::Tgi => tgi::ENDPOINTS,
+            EngineId::Sglang => sglang::ENDPOINTS,
+            EngineId::Triton => triton::ENDPOINTS,
+            EngineId::LlamaCpp => llamacpp::ENDPOINTS,
+            EngineId::TensorrtLlm => trtllm::ENDPOINTS,
+            EngineId::Ollama => ollama::ENDPOINTS,
+            EngineId::Nim => nim::ENDPOINTS,
+        }
+    }
+}
+
+/// Every GET endpoint any engine's detection or facts read: the HTTP probe asks them all in
+/// one concurrent round, since the engine is not known before the answers are.
+pub fn all_endpoints() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = EngineId::ALL
+        .iter()
+        .flat_map(|e| e.endpoints().iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// Where a fact was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum Source {
+    /// A flag on the serving command line.
+    Argv { flag: String },
+    /// An environment variable of the serving process.
+    Env { name: String },
+    /// A field of an endpoint's JSON answer.
+    Endpoint { path: String, field: String },
+    /// The engine's default, applied because nothing set the value.
+    Default { rule: String },
+    /// The model's own `config.json`.
+    ModelConfig { field: String },
+}
+
+impl Source {
+    /// A short description for evidence and messages: `--max-model-len`, `GET /info max_total_tokens`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Argv { flag } => format!("command line {flag}"),
+            Source::Env { name } => format!("environment {name}"),
+            Source::Endpoint { path, field } => format!("GET {path} {field}"),
+            Source::Default { rule } => format!("engine default ({rule})"),
+            Source::ModelConfig { field } => format!("model config.json {field}"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fact<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+impl<T> Fact<T> {
+    pub(crate) fn argv(value: T, flag: &str) -> Fact<T> {
+        Fact {
+            value,
+            source: Source::Argv { flag: flag.into() },
+        }
+    }
+
+    pub(crate) fn env(value: T, name: &str) -> Fact<T> {
+        Fact {
+            value,
+            source: Source::Env { name: name.into() },
+        }
+    }
+
+    pub(crate) fn endpoint(value: T, path: &str, field: &str) -> Fact<T> {
+        Fact {
+            value,
+            source: Source::Endpoint {
+                path: path.into(),
+                field: field.into(),
+            },
+        }
+    }
+
+    pub(crate) fn default(value: T, rule: &str) -> Fact<T> {
+        Fact {
+            value,
+            source: Source::Default { rule: rule.into() },
+        }
+    }
+}
+
+/// Whether request or prompt logging is on.
+pub type Toggle = Fact<bool>;
+
+/// What one engine says about how it serves, normalized. `None` means the engine did not say
+/// (the check then reads `unknown`, with [`EngineFacts::gaps`] for the reason when there is one).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EngineFacts {
+    /// Engine version.
+    pub version: Option<Fact<String>>,
+    /// Served model ids (names clients use).
+    pub served_model_ids: Option<Fact<Vec<String>>>,
+    /// The model's path or repository.
+    pub model_root: Option<Fact<String>>,
+    /// Longest sequence (prompt + output) one request may have, in tokens.
+    pub max_sequence_length: Option<Fact<u64>>,
+    /// Most sequences the engine runs at once (its batch).
+    pub max_batch_size: Option<Fact<u64>>,
+    /// Most requests the engine admits at once (queued or running).
+    pub max_concurrency: Option<Fact<u64>>,
+    /// Request timeout, in seconds.
+    pub request_timeout_seconds: Option<Fact<u64>>,
+    /// Weights dtype, normalized (`bf16`, `fp16`, `fp32`, `auto`, ...).
+    pub dtype: Option<Fact<String>>,
+    /// Quantization method.
+    pub quantization: Option<Fact<String>>,
+    pub tensor_parallel: Option<Fact<u64>>,
+    pub pipeline_parallel: Option<Fact<u64>>,
+    /// Log level, lowercase.
+    pub log_level: Option<Fact<String>>,
+    /// OTLP traces endpoint.
+    pub tracing_endpoint: Option<Fact<String>>,
+    /// Whether requests or prompts are logged.
+    pub request_logging: Option<Toggle>,
+    /// Where Prometheus metrics are served: port (when not the API port) and path.
+    pub metrics_path: Option<Fact<String>>,
+    pub metrics_port: Option<Fact<u16>>,
+    /// Why a fact is missing, by fact name, when the engine was asked and did not answer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gaps: BTreeMap<String, String>,
+}
+
+/// The recorded answer to one GET, as the engines read it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer<'a> {
+    /// An HTTP response.
+    Reply {
+        status: u16,
+        content_type: Option<&'a str>,
+        server: Option<&'a str>,
+        body: &'a str,
+        /// The body was cut at the size cap or the deadline.
+        truncated: bool,
+        /// Time to the response headers, when measured.
+        latency_ms: Option<f64>,
+    },
+    /// No response: why (refused, timed out, ...).
+    Failed(&'a str),
+}
+
+/// The endpoint's recorded answers, by path.
+pub trait Answers {
+    /// The answer to `GET path`, or `None` when it was not asked.
+    fn get(&self, path: &str) -> Option<Answer<'_>>;
+}
+
+/// One recorded reply, owned (tests and fixture folders).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StaticReply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub server: Option<String>,
+    pub body: String,
+}
+
+/// An in-memory set of answers (tests, fixture folders).
+#[derive(Debug, Clone, Default)]
+pub struct StaticAnswers {
+    /// Path -> reply.
+    pub replies: BTreeMap<String, StaticReply>,
+}
+
+impl StaticAnswers {
+    /// Adds a JSON answer.
+    pub fn json(mut self, path: &str, status: u16, body: &str) -> StaticAnswers {
+        self.insert(path, status, Some("application/json"), body);
+        self
+    }
+
+    /// Adds an answer with any content type.
+    pub fn insert(&mut self, path: &str, status: u16, content_type: Option<&str>, body: &str) {
+        self.replies.insert(
+            path.into(),
+            StaticReply {
+                status,
+                content_type: content_type.map(String::from),
+                server: None,
+                body: body.into(),
+            },
+        );
+    }
+
+    /// Reads a fixture folder's `endpoints/*.json` (`{method, path, status, headers, body}`,
+    /// as `scripts/capture/vllm_capture.py` writes them).
+    pub fn from_fixture_dir(dir: &std::path::Path) -> Result<StaticAnswers, String> {
+        let mut answers = StaticAnswers::default();
+        let folder = dir.join("endpoints");
+        let entries = std::fs::read_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let doc: Json = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let (Some(route), Some(status)) = (
+                doc.get("path").and_then(Json::as_str),
+                doc.get("status").and_then(as_u64),
+            ) else {
+                continue;
+            };
+            let method = doc.get("method").and_then(Json::as_str).unwrap_or("GET");
+            let key = if method == "GET" {
+                route.to_string()
+            } else {
+                format!("{method} {route}")
+            };
+            let header = |name: &str| {
+                doc.get("headers")?.as_array()?.iter().find_map(|h| {
+                    let pair = h.as_array()?;
+                    (pair.first()?.as_str()? == name).then(|| pair.get(1)?.as_str().map(String::from))?
+                })
+            };
+            answers.replies.insert(
+                key,
+                StaticReply {
+                    status: u16::try_from(status).unwrap_or(0),
+                    content_type: header("content-type"),
+                    server: header("server"),
+                    body: doc.get("body").and_then(Json::as_str).unwrap_or("").to_string(),
+                },
+            );
+        }
+        Ok(answers)
+    }
+}
+
+impl Answers for StaticAnswers {
+    fn get(&self, path: &str) -> Option<Answer<'_>> {
+        self.replies.get(path).map(|r| Answer::Reply {
+            status: r.status,
+            content_type: r.content_type.as_deref(),
+            server: r.server.as_deref(),
+            body: &r.body,
+            truncated: false,
+            latency_ms: None,
+        })
+    }
+}
+
+/// Reads `GET path` as a JSON document, or says why it cannot be: not asked, no answer, an
+/// error status, an HTML page, another content type, a cut body, malformed JSON.
+pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
+    let (status, content_type, body, truncated) = match answers.get(path) {
+        None => return Err(format!("GET {path} was not asked")),
+        Some(Answer::Failed(reason)) => return Err(format!("GET {path}: {reason}")),
+        Some(Answer::Reply {
+            status,
+            content_type,
+            body,
+            truncated,
+            ..
+        }) => (status, content_type, body, truncated),
+    };
+    if !(200..300).contains(&status) {
+        return Err(format!("GET {path} answered HTTP {status}"));
+    }
+    if truncated {
+        return Err(format!("GET {path}: the answer was cut short (size cap or deadline)"));
+    }
+    let trimmed = body.trim_start();
+    let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    if trimmed.starts_with('<') || media.as_deref() == Some("text/html") {
+        return Err(format!("GET {path} answered an HTML page, not JSON"));
+    }
+    if let Some(media) = &media
+        && !(media == "application/json" || media.ends_with("+json") || media == "text/json")
+    {
+        return Err(format!("GET {path} answered {media}, not JSON"));
+    }
+    if trimmed.is_empty() {
+        return Err(format!("GET {path} answered an empty body"));
+    }
+    serde_json::from_str(body).map_err(|e| {
+        format!(
+            "GET {path} answered malformed JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// The status code of `GET path`, when it answered.
+pub fn status_of(answers: &dyn Answers, path: &str) -> Option<u16> {
+    match answers.get(path)? {
+        Answer::Reply { status, .. } => Some(status),
+        Answer::Failed(_) => None,
+    }
+}
+
+/// What an engine is read from.
+pub struct Inputs<'a> {
+    /// The serving process's command line (credentials already redacted), when read.
+    pub argv: Option<&'a [String]>,
+    /// Values of its environment variables that the host probe may show (declared or
+    /// harmless knobs; never secrets).
+    pub env: &'a BTreeMap<String, String>,
+    /// Whether the environment could be read at all (names are then complete).
+    pub env_names: Option<&'a [String]>,
+    /// The endpoint's answers.
+    pub answers: &'a dyn Answers,
+    /// Memory of the largest GPU the engine holds, MiB (some defaults depend on it).
+    pub largest_gpu_mib: Option<u64>,
+    /// The spec's model id, for engines that serve a repository and are asked per model
+    /// (Triton, Ollama).
+    pub model_hint: Option<&'a str>,
+    /// The model folder's `config.json`, when the model is local and it was read: resolves a
+    /// dtype left to `auto`.
+    pub model_config: Option<&'a Json>,
+}
+
+impl<'a> Inputs<'a> {
+    /// The value of an environment variable, when set and shown.
+    pub fn env(&self, name: &str) -> Option<&'a str> {
+        self.env.get(name).map(String::as_str)
+    }
+
+    /// JSON of `GET path` (see [`json_of`]).
+    pub fn json(&self, path: &str) -> Result<Json, String> {
+        json_of(self.answers, path)
+    }
+
+    /// The command line, or nothing.
+    pub fn args(&self) -> &'a [String] {
+        self.argv.unwrap_or(&[])
+    }
+
+    /// A setting given by flag or by its environment variable (TGI, llama.cpp, Ollama, NIM
+    /// take both); the flag wins, as in the engines.
+    pub fn setting(&self, flags: &[&'static str], env: &str) -> Option<Fact<String>> {
+        if let Some((v, flag)) = argv::value(self.args(), flags) {
+            return Some(Fact::argv(v.to_string(), flag));
+        }
+        self.env(env).map(|v| Fact::env(v.to_string(), env))
+    }
+
+    /// [`Inputs::setting`] as a number.
+    pub fn setting_number(&self, flags: &[&'static str], env: &str) -> Option<Fact<u64>> {
+        let fact = self.setting(flags, env)?;
+        Some(Fact {
+            value: fact.value.trim().parse().ok()?,
+            source: fact.source,
+        })
+    }
+}
+
+/// Which engine serves, and why we think so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub engine: EngineId,
+    /// The evidence, in words (`argv: vllm serve`, `GET /v1/models owned_by "vllm"`).
+    pub because: Vec<String>,
+}
+
+/// Names the engine from the command line first, then from the answers' signatures.
+pub fn detect(inputs: &Inputs) -> Option<Detection> {
+    if let Some(argv) = inputs.argv
+        && let Some((engine, why)) = argv::engine_from_argv(argv)
+    {
+        let mut because = vec![why];
+        because.extend(signature(engine, inputs));
+        return Some(Detection { engine, because });
+    }
+    EngineId::ALL.iter().find_map(|&engine| {
+        let because = signature(engine, inputs);
+        (!because.is_empty()).then_some(Detection { engine, because })
+    })
+}
+
+/// What in the answers says "this is `engine`".
+fn signature(engine: EngineId, inputs: &Inputs) -> Vec<String> {
+    match engine {
+        EngineId::Vllm => vllm::signature(inputs),
+        EngineId::Tgi => tgi::signature(inputs),
+        EngineId::Sglang => sglang::signature(inputs),
+        EngineId::Triton => triton::signature(inputs),
+        EngineId::LlamaCpp => llamacpp::signature(inputs),
+        EngineId::TensorrtLlm => trtllm::signature(inputs),
+        EngineId::Ollama => ollama::signature(inputs),
+        EngineId::Nim => nim::signature(inputs),
+    }
+}
+
+/// Reads `engine`'s facts; a dtype left to `auto` is resolved from the model's `config.json`
+/// when it was read (`torch_dtype`, or `dtype` in newer transformers).
+pub fn facts(engine: EngineId, inputs: &Inputs) -> EngineFacts {
+    let mut facts = engine_facts(engine, inputs);
+    if facts.dtype.as_ref().is_some_and(|d| d.value == "auto")
+        && let Some(config) = inputs.model_config
+        && let Some((field, raw)) = ["torch_dtype", "dtype"]
+            .iter()
+            .find_map(|f| config.get(*f).and_then(Json::as_str).map(|v| (*f, v)))
+    {
+        facts.dtype = Some(Fact {
+            value: normalize_dtype(raw),
+            source: Source::ModelConfig { field: field.into() },
+        });
+    }
+    facts
+}
+
+fn engine_facts(engine: EngineId, inputs: &Inputs) -> EngineFacts {
+    match engine {
+        EngineId::Vllm => vllm::facts(inputs),
+        EngineId::Tgi => tgi::facts(inputs),
+        EngineId::Sglang => sglang::facts(inputs),
+        EngineId::Triton => triton::facts(inputs),
+        EngineId::LlamaCpp => llamacpp::facts(inputs),
+        EngineId::TensorrtLlm => trtllm::facts(inputs),
+        EngineId::Ollama => ollama::facts(inputs),
+        EngineId::Nim => nim::facts(inputs),
+    }
+}
+
+/// A dtype spelled any engine's way, normalized: `bfloat16` -> `bf16`, `float16`/`half` ->
+/// `fp16`, `float32`/`float` -> `fp32`; unknown spellings pass through lowercased.
+pub fn normalize_dtype(raw: &str) -> String {
+    let lower = raw.trim().to_ascii_lowercase();
+    let lower = lower.strip_prefix("torch.").unwrap_or(&lower);
+    match lower {
+        "bfloat16" | "bf16" => "bf16",
+        "float16" | "fp16" | "half" | "f16" => "fp16",
+        "float32" | "fp32" | "float" | "f32" => "fp32",
+        "float8" | "fp8" | "float8_e4m3fn" | "fp8_e4m3" => "fp8",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// A JSON field as a positive integer (numbers or numeric strings).
+pub(crate) fn as_u64(v: &Json) -> Option<u64> {
+    match v {
+        Json::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64)),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A JSON field as a non-empty string.
+pub(crate) fn as_text(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtypes_normalize_across_engines() {
+        for (raw, want) in [
+            ("bfloat16", "bf16"),
+            ("BF16", "bf16"),
+            ("torch.bfloat16", "bf16"),
+            ("float16", "fp16"),
+            ("half", "fp16"),
+            ("float32", "fp32"),
+            ("auto", "auto"),
+        ] {
+            assert_eq!(normalize_dtype(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn hostile_answers_say_why_they_are_not_json() {
+        let mut answers = StaticAnswers::default()
+            .json("/ok", 200, r#"{"a": 1}"#)
+            .json("/bad", 200, "{\"a\": ")
+            .json("/404", 404, "{}")
+            .json("/empty", 200, "  ");
+        answers.insert("/html", 200, Some("text/html"), "<html>oops</html>");
+        answers.insert("/text", 200, Some("text/plain"), "fine");
+        assert!(json_of(&answers, "/ok").is_ok());
+        let why = |p: &str| json_of(&answers, p).err().unwrap_or_default();
+        assert!(
+            why("/bad").contains("malformed JSON (line 1, column 6)"),
+            "{}",
+            why("/bad")
+        );
+        assert!(why("/404").contains("HTTP 404"));
+        assert!(why("/html").contains("HTML page"));
+        assert!(why("/text").contains("text/plain, not JSON"));
+        assert!(why("/empty").contains("empty body"));
+        assert!(why("/missing").contains("was not asked"));
+    }
+
+    #[test]
+    fn every_framework_spelling_names_an_engine() {
+        assert_eq!(EngineId::from_framework("vLLM"), Some(EngineId::Vllm));
+        assert_eq!(
+            EngineId::from_framework("text-generation-inference"),
+            Some(EngineId::Tgi)
+        );
+        assert_eq!(EngineId::from_framework("llama.cpp"), Some(EngineId::LlamaCpp));
+        assert_eq!(EngineId::from_framework("TensorRT-LLM"), Some(EngineId::TensorrtLlm));
+        assert_eq!(EngineId::from_framework("transformers"), None);
+        for e in EngineId::ALL {
+            assert_eq!(EngineId::from_framework(e.as_str()), Some(e));
+        }
+    }
+}

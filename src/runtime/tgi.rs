@@ -1,0 +1,94 @@
+//! Hugging Face Text Generation Inference (port 3000; 80 in its container).
+//!
+//! `/info` is the authority: `model_id`, `version`, `max_total_tokens` (prompt + output),
+//! `max_input_tokens` and `max_concurrent_requests`. Field names moved between versions: before
+//! 2.1 `max_input_tokens` was `max_input_length`; before 2.3 `/info` also had `model_dtype`,
+//! `max_batch_total_tokens` and `max_batch_size`. Later versions say the batch and dtype only
+//! on the launcher's command line or in its environment (every flag has one: `--max-batch-size`
+//! is `MAX_BATCH_SIZE`). TGI batches by tokens; without `--max-batch-size` there is no fixed
+//! number of sequences to compare with.
+
+use serde_json::Value as Json;
+
+use super::{EngineFacts, Fact, Inputs, as_text, as_u64, normalize_dtype};
+
+pub const ENDPOINTS: &[&str] = &["/info", "/health", super::openai::MODELS];
+
+pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
+    match inputs.json("/info") {
+        Ok(info)
+            if info.get("model_id").is_some()
+                && ["max_total_tokens", "max_input_tokens", "max_input_length", "router"]
+                    .iter()
+                    .any(|k| info.get(k).is_some()) =>
+        {
+            vec!["GET /info has TGI's model_id and token limits".into()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+pub(crate) fn facts(inputs: &Inputs) -> EngineFacts {
+    let mut f = EngineFacts::default();
+    let info = match inputs.json("/info") {
+        Ok(info) => info,
+        Err(why) => {
+            f.gaps.insert("info".into(), why);
+            Json::Null
+        }
+    };
+    let field = |names: &[&'static str]| names.iter().find_map(|n| info.get(*n).map(|v| (v, *n)));
+    f.version = field(&["version"]).and_then(|(v, n)| Some(Fact::endpoint(as_text(v)?, "/info", n)));
+    if let Some((id, name)) = field(&["model_id"]).and_then(|(v, n)| Some((as_text(v)?, n))) {
+        f.served_model_ids = Some(Fact::endpoint(vec![id.clone()], "/info", name));
+        f.model_root = Some(Fact::endpoint(id, "/info", name));
+    } else if let Some(id) = inputs.setting(&["--model-id"], "MODEL_ID") {
+        f.served_model_ids = Some(Fact {
+            value: vec![id.value.clone()],
+            source: id.source.clone(),
+        });
+        f.model_root = Some(id);
+    }
+    let number = |names: &[&'static str]| field(names).and_then(|(v, n)| Some(Fact::endpoint(as_u64(v)?, "/info", n)));
+    f.max_sequence_length =
+        number(&["max_total_tokens"]).or_else(|| inputs.setting_number(&["--max-total-tokens"], "MAX_TOTAL_TOKENS"));
+    f.max_concurrency = number(&["max_concurrent_requests"])
+        .or_else(|| inputs.setting_number(&["--max-concurrent-requests"], "MAX_CONCURRENT_REQUESTS"))
+        .or_else(|| Some(Fact::default(128, "--max-concurrent-requests defaults to 128")));
+    f.max_batch_size =
+        number(&["max_batch_size"]).or_else(|| inputs.setting_number(&["--max-batch-size"], "MAX_BATCH_SIZE"));
+    if f.max_batch_size.is_none() {
+        f.gaps.insert(
+            "max_batch_size".into(),
+            "TGI batches by tokens (max_batch_total_tokens); no --max-batch-size is set".into(),
+        );
+    }
+    f.dtype = field(&["model_dtype"])
+        .and_then(|(v, n)| Some(Fact::endpoint(normalize_dtype(&as_text(v)?), "/info", n)))
+        .or_else(|| {
+            inputs.setting(&["--dtype"], "DTYPE").map(|d| Fact {
+                value: normalize_dtype(&d.value),
+                source: d.source,
+            })
+        });
+    f.quantization = inputs.setting(&["--quantize"], "QUANTIZE");
+    f.tensor_parallel = inputs.setting_number(&["--num-shard"], "NUM_SHARD");
+    f.log_level = Some(match inputs.setting(&[], "LOG_LEVEL") {
+        Some(l) => Fact {
+            value: l.value.to_ascii_lowercase(),
+            source: l.source,
+        },
+        None => Fact::default("info".into(), "TGI logs at info unless LOG_LEVEL is set"),
+    });
+    f.tracing_endpoint = inputs.setting(&["--otlp-endpoint"], "OTLP_ENDPOINT");
+    f.metrics_path = Some(Fact::default("/metrics".into(), "served on the API port"));
+    f.metrics_port = inputs
+        .setting_number(&["--prometheus-port"], "PROMETHEUS_PORT")
+        .and_then(|p| {
+            Some(Fact {
+                value: u16::try_from(p.value).ok()?,
+                source: p.source,
+            })
+        });
+    f
+}

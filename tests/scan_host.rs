@@ -106,6 +106,8 @@ fn the_serving_process_is_found_by_port_and_its_environment_judged() {
                 path,
                 "--nvml-lib",
                 "/nonexistent/libnvidia-ml.so.1",
+                "--timeout",
+                "2s",
                 "--format",
                 format,
             ])
@@ -166,7 +168,7 @@ fn nothing_listening_on_the_declared_port_is_drift() {
             "json",
             "--no-facts",
         ])
-        .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1", "--timeout", "2s"])
         .output()
         .expect("run modelspec");
     let report: Json = serde_json::from_slice(&o.stdout).expect("report JSON");
@@ -217,7 +219,7 @@ fn gpus_are_attributed_to_the_serving_process() {
                 "json",
                 "--no-facts",
             ])
-            .args(["--nvml-lib", lib.to_str().expect("UTF-8 path")])
+            .args(["--nvml-lib", lib.to_str().expect("UTF-8 path"), "--timeout", "2s"])
             .env("FAKE_NVML_PROFILE", &profile_path)
             .env_remove("MODELSPEC_NVML_LIB")
             .output()
@@ -307,6 +309,9 @@ fn scan_json(dir: &std::path::Path, profile: &std::path::Path, args: &[&str]) ->
             "--no-facts",
             "--nvml-lib",
             lib.to_str().expect("UTF-8 path"),
+            // The listeners accept but never answer HTTP: do not wait the default 10 s for them.
+            "--timeout",
+            "2s",
         ])
         .env("FAKE_NVML_PROFILE", profile)
         .env_remove("MODELSPEC_NVML_LIB")
@@ -538,6 +543,8 @@ fn an_unprivileged_scan_says_unknown_with_the_reason() {
             spec_arg,
             "--nvml-lib",
             "/nonexistent/libnvidia-ml.so.1",
+            "--timeout",
+            "2s",
             "--format",
             format,
             "--color",

@@ -93,13 +93,15 @@ fn protocol_check(protocol: Protocol, view: &Result<EngineView, Unseen>) -> Find
                     )
                     .status(Status::Pass, format!("answers HTTP (GET {path}: {status})")),
                 None => {
-                    let why = probe_paths
-                        .iter()
-                        .find_map(|p| match view.answers.get(p) {
-                            Some(Answer::Failed(reason)) => Some(reason.to_string()),
-                            _ => None,
-                        })
-                        .unwrap_or_else(|| "no HTTP request was answered".into());
+                    let failure = probe_paths.iter().find_map(|p| match view.answers.get(p) {
+                        Some(Answer::Failed { reason, timed_out }) => Some((reason.to_string(), timed_out)),
+                        _ => None,
+                    });
+                    let (why, timed_out) = failure.unwrap_or_else(|| ("no HTTP request was answered".into(), false));
+                    if timed_out {
+                        // Slow is not the same as not HTTP: an overloaded server may just be late.
+                        return b.status(Status::Unknown, format!("no HTTP answer before the deadline: {why}"));
+                    }
                     b.evidence("http", json!(why), "the port answers HTTP requests")
                         .remediation("check that the model server is up and speaks HTTP on the declared port")
                         .status(Status::Fail, format!("no HTTP answer: {why}"))
@@ -145,7 +147,7 @@ fn probe_check(code: &str, pointer: &str, path: &str, timeout_s: u64, view: &Res
     let rule = format!("GET {path} answers 2xx within timeoutSeconds ({timeout_s} s)");
     match view.answers.get(path) {
         None => b.status(Status::Unknown, format!("GET {path} was not asked")),
-        Some(Answer::Failed(reason)) => b
+        Some(Answer::Failed { reason, .. }) => b
             .evidence("http", json!({"path": path, "error": reason}), &rule)
             .remediation("check the probe path and that the server is up")
             .status(Status::Fail, format!("GET {path}: {reason}{semantics}")),

@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use modelspec_probe_http::{ClientOptions, Exchange, HttpClient, Request, Target, fetch_all};
+use modelspec_probe_http::{ClientOptions, Exchange, FailureKind, HttpClient, Request, Target, fetch_all};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -201,8 +201,14 @@ impl Answers for EndpointTarget {
                 truncated: r.truncated,
                 latency_ms: Some(r.latency_ms),
             },
-            (None, Some(f)) => Answer::Failed(&f.reason),
-            (None, None) => Answer::Failed("no response recorded"),
+            (None, Some(f)) => Answer::Failed {
+                reason: &f.reason,
+                timed_out: matches!(f.kind, FailureKind::Timeout | FailureKind::ConnectTimeout),
+            },
+            (None, None) => Answer::Failed {
+                reason: "no response recorded",
+                timed_out: false,
+            },
         })
     }
 }

@@ -275,7 +275,11 @@ pub enum Answer<'a> {
         latency_ms: Option<f64>,
     },
     /// No response: why (refused, timed out, ...).
-    Failed(&'a str),
+    Failed {
+        reason: &'a str,
+        /// Nothing came back before the deadline (the server may be slow rather than absent).
+        timed_out: bool,
+    },
 }
 
 /// The endpoint's recorded answers, by path.
@@ -383,7 +387,7 @@ impl Answers for StaticAnswers {
 pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
     let (status, content_type, body, truncated) = match answers.get(path) {
         None => return Err(format!("GET {path} was not asked")),
-        Some(Answer::Failed(reason)) => return Err(format!("GET {path}: {reason}")),
+        Some(Answer::Failed { reason, .. }) => return Err(format!("GET {path}: {reason}")),
         Some(Answer::Reply {
             status,
             content_type,
@@ -424,7 +428,7 @@ pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
 pub fn status_of(answers: &dyn Answers, path: &str) -> Option<u16> {
     match answers.get(path)? {
         Answer::Reply { status, .. } => Some(status),
-        Answer::Failed(_) => None,
+        Answer::Failed { .. } => None,
     }
 }
 

@@ -151,7 +151,12 @@ fn probe_check(code: &str, pointer: &str, path: &str, timeout_s: u64, view: &Res
             .evidence("http", json!({"path": path, "error": reason}), &rule)
             .remediation("check the probe path and that the server is up")
             .status(Status::Fail, format!("GET {path}: {reason}{semantics}")),
-        Some(Answer::Reply { status, latency_ms, .. }) => {
+        Some(Answer::Reply {
+            status,
+            latency_ms,
+            truncated,
+            ..
+        }) => {
             let b = b
                 .observed(json!({"status": status, "latency_ms": latency_ms}))
                 .evidence(
@@ -164,6 +169,12 @@ fn probe_check(code: &str, pointer: &str, path: &str, timeout_s: u64, view: &Res
             if !(200..300).contains(&status) {
                 b.remediation(format!("the probe would fail; check the server's state{semantics}"))
                     .status(Status::Fail, format!("GET {path} answered {status}{ms}{semantics}"))
+            } else if truncated {
+                b.remediation("find why the server stops mid-answer (overload, a proxy)")
+                    .status(
+                        Status::Fail,
+                        format!("GET {path} answered {status}{ms}, but its body never finished (cut at the deadline or size cap)"),
+                    )
             } else if slow {
                 b.remediation("raise the probe's timeoutSeconds, or find why the server answers slowly")
                     .status(

@@ -1,0 +1,269 @@
+//! `modelspec scan` against loopback HTTP servers this test starts: a replay of the real vLLM's
+//! answers (matching and drifting specs), and a hostile server whose every introspection route
+//! misbehaves (malformed JSON, an HTML error page, a wrong content type, a 404, a response
+//! slower than the deadline, a body that never ends). Nothing may hang or panic, every finding
+//! that depends on a bad answer is `unknown` with the reason, and the scan ends within
+//! `--timeout` plus one second. A planted token must never appear in the output.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use modelspec::runtime::StaticAnswers;
+use serde_json::Value as Json;
+
+/// How the server answers one path.
+#[derive(Clone)]
+enum Behaviour {
+    /// Status, content type, body.
+    Reply(u16, &'static str, String),
+    /// Headers, then nothing, for longer than any deadline.
+    Stall,
+    /// Headers, then body bytes forever.
+    Endless,
+}
+
+/// A loopback HTTP/1.1 server, one thread per connection, stopped on drop.
+struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    /// Every Authorization header it was sent.
+    seen_auth: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve(route: impl Fn(&str) -> Behaviour + Send + Sync + 'static) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen_auth = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let route = Arc::new(route);
+    let (stop2, seen2) = (stop.clone(), seen_auth.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stop2.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(stream) = stream else { continue };
+            let (route, stop, seen) = (route.clone(), stop2.clone(), seen2.clone());
+            std::thread::spawn(move || handle(stream, &*route, &stop, &seen));
+        }
+    });
+    Server { port, stop, seen_auth }
+}
+
+fn handle(
+    stream: TcpStream,
+    route: &dyn Fn(&str) -> Behaviour,
+    stop: &AtomicBool,
+    seen: &std::sync::Mutex<Vec<String>>,
+) {
+    let Ok(mut writer) = stream.try_clone() else { return };
+    let mut reader = BufReader::new(stream);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        if header.to_ascii_lowercase().starts_with("authorization:")
+            && let Ok(mut s) = seen.lock()
+        {
+            s.push(header.trim().to_string());
+        }
+    }
+    match route(&path) {
+        Behaviour::Reply(status, content_type, body) => {
+            let _ = write!(
+                writer,
+                "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        Behaviour::Stall => {
+            let _ =
+                writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
+            let until = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Behaviour::Endless => {
+            let _ = writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n[");
+            let chunk = [b'1'; 65536];
+            while !stop.load(Ordering::SeqCst) && writer.write_all(&chunk).is_ok() {}
+        }
+    }
+    let _ = reader.read(&mut [0u8; 1]);
+}
+
+/// Replays a fixture folder's recorded answers; anything else is 404.
+fn replay(dir: &Path) -> Server {
+    let answers = StaticAnswers::from_fixture_dir(dir).expect("fixture answers");
+    serve(move |path| match answers.replies.get(path) {
+        Some(r) => Behaviour::Reply(
+            r.status,
+            if r.content_type.as_deref() == Some("application/json") {
+                "application/json"
+            } else {
+                "text/plain"
+            },
+            r.body.clone(),
+        ),
+        None => Behaviour::Reply(404, "application/json", r#"{"detail":"Not Found"}"#.into()),
+    })
+}
+
+fn spec(port: u16, max_len: u64, framework: &str) -> String {
+    format!(
+        "apiVersion: piqc.ai/v1alpha1
+kind: ModelSpec
+metadata:
+  name: endpoint-test
+spec:
+  identity:
+    model: {{id: tiny-llama, family: llama, task: text-generation, framework: {framework}}}
+  runtime:
+    accelerator: {{vendor: nvidia, type: l4, count: 1}}
+    batch: {{maxSequenceLengthTokens: {max_len}}}
+  operations:
+    serving:
+      protocol: http
+      port: {port}
+      readinessProbe: {{path: /health, timeoutSeconds: 1}}
+"
+    )
+}
+
+const TOKEN: &str = "ms-planted-token-0a1b2c3d4e5f6a7b8c9d";
+
+fn scan(dir: &Path, text: &str, timeout: &str) -> (Option<i32>, Json, Duration) {
+    let path = dir.join("spec.yaml");
+    std::fs::write(&path, text).expect("write spec");
+    let started = Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args([
+            "scan",
+            path.to_str().expect("UTF-8 path"),
+            "--format",
+            "json",
+            "--timeout",
+            timeout,
+        ])
+        .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .env_remove("MODELSPEC_NVML_LIB")
+        .env("MODELSPEC_TOKEN", TOKEN)
+        .output()
+        .expect("run modelspec");
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(!stdout.contains(TOKEN), "the token leaked into the report");
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains(TOKEN),
+        "the token leaked into stderr"
+    );
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("report JSON ({e}): {}", String::from_utf8_lossy(&o.stderr)));
+    (o.status.code(), report, elapsed)
+}
+
+fn finding<'a>(report: &'a Json, code: &str) -> &'a Json {
+    report["specs"][0]["findings"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["code"] == code))
+        .unwrap_or_else(|| panic!("no {code} finding"))
+}
+
+#[test]
+fn a_replayed_vllm_passes_a_matching_spec_and_fails_a_drifting_one() {
+    let server = replay(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/engines/vllm-0.32/default"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, report, _) = scan(dir.path(), &spec(server.port, 1024, "vllm"), "5s");
+    for code in [
+        "model-id",
+        "model-framework",
+        "batch-max-sequence-length",
+        "serving-protocol",
+        "readiness-probe",
+    ] {
+        assert_eq!(
+            finding(&report, code)["status"],
+            "pass",
+            "{code}: {:#}",
+            finding(&report, code)
+        );
+    }
+    // The token went to the target, and only as a bearer credential.
+    let seen = server.seen_auth.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(
+        seen.iter()
+            .all(|h| h == &format!("authorization: Bearer {TOKEN}") || h == &format!("Authorization: Bearer {TOKEN}"))
+    );
+
+    let (code, report, _) = scan(dir.path(), &spec(server.port, 4096, "tgi"), "5s");
+    assert_eq!(finding(&report, "batch-max-sequence-length")["status"], "fail");
+    assert_eq!(finding(&report, "model-framework")["status"], "fail");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn a_hostile_endpoint_gives_unknown_with_reasons_and_the_scan_ends_in_time() {
+    let server = serve(|path| match path {
+        "/v1/models" => Behaviour::Reply(
+            200,
+            "application/json",
+            r#"{"data": [{"id": "x", "owned_by": "vllm""#.into(),
+        ),
+        "/info" => Behaviour::Reply(500, "text/html", "<html><body>Internal error</body></html>".into()),
+        "/version" => Behaviour::Reply(200, "text/plain", "0.32.0".into()),
+        "/health" => Behaviour::Stall,
+        "/props" => Behaviour::Endless,
+        _ => Behaviour::Reply(404, "application/json", "{}".into()),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, report, elapsed) = scan(dir.path(), &spec(server.port, 1024, "vllm"), "2s");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "the scan took {elapsed:?} with --timeout 2s"
+    );
+    // Malformed /v1/models: no engine can be named, and the model is unknown, not failed.
+    let id = finding(&report, "model-id");
+    assert_eq!(id["status"], "unknown", "{id:#}");
+    let framework = finding(&report, "model-framework");
+    assert_eq!(framework["status"], "unknown", "{framework:#}");
+    assert_eq!(finding(&report, "batch-max-sequence-length")["status"], "unknown");
+    // A probe that never completes is a failed probe (the kubelet would say so), with the reason.
+    let probe = finding(&report, "readiness-probe");
+    assert_eq!(probe["status"], "fail", "{probe:#}");
+    assert!(!probe["message"].as_str().unwrap_or_default().is_empty());
+    // The recorded exchanges say why each answer was refused.
+    let exchanges = report["observation"]["endpoint"]["snapshot"]["targets"][0]["exchanges"]
+        .as_array()
+        .expect("exchanges recorded");
+    let props = exchanges
+        .iter()
+        .find(|e| e["url"].as_str().is_some_and(|u| u.ends_with("/props")))
+        .expect("/props asked");
+    assert!(
+        props.to_string().contains("truncated")
+            || props.to_string().contains("too_large")
+            || props.to_string().contains("timeout"),
+        "{props:#}"
+    );
+    assert_ne!(code, None, "the scan must exit, not be killed");
+    drop(server);
+}

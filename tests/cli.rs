@@ -373,3 +373,17 @@ fn codes_command_lists_every_lint() {
         assert!(text.contains(code), "{code} missing from `modelspec codes`");
     }
 }
+
+#[test]
+fn explain_says_what_a_check_compares_and_suggests_a_near_code() {
+    let o = modelspec(&["explain", "batch-max-size"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.starts_with("batch-max-size (scan check)"), "{text}");
+    assert!(text.contains("Bound:") && text.contains("--max-num-seqs"), "{text}");
+    let o = modelspec(&["explain", "schema-required"]);
+    assert!(stdout(&o).contains("validate error"), "{}", stdout(&o));
+    let o = modelspec(&["explain", "batch-max-sise"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `batch-max-size`"));
+}

@@ -92,7 +92,7 @@ spec:
         VLLM_TARGET_DEVICE: {target_device}
         HF_HUB_OFFLINE: \"1\"
   operations:
-    serving: {{protocol: http, port: {port}}}
+    serving: {{protocol: http, port: {port}, readinessProbe: {{path: /health, timeoutSeconds: 5}}}}
 "
     )
 }
@@ -116,6 +116,13 @@ fn by_pointer<'a>(report: &'a Json, pointer: &str) -> &'a Json {
         .as_array()
         .and_then(|fs| fs.iter().find(|f| f["pointer"] == pointer))
         .unwrap_or_else(|| panic!("no finding for {pointer}"))
+}
+
+fn by_code<'a>(report: &'a Json, code: &str) -> &'a Json {
+    report["specs"][0]["findings"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["code"] == code))
+        .unwrap_or_else(|| panic!("no {code} finding"))
 }
 
 /// The value after `flag` on a command line.
@@ -166,6 +173,40 @@ fn the_real_vllm_is_found_by_its_port_with_its_argv_tree_and_environment() {
         by_pointer(&report, "/spec/runtime/resources/cpuCores")["status"],
         "pass"
     );
+
+    // The engine, read from its endpoint and command line.
+    for (code, want) in [
+        ("model-id", "pass"),
+        ("model-framework", "pass"),
+        ("model-precision", "pass"),
+        ("batch-max-size", "pass"),
+        ("batch-max-sequence-length", "pass"),
+        ("serving-protocol", "pass"),
+        ("readiness-probe", "pass"),
+    ] {
+        let f = by_code(&report, code);
+        assert_eq!(f["status"], want, "{code}: {f:#}");
+    }
+
+    // A spec the engine does not match: model, precision, batch and length all drift.
+    let drifting = spec(server.port, "cpu")
+        .replace("id: tiny-llama", "id: meta-llama/Llama-3.1-8B")
+        .replace("precision: bf16", "precision: fp16")
+        .replace(
+            "maxBatchSize: 8, maxSequenceLengthTokens: 1024",
+            "maxBatchSize: 4, maxSequenceLengthTokens: 4096",
+        );
+    let (code, report) = scan(dir.path(), &drifting);
+    for code in [
+        "model-id",
+        "model-precision",
+        "batch-max-size",
+        "batch-max-sequence-length",
+    ] {
+        let f = by_code(&report, code);
+        assert_eq!(f["status"], "fail", "{code}: {f:#}");
+    }
+    assert_eq!(code, Some(1));
 
     // The same server against a spec that expects it on CUDA: drift, with the observed value.
     let (code, report) = scan(dir.path(), &spec(server.port, "cuda"));

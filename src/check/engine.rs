@@ -320,3 +320,193 @@ spec:
         );
     }
 }
+
+/// Every engine fixture (`fixtures/engines/*/expected.json`), judged with a spec built from its
+/// expected facts (every check passes) and with one where each value is off (every check fails).
+#[cfg(test)]
+mod per_engine {
+    use super::*;
+    use crate::check::{Status, batch, identity, observability, serving};
+    use crate::runtime::StaticAnswers;
+    use crate::spec::validate::typed_documents;
+    use crate::spec::{Limits, Syntax};
+    use std::path::Path;
+
+    struct Fixture {
+        name: String,
+        answers: StaticAnswers,
+        argv: Vec<String>,
+        env: BTreeMap<String, String>,
+        expected: Json,
+    }
+
+    fn fixtures() -> Vec<Fixture> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/engines");
+        let mut out = Vec::new();
+        let mut dirs: Vec<_> = std::fs::read_dir(&root)
+            .expect("fixtures/engines")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("expected.json").is_file() && p.join("process.json").is_file())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            let read = |f: &str| -> Json {
+                serde_json::from_str(&std::fs::read_to_string(dir.join(f)).expect("read")).expect("JSON")
+            };
+            let process = read("process.json");
+            out.push(Fixture {
+                name: dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string(),
+                answers: StaticAnswers::from_fixture_dir(&dir).expect("answers"),
+                argv: process["argv"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                    .unwrap_or_default(),
+                env: process["env"]
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                expected: read("expected.json"),
+            });
+        }
+        out
+    }
+
+    /// The expected value of a fact, when the fixture determines one.
+    fn want<'a>(f: &'a Fixture, fact: &str) -> Option<&'a Json> {
+        let v = &f.expected["facts"][fact]["value"];
+        (!v.is_null()).then_some(v)
+    }
+
+    fn spec_of(f: &Fixture, drift: bool) -> (String, Vec<&'static str>) {
+        let engine = f.expected["engine"].as_str().unwrap_or("vllm");
+        let mut judged = vec![identity::FRAMEWORK];
+        let id = want(f, "served_model_ids")
+            .and_then(|v| v[0].as_str())
+            .or_else(|| want(f, "model_root").and_then(Json::as_str));
+        if id.is_some() {
+            judged.push(identity::MODEL_ID);
+        }
+        let id = if drift { Some("someone/else-entirely") } else { id };
+        let framework = match (drift, engine) {
+            (false, e) => e,
+            (true, "ollama") => "vllm",
+            (true, _) => "ollama",
+        };
+        let mut batch = Vec::new();
+        if let Some(n) = want(f, "max_batch_size").and_then(Json::as_u64) {
+            batch.push(format!(
+                "maxBatchSize: {}",
+                if drift { n.saturating_sub(1).max(1) } else { n }
+            ));
+            if !drift || n > 1 {
+                judged.push(batch::MAX_BATCH_SIZE);
+            }
+        }
+        if let Some(n) = want(f, "max_sequence_length").and_then(Json::as_u64) {
+            batch.push(format!("maxSequenceLengthTokens: {}", if drift { n + 1 } else { n }));
+            judged.push(batch::MAX_SEQUENCE_LENGTH);
+        }
+        let precision = match want(f, "dtype").and_then(Json::as_str) {
+            Some(d @ ("bf16" | "fp16" | "fp32")) if want(f, "quantization").is_none() => {
+                judged.push(identity::PRECISION);
+                format!(
+                    ", precision: {}",
+                    if drift {
+                        if d == "fp32" { "fp16" } else { "fp32" }
+                    } else {
+                        d
+                    }
+                )
+            }
+            _ => String::new(),
+        };
+        let mut serving = vec![String::from("port: 8000")];
+        if let Some(n) = want(f, "max_concurrency").and_then(Json::as_u64).filter(|n| *n > 1) {
+            serving.push(format!("maxConcurrency: {}", if drift { n - 1 } else { n }));
+            judged.push(serving::MAX_CONCURRENCY);
+        }
+        let mut observability = String::new();
+        if let Some(level) = want(f, "log_level").and_then(Json::as_str) {
+            observability = format!(
+                "\n    observability: {{logging: {{level: {}}}}}",
+                if drift { "critical" } else { level }
+            );
+            judged.push(observability::LOG_LEVEL);
+        }
+        let text = format!(
+            "apiVersion: piqc.ai/v1alpha1
+kind: ModelSpec
+metadata: {{name: t}}
+spec:
+  identity:
+    model: {{id: \"{}\", family: f, task: t, framework: {framework}{precision}}}
+  runtime:
+    accelerator: {{vendor: nvidia, type: l4, count: 1}}
+    batch: {{{}}}
+  operations:
+    serving: {{{}}}{observability}
+",
+            id.unwrap_or("unknown/model"),
+            batch.join(", "),
+            serving.join(", ")
+        );
+        (text, judged)
+    }
+
+    #[test]
+    fn every_engine_passes_a_matching_spec_and_fails_a_drifting_one() {
+        let fixtures = fixtures();
+        assert!(fixtures.len() >= 14, "{} fixtures", fixtures.len());
+        let mut problems = Vec::new();
+        let mut judgements = 0;
+        for f in &fixtures {
+            let hint = want(f, "served_model_ids").and_then(|v| v[0].as_str());
+            let view = EngineView::new(&Inputs {
+                argv: Some(&f.argv),
+                env: &f.env,
+                env_names: None,
+                answers: &f.answers,
+                largest_gpu_mib: None,
+                model_hint: hint,
+                model_config: None,
+            });
+            let view = Ok(view);
+            for drift in [false, true] {
+                let (text, judged) = spec_of(f, drift);
+                let Some((_, spec)) = typed_documents(&text, Syntax::Yaml, &Limits::default())
+                    .into_iter()
+                    .next()
+                else {
+                    panic!("{}: generated spec does not load:\n{text}", f.name);
+                };
+                let mut findings = Vec::new();
+                identity::check(&spec, &view, &mut findings);
+                batch::check(&spec, &view, &mut findings);
+                serving::check(&spec, &view, &mut findings);
+                observability::check(&spec, &view, &mut findings);
+                let want_status = if drift { Status::Fail } else { Status::Pass };
+                for code in judged {
+                    judgements += 1;
+                    let got = findings.iter().find(|x| x.code == code);
+                    if got.map(|x| x.status) != Some(want_status) {
+                        problems.push(format!(
+                            "{} ({}): {code} is {:?}, expected {want_status:?}: {}",
+                            f.name,
+                            if drift { "drifting" } else { "matching" },
+                            got.map(|x| x.status),
+                            got.map(|x| x.message.as_str()).unwrap_or("no finding")
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        // Each fixture judges several of its facts both ways.
+        assert!(judgements >= 120, "only {judgements} judgements");
+    }
+}

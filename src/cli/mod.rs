@@ -48,6 +48,11 @@ enum Command {
     },
     /// List every diagnostic and check code with what it checks.
     Codes,
+    /// Explain a code: what a check compares, equality or bound, and where the facts come from.
+    Explain {
+        /// A code from `modelspec codes` (e.g. batch-max-size).
+        code: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -290,7 +295,51 @@ pub fn main() -> i32 {
             validate::print_codes();
             exit::OK
         }
+        Command::Explain { code } => explain(&code),
     }
+}
+
+/// `modelspec explain CODE`.
+fn explain(code: &str) -> i32 {
+    let codes = validate::all_codes();
+    let Some((code, severity, summary)) = codes.iter().find(|(c, _, _)| *c == code) else {
+        let hint = crate::suggest::closest(code, codes.iter().map(|(c, _, _)| *c))
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        eprintln!("error: unknown code `{code}`{hint}; `modelspec codes` lists them all");
+        return exit::ERROR;
+    };
+    let kind = match *severity {
+        "check" => "scan check",
+        "warning" => "validate warning",
+        _ => "validate error",
+    };
+    println!("{code} ({kind})\n\n  {summary}");
+    if let Some(long) = crate::check::explain::explain(code) {
+        println!();
+        for line in wrap(long, 96) {
+            println!("  {line}");
+        }
+    }
+    exit::OK
+}
+
+/// Greedy word wrap for terminal prose.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().map_or(0, |l| l.len());
+        if last > 0 && last + 1 + word.len() > width {
+            lines.push(String::new());
+        }
+        if let Some(line) = lines.last_mut() {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }
 
 #[cfg(test)]

@@ -130,6 +130,19 @@ pub fn run(req: &Request) -> i32 {
 
 /// Prints every diagnostic code the validator can emit.
 pub fn print_codes() {
+    let mut out = std::io::stdout().lock();
+    let mut scan_heading = false;
+    for (code, severity, summary) in all_codes() {
+        if severity == "check" && !scan_heading {
+            scan_heading = true;
+            let _ = writeln!(out, "\nscan checks (src/check/):");
+        }
+        let _ = writeln!(out, "{code:<32} {severity:<8} {summary}");
+    }
+}
+
+/// Every code with its severity (`error`, `warning`, or `check` for scan checks) and summary.
+pub fn all_codes() -> Vec<(&'static str, &'static str, &'static str)> {
     use crate::spec::{schema, validate, yaml};
     let fixed: &[(&str, &str, &str)] = &[
         (validate::codes::IO, "error", "the file cannot be read (exit code 2)"),
@@ -166,19 +179,18 @@ pub fn print_codes() {
         (schema::codes::MINIMUM, "error", "below the minimum"),
         (schema::codes::MAXIMUM, "error", "above the maximum"),
     ];
-    let mut out = std::io::stdout().lock();
-    for (code, severity, summary) in fixed {
-        let _ = writeln!(out, "{code:<32} {severity:<8} {summary}");
-    }
+    let mut all: Vec<(&'static str, &'static str, &'static str)> = fixed.to_vec();
     for l in LINTS {
         let severity = match l.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let _ = writeln!(out, "{:<32} {severity:<8} {}", l.code, l.summary);
+        all.push((l.code, severity, l.summary));
     }
-    let _ = writeln!(out, "\nscan checks (src/check/):");
-    for (code, summary) in crate::check::CHECKS {
-        let _ = writeln!(out, "{code:<32} {:<8} {summary}", "check");
-    }
+    all.extend(
+        crate::check::CHECKS
+            .iter()
+            .map(|(code, summary)| (*code, "check", *summary)),
+    );
+    all
 }

@@ -326,7 +326,7 @@ spec:
 #[cfg(test)]
 mod per_engine {
     use super::*;
-    use crate::check::{Status, batch, identity, observability, serving};
+    use crate::check::{Status, batch, governance, identity, observability, serving};
     use crate::runtime::StaticAnswers;
     use crate::spec::validate::typed_documents;
     use crate::spec::{Limits, Syntax};
@@ -430,13 +430,39 @@ mod per_engine {
             serving.push(format!("maxConcurrency: {}", if drift { n - 1 } else { n }));
             judged.push(serving::MAX_CONCURRENCY);
         }
-        let mut observability = String::new();
+        if let Some(n) = want(f, "request_timeout_seconds").and_then(Json::as_u64) {
+            serving.push(format!("timeoutSeconds: {}", if drift { n + 1 } else { n }));
+            judged.push(serving::TIMEOUT);
+        }
+        let mut telemetry = Vec::new();
         if let Some(level) = want(f, "log_level").and_then(Json::as_str) {
-            observability = format!(
-                "\n    observability: {{logging: {{level: {}}}}}",
+            telemetry.push(format!(
+                "logging: {{level: {}}}",
                 if drift { "critical" } else { level }
-            );
+            ));
             judged.push(observability::LOG_LEVEL);
+        }
+        // With the engine's own tracing endpoint known (or known absent), tracing is judged.
+        if f.expected["facts"].get("tracing_endpoint").is_some() {
+            let on = want(f, "tracing_endpoint").is_some();
+            telemetry.push(format!("tracing: {{enabled: {}}}", on != drift));
+            // Declared on but off fails; declared off but on only warns.
+            if !(drift && on) {
+                judged.push(observability::TRACING);
+            }
+        }
+        let observability = if telemetry.is_empty() {
+            String::new()
+        } else {
+            format!("\n    observability: {{{}}}", telemetry.join(", "))
+        };
+        // A contract without PII against an engine that logs requests, and the reverse.
+        let mut governance = String::new();
+        if let Some(logs) = want(f, "request_logging").and_then(Json::as_bool)
+            && logs == drift
+        {
+            governance = "\n  governance: {compliance: {pii: {allowed: false}}}".into();
+            judged.push(governance::PII_REQUEST_LOGGING);
         }
         let text = format!(
             "apiVersion: piqc.ai/v1alpha1
@@ -449,7 +475,7 @@ spec:
     accelerator: {{vendor: nvidia, type: l4, count: 1}}
     batch: {{{}}}
   operations:
-    serving: {{{}}}{observability}
+    serving: {{{}}}{observability}{governance}
 ",
             id.unwrap_or("unknown/model"),
             batch.join(", "),
@@ -489,13 +515,14 @@ spec:
                 batch::check(&spec, &view, &mut findings);
                 serving::check(&spec, &view, &mut findings);
                 observability::check(&spec, &view, &mut findings);
+                governance::check(&spec, &view, &mut findings);
                 let want_status = if drift { Status::Fail } else { Status::Pass };
                 for code in judged {
                     judgements += 1;
                     let got = findings.iter().find(|x| x.code == code);
                     if got.map(|x| x.status) != Some(want_status) {
                         problems.push(format!(
-                            "{} ({}): {code} is {:?}, expected {want_status:?}: {}",
+                            "{} ({}): {code} is {:?}, expected {want_status:?}: {}\n{text}",
                             f.name,
                             if drift { "drifting" } else { "matching" },
                             got.map(|x| x.status),

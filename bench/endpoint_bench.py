@@ -12,18 +12,17 @@ and times in the same run:
 """
 
 import argparse
-import glob
-import http.server
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import fixture_server  # noqa: E402
 FIXTURE = os.path.join(ROOT, "fixtures", "engines", "vllm-0.32", "default", "endpoints")
 
 SPEC = """apiVersion: piqc.ai/v1alpha1
@@ -44,40 +43,6 @@ SERVING = """  operations:
       readinessProbe: {{path: /health}}
       livenessProbe: {{path: /ping}}
 """
-
-
-def answers():
-    routes = {}
-    for path in glob.glob(os.path.join(FIXTURE, "*.json")):
-        with open(path) as f:
-            doc = json.load(f)
-        if isinstance(doc, dict) and doc.get("path") and doc.get("body") is not None:
-            headers = dict(doc.get("headers") or [])
-            routes[doc["path"]] = (doc["status"], headers.get("content-type", "application/json"), doc["body"].encode())
-    return routes
-
-
-def serve(routes):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            status, ctype, body = routes.get(self.path, (404, "application/json", b'{"detail":"Not Found"}'))
-            self.send_response(status)
-            self.send_header("content-type", ctype)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    # Python's default listen backlog is 5: with the scan's 8 concurrent connections the kernel
-    # drops SYNs and the client retries after 1 s. Real engines listen with 2048 (uvicorn).
-    http.server.ThreadingHTTPServer.request_queue_size = 128
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def timed(cmd, env, runs):
@@ -101,7 +66,7 @@ def main():
             print(f"endpoint_bench: {path} is missing; run `cargo build --release -p modelspec -p fake-nvml`",
                   file=sys.stderr)
             return 2
-    server = serve(answers())
+    server = fixture_server.serve(fixture_server.answers(FIXTURE))
     port = server.server_address[1]
     env = dict(os.environ, FAKE_NVML_PROFILE=os.path.join(ROOT, "fixtures", "gpus", "h100-sxm-x8.json"), NO_COLOR="1")
     env.pop("MODELSPEC_NVML_LIB", None)

@@ -111,18 +111,15 @@ fn scan(dir: &Path, spec_text: &str) -> (Option<i32>, Json) {
     (o.status.code(), report)
 }
 
+#[path = "support/report.rs"]
+mod report;
+
 fn by_pointer<'a>(report: &'a Json, pointer: &str) -> &'a Json {
-    report["specs"][0]["findings"]
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["pointer"] == pointer))
-        .unwrap_or_else(|| panic!("no finding for {pointer}"))
+    report::first_section_finding(report, "pointer", pointer)
 }
 
 fn by_code<'a>(report: &'a Json, code: &str) -> &'a Json {
-    report["specs"][0]["findings"]
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no {code} finding"))
+    report::first_section_finding(report, "code", code)
 }
 
 /// The value after `flag` on a command line.

@@ -181,11 +181,11 @@ fn scan(dir: &Path, text: &str, timeout: &str) -> (Option<i32>, Json, Duration) 
     (o.status.code(), report, elapsed)
 }
 
+#[path = "support/report.rs"]
+mod report;
+
 fn finding<'a>(report: &'a Json, code: &str) -> &'a Json {
-    report["specs"][0]["findings"]
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no {code} finding"))
+    report::first_section_finding(report, "code", code)
 }
 
 #[test]

@@ -82,11 +82,11 @@ spec:
     )
 }
 
+#[path = "support/report.rs"]
+mod report;
+
 fn finding<'a>(report: &'a Json, pointer: &str) -> &'a Json {
-    report["specs"][0]["findings"]
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["pointer"] == pointer))
-        .unwrap_or_else(|| panic!("no finding for {pointer}"))
+    report::first_section_finding(report, "pointer", pointer)
 }
 
 #[test]
@@ -323,10 +323,7 @@ fn scan_json(dir: &std::path::Path, profile: &std::path::Path, args: &[&str]) ->
 }
 
 fn by_code<'a>(findings: &'a Json, code: &str) -> &'a Json {
-    findings
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no {code} finding in {findings:#}"))
+    report::in_findings(findings, "code", code)
 }
 
 /// Two models on one node: each spec finds its own server by port and is judged on the GPUs

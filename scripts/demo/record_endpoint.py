@@ -9,43 +9,19 @@ recorded. Run after changing the endpoint answers or the observation format:
     cargo build --release && python3 scripts/demo/record_endpoint.py
 """
 
-import glob
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEMO = os.path.join(ROOT, "fixtures", "demo")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import fixture_server  # noqa: E402
 
 
 def main():
-    routes = {}
-    for path in glob.glob(os.path.join(DEMO, "endpoints", "*.json")):
-        with open(path) as f:
-            doc = json.load(f)
-        routes[doc["path"]] = (doc["status"], dict(doc["headers"]).get("content-type"), doc["body"].encode())
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            status, ctype, body = routes.get(self.path, (404, "application/json", b'{"detail":"Not Found"}'))
-            self.send_response(status)
-            if ctype:
-                self.send_header("content-type", ctype)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    http.server.ThreadingHTTPServer.request_queue_size = 128
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = fixture_server.serve(fixture_server.answers(os.path.join(DEMO, "endpoints")))
     port = server.server_address[1]
     binary = os.environ.get("MODELSPEC_BIN", os.path.join(ROOT, "target", "release", "modelspec"))
     out = subprocess.run([binary, "facts", "--port", str(port), "--nvml-lib", "/nonexistent", "--json"],

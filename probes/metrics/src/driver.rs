@@ -1,0 +1,572 @@
+//! The streaming parser: splits lines, ties samples to families and enforces the rules that
+//! span lines, then hands each accepted line to a [`Visitor`].
+//!
+//! Its memory is the family table (bounded by [`Limits::max_families`]), the sample-name cache
+//! (a few names per family) and, when duplicate detection is on, one hash per series (bounded
+//! by [`Limits::max_series`]). Nothing else grows with the input: one [`Sample`] is reused for
+//! every line, so a visitor that keeps only aggregates parses any size in constant memory.
+//!
+//! Rules across lines:
+//!
+//! * A sample belongs to the family whose name it equals, if that family's type has bare
+//!   samples, else to the family whose name plus one of the type's suffixes it equals
+//!   (see [`allowed_suffixes`]), else to a new family of unknown type named after the sample
+//!   (0.0.4's "untyped" and OpenMetrics' "unknown").
+//! * `# TYPE` must come before the family's first sample and only once; so must `# HELP`
+//!   (0.0.4 allows it after samples) and `# UNIT` (OpenMetrics only).
+//! * OpenMetrics forbids interleaving: once a family's lines are followed by another family's,
+//!   more lines for it are errors. 0.0.4 merges them, as Prometheus does.
+//! * The same series (sample name and label set, labels in any order) twice is an error.
+//! * OpenMetrics must end with `# EOF` and have nothing after it.
+
+use crate::Visitor;
+use crate::format::Format;
+use crate::lex::{self, Line, MetadataItem, SampleSpans};
+use crate::limits::{Cap, Limits};
+use crate::model::{FamilyInfo, Label, MetadataKind, MetricType, Sample, Suffix};
+use crate::report::{EXCERPT_CHARS, Outcome, ParseError};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+
+/// The suffixes a family of `kind` gives its sample names, in `format`. [`Suffix::None`] means
+/// samples named exactly like the family.
+///
+/// 0.0.4 counters accept a bare name (TGI's `tgi_request_count`) as well as `_total` and
+/// `_created`; OpenMetrics counters have only the latter two. 0.0.4 cannot declare the
+/// OpenMetrics-only types, so their rows only matter there.
+pub(crate) fn allowed_suffixes(format: Format, kind: MetricType) -> &'static [Suffix] {
+    use Suffix::*;
+    match (kind, format) {
+        (MetricType::Counter, Format::Prometheus) => &[None, Total, Created],
+        (MetricType::Counter, Format::OpenMetrics) => &[Total, Created],
+        (MetricType::Histogram, _) => &[Bucket, Count, Sum, Created],
+        (MetricType::GaugeHistogram, _) => &[Bucket, GCount, GSum],
+        (MetricType::Summary, _) => &[None, Count, Sum, Created],
+        (MetricType::Info, _) => &[Info],
+        (MetricType::Gauge | MetricType::StateSet | MetricType::Unknown, _) => &[None],
+    }
+}
+
+/// The suffixes tried when a sample name is not a family name, longest first so that no
+/// suffix shadows a longer one ending the same way.
+const SUFFIXES: [Suffix; 8] = [
+    Suffix::Created,
+    Suffix::Bucket,
+    Suffix::GCount,
+    Suffix::Count,
+    Suffix::Total,
+    Suffix::GSum,
+    Suffix::Info,
+    Suffix::Sum,
+];
+
+struct FamilyState<'a> {
+    info: FamilyInfo<'a>,
+    help_line: Option<usize>,
+    type_line: Option<usize>,
+    unit_line: Option<usize>,
+    first_sample_line: Option<usize>,
+    /// Whether any line was accepted for it: OpenMetrics' interleaving rule needs to know.
+    touched: bool,
+}
+
+/// Control after one line.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Where the input's lines come from: a `&str` (already valid UTF-8) or bytes checked line by
+/// line, so that invalid UTF-8 is an error with a position instead of a refusal of the whole.
+pub(crate) trait Source<'a> {
+    fn bytes(&self) -> &'a [u8];
+    /// The line at `start..end`, or the byte offset within it where UTF-8 breaks.
+    fn line(&self, start: usize, end: usize) -> Result<&'a str, usize>;
+}
+
+pub(crate) struct StrSource<'a>(pub(crate) &'a str);
+
+impl<'a> Source<'a> for StrSource<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.0.as_bytes()
+    }
+
+    fn line(&self, start: usize, end: usize) -> Result<&'a str, usize> {
+        // Both ends are next to a `\n` or at an end of the input: always character boundaries.
+        self.0.get(start..end).ok_or(0)
+    }
+}
+
+pub(crate) struct BytesSource<'a>(pub(crate) &'a [u8]);
+
+impl<'a> Source<'a> for BytesSource<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    fn line(&self, start: usize, end: usize) -> Result<&'a str, usize> {
+        let bytes = self.0.get(start..end).unwrap_or_default();
+        std::str::from_utf8(bytes).map_err(|error| error.valid_up_to())
+    }
+}
+
+pub(crate) struct Driver<'a, 'l> {
+    format: Format,
+    limits: &'l Limits,
+    families: Vec<FamilyState<'a>>,
+    by_name: HashMap<&'a str, usize>,
+    /// Sample name to its family and suffix, so that each distinct name is resolved once.
+    resolved: HashMap<&'a str, (usize, Suffix)>,
+    /// The last resolution: consecutive samples usually share a name (a histogram's buckets).
+    last: Option<(&'a str, usize, Suffix)>,
+    /// The family of the last accepted line.
+    current: Option<usize>,
+    series: Option<SeriesKeys>,
+    sample: Sample<'a>,
+    spare_labels: Vec<Label<'a>>,
+    outcome: Outcome,
+}
+
+impl<'a, 'l> Driver<'a, 'l> {
+    pub(crate) fn new(format: Format, limits: &'l Limits) -> Self {
+        Driver {
+            format,
+            limits,
+            families: Vec::new(),
+            by_name: HashMap::new(),
+            resolved: HashMap::new(),
+            last: None,
+            current: None,
+            series: limits.detect_duplicate_series.then(SeriesKeys::new),
+            sample: Sample::empty(),
+            spare_labels: Vec::new(),
+            outcome: Outcome::new(format),
+        }
+    }
+
+    pub(crate) fn run<S: Source<'a>, V: Visitor<'a>>(mut self, source: S, visitor: &mut V) -> Outcome {
+        let bytes = source.bytes();
+        let mut start = 0;
+        let mut line_no = 0;
+        let mut eof_line = None;
+        let mut stopped = false;
+        while start < bytes.len() {
+            line_no += 1;
+            let rest = bytes.get(start..).unwrap_or_default();
+            let end = memchr::memchr(b'\n', rest).map_or(bytes.len(), |i| start + i);
+            let next = (end + 1).min(bytes.len());
+            if let Some(eof) = eof_line {
+                let message = format!("content after # EOF (line {eof})");
+                let raw = bytes.get(start..end).unwrap_or_default();
+                let head = String::from_utf8_lossy(raw.get(..4 * EXCERPT_CHARS).unwrap_or(raw));
+                self.error(visitor, ParseError::at(line_no, &head, 0, message), None);
+                start = bytes.len();
+                break;
+            }
+            let length = end - start;
+            if length > self.limits.max_line_bytes {
+                self.too_long(visitor, line_no, bytes.get(start..end).unwrap_or_default());
+                start = next;
+                continue;
+            }
+            match source.line(start, end) {
+                Ok(text) => {
+                    if let Flow::Stop = self.line(visitor, line_no, text, &mut eof_line) {
+                        stopped = true;
+                        start = next;
+                        break;
+                    }
+                }
+                Err(valid_up_to) => {
+                    let raw = bytes.get(start..end).unwrap_or_default();
+                    let valid = std::str::from_utf8(raw.get(..valid_up_to).unwrap_or_default()).unwrap_or_default();
+                    let lossy = String::from_utf8_lossy(raw);
+                    let mut error = ParseError::at(line_no, &lossy, 0, "invalid UTF-8".to_owned());
+                    error.column = valid.chars().count() + 1;
+                    self.error(visitor, error, None);
+                }
+            }
+            start = next;
+        }
+        self.outcome.counts.bytes = start;
+        self.outcome.counts.lines = line_no;
+        if self.format == Format::OpenMetrics && eof_line.is_none() && !stopped {
+            let message = "missing # EOF: an OpenMetrics exposition must end with it".to_owned();
+            self.error(visitor, ParseError::at(line_no + 1, "", 0, message), None);
+        }
+        self.outcome.counts.families = self.families.iter().filter(|family| family.touched).count();
+        self.outcome
+    }
+
+    fn too_long<V: Visitor<'a>>(&mut self, visitor: &mut V, line_no: usize, raw: &[u8]) {
+        let limit = self.limits.max_line_bytes;
+        // Look at no more of the line than the limit allows.
+        let head = raw.get(..limit).unwrap_or(raw);
+        let head = String::from_utf8_lossy(head);
+        let message = format!("line is {} bytes, over the {limit}-byte limit", raw.len());
+        let error = ParseError::at(line_no, &head, head.len(), message);
+        self.error(visitor, error, Some((Cap::LineBytes, limit)));
+    }
+
+    fn error<V: Visitor<'a>>(&mut self, visitor: &mut V, error: ParseError, cap: Option<(Cap, usize)>) {
+        if let Some((cap, limit)) = cap {
+            self.outcome.record_cap(cap, limit, error.line, false);
+        }
+        visitor.error(&error);
+        self.outcome.error_count += 1;
+        if self.outcome.errors.len() < self.limits.max_errors {
+            self.outcome.errors.push(error);
+        } else {
+            self.outcome
+                .record_cap(Cap::Errors, self.limits.max_errors, error.line, false);
+        }
+    }
+
+    fn reject<V: Visitor<'a>>(&mut self, visitor: &mut V, line_no: usize, text: &str, at: usize, message: String) {
+        self.error(visitor, ParseError::at(line_no, text, at, message), None);
+    }
+
+    fn line<V: Visitor<'a>>(
+        &mut self,
+        visitor: &mut V,
+        line_no: usize,
+        text: &'a str,
+        eof_line: &mut Option<usize>,
+    ) -> Flow {
+        match lex::line(text, self.format, self.limits, &mut self.sample, &mut self.spare_labels) {
+            Err(error) => {
+                let cap = error.cap.map(|cap| (cap, self.limits.max_labels_per_sample));
+                self.error(visitor, ParseError::at(line_no, text, error.at, error.message), cap);
+                Flow::Continue
+            }
+            Ok(Line::Ignored) => {
+                self.outcome.counts.ignored += 1;
+                Flow::Continue
+            }
+            Ok(Line::Eof) => {
+                *eof_line = Some(line_no);
+                Flow::Continue
+            }
+            Ok(Line::Metadata { name, name_at, item }) => {
+                self.metadata(visitor, line_no, text, name, name_at, item);
+                Flow::Continue
+            }
+            Ok(Line::Sample(spans)) => self.sample(visitor, line_no, text, spans),
+        }
+    }
+
+    fn metadata<V: Visitor<'a>>(
+        &mut self,
+        visitor: &mut V,
+        line_no: usize,
+        text: &str,
+        name: &'a str,
+        name_at: usize,
+        item: MetadataItem<'a>,
+    ) {
+        let index = match self.by_name.get(name) {
+            Some(&index) => index,
+            None => {
+                if let Some(&(owner, suffix)) = self.resolved.get(name)
+                    && suffix != Suffix::None
+                {
+                    let owner = self.families.get(owner).map_or("", |family| family.info.name);
+                    let message = format!("`{name}` already names samples of family `{owner}`");
+                    return self.reject(visitor, line_no, text, name_at, message);
+                }
+                match self.new_family(name) {
+                    Some(index) => index,
+                    None => return self.families_full(visitor, line_no, text, name_at),
+                }
+            }
+        };
+        let openmetrics = self.format == Format::OpenMetrics;
+        let current = self.current;
+        let Some(family) = self.families.get(index) else {
+            return;
+        };
+        if openmetrics && family.touched && current != Some(index) {
+            let message =
+                format!("metadata for `{name}` after another family's lines: OpenMetrics families must not interleave");
+            return self.reject(visitor, line_no, text, 0, message);
+        }
+        let (kind_of_line, earlier, after_samples_is_error) = match &item {
+            MetadataItem::Help(_) => (MetadataKind::Help, family.help_line, openmetrics),
+            MetadataItem::Type(_) => (MetadataKind::Type, family.type_line, true),
+            MetadataItem::Unit(_) => (MetadataKind::Unit, family.unit_line, true),
+        };
+        let keyword = match kind_of_line {
+            MetadataKind::Help => "HELP",
+            MetadataKind::Type => "TYPE",
+            MetadataKind::Unit => "UNIT",
+        };
+        if let Some(first) = earlier {
+            let message = format!("second # {keyword} for `{name}` (first on line {first})");
+            return self.reject(visitor, line_no, text, 0, message);
+        }
+        if after_samples_is_error && let Some(first) = family.first_sample_line {
+            let message = format!("# {keyword} for `{name}` after its samples (first on line {first})");
+            return self.reject(visitor, line_no, text, 0, message);
+        }
+        match &item {
+            MetadataItem::Type(kind) => {
+                // A sample already read as its own family (`x_total` before `# TYPE x counter`)
+                // would now belong to this one: the TYPE came too late for it.
+                for &suffix in allowed_suffixes(self.format, *kind) {
+                    if suffix == Suffix::None {
+                        continue;
+                    }
+                    let sample_name = format!("{name}{}", suffix.as_str());
+                    if let Some(&(other, _)) = self.resolved.get(sample_name.as_str()) {
+                        let first = self
+                            .families
+                            .get(other)
+                            .and_then(|family| family.first_sample_line)
+                            .unwrap_or(0);
+                        let message = format!("# TYPE for `{name}` after its sample `{sample_name}` (line {first})");
+                        return self.reject(visitor, line_no, text, 0, message);
+                    }
+                }
+            }
+            MetadataItem::Unit(unit) => {
+                if !unit.is_empty() && !name.strip_suffix(unit).is_some_and(|base| base.ends_with('_')) {
+                    let message = format!("unit `{unit}` is not the suffix of the family name (`..._{unit}`)");
+                    return self.reject(visitor, line_no, text, name_at, message);
+                }
+            }
+            MetadataItem::Help(_) => {}
+        }
+        let Some(family) = self.families.get_mut(index) else {
+            return;
+        };
+        match item {
+            MetadataItem::Help(help) => {
+                family.help_line = Some(line_no);
+                family.info.help = Some(help);
+            }
+            MetadataItem::Type(kind) => {
+                family.type_line = Some(line_no);
+                family.info.kind = kind;
+            }
+            MetadataItem::Unit(unit) => {
+                family.unit_line = Some(line_no);
+                family.info.unit = Some(unit);
+            }
+        }
+        family.touched = true;
+        self.current = Some(index);
+        self.outcome.counts.metadata += 1;
+        visitor.metadata(&family.info, kind_of_line);
+    }
+
+    fn families_full<V: Visitor<'a>>(&mut self, visitor: &mut V, line_no: usize, text: &str, at: usize) {
+        let limit = self.limits.max_families;
+        let error = ParseError::at(line_no, text, at, format!("more than {limit} families"));
+        self.error(visitor, error, Some((Cap::Families, limit)));
+    }
+
+    fn new_family(&mut self, name: &'a str) -> Option<usize> {
+        if self.families.len() >= self.limits.max_families {
+            return None;
+        }
+        let index = self.families.len();
+        self.families.push(FamilyState {
+            info: FamilyInfo {
+                index,
+                name,
+                kind: MetricType::Unknown,
+                help: None,
+                unit: None,
+            },
+            help_line: None,
+            type_line: None,
+            unit_line: None,
+            first_sample_line: None,
+            touched: false,
+        });
+        self.by_name.insert(name, index);
+        Some(index)
+    }
+
+    /// The family and suffix of a sample name; `Err` with a message when the name can only be a
+    /// family that does not take it (`x` for `# TYPE x histogram`), `Ok(None)` when the family
+    /// table is full.
+    fn resolve(&mut self, name: &'a str) -> Result<Option<(usize, Suffix)>, String> {
+        if let Some((last, index, suffix)) = self.last
+            && last == name
+        {
+            return Ok(Some((index, suffix)));
+        }
+        if let Some(&(index, suffix)) = self.resolved.get(name) {
+            self.last = Some((name, index, suffix));
+            return Ok(Some((index, suffix)));
+        }
+        let exact = self.by_name.get(name).copied();
+        let found = self.match_family(name, exact);
+        let (index, suffix) = match (found, exact) {
+            (Some(found), _) => found,
+            (None, Some(index)) => {
+                let Some(family) = self.families.get(index) else {
+                    return Ok(None);
+                };
+                let expected: Vec<String> = allowed_suffixes(self.format, family.info.kind)
+                    .iter()
+                    .map(|suffix| format!("{name}{}", suffix.as_str()))
+                    .collect();
+                return Err(format!(
+                    "`{name}` is not a sample name of {} `{name}`: expected {}",
+                    family.info.kind,
+                    expected.join(", ")
+                ));
+            }
+            (None, None) => match self.new_family(name) {
+                Some(index) => (index, Suffix::None),
+                None => return Ok(None),
+            },
+        };
+        self.resolved.insert(name, (index, suffix));
+        self.last = Some((name, index, suffix));
+        Ok(Some((index, suffix)))
+    }
+
+    fn match_family(&self, name: &str, exact: Option<usize>) -> Option<(usize, Suffix)> {
+        if let Some(index) = exact
+            && let Some(family) = self.families.get(index)
+            && allowed_suffixes(self.format, family.info.kind).contains(&Suffix::None)
+        {
+            return Some((index, Suffix::None));
+        }
+        SUFFIXES.iter().find_map(|&suffix| {
+            let base = name.strip_suffix(suffix.as_str())?;
+            let index = *self.by_name.get(base)?;
+            let family = self.families.get(index)?;
+            allowed_suffixes(self.format, family.info.kind)
+                .contains(&suffix)
+                .then_some((index, suffix))
+        })
+    }
+
+    fn sample<V: Visitor<'a>>(&mut self, visitor: &mut V, line_no: usize, text: &str, spans: SampleSpans) -> Flow {
+        let name = self.sample.name;
+        let (index, suffix) = match self.resolve(name) {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                self.families_full(visitor, line_no, text, spans.name_at);
+                return Flow::Continue;
+            }
+            Err(message) => {
+                self.reject(visitor, line_no, text, spans.name_at, message);
+                return Flow::Continue;
+            }
+        };
+        let Some(family) = self.families.get(index) else {
+            return Flow::Continue;
+        };
+        if self.format == Format::OpenMetrics {
+            if let Some(at) = spans.exemplar_at {
+                let allowed = matches!(
+                    (family.info.kind, suffix),
+                    (MetricType::Counter, Suffix::Total)
+                        | (MetricType::Histogram | MetricType::GaugeHistogram, Suffix::Bucket)
+                );
+                if !allowed {
+                    let message = format!(
+                        "exemplar on a {} sample: only counters' _total and histograms' _bucket take one",
+                        family.info.kind
+                    );
+                    self.reject(visitor, line_no, text, at, message);
+                    return Flow::Continue;
+                }
+            }
+            if family.touched && self.current != Some(index) {
+                let message = format!(
+                    "sample of `{}` after another family's lines: OpenMetrics families must not interleave",
+                    family.info.name
+                );
+                self.reject(visitor, line_no, text, spans.name_at, message);
+                return Flow::Continue;
+            }
+        }
+        if self.outcome.counts.samples >= self.limits.max_series {
+            self.outcome
+                .record_cap(Cap::Series, self.limits.max_series, line_no, true);
+            return Flow::Stop;
+        }
+        if let Some(series) = &mut self.series
+            && let Some(first) = series.insert(&self.sample, line_no)
+        {
+            let message = format!("duplicate series: same name and labels as line {first}");
+            self.reject(visitor, line_no, text, spans.name_at, message);
+            return Flow::Continue;
+        }
+        let Some(family) = self.families.get_mut(index) else {
+            return Flow::Continue;
+        };
+        family.touched = true;
+        family.first_sample_line.get_or_insert(line_no);
+        self.current = Some(index);
+        self.outcome.counts.samples += 1;
+        self.sample.suffix = suffix;
+        self.sample.line = line_no;
+        visitor.sample(&family.info, &self.sample);
+        Flow::Continue
+    }
+}
+
+/// Seen series, by a 64-bit hash of name and label set, with the line of their first sample.
+///
+/// The hash is keyed per parse (std's SipHash with a random key), so a crafted input cannot
+/// aim for collisions; an accidental one among 2 million series has odds near 1 in 10^7 and
+/// would show as a false "duplicate series" error, never as silently lost data. Labels are
+/// hashed one by one and the hashes added, which makes the key independent of label order
+/// (`{a="1",b="2"}` is `{b="2",a="1"}`) without sorting anything.
+struct SeriesKeys {
+    key: RandomState,
+    first_line: HashMap<u64, u32, BuildHasherDefault<AlreadyHashed>>,
+}
+
+impl SeriesKeys {
+    fn new() -> Self {
+        SeriesKeys {
+            key: RandomState::new(),
+            first_line: HashMap::default(),
+        }
+    }
+
+    /// Records the sample's series; returns the first line if it was already seen.
+    fn insert(&mut self, sample: &Sample<'_>, line_no: usize) -> Option<usize> {
+        let mut key = self.key.hash_one(sample.name);
+        for label in &sample.labels {
+            key = key.wrapping_add(self.key.hash_one((label.name, label.value.as_ref())));
+        }
+        match self.first_line.entry(key) {
+            std::collections::hash_map::Entry::Occupied(entry) => Some(*entry.get() as usize),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                // u32 halves the map; a line past 4 billion reports itself as the last one.
+                entry.insert(u32::try_from(line_no).unwrap_or(u32::MAX));
+                None
+            }
+        }
+    }
+}
+
+/// A hasher for keys that are already keyed hashes: passes them through.
+#[derive(Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with this; fold anything else in rather than panic.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}

@@ -1,0 +1,751 @@
+//! One line at a time: the syntax of both text formats.
+//!
+//! Only what a single line can tell is decided here: names, labels, escapes, numbers,
+//! whitespace, metadata shapes. Everything that needs the lines around it (which family a
+//! sample belongs to, ordering, duplicates) is the driver's.
+//!
+//! The two formats share one lexer because they share almost all their grammar; where they
+//! differ, OpenMetrics is the strict one:
+//!
+//! | | Prometheus 0.0.4 | OpenMetrics 1.0 |
+//! |---|---|---|
+//! | separators | runs of spaces and tabs, also inside `{}`; leading and trailing ones ignored | exactly one space, nowhere else |
+//! | `\r` before `\n` | ignored (trailing whitespace) | error |
+//! | blank line | ignored | error |
+//! | `# other text` | comment, ignored | error (only HELP, TYPE, UNIT, EOF) |
+//! | trailing comma in `{}` | allowed | error |
+//! | HELP escapes | `\\`, `\n`; any other backslash kept as written | `\\`, `\"`, `\n`; others are errors |
+//! | timestamp | integer milliseconds | float seconds |
+//! | exemplar after ` # ` | error | parsed |
+//!
+//! In both, label values accept exactly the escapes `\\`, `\"` and `\n` (anything else after a
+//! backslash is an error, as in the Go reference parser), and numbers are decimal floats or,
+//! ignoring case, `NaN`, `Inf` and `Infinity`, the latter two with an optional sign.
+//! Metric names match `[a-zA-Z_:][a-zA-Z0-9_:]*` (colons included: vLLM's `vllm:` and SGLang's
+//! `sglang:` prefixes) and label names `[a-zA-Z_][a-zA-Z0-9_]*`.
+
+use crate::format::Format;
+use crate::limits::{Cap, Limits};
+use crate::model::{Exemplar, Label, MetricType, Sample, Timestamp};
+use std::borrow::Cow;
+
+/// What a line holds, before it is tied to a family.
+#[derive(Debug)]
+pub(crate) enum Line<'a> {
+    /// A blank line or a 0.0.4 comment.
+    Ignored,
+    /// OpenMetrics' `# EOF`.
+    Eof,
+    Metadata {
+        name: &'a str,
+        /// Byte offset of `name` in the line, for errors the driver finds.
+        name_at: usize,
+        item: MetadataItem<'a>,
+    },
+    /// A sample, written into the caller's [`Sample`].
+    Sample(SampleSpans),
+}
+
+#[derive(Debug)]
+pub(crate) enum MetadataItem<'a> {
+    Help(Cow<'a, str>),
+    Type(MetricType),
+    Unit(&'a str),
+}
+
+/// Where the parts of a sample line start, for errors the driver finds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SampleSpans {
+    pub(crate) name_at: usize,
+    pub(crate) exemplar_at: Option<usize>,
+}
+
+/// Why a line was rejected: a byte offset into it and a message.
+#[derive(Debug)]
+pub(crate) struct LexError {
+    pub(crate) at: usize,
+    pub(crate) message: String,
+    /// Set when the reason is a [`Limits`] cap rather than bad syntax.
+    pub(crate) cap: Option<Cap>,
+}
+
+fn fail<T>(at: usize, message: impl Into<String>) -> Result<T, LexError> {
+    Err(LexError {
+        at,
+        message: message.into(),
+        cap: None,
+    })
+}
+
+/// Character classes of the name grammars, one table lookup per byte in the hot loop.
+const NAME_START: u8 = 1;
+const NAME_CHAR: u8 = 2;
+const LABEL_START: u8 = 4;
+const LABEL_CHAR: u8 = 8;
+
+static CLASSES: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut byte = 0usize;
+    while byte < 256 {
+        let b = byte as u8;
+        let letter = b.is_ascii_alphabetic() || b == b'_';
+        let mut class = 0;
+        if letter || b == b':' {
+            class |= NAME_START | NAME_CHAR;
+        }
+        if letter {
+            class |= LABEL_START | LABEL_CHAR;
+        }
+        if b.is_ascii_digit() {
+            class |= NAME_CHAR | LABEL_CHAR;
+        }
+        table[byte] = class;
+        byte += 1;
+    }
+    table
+}
+
+fn is(byte: u8, class: u8) -> bool {
+    // A u8 always indexes a 256-entry table: this cannot panic.
+    CLASSES[byte as usize] & class != 0
+}
+
+/// A position in one line. Every slice it hands out starts and ends next to an ASCII byte, so
+/// the `get`s below never miss a character boundary; they are `get`s anyway.
+struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.text.len()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        let matched = self.peek() == Some(byte);
+        if matched {
+            self.pos += 1;
+        }
+        matched
+    }
+
+    fn eat_str(&mut self, text: &str) -> bool {
+        let matched = self.rest().starts_with(text);
+        if matched {
+            self.pos += text.len();
+        }
+        matched
+    }
+
+    /// Skips spaces and tabs; says whether there were any.
+    fn skip_blanks(&mut self) -> bool {
+        let start = self.pos;
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.pos += 1;
+        }
+        self.pos > start
+    }
+
+    fn slice(&self, start: usize, end: usize) -> &'a str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    fn rest(&self) -> &'a str {
+        self.text.get(self.pos..).unwrap_or_default()
+    }
+
+    /// A name of the grammar `[first][rest]*`, or `None` (cursor unmoved) if none starts here.
+    fn name(&mut self, first: u8, rest: u8) -> Option<&'a str> {
+        let start = self.pos;
+        if !self.peek().is_some_and(|b| is(b, first)) {
+            return None;
+        }
+        self.pos += 1;
+        while self.peek().is_some_and(|b| is(b, rest)) {
+            self.pos += 1;
+        }
+        Some(self.slice(start, self.pos))
+    }
+
+    /// The bytes up to the next separator (or the end), for numbers and keywords.
+    fn token(&mut self, format: Format) -> &'a str {
+        let start = self.pos;
+        match format {
+            Format::Prometheus => {
+                while self.peek().is_some_and(|b| b != b' ' && b != b'\t') {
+                    self.pos += 1;
+                }
+            }
+            Format::OpenMetrics => {
+                while self.peek().is_some_and(|b| b != b' ') {
+                    self.pos += 1;
+                }
+            }
+        }
+        self.slice(start, self.pos)
+    }
+}
+
+/// Lexes one line (without its `\n`). A sample is written into `sample`, whose label vectors
+/// are reused from line to line; `spare` holds the exemplar's label vector between uses.
+pub(crate) fn line<'a>(
+    text: &'a str,
+    format: Format,
+    limits: &Limits,
+    sample: &mut Sample<'a>,
+    spare: &mut Vec<Label<'a>>,
+) -> Result<Line<'a>, LexError> {
+    match format {
+        Format::Prometheus => prometheus_line(text, limits, sample, spare),
+        Format::OpenMetrics => openmetrics_line(text, limits, sample, spare),
+    }
+}
+
+fn prometheus_line<'a>(
+    text: &'a str,
+    limits: &Limits,
+    sample: &mut Sample<'a>,
+    spare: &mut Vec<Label<'a>>,
+) -> Result<Line<'a>, LexError> {
+    // A CR before the LF is tolerated as trailing whitespace: 0.0.4 ignores trailing blanks,
+    // and a fixture saved on Windows is still the same exposition.
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    let mut cursor = Cursor { text, pos: 0 };
+    cursor.skip_blanks();
+    match cursor.peek() {
+        None => Ok(Line::Ignored),
+        Some(b'#') => prometheus_comment(cursor),
+        Some(_) => {
+            let spans = prometheus_sample(cursor, limits, sample, spare)?;
+            Ok(Line::Sample(spans))
+        }
+    }
+}
+
+fn prometheus_comment(mut cursor: Cursor<'_>) -> Result<Line<'_>, LexError> {
+    cursor.pos += 1;
+    cursor.skip_blanks();
+    let keyword_at = cursor.pos;
+    let keyword = cursor.token(Format::Prometheus);
+    if keyword != "HELP" && keyword != "TYPE" {
+        return Ok(Line::Ignored);
+    }
+    if !cursor.skip_blanks() || cursor.at_end() {
+        return fail(keyword_at, format!("# {keyword} without a metric name"));
+    }
+    let name_at = cursor.pos;
+    let Some(name) = cursor.name(NAME_START, NAME_CHAR) else {
+        return fail(name_at, "invalid metric name");
+    };
+    if !cursor.at_end() && !cursor.skip_blanks() {
+        return fail(cursor.pos, "invalid character in metric name");
+    }
+    if keyword == "HELP" {
+        let text = cursor.rest().trim_end_matches([' ', '\t']);
+        return Ok(Line::Metadata {
+            name,
+            name_at,
+            item: MetadataItem::Help(unescape_prometheus_help(text)),
+        });
+    }
+    let type_at = cursor.pos;
+    let kind = cursor.token(Format::Prometheus);
+    cursor.skip_blanks();
+    if !cursor.at_end() {
+        return fail(cursor.pos, "unexpected text after the type");
+    }
+    let kind = match kind {
+        "counter" => MetricType::Counter,
+        "gauge" => MetricType::Gauge,
+        "histogram" => MetricType::Histogram,
+        "summary" => MetricType::Summary,
+        "untyped" => MetricType::Unknown,
+        "" => return fail(type_at, "# TYPE without a type"),
+        other => {
+            return fail(
+                type_at,
+                format!("unknown type `{other}`: expected counter, gauge, histogram, summary or untyped"),
+            );
+        }
+    };
+    Ok(Line::Metadata {
+        name,
+        name_at,
+        item: MetadataItem::Type(kind),
+    })
+}
+
+/// 0.0.4 HELP escapes: `\\` and `\n`. Another backslash stays as written, as Prometheus
+/// itself and the Python client read it.
+fn unescape_prometheus_help(text: &str) -> Cow<'_, str> {
+    if !text.contains('\\') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('\\') => {
+                chars.next();
+                out.push('\\');
+            }
+            Some('n') => {
+                chars.next();
+                out.push('\n');
+            }
+            _ => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn prometheus_sample<'a>(
+    mut cursor: Cursor<'a>,
+    limits: &Limits,
+    sample: &mut Sample<'a>,
+    spare: &mut Vec<Label<'a>>,
+) -> Result<SampleSpans, LexError> {
+    sample.labels.clear();
+    let name_at = cursor.pos;
+    let Some(name) = cursor.name(NAME_START, NAME_CHAR) else {
+        return fail(name_at, "expected a metric name");
+    };
+    let separated = cursor.skip_blanks();
+    if cursor.peek() == Some(b'{') {
+        labels(&mut cursor, Format::Prometheus, limits, &mut sample.labels)?;
+        cursor.skip_blanks();
+    } else if !separated && !cursor.at_end() {
+        return fail(cursor.pos, "invalid character in metric name");
+    }
+    sample.name = name;
+    let value_at = cursor.pos;
+    sample.value = value(&mut cursor, Format::Prometheus, value_at)?;
+    cursor.skip_blanks();
+    sample.timestamp = None;
+    if !cursor.at_end() {
+        let timestamp_at = cursor.pos;
+        let token = cursor.token(Format::Prometheus);
+        if token.starts_with('#') {
+            return fail(timestamp_at, "exemplars exist only in OpenMetrics");
+        }
+        let Ok(millis) = token.parse::<i64>() else {
+            return fail(
+                timestamp_at,
+                format!("invalid timestamp `{token}`: expected integer milliseconds"),
+            );
+        };
+        sample.timestamp = Some(Timestamp::Millis(millis));
+        cursor.skip_blanks();
+        if !cursor.at_end() {
+            return fail(cursor.pos, "unexpected text after the timestamp");
+        }
+    }
+    recycle_exemplar(sample, spare);
+    Ok(SampleSpans {
+        name_at,
+        exemplar_at: None,
+    })
+}
+
+fn openmetrics_line<'a>(
+    text: &'a str,
+    limits: &Limits,
+    sample: &mut Sample<'a>,
+    spare: &mut Vec<Label<'a>>,
+) -> Result<Line<'a>, LexError> {
+    if let Some(cr) = text.find('\r') {
+        return fail(cr, "carriage return: OpenMetrics lines end with \\n alone");
+    }
+    let cursor = Cursor { text, pos: 0 };
+    match cursor.peek() {
+        None => fail(0, "blank line: OpenMetrics allows none"),
+        Some(b'#') => openmetrics_comment(cursor),
+        Some(b' ' | b'\t') => fail(0, "leading whitespace: OpenMetrics allows none"),
+        Some(_) => {
+            let spans = openmetrics_sample(cursor, limits, sample, spare)?;
+            Ok(Line::Sample(spans))
+        }
+    }
+}
+
+fn openmetrics_comment(mut cursor: Cursor<'_>) -> Result<Line<'_>, LexError> {
+    if cursor.text == "# EOF" {
+        return Ok(Line::Eof);
+    }
+    let keyword = if cursor.eat_str("# HELP ") {
+        MetadataKeyword::Help
+    } else if cursor.eat_str("# TYPE ") {
+        MetadataKeyword::Type
+    } else if cursor.eat_str("# UNIT ") {
+        MetadataKeyword::Unit
+    } else {
+        return fail(
+            0,
+            "OpenMetrics has no comments: a # line must be # HELP, # TYPE or # UNIT with one space, or # EOF",
+        );
+    };
+    let name_at = cursor.pos;
+    let Some(name) = cursor.name(NAME_START, NAME_CHAR) else {
+        return fail(name_at, "invalid metric name");
+    };
+    // `# HELP name` and `# UNIT name` without the space before an empty value are accepted:
+    // the value is empty either way.
+    let item = match keyword {
+        MetadataKeyword::Help => {
+            if !cursor.at_end() && !cursor.eat(b' ') {
+                return fail(cursor.pos, "invalid character in metric name");
+            }
+            let text_at = cursor.pos;
+            MetadataItem::Help(unescape_openmetrics(cursor.rest(), text_at)?)
+        }
+        MetadataKeyword::Type => {
+            if !cursor.eat(b' ') {
+                return fail(cursor.pos, "expected one space and a type after the metric name");
+            }
+            let type_at = cursor.pos;
+            let kind = match cursor.rest() {
+                "counter" => MetricType::Counter,
+                "gauge" => MetricType::Gauge,
+                "histogram" => MetricType::Histogram,
+                "gaugehistogram" => MetricType::GaugeHistogram,
+                "summary" => MetricType::Summary,
+                "info" => MetricType::Info,
+                "stateset" => MetricType::StateSet,
+                "unknown" => MetricType::Unknown,
+                other => {
+                    return fail(
+                        type_at,
+                        format!(
+                            "unknown type `{other}`: expected counter, gauge, histogram, gaugehistogram, \
+                             summary, info, stateset or unknown"
+                        ),
+                    );
+                }
+            };
+            MetadataItem::Type(kind)
+        }
+        MetadataKeyword::Unit => {
+            if !cursor.at_end() && !cursor.eat(b' ') {
+                return fail(cursor.pos, "invalid character in metric name");
+            }
+            let unit_at = cursor.pos;
+            let unit = cursor.name(NAME_CHAR, NAME_CHAR).unwrap_or_default();
+            if !cursor.at_end() {
+                return fail(cursor.pos.max(unit_at), "invalid character in unit");
+            }
+            MetadataItem::Unit(unit)
+        }
+    };
+    Ok(Line::Metadata { name, name_at, item })
+}
+
+enum MetadataKeyword {
+    Help,
+    Type,
+    Unit,
+}
+
+/// OpenMetrics' escaped-string: `\\`, `\"` and `\n`, nothing else. `base` is the byte offset
+/// of `text` in its line, for the error position.
+fn unescape_openmetrics(text: &str, base: usize) -> Result<Cow<'_, str>, LexError> {
+    let Some(first) = text.find('\\') else {
+        return Ok(Cow::Borrowed(text));
+    };
+    let mut out = String::with_capacity(text.len());
+    out.push_str(text.get(..first).unwrap_or_default());
+    let mut chars = text.char_indices().skip_while(|&(at, _)| at < first);
+    while let Some((at, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some((_, '\\')) => out.push('\\'),
+            Some((_, '"')) => out.push('"'),
+            Some((_, 'n')) => out.push('\n'),
+            _ => return fail(base + at, "invalid escape: only \\\\, \\\" and \\n are allowed"),
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+fn openmetrics_sample<'a>(
+    mut cursor: Cursor<'a>,
+    limits: &Limits,
+    sample: &mut Sample<'a>,
+    spare: &mut Vec<Label<'a>>,
+) -> Result<SampleSpans, LexError> {
+    sample.labels.clear();
+    let name_at = cursor.pos;
+    let Some(name) = cursor.name(NAME_START, NAME_CHAR) else {
+        return fail(name_at, "expected a metric name");
+    };
+    let has_labels = cursor.peek() == Some(b'{');
+    if has_labels {
+        labels(&mut cursor, Format::OpenMetrics, limits, &mut sample.labels)?;
+    }
+    if !cursor.eat(b' ') {
+        let message = match cursor.peek() {
+            None => "expected one space and a value",
+            Some(b'\t') => "tab: OpenMetrics separates with one space",
+            Some(_) if !has_labels => "invalid character in metric name",
+            Some(_) => "expected one space before the value",
+        };
+        return fail(cursor.pos, message);
+    }
+    sample.name = name;
+    let value_at = cursor.pos;
+    sample.value = value(&mut cursor, Format::OpenMetrics, value_at)?;
+    sample.timestamp = None;
+    recycle_exemplar(sample, spare);
+    let mut exemplar_at = None;
+    if !cursor.at_end() {
+        space_then_more(&mut cursor)?;
+        if cursor.peek() != Some(b'#') {
+            let timestamp_at = cursor.pos;
+            sample.timestamp = Some(Timestamp::Seconds(openmetrics_timestamp(&mut cursor, timestamp_at)?));
+            if !cursor.at_end() {
+                space_then_more(&mut cursor)?;
+            }
+        }
+        if !cursor.at_end() {
+            exemplar_at = Some(cursor.pos);
+            sample.exemplar = Some(exemplar(&mut cursor, limits, spare)?);
+        }
+    }
+    Ok(SampleSpans { name_at, exemplar_at })
+}
+
+/// Eats the one space OpenMetrics puts between parts, which must be followed by another part.
+fn space_then_more(cursor: &mut Cursor<'_>) -> Result<(), LexError> {
+    let at = cursor.pos;
+    if !cursor.eat(b' ') {
+        return fail(at, "expected one space");
+    }
+    match cursor.peek() {
+        None => fail(at, "trailing whitespace: OpenMetrics allows none"),
+        Some(b' ' | b'\t') => fail(cursor.pos, "more than one space: OpenMetrics separates with one"),
+        Some(_) => Ok(()),
+    }
+}
+
+fn openmetrics_timestamp(cursor: &mut Cursor<'_>, at: usize) -> Result<f64, LexError> {
+    let token = cursor.token(Format::OpenMetrics);
+    match number(token) {
+        Some(seconds) if seconds.is_finite() => Ok(seconds),
+        _ => fail(at, format!("invalid timestamp `{token}`: expected seconds")),
+    }
+}
+
+fn exemplar<'a>(
+    cursor: &mut Cursor<'a>,
+    limits: &Limits,
+    spare: &mut Vec<Label<'a>>,
+) -> Result<Exemplar<'a>, LexError> {
+    let at = cursor.pos;
+    if !cursor.eat_str("# {") {
+        return fail(at, "expected a timestamp or an exemplar (` # {labels} value`)");
+    }
+    cursor.pos -= 1;
+    let mut labels_of_exemplar = std::mem::take(spare);
+    labels_of_exemplar.clear();
+    if let Err(error) = labels(cursor, Format::OpenMetrics, limits, &mut labels_of_exemplar) {
+        *spare = labels_of_exemplar;
+        return Err(error);
+    }
+    // OpenMetrics caps an exemplar's label set at 128 characters of names and values together.
+    let length: usize = labels_of_exemplar
+        .iter()
+        .map(|label| label.name.chars().count() + label.value.chars().count())
+        .sum();
+    if length > 128 {
+        *spare = labels_of_exemplar;
+        return fail(
+            at + 2,
+            format!("exemplar labels are {length} characters, over the 128 allowed"),
+        );
+    }
+    let result = (|| {
+        if !cursor.eat(b' ') {
+            return fail(cursor.pos, "expected one space and the exemplar's value");
+        }
+        let value_at = cursor.pos;
+        let value = value(cursor, Format::OpenMetrics, value_at)?;
+        let mut timestamp = None;
+        if !cursor.at_end() {
+            space_then_more(cursor)?;
+            let timestamp_at = cursor.pos;
+            timestamp = Some(openmetrics_timestamp(cursor, timestamp_at)?);
+            if !cursor.at_end() {
+                return fail(cursor.pos, "unexpected text after the exemplar");
+            }
+        }
+        Ok((value, timestamp))
+    })();
+    match result {
+        Ok((value, timestamp)) => Ok(Exemplar {
+            labels: labels_of_exemplar,
+            value,
+            timestamp,
+        }),
+        Err(error) => {
+            *spare = labels_of_exemplar;
+            Err(error)
+        }
+    }
+}
+
+/// Takes last line's exemplar back so its label vector is reused, leaving `exemplar` `None`.
+fn recycle_exemplar<'a>(sample: &mut Sample<'a>, spare: &mut Vec<Label<'a>>) {
+    if let Some(exemplar) = sample.exemplar.take() {
+        *spare = exemplar.labels;
+        spare.clear();
+    }
+}
+
+/// Parses `{...}` at the cursor into `out` (cleared first).
+fn labels<'a>(
+    cursor: &mut Cursor<'a>,
+    format: Format,
+    limits: &Limits,
+    out: &mut Vec<Label<'a>>,
+) -> Result<(), LexError> {
+    out.clear();
+    let lenient = format == Format::Prometheus;
+    cursor.pos += 1; // the `{`
+    loop {
+        if lenient {
+            cursor.skip_blanks();
+        }
+        if cursor.eat(b'}') {
+            // Reached at once for `{}` (both formats) or after a trailing comma (0.0.4 only:
+            // OpenMetrics' is refused below, right after the comma).
+            return Ok(());
+        }
+        let name_at = cursor.pos;
+        let Some(name) = cursor.name(LABEL_START, LABEL_CHAR) else {
+            return fail(
+                name_at,
+                match cursor.peek() {
+                    None => "label set is not closed",
+                    Some(_) => "expected a label name",
+                },
+            );
+        };
+        if lenient {
+            cursor.skip_blanks();
+        }
+        if !cursor.eat(b'=') {
+            return fail(cursor.pos, "expected = after the label name");
+        }
+        if lenient {
+            cursor.skip_blanks();
+        }
+        if !cursor.eat(b'"') {
+            return fail(cursor.pos, "expected \" to open the label value");
+        }
+        let value = label_value(cursor)?;
+        if out.len() >= limits.max_labels_per_sample {
+            return Err(LexError {
+                at: name_at,
+                message: format!("more than {} labels", limits.max_labels_per_sample),
+                cap: Some(Cap::LabelsPerSample),
+            });
+        }
+        if out.iter().any(|label| label.name == name) {
+            return fail(name_at, format!("label `{name}` appears twice"));
+        }
+        out.push(Label { name, value });
+        if lenient {
+            cursor.skip_blanks();
+        }
+        if cursor.eat(b',') {
+            if !lenient && cursor.peek() == Some(b'}') {
+                return fail(cursor.pos - 1, "trailing comma: OpenMetrics allows none");
+            }
+            continue;
+        }
+        if cursor.eat(b'}') {
+            return Ok(());
+        }
+        return fail(
+            cursor.pos,
+            match cursor.peek() {
+                None => "label set is not closed",
+                Some(_) => "expected , or } after the label value",
+            },
+        );
+    }
+}
+
+/// The rest of a label value after its opening quote, up to and including the closing one.
+/// Borrowed unless an escape had to be decoded.
+fn label_value<'a>(cursor: &mut Cursor<'a>) -> Result<Cow<'a, str>, LexError> {
+    let open = cursor.pos - 1;
+    let start = cursor.pos;
+    let bytes = cursor.text.as_bytes();
+    let Some(stop) = memchr::memchr2(b'"', b'\\', bytes.get(start..).unwrap_or_default()).map(|i| start + i) else {
+        return fail(open, "label value is not closed");
+    };
+    if bytes.get(stop) == Some(&b'"') {
+        cursor.pos = stop + 1;
+        return Ok(Cow::Borrowed(cursor.slice(start, stop)));
+    }
+    let mut out = String::with_capacity(stop - start + 16);
+    out.push_str(cursor.slice(start, stop));
+    let mut at = stop;
+    loop {
+        // `at` is on a backslash.
+        match bytes.get(at + 1) {
+            Some(b'\\') => out.push('\\'),
+            Some(b'"') => out.push('"'),
+            Some(b'n') => out.push('\n'),
+            None => return fail(open, "label value is not closed"),
+            Some(_) => return fail(at, "invalid escape in label value: only \\\\, \\\" and \\n are allowed"),
+        }
+        let from = at + 2;
+        let Some(next) = memchr::memchr2(b'"', b'\\', bytes.get(from..).unwrap_or_default()).map(|i| from + i) else {
+            return fail(open, "label value is not closed");
+        };
+        out.push_str(cursor.slice(from, next));
+        if bytes.get(next) == Some(&b'"') {
+            cursor.pos = next + 1;
+            return Ok(Cow::Owned(out));
+        }
+        at = next;
+    }
+}
+
+fn value(cursor: &mut Cursor<'_>, format: Format, at: usize) -> Result<f64, LexError> {
+    let token = cursor.token(format);
+    if token.is_empty() {
+        return fail(at, "expected a value");
+    }
+    match number(token) {
+        Some(value) => Ok(value),
+        None => fail(at, format!("invalid value `{token}`")),
+    }
+}
+
+/// A sample value: a decimal float, or `NaN`, `Inf`, `Infinity` in any case, the latter two
+/// with an optional sign (Go's `ParseFloat`, which both reference parsers use, minus hex and
+/// underscores, which no exporter writes). A signed NaN is refused as Go refuses it.
+pub(crate) fn number(token: &str) -> Option<f64> {
+    let first = *token.as_bytes().first()?;
+    // Rust's parser accepts what is listed above, plus `+nan`/`-nan`.
+    if matches!(first, b'+' | b'-') && token.get(1..).is_some_and(|rest| rest.eq_ignore_ascii_case("nan")) {
+        return None;
+    }
+    token.parse::<f64>().ok()
+}

@@ -506,6 +506,9 @@ fn openmetrics_sample<'a>(
     }
     sample.name = name;
     let value_at = cursor.pos;
+    if matches!(cursor.peek(), Some(b' ' | b'\t')) {
+        return fail(value_at, "more than one space: OpenMetrics separates with one");
+    }
     sample.value = value(&mut cursor, Format::OpenMetrics, value_at)?;
     sample.timestamp = None;
     recycle_exemplar(sample, spare);
@@ -530,6 +533,9 @@ fn openmetrics_sample<'a>(
 /// Eats the one space OpenMetrics puts between parts, which must be followed by another part.
 fn space_then_more(cursor: &mut Cursor<'_>) -> Result<(), LexError> {
     let at = cursor.pos;
+    if cursor.rest().trim_start_matches([' ', '\t']).is_empty() {
+        return fail(at, "trailing whitespace: OpenMetrics allows none");
+    }
     if !cursor.eat(b' ') {
         return fail(at, "expected one space");
     }

@@ -146,11 +146,13 @@ impl<'a> Cursor<'a> {
 
     /// Skips spaces and tabs; says whether there were any.
     fn skip_blanks(&mut self) -> bool {
-        let start = self.pos;
-        while matches!(self.peek(), Some(b' ' | b'\t')) {
-            self.pos += 1;
-        }
-        self.pos > start
+        let bytes = self.rest_bytes();
+        let skipped = bytes
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(bytes.len());
+        self.pos += skipped;
+        skipped > 0
     }
 
     fn slice(&self, start: usize, end: usize) -> &'a str {
@@ -161,34 +163,53 @@ impl<'a> Cursor<'a> {
         self.text.get(self.pos..).unwrap_or_default()
     }
 
+    /// The rest of the line as bytes.
+    fn rest_bytes(&self) -> &'a [u8] {
+        self.text.as_bytes().get(self.pos..).unwrap_or_default()
+    }
+
     /// A name of the grammar `[first][rest]*`, or `None` (cursor unmoved) if none starts here.
     fn name(&mut self, first: u8, rest: u8) -> Option<&'a str> {
-        let start = self.pos;
-        if !self.peek().is_some_and(|b| is(b, first)) {
+        let bytes = self.rest_bytes();
+        if !bytes.first().is_some_and(|&b| is(b, first)) {
             return None;
         }
-        self.pos += 1;
-        while self.peek().is_some_and(|b| is(b, rest)) {
-            self.pos += 1;
-        }
+        // Scanning a local slice lets the loop keep its index in a register.
+        let length = bytes
+            .iter()
+            .skip(1)
+            .position(|&b| !is(b, rest))
+            .map_or(bytes.len(), |at| at + 1);
+        let start = self.pos;
+        self.pos += length;
         Some(self.slice(start, self.pos))
+    }
+
+    /// A metric name, checked byte by byte unless it is `previous` again (consecutive samples
+    /// mostly share a name: a histogram's buckets), which a single compare confirms.
+    fn metric_name(&mut self, previous: &str) -> Option<&'a str> {
+        let bytes = self.text.as_bytes().get(self.pos..).unwrap_or_default();
+        if !previous.is_empty()
+            && bytes.starts_with(previous.as_bytes())
+            && !bytes.get(previous.len()).is_some_and(|&b| is(b, NAME_CHAR))
+        {
+            let start = self.pos;
+            self.pos += previous.len();
+            return Some(self.slice(start, self.pos));
+        }
+        self.name(NAME_START, NAME_CHAR)
     }
 
     /// The bytes up to the next separator (or the end), for numbers and keywords.
     fn token(&mut self, format: Format) -> &'a str {
-        let start = self.pos;
-        match format {
-            Format::Prometheus => {
-                while self.peek().is_some_and(|b| b != b' ' && b != b'\t') {
-                    self.pos += 1;
-                }
-            }
-            Format::OpenMetrics => {
-                while self.peek().is_some_and(|b| b != b' ') {
-                    self.pos += 1;
-                }
-            }
+        let bytes = self.rest_bytes();
+        let length = match format {
+            Format::Prometheus => bytes.iter().position(|&b| b == b' ' || b == b'\t'),
+            Format::OpenMetrics => bytes.iter().position(|&b| b == b' '),
         }
+        .unwrap_or(bytes.len());
+        let start = self.pos;
+        self.pos += length;
         self.slice(start, self.pos)
     }
 }
@@ -318,7 +339,8 @@ fn prometheus_sample<'a>(
 ) -> Result<SampleSpans, LexError> {
     sample.labels.clear();
     let name_at = cursor.pos;
-    let Some(name) = cursor.name(NAME_START, NAME_CHAR) else {
+    // `sample.name` is the name lexed last (or empty): always a valid metric name.
+    let Some(name) = cursor.metric_name(sample.name) else {
         return fail(name_at, "expected a metric name");
     };
     let separated = cursor.skip_blanks();
@@ -488,7 +510,8 @@ fn openmetrics_sample<'a>(
 ) -> Result<SampleSpans, LexError> {
     sample.labels.clear();
     let name_at = cursor.pos;
-    let Some(name) = cursor.name(NAME_START, NAME_CHAR) else {
+    // `sample.name` is the name lexed last (or empty): always a valid metric name.
+    let Some(name) = cursor.metric_name(sample.name) else {
         return fail(name_at, "expected a metric name");
     };
     let has_labels = cursor.peek() == Some(b'{');
@@ -701,7 +724,7 @@ fn label_value<'a>(cursor: &mut Cursor<'a>) -> Result<Cow<'a, str>, LexError> {
     let open = cursor.pos - 1;
     let start = cursor.pos;
     let bytes = cursor.text.as_bytes();
-    let Some(stop) = memchr::memchr2(b'"', b'\\', bytes.get(start..).unwrap_or_default()).map(|i| start + i) else {
+    let Some(stop) = find_quote_or_backslash(bytes.get(start..).unwrap_or_default()).map(|i| start + i) else {
         return fail(open, "label value is not closed");
     };
     if bytes.get(stop) == Some(&b'"') {
@@ -733,6 +756,37 @@ fn label_value<'a>(cursor: &mut Cursor<'a>) -> Result<Cow<'a, str>, LexError> {
     }
 }
 
+/// Where the next `"` or `\\` is. Label values are mostly short (`0`, `0.3`, `+Inf`) or a model
+/// name, for which eight bytes at a time in a plain register (SWAR) beat setting up memchr's
+/// vector search.
+fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut buffer = [0u8; 8];
+        buffer.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(buffer);
+        // A zero byte in `word ^ QUOTES` is a quote: the classic has-zero-byte test, exact for
+        // the lowest match, which is the one wanted.
+        let quote = word ^ QUOTES;
+        let backslash = word ^ BACKSLASHES;
+        let found = (quote.wrapping_sub(ONES) & !quote | backslash.wrapping_sub(ONES) & !backslash) & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|offset| at + offset)
+}
+
 fn value(cursor: &mut Cursor<'_>, format: Format, at: usize) -> Result<f64, LexError> {
     let token = cursor.token(format);
     if token.is_empty() {
@@ -748,10 +802,166 @@ fn value(cursor: &mut Cursor<'_>, format: Format, at: usize) -> Result<f64, LexE
 /// with an optional sign (Go's `ParseFloat`, which both reference parsers use, minus hex and
 /// underscores, which no exporter writes). A signed NaN is refused as Go refuses it.
 pub(crate) fn number(token: &str) -> Option<f64> {
+    if let Some(value) = plain_decimal(token.as_bytes()) {
+        return Some(value);
+    }
     let first = *token.as_bytes().first()?;
     // Rust's parser accepts what is listed above, plus `+nan`/`-nan`.
     if matches!(first, b'+' | b'-') && token.get(1..).is_some_and(|rest| rest.eq_ignore_ascii_case("nan")) {
         return None;
     }
     token.parse::<f64>().ok()
+}
+
+/// Powers of ten that f64 holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// The common case of a value, `[+-]digits[.digits][e[+-]digits]` with at most 15 significant
+/// digits and a small exponent, without the general parser: exporters write `0.0`, `3.0`,
+/// `1.7643264019e+09` millions of times. Exact: both the digits and the power of ten are exact
+/// f64s and one IEEE multiplication or division rounds correctly (Clinger's fast path).
+/// `None` sends anything else to the general parser.
+fn plain_decimal(token: &[u8]) -> Option<f64> {
+    let (negative, digits) = match token.first()? {
+        b'-' => (true, token.get(1..)?),
+        b'+' => (false, token.get(1..)?),
+        _ => (false, token),
+    };
+    let mut mantissa: u64 = 0;
+    let mut significant = 0u32;
+    let mut fraction_digits = 0i32;
+    let mut seen_digit = false;
+    let mut seen_point = false;
+    let mut rest = digits;
+    while let Some((&byte, tail)) = rest.split_first() {
+        match byte {
+            b'0'..=b'9' => {
+                seen_digit = true;
+                if mantissa != 0 || byte != b'0' {
+                    significant += 1;
+                }
+                if significant > 15 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                if seen_point {
+                    fraction_digits += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            b'e' | b'E' => break,
+            _ => return None,
+        }
+        rest = tail;
+    }
+    if !seen_digit {
+        return None;
+    }
+    let mut exponent = 0i32;
+    if let Some((_, tail)) = rest.split_first() {
+        let (exponent_negative, exponent_digits) = match tail.first()? {
+            b'-' => (true, tail.get(1..)?),
+            b'+' => (false, tail.get(1..)?),
+            _ => (false, tail),
+        };
+        if exponent_digits.is_empty() || exponent_digits.len() > 3 {
+            return None;
+        }
+        for &byte in exponent_digits {
+            if !byte.is_ascii_digit() {
+                return None;
+            }
+            exponent = exponent * 10 + i32::from(byte - b'0');
+        }
+        if exponent_negative {
+            exponent = -exponent;
+        }
+    }
+    let power = exponent - fraction_digits;
+    let value = mantissa as f64;
+    let scaled = if power >= 0 {
+        value * EXACT_POWERS_OF_TEN.get(usize::try_from(power).ok()?)?
+    } else {
+        value / EXACT_POWERS_OF_TEN.get(usize::try_from(-power).ok()?)?
+    };
+    Some(if negative { -scaled } else { scaled })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find_quote_or_backslash, number, plain_decimal};
+
+    #[test]
+    fn the_word_scan_finds_the_first_quote_or_backslash() {
+        // Neighbours of both bytes and the values that trip has-zero-byte tricks (0x00, 0x01,
+        // 0x80, 0xff), at every position of lines of up to three words.
+        let fillers = [b'a', 0x00, 0x01, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff];
+        for length in 0..24 {
+            for &filler in &fillers {
+                for target in [b'"', b'\\'] {
+                    for at in 0..=length {
+                        let mut bytes = vec![filler; length];
+                        if at < length {
+                            bytes[at] = target;
+                            // A second match later must not win.
+                            if at + 1 < length {
+                                bytes[at + 1] = b'"';
+                            }
+                        }
+                        let naive = bytes.iter().position(|&b| b == b'"' || b == b'\\');
+                        assert_eq!(find_quote_or_backslash(&bytes), naive, "{bytes:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_general_parser() {
+        let tokens = [
+            "0",
+            "0.0",
+            "-0.0",
+            "+1",
+            "3.0",
+            "1234.0",
+            "0.001",
+            "1.7643264019e+09",
+            "1e22",
+            "1e-22",
+            "123456789012345",
+            "1234567890123456",
+            "0.1",
+            "-2.5E-3",
+            "7680.0",
+            ".5",
+            "5.",
+            "000000000000000000001.5",
+            "9007199254740993",
+            "1e23",
+            "1e308",
+            "1.5e-300",
+        ];
+        for token in tokens {
+            let general: Result<f64, _> = token.parse();
+            let fast = plain_decimal(token.as_bytes());
+            if let Some(fast) = fast {
+                assert_eq!(Ok(fast.to_bits()), general.clone().map(f64::to_bits), "{token}");
+            }
+            assert_eq!(
+                number(token).map(f64::to_bits),
+                general.ok().map(f64::to_bits),
+                "{token}"
+            );
+        }
+        for refused in [
+            "", "-", ".", "e5", "1e", "1e+", "1..2", "1.2.3", "--1", "1e5x", "0x10", "1_0",
+        ] {
+            assert_eq!(plain_decimal(refused.as_bytes()), None, "{refused}");
+            assert_eq!(number(refused), None, "{refused}");
+        }
+    }
 }

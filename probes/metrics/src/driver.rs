@@ -137,7 +137,7 @@ impl<'a, 'l> Driver<'a, 'l> {
             resolved: HashMap::new(),
             last: None,
             current: None,
-            series: limits.detect_duplicate_series.then(SeriesKeys::new),
+            series: None,
             sample: Sample::empty(),
             spare_labels: Vec::new(),
             outcome: Outcome::new(format),
@@ -146,6 +146,13 @@ impl<'a, 'l> Driver<'a, 'l> {
 
     pub(crate) fn run<S: Source<'a>, V: Visitor<'a>>(mut self, source: S, visitor: &mut V) -> Outcome {
         let bytes = source.bytes();
+        if self.limits.detect_duplicate_series {
+            // Sized for one series per 128 bytes of input (real scrapes run 100 to 150), capped
+            // by the series limit: growing the map step by step rehashes it a dozen times.
+            self.series = Some(SeriesKeys::with_capacity(
+                (bytes.len() / 128).min(self.limits.max_series),
+            ));
+        }
         let mut start = 0;
         let mut line_no = 0;
         let mut eof_line = None;
@@ -492,8 +499,11 @@ impl<'a, 'l> Driver<'a, 'l> {
                 .record_cap(Cap::Series, self.limits.max_series, line_no, true);
             return Flow::Stop;
         }
+        let block = spans
+            .canonical_labels
+            .map(|(start, end)| text.get(start..end).unwrap_or_default());
         if let Some(series) = &mut self.series
-            && let Some(first) = series.insert(&self.sample, line_no)
+            && let Some(first) = series.insert(&self.sample, block, line_no)
         {
             let message = format!("duplicate series: same name and labels as line {first}");
             self.reject(visitor, line_no, text, spans.name_at, message);
@@ -517,33 +527,45 @@ impl<'a, 'l> Driver<'a, 'l> {
 ///
 /// The hash is keyed with a random seed per parse, so an input cannot be written to collide
 /// without knowing the seed; an accidental collision among 2 million series has odds near 1 in
-/// 10^7 and would show as a false "duplicate series" error, never as silently lost data. Labels
-/// are hashed one by one and the hashes added, which makes the key independent of label order
-/// (`{a="1",b="2"}` is `{b="2",a="1"}`) without sorting anything.
+/// 10^7 and would show as a false "duplicate series" error, never as silently lost data.
 ///
-/// The hash is our own multiply-fold over 8-byte words rather than std's SipHash: this runs for
-/// every sample, and SipHash was a quarter of a full parse's time.
+/// What is hashed is the sample name and the label block in canonical form: labels sorted by
+/// name, `name="value"` joined by commas, values escaped. The formats' escapes are canonical
+/// (each character has exactly one spelling), so a block written sorted and without blanks,
+/// as every client library writes it, already is that form and is hashed straight from the
+/// input; any other block is rebuilt sorted in a scratch buffer first. Either way
+/// `{a="1",b="2"}` and `{ b="2", a="1", }` are the same series.
+///
+/// The hash is our own multiply-fold over 16-byte blocks rather than std's SipHash: this runs
+/// for every sample, and SipHash was a quarter of a full parse's time.
 struct SeriesKeys {
     seed: u64,
     first_line: HashMap<u64, u32, BuildHasherDefault<AlreadyHashed>>,
+    scratch: String,
+    order: Vec<usize>,
 }
 
 impl SeriesKeys {
-    fn new() -> Self {
+    fn with_capacity(series: usize) -> Self {
         SeriesKeys {
             seed: RandomState::new().hash_one(0x6d65_7472_6963_73u64),
-            first_line: HashMap::default(),
+            first_line: HashMap::with_capacity_and_hasher(series, BuildHasherDefault::default()),
+            scratch: String::new(),
+            order: Vec::new(),
         }
     }
 
-    /// Records the sample's series; returns the first line if it was already seen.
-    fn insert(&mut self, sample: &Sample<'_>, line_no: usize) -> Option<usize> {
-        let mut key = keyed_hash(self.seed, sample.name.as_bytes());
-        for label in &sample.labels {
-            // Chained, so that the name's hash (which covers its length) keys the value's.
-            let name = keyed_hash(self.seed, label.name.as_bytes());
-            key = key.wrapping_add(keyed_hash(name, label.value.as_bytes()));
-        }
+    /// Records the sample's series; returns the first line if it was already seen. `block` is
+    /// the label block as written when the lexer found it canonical.
+    fn insert(&mut self, sample: &Sample<'_>, block: Option<&str>, line_no: usize) -> Option<usize> {
+        let block = match block {
+            Some(block) => block,
+            None => {
+                self.canonical_block(sample);
+                self.scratch.as_str()
+            }
+        };
+        let key = keyed_hash(keyed_hash(self.seed, sample.name.as_bytes()), block.as_bytes());
         match self.first_line.entry(key) {
             std::collections::hash_map::Entry::Occupied(entry) => Some(*entry.get() as usize),
             std::collections::hash_map::Entry::Vacant(entry) => {
@@ -552,6 +574,41 @@ impl SeriesKeys {
                 None
             }
         }
+    }
+
+    /// Writes the sample's label block in canonical form into `scratch`.
+    fn canonical_block(&mut self, sample: &Sample<'_>) {
+        self.order.clear();
+        self.order.extend(0..sample.labels.len());
+        self.order
+            .sort_unstable_by_key(|&index| sample.labels.get(index).map(|label| label.name));
+        self.scratch.clear();
+        if sample.labels.is_empty() {
+            return;
+        }
+        self.scratch.push('{');
+        for (position, label) in self
+            .order
+            .iter()
+            .filter_map(|&index| sample.labels.get(index))
+            .enumerate()
+        {
+            if position > 0 {
+                self.scratch.push(',');
+            }
+            self.scratch.push_str(label.name);
+            self.scratch.push_str("=\"");
+            for c in label.value.chars() {
+                match c {
+                    '\\' => self.scratch.push_str("\\\\"),
+                    '"' => self.scratch.push_str("\\\""),
+                    '\n' => self.scratch.push_str("\\n"),
+                    c => self.scratch.push(c),
+                }
+            }
+            self.scratch.push('"');
+        }
+        self.scratch.push('}');
     }
 }
 
@@ -627,7 +684,36 @@ impl Hasher for AlreadyHashed {
 
 #[cfg(test)]
 mod tests {
-    use super::keyed_hash;
+    use super::{SeriesKeys, keyed_hash};
+    use crate::model::{Label, Sample};
+    use std::borrow::Cow;
+
+    #[test]
+    fn rebuilt_blocks_match_canonical_input() {
+        let mut keys = SeriesKeys::with_capacity(4);
+        let mut sample = Sample::empty();
+        sample.name = "m";
+        sample.labels = [
+            Label {
+                name: "z",
+                value: Cow::Owned("q\"\\\n".to_owned()),
+            },
+            Label {
+                name: "a",
+                value: Cow::Borrowed("x,y}"),
+            },
+        ]
+        .into_iter()
+        .collect();
+        keys.canonical_block(&sample);
+        assert_eq!(keys.scratch, r#"{a="x,y}",z="q\"\\\n"}"#);
+        let written = keys.scratch.clone();
+        assert_eq!(keys.insert(&sample, None, 1), None);
+        assert_eq!(keys.insert(&sample, Some(&written), 2), Some(1));
+        sample.labels.clear();
+        keys.canonical_block(&sample);
+        assert_eq!(keys.scratch, "");
+    }
 
     #[test]
     fn keyed_hash_separates_lengths_seeds_and_bytes() {

@@ -58,6 +58,10 @@ pub(crate) enum MetadataItem<'a> {
 pub(crate) struct SampleSpans {
     pub(crate) name_at: usize,
     pub(crate) exemplar_at: Option<usize>,
+    /// The label block `{...}` as written, when it is already in canonical form (labels sorted
+    /// by name, no blanks, no trailing comma; escapes are canonical by the grammar): the
+    /// series key can then hash it whole. Empty for no labels; `None` when not canonical.
+    pub(crate) canonical_labels: Option<(usize, usize)>,
 }
 
 /// Why a line was rejected: a byte offset into it and a message.
@@ -344,8 +348,11 @@ fn prometheus_sample<'a>(
         return fail(name_at, "expected a metric name");
     };
     let separated = cursor.skip_blanks();
+    let mut canonical_labels = Some((0, 0));
     if cursor.peek() == Some(b'{') {
-        labels(&mut cursor, Format::Prometheus, limits, &mut sample.labels)?;
+        let open = cursor.pos;
+        let canonical = labels(&mut cursor, Format::Prometheus, limits, &mut sample.labels)?;
+        canonical_labels = canonical_block(canonical, open, cursor.pos, &sample.labels);
         cursor.skip_blanks();
     } else if !separated && !cursor.at_end() {
         return fail(cursor.pos, "invalid character in metric name");
@@ -377,7 +384,16 @@ fn prometheus_sample<'a>(
     Ok(SampleSpans {
         name_at,
         exemplar_at: None,
+        canonical_labels,
     })
+}
+
+fn canonical_block(canonical: bool, open: usize, end: usize, labels: &[Label<'_>]) -> Option<(usize, usize)> {
+    match (canonical, labels.is_empty()) {
+        (_, true) => Some((0, 0)),
+        (true, false) => Some((open, end)),
+        (false, false) => None,
+    }
 }
 
 fn openmetrics_line<'a>(
@@ -515,8 +531,11 @@ fn openmetrics_sample<'a>(
         return fail(name_at, "expected a metric name");
     };
     let has_labels = cursor.peek() == Some(b'{');
+    let mut canonical_labels = Some((0, 0));
     if has_labels {
-        labels(&mut cursor, Format::OpenMetrics, limits, &mut sample.labels)?;
+        let open = cursor.pos;
+        let canonical = labels(&mut cursor, Format::OpenMetrics, limits, &mut sample.labels)?;
+        canonical_labels = canonical_block(canonical, open, cursor.pos, &sample.labels);
     }
     if !cursor.eat(b' ') {
         let message = match cursor.peek() {
@@ -547,10 +566,14 @@ fn openmetrics_sample<'a>(
         }
         if !cursor.at_end() {
             exemplar_at = Some(cursor.pos);
-            sample.exemplar = Some(exemplar(&mut cursor, limits, spare)?);
+            sample.exemplar = Some(Box::new(exemplar(&mut cursor, limits, spare)?));
         }
     }
-    Ok(SampleSpans { name_at, exemplar_at })
+    Ok(SampleSpans {
+        name_at,
+        exemplar_at,
+        canonical_labels,
+    })
 }
 
 /// Eats the one space OpenMetrics puts between parts, which must be followed by another part.
@@ -589,7 +612,7 @@ fn exemplar<'a>(
     cursor.pos -= 1;
     let mut labels_of_exemplar = std::mem::take(spare);
     labels_of_exemplar.clear();
-    if let Err(error) = labels(cursor, Format::OpenMetrics, limits, &mut labels_of_exemplar) {
+    if let Err(error) = labels(cursor, Format::OpenMetrics, limits, &mut labels_of_exemplar).map(|_| ()) {
         *spare = labels_of_exemplar;
         return Err(error);
     }
@@ -643,24 +666,26 @@ fn recycle_exemplar<'a>(sample: &mut Sample<'a>, spare: &mut Vec<Label<'a>>) {
     }
 }
 
-/// Parses `{...}` at the cursor into `out` (cleared first).
+/// Parses `{...}` at the cursor into `out` (cleared first). Says whether the block was written
+/// canonically: sorted by name, no blanks, no trailing comma.
 fn labels<'a>(
     cursor: &mut Cursor<'a>,
     format: Format,
     limits: &Limits,
     out: &mut Vec<Label<'a>>,
-) -> Result<(), LexError> {
+) -> Result<bool, LexError> {
     out.clear();
     let lenient = format == Format::Prometheus;
+    let mut canonical = true;
     cursor.pos += 1; // the `{`
     loop {
-        if lenient {
-            cursor.skip_blanks();
+        if lenient && cursor.skip_blanks() {
+            canonical = false;
         }
         if cursor.eat(b'}') {
             // Reached at once for `{}` (both formats) or after a trailing comma (0.0.4 only:
             // OpenMetrics' is refused below, right after the comma).
-            return Ok(());
+            return Ok(canonical && out.is_empty());
         }
         let name_at = cursor.pos;
         let Some(name) = cursor.name(LABEL_START, LABEL_CHAR) else {
@@ -672,14 +697,14 @@ fn labels<'a>(
                 },
             );
         };
-        if lenient {
-            cursor.skip_blanks();
+        if lenient && cursor.skip_blanks() {
+            canonical = false;
         }
         if !cursor.eat(b'=') {
             return fail(cursor.pos, "expected = after the label name");
         }
-        if lenient {
-            cursor.skip_blanks();
+        if lenient && cursor.skip_blanks() {
+            canonical = false;
         }
         if !cursor.eat(b'"') {
             return fail(cursor.pos, "expected \" to open the label value");
@@ -695,9 +720,12 @@ fn labels<'a>(
         if out.iter().any(|label| label.name == name) {
             return fail(name_at, format!("label `{name}` appears twice"));
         }
+        if out.last().is_some_and(|last| last.name >= name) {
+            canonical = false;
+        }
         out.push(Label { name, value });
-        if lenient {
-            cursor.skip_blanks();
+        if lenient && cursor.skip_blanks() {
+            canonical = false;
         }
         if cursor.eat(b',') {
             if !lenient && cursor.peek() == Some(b'}') {
@@ -706,7 +734,7 @@ fn labels<'a>(
             continue;
         }
         if cursor.eat(b'}') {
-            return Ok(());
+            return Ok(canonical);
         }
         return fail(
             cursor.pos,

@@ -518,6 +518,13 @@ fn duplicate_series_are_errors_whatever_the_label_order() {
     let exposition = prom("a{x=\"1\",y=\"2\"} 1\na{x=\"1\",y=\"3\"} 1\na{y=\"2\",x=\"1\"} 5\n");
     only_error(&exposition, 3, 1, "duplicate series: same name and labels as line 1");
     assert_eq!(values(family(&exposition, "a")), [1.0, 1.0]);
+    // Escaped values, and blocks written unsorted or with blanks, are the same series too.
+    let exposition = prom("a{x=\"q\\\"\\n\",y=\"2\"} 1\na{ y = \"2\" , x=\"q\\\"\\n\" , } 2\n");
+    only_error(&exposition, 2, 1, "same name and labels as line 1");
+    let exposition = om("a{y=\"2\",x=\"1\"} 1\na{x=\"1\",y=\"2\"} 2\n# EOF\n");
+    only_error(&exposition, 2, 1, "same name and labels as line 1");
+    // Values that differ only in an escape are different series.
+    clean(&prom("a{x=\"\\\\n\"} 1\na{x=\"\\n\"} 2\n"));
     // Same labels, different sample names: not duplicates.
     clean(&prom("# TYPE h histogram\nh_count 1\nh_sum 1\n"));
     let off = Limits {

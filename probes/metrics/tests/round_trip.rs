@@ -367,6 +367,29 @@ fn random_expositions_round_trip() {
             assert_eq!(outcome, exposition.outcome, "{context}");
             let kept: usize = exposition.families.iter().map(|f| f.samples.len()).sum();
             assert_eq!(counter.samples, kept, "{context}");
+
+            // Any sample again, labels reversed and spaced out, is a duplicate series.
+            let all: Vec<&GenSample> = generated.iter().flat_map(|f| &f.samples).collect();
+            if format == Format::Prometheus && !all.is_empty() {
+                let Some(again) = all.get(rng.below(all.len())) else {
+                    unreachable!()
+                };
+                let labels: Vec<String> = again
+                    .labels
+                    .iter()
+                    .rev()
+                    .map(|(name, value)| format!(" {name} = \"{}\" ", escape_label(value)))
+                    .collect();
+                let line = format!("{}{{{},}} 1\n", again.name, labels.join(","));
+                let doubled = format!("{text}{line}");
+                let exposition = parse(&doubled, format, &Limits::default());
+                let messages: Vec<&str> = exposition.outcome.errors.iter().map(|e| e.message.as_str()).collect();
+                assert_eq!(messages.len(), 1, "{context}{line}");
+                assert!(
+                    messages.iter().all(|m| m.starts_with("duplicate series")),
+                    "{messages:?} {context}{line}"
+                );
+            }
         }
     }
 }

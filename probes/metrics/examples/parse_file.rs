@@ -97,6 +97,14 @@ fn args() -> Option<Args> {
     Some(parsed)
 }
 
+/// This process's peak resident set (`VmHWM`), which exec resets; `wait4`'s `ru_maxrss` does not,
+/// and would count the forking harness's own memory.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn main() -> ExitCode {
     let Some(args) = args() else {
         eprintln!(
@@ -156,12 +164,14 @@ fn main() -> ExitCode {
     let megabytes = text.len() as f64 / 1e6;
     println!(
         "{{\"mode\":\"{}\",\"bytes\":{},\"iterations\":{},\"best_s\":{best},\"median_s\":{median},\
-         \"best_mb_per_s\":{},\"median_mb_per_s\":{},\"samples\":{samples},\"errors\":{errors}}}",
+         \"best_mb_per_s\":{},\"median_mb_per_s\":{},\"samples\":{samples},\"errors\":{errors},\
+         \"peak_rss_kib\":{}}}",
         args.mode,
         text.len(),
         args.iterations,
         megabytes / best.max(1e-12),
         megabytes / median.max(1e-12),
+        peak_rss_kib().unwrap_or(0),
     );
     ExitCode::SUCCESS
 }

@@ -548,7 +548,8 @@ struct SeriesKeys {
 impl SeriesKeys {
     fn with_capacity(series: usize) -> Self {
         SeriesKeys {
-            seed: RandomState::new().hash_one(0x6d65_7472_6963_73u64),
+            // std's per-process random keys, turned into one random word.
+            seed: RandomState::new().hash_one(0u64),
             first_line: HashMap::with_capacity_and_hasher(series, BuildHasherDefault::default()),
             scratch: String::new(),
             order: Vec::new(),

@@ -34,7 +34,7 @@
 //!   is [`visit`] with a visitor that keeps everything.
 //!
 //! Duplicate-series detection is the one check that needs memory per series (a keyed 64-bit
-//! hash per series, about 16 bytes, bounded by [`Limits::max_series`]); it is on by default
+//! hash per series, about 24 bytes, bounded by [`Limits::max_series`]); it is on by default
 //! and [`Limits::detect_duplicate_series`] turns it off for constant memory.
 //!
 //! Which format a body is in comes from its Content-Type ([`Format::from_content_type`];

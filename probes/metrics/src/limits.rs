@@ -28,7 +28,7 @@ pub struct Limits {
     /// Whether to report a series (name and label set) seen twice.
     ///
     /// This is the one check that needs memory per series: a map from a 64-bit keyed hash of
-    /// each series to its line, about 16 bytes a series, bounded by `max_series`. Turn it off
+    /// each series to its line, about 24 bytes a series, bounded by `max_series`. Turn it off
     /// for memory that does not grow with the series count at all, at the price of accepting
     /// duplicates silently.
     pub detect_duplicate_series: bool,

@@ -387,3 +387,39 @@ fn explain_says_what_a_check_compares_and_suggests_a_near_code() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `batch-max-size`"));
 }
+
+#[test]
+fn metrics_inspects_a_real_vllm_page_and_reports_errors_with_positions() {
+    let o = modelspec(&[
+        "metrics",
+        "fixtures/engines/vllm-0.32/default/metrics/saturated.prom",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["engine"], "vllm");
+    assert_eq!(v["error_count"], 0);
+    let families = v["families"].as_array().expect("families");
+    let running = families
+        .iter()
+        .find(|f| f["name"] == "vllm:num_requests_running")
+        .expect("the colon-named gauge is there");
+    assert_eq!(running["type"], "gauge");
+    let latency = families
+        .iter()
+        .find(|f| f["name"] == "vllm:e2e_request_latency_seconds")
+        .expect("latency histogram");
+    assert_eq!(latency["type"], "histogram");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.prom");
+    std::fs::write(&bad, "# TYPE a counter\na_total{x=\"1} 3\nb 1 2 3 4\n").expect("write");
+    let o = modelspec(&["metrics", bad.to_str().expect("UTF-8 path")]);
+    assert_eq!(o.status.code(), Some(1), "a page with errors exits 1");
+    let text = stdout(&o);
+    assert!(text.contains("bad.prom:2:11: label value is not closed"), "{text}");
+    assert!(text.contains("bad.prom:3:"), "{text}");
+    let o = modelspec(&["metrics", "/nonexistent/metrics.prom"]);
+    assert_eq!(o.status.code(), Some(2));
+}

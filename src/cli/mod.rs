@@ -5,6 +5,7 @@
 
 mod connect;
 mod facts;
+mod metrics;
 mod output;
 mod scan;
 mod style;
@@ -46,6 +47,8 @@ enum Command {
         #[arg(value_enum)]
         which: SchemaName,
     },
+    /// Inspect a Prometheus/OpenMetrics exposition (URL or file): families, engine, errors.
+    Metrics(MetricsArgs),
     /// List every diagnostic and check code with what it checks.
     Codes,
     /// Explain a code: what a check compares, equality or bound, and where the facts come from.
@@ -96,6 +99,24 @@ struct ScanArgs {
     /// The filesystem to measure for ephemeralStorageGb (else a local modelUri, if any).
     #[arg(long, value_name = "PATH")]
     storage_path: Option<PathBuf>,
+    #[command(flatten)]
+    connect: connect::ConnectArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct MetricsArgs {
+    /// An http(s) URL to scrape, or a file holding an exposition.
+    #[arg(value_name = "URL|FILE")]
+    source: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = metrics::MetricsFormat::Table)]
+    format: metrics::MetricsFormat,
+    /// Deadline for the scrape.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    timeout: std::time::Duration,
+    /// Write the output to FILE (atomically).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
     #[command(flatten)]
     connect: connect::ConnectArgs,
 }
@@ -296,6 +317,13 @@ pub fn main() -> i32 {
             exit::OK
         }
         Command::Explain { code } => explain(&code),
+        Command::Metrics(args) => metrics::run(&metrics::Request {
+            source: args.source,
+            format: args.format,
+            timeout: args.timeout,
+            connect: args.connect,
+            output: args.output,
+        }),
     }
 }
 

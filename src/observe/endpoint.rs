@@ -76,6 +76,13 @@ const MODEL_CONFIG_FIELDS: &[&str] = &[
     "architectures",
 ];
 
+/// The Accept header of a metrics scrape.
+pub const METRICS_ACCEPT: &str =
+    "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.8,*/*;q=0.1";
+
+/// Size cap on a metrics page.
+pub const METRICS_MAX_BYTES: usize = 64 << 20;
+
 /// Size cap on `config.json`.
 const MODEL_CONFIG_MAX_BYTES: u64 = 1 << 20;
 
@@ -136,7 +143,17 @@ fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> Endpo
     paths.dedup();
     let requests: Vec<Request> = paths
         .iter()
-        .map(|p| Request::get(p.clone()).accept("application/json, */*;q=0.5"))
+        .map(|p| {
+            if runtime::METRICS_PATHS.contains(&p.as_str()) {
+                // Both text formats (OpenMetrics first, as Prometheus asks), and a bigger cap:
+                // a busy engine with many LoRA adapters exposes megabytes.
+                Request::get(p.clone())
+                    .accept(METRICS_ACCEPT)
+                    .max_body_bytes(METRICS_MAX_BYTES)
+            } else {
+                Request::get(p.clone()).accept("application/json, */*;q=0.5")
+            }
+        })
         .collect();
     out.exchanges = fetch_all(&client, &requests, deadline);
     if t.grpc {

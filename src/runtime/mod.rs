@@ -496,7 +496,8 @@ pub struct Detection {
     pub because: Vec<String>,
 }
 
-/// Names the engine from the command line first, then from the answers' signatures.
+/// Names the engine from the command line first, then from the answers' signatures, then from
+/// the prefixes of its Prometheus metric names.
 pub fn detect(inputs: &Inputs) -> Option<Detection> {
     if let Some(argv) = inputs.argv
         && let Some((engine, why)) = argv::engine_from_argv(argv)
@@ -505,10 +506,58 @@ pub fn detect(inputs: &Inputs) -> Option<Detection> {
         because.extend(signature(engine, inputs));
         return Some(Detection { engine, because });
     }
-    EngineId::ALL.iter().find_map(|&engine| {
-        let because = signature(engine, inputs);
-        (!because.is_empty()).then_some(Detection { engine, because })
-    })
+    EngineId::ALL
+        .iter()
+        .find_map(|&engine| {
+            let because = signature(engine, inputs);
+            (!because.is_empty()).then_some(Detection { engine, because })
+        })
+        .or_else(|| {
+            METRICS_PATHS.iter().find_map(|path| {
+                let Some(Answer::Reply {
+                    status: 200..=299,
+                    body,
+                    content_type,
+                    ..
+                }) = inputs.answers.get(path)
+                else {
+                    return None;
+                };
+                let format = modelspec_probe_metrics::Format::detect(content_type, body.as_bytes());
+                let exposition =
+                    modelspec_probe_metrics::parse(body, format, &modelspec_probe_metrics::Limits::default());
+                let (engine, why) = engine_from_metric_names(exposition.families.iter().map(|f| f.name))?;
+                Some(Detection {
+                    engine,
+                    because: vec![format!("GET {path}: {why}")],
+                })
+            })
+        })
+}
+
+/// Where engines serve Prometheus text on their API port.
+pub const METRICS_PATHS: &[&str] = &["/metrics", "/v1/metrics", "/prometheus/metrics"];
+
+/// The engine whose metric-name prefix most families carry (`vllm:`, `tgi_`, `sglang:`, `nv_`,
+/// `llamacpp:`, `trtllm_`), and why.
+pub fn engine_from_metric_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<(EngineId, String)> {
+    const PREFIXES: &[(&str, EngineId)] = &[
+        ("vllm:", EngineId::Vllm),
+        ("tgi_", EngineId::Tgi),
+        ("sglang:", EngineId::Sglang),
+        ("nv_", EngineId::Triton),
+        ("llamacpp:", EngineId::LlamaCpp),
+        ("trtllm_", EngineId::TensorrtLlm),
+    ];
+    let mut counts = [0usize; 6];
+    for name in names {
+        if let Some(i) = PREFIXES.iter().position(|(p, _)| name.starts_with(p)) {
+            counts[i] += 1;
+        }
+    }
+    let (i, n) = counts.iter().enumerate().max_by_key(|(_, n)| **n)?;
+    let (prefix, engine) = PREFIXES.get(i)?;
+    (*n > 0).then(|| (*engine, format!("{n} metric families named {prefix}*")))
 }
 
 /// What in the answers says "this is `engine`".

@@ -113,8 +113,18 @@ fn handle(
 
 /// Replays a fixture folder's recorded answers; anything else is 404.
 fn replay(dir: &Path) -> Server {
+    replay_with_metrics(dir, None)
+}
+
+/// The same, with `/metrics` answering the given exposition (as vLLM does: text/plain).
+fn replay_with_metrics(dir: &Path, metrics: Option<String>) -> Server {
     let answers = StaticAnswers::from_fixture_dir(dir).expect("fixture answers");
     serve(move |path| match answers.replies.get(path) {
+        _ if path == "/metrics" && metrics.is_some() => Behaviour::Reply(
+            200,
+            "text/plain; version=1.0.0; charset=utf-8",
+            metrics.clone().unwrap_or_default(),
+        ),
         Some(r) => Behaviour::Reply(
             r.status,
             if r.content_type.as_deref() == Some("application/json") {
@@ -266,4 +276,85 @@ fn a_hostile_endpoint_gives_unknown_with_reasons_and_the_scan_ends_in_time() {
     );
     assert_ne!(code, None, "the scan must exit, not be killed");
     drop(server);
+}
+
+/// The metrics page of a saturated real vLLM (12 requests against --max-num-seqs 8): the observed
+/// batch is over a declared 4, saturation warns, and the lifetime p95 is judged against targets
+/// on either side of it.
+#[test]
+fn a_saturated_vllm_page_is_judged_for_batch_saturation_and_latency() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/engines/vllm-0.32/default");
+    let page = std::fs::read_to_string(root.join("metrics/after-load.prom")).expect("after-load page");
+    let saturated = std::fs::read_to_string(root.join("metrics/saturated.prom")).expect("saturated page");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with = |target_ms: f64, batch: u64| {
+        spec(0, 1024, "vllm").replace(
+            "  operations:\n",
+            &format!(
+                "  operations:\n    scaling: {{targetLatencyMsP95: {target_ms}}}\n    observability: {{metrics: {{enabled: true}}}}\n"
+            ),
+        ).replace("batch: {maxSequenceLengthTokens: 1024}", &format!("batch: {{maxBatchSize: {batch}, maxSequenceLengthTokens: 1024}}"))
+    };
+    let server = replay_with_metrics(&root, Some(saturated));
+    let (_, report, _) = scan(
+        dir.path(),
+        &with(1e9, 4).replace("port: 0", &format!("port: {}", server.port)),
+        "5s",
+    );
+    let batch = finding(&report, "batch-observed");
+    assert_eq!(batch["status"], "fail", "{batch:#}");
+    assert_eq!(batch["observed"], 8.0);
+    let saturation = finding(&report, "saturation");
+    assert_eq!(saturation["status"], "warn", "{saturation:#}");
+    assert!(
+        saturation["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("4 request(s) waiting"),
+        "{saturation:#}"
+    );
+    assert_eq!(finding(&report, "metrics-exposed")["status"], "pass");
+    drop(server);
+
+    // The real after-load page: 20 requests, all under 300 ms.
+    let server = replay_with_metrics(&root, Some(page));
+    let port = format!("port: {}", server.port);
+    let (_, report, _) = scan(dir.path(), &with(1000.0, 8).replace("port: 0", &port), "5s");
+    let p95 = finding(&report, "latency-p95");
+    assert_eq!(p95["status"], "pass", "{p95:#}");
+    assert!(
+        p95["message"].as_str().unwrap_or_default().contains("lifetime"),
+        "{p95:#}"
+    );
+    assert_eq!(finding(&report, "batch-observed")["status"], "pass");
+    drop(server);
+
+    // 100 requests whose p95 lies in (2.5, 5] s: under a 6 s target, over 1 s, unknown at 3 s.
+    let histogram = "# TYPE vllm:e2e_request_latency_seconds histogram\n\
+        vllm:e2e_request_latency_seconds_bucket{le=\"0.3\",model_name=\"m\"} 10\n\
+        vllm:e2e_request_latency_seconds_bucket{le=\"1.0\",model_name=\"m\"} 50\n\
+        vllm:e2e_request_latency_seconds_bucket{le=\"2.5\",model_name=\"m\"} 90\n\
+        vllm:e2e_request_latency_seconds_bucket{le=\"5.0\",model_name=\"m\"} 100\n\
+        vllm:e2e_request_latency_seconds_bucket{le=\"+Inf\",model_name=\"m\"} 100\n\
+        vllm:e2e_request_latency_seconds_count{model_name=\"m\"} 100\n\
+        vllm:e2e_request_latency_seconds_sum{model_name=\"m\"} 150\n";
+    let server = replay_with_metrics(&root, Some(histogram.to_string()));
+    let port = format!("port: {}", server.port);
+    for (target, want) in [(6000.0, "pass"), (1000.0, "fail"), (3000.0, "unknown")] {
+        let (_, report, _) = scan(dir.path(), &with(target, 8).replace("port: 0", &port), "5s");
+        let p95 = finding(&report, "latency-p95");
+        assert_eq!(p95["status"], want, "target {target}: {p95:#}");
+        assert_eq!(p95["observed"]["p95_lower_ms"], 2500.0, "{p95:#}");
+        assert_eq!(p95["observed"]["p95_upper_ms"], 5000.0, "{p95:#}");
+        // The page lacks the other families a vLLM page has: said, not hidden.
+        let exposed = finding(&report, "metrics-exposed");
+        assert_eq!(exposed["status"], "warn", "{exposed:#}");
+        assert!(
+            exposed["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("vllm:num_requests_running"),
+            "{exposed:#}"
+        );
+    }
 }

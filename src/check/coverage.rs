@@ -128,7 +128,7 @@ fn classify(pointer: &str) -> (Domain, String) {
         (
             "/spec/operations/observability",
             Domain::Observability,
-            "not checked yet: the metrics probe will check the exposition",
+            "not judged by any observability rule",
         ),
         (
             "/spec/pipeline",

@@ -139,6 +139,22 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "With governance.compliance.pii.allowed: false, the engine must not log requests or prompts. Sources: vLLM --enable-log-requests (off by default), SGLang /server_info log_requests.",
     ),
     (
+        "metrics-exposed",
+        "operations.observability.metrics: with enabled (or unset), the metrics endpoint (the declared port, else the engine's metrics port, else the serving port; the engine's path: /metrics, NIM /v1/metrics, TensorRT-LLM /prometheus/metrics) must answer Prometheus or OpenMetrics text; missing expected families (vLLM's running, waiting, latency and token families, with their renames) and malformed lines warn. enabled: false with an endpoint serving warns. Providers other than prometheus are skipped.",
+    ),
+    (
+        "latency-p95",
+        "Bound: the bucket holding the 95th percentile of the engine's end-to-end latency histogram (vllm:e2e_request_latency_seconds, tgi_request_duration, sglang:e2e_request_latency_seconds, trtllm_e2e_request_latency_seconds; every label set merged) must lie wholly under operations.scaling.targetLatencyMsP95 to pass, wholly over it to fail; a bucket that straddles the target is unknown. Without a measurement window this is the server's lifetime histogram, and the finding says so.",
+    ),
+    (
+        "batch-observed",
+        "Bound: sequences running when the page was scraped (vllm:num_requests_running, tgi_batch_current_size, sglang:num_running_reqs, llamacpp:requests_processing, nv_trt_llm_request_metrics{request_type=\"active\"}) must not exceed runtime.batch.maxBatchSize. One scrape is one instant.",
+    ),
+    (
+        "saturation",
+        "Warns when the page shows requests waiting (vllm:num_requests_waiting, tgi_queue_size, sglang:num_queue_reqs, llamacpp:requests_deferred), a KV cache 90% full or more (vllm:kv_cache_usage_perc, formerly gpu_cache_usage_perc), or preemptions since start.",
+    ),
+    (
         "not-checked",
         "Every declared field that no check judges gets a skip finding with the reason (descriptive metadata, not observable on a node, or not checked yet), so a report accounts for the whole spec.",
     ),

@@ -17,6 +17,7 @@ pub mod governance;
 pub mod health;
 pub mod host;
 pub mod identity;
+pub mod metrics;
 pub mod node;
 pub mod observability;
 pub mod serving;
@@ -130,6 +131,22 @@ pub const CHECKS: &[(&str, &str)] = &[
     (
         observability::TRACING,
         "traces are exported exactly when tracing is declared",
+    ),
+    (
+        metrics::EXPOSED,
+        "the metrics endpoint answers Prometheus text with the engine's families",
+    ),
+    (
+        metrics::LATENCY_P95,
+        "the p95 bucket of end-to-end latency lies under targetLatencyMsP95",
+    ),
+    (
+        metrics::OBSERVED_BATCH,
+        "sequences running at the scrape do not exceed maxBatchSize",
+    ),
+    (
+        metrics::SATURATION,
+        "no waiting requests, preemptions or near-full KV cache",
     ),
     (
         governance::PII_REQUEST_LOGGING,
@@ -321,6 +338,7 @@ pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
     serving::check(spec, &engine, &mut findings);
     observability::check(spec, &engine, &mut findings);
     governance::check(spec, &engine, &mut findings);
+    metrics::check(spec, &engine, observation, &mut findings);
     coverage::fill(spec, &mut findings);
     findings.sort_by_key(|f| f.domain);
     findings
@@ -339,6 +357,7 @@ mod tests {
             include_str!("health.rs"),
             include_str!("host.rs"),
             include_str!("identity.rs"),
+            include_str!("metrics.rs"),
             include_str!("node.rs"),
             include_str!("observability.rs"),
             include_str!("serving.rs"),

@@ -1,0 +1,607 @@
+//! Metrics domain: what the engine's Prometheus page says, from the scrape the endpoint probe
+//! recorded.
+//!
+//! One scrape sees the server's lifetime: histograms and counters since it started, gauges at
+//! that instant. So the p95 here is the lifetime p95 and the running requests are a sample, and
+//! each finding says so (a measurement window is the stronger evidence). A family that is not
+//! on the page is `unknown`, never zero. Engines name the same things differently; the names
+//! live in [`EngineMetrics`], one entry per engine, renames included.
+
+use modelspec_probe_metrics::{Exposition, Family, Format, Limits, MetricType, parse};
+use serde_json::json;
+
+use super::engine::{EngineView, Unseen};
+use super::{Domain, Finding, FindingBuilder, Status};
+use crate::observe::{Observation, ProbeOutcome};
+use crate::runtime::{Answer, Answers, EngineId};
+use crate::spec::ModelSpec;
+
+/// The metrics endpoint answers Prometheus text with the engine's families, when declared on.
+pub const EXPOSED: &str = "metrics-exposed";
+/// The p95 of end-to-end latency is under `targetLatencyMsP95`.
+pub const LATENCY_P95: &str = "latency-p95";
+/// Running requests seen on the page do not exceed `maxBatchSize`.
+pub const OBSERVED_BATCH: &str = "batch-observed";
+/// No queueing, preemption or near-full KV cache on the page.
+pub const SATURATION: &str = "saturation";
+
+/// Where an engine keeps the families the checks read. Several names mean renames across
+/// versions (the first present wins).
+pub struct EngineMetrics {
+    pub latency_histogram: &'static [&'static str],
+    /// Gauge of sequences running now, and a label filter (`request_type="active"`).
+    pub running: &'static [&'static str],
+    pub running_filter: Option<(&'static str, &'static str)>,
+    pub waiting: &'static [&'static str],
+    pub waiting_filter: Option<(&'static str, &'static str)>,
+    /// KV-cache usage, 0..1.
+    pub kv_cache_usage: &'static [&'static str],
+    pub preemptions: &'static [&'static str],
+    /// Families a healthy page of this engine has.
+    pub expected: &'static [&'static [&'static str]],
+}
+
+/// The families of `engine`.
+pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
+    match engine {
+        // NIM 1.x serves vLLM's families without the `vllm:` prefix; NIM 2.x with it.
+        EngineId::Vllm | EngineId::Nim => EngineMetrics {
+            latency_histogram: &["vllm:e2e_request_latency_seconds", "e2e_request_latency_seconds"],
+            running: &["vllm:num_requests_running", "num_requests_running"],
+            running_filter: None,
+            waiting_filter: None,
+            waiting: &["vllm:num_requests_waiting", "num_requests_waiting"],
+            // Renamed in V1; the old name was removed in 0.12.
+            kv_cache_usage: &[
+                "vllm:kv_cache_usage_perc",
+                "vllm:gpu_cache_usage_perc",
+                "gpu_cache_usage_perc",
+            ],
+            preemptions: &["vllm:num_preemptions_total", "vllm:num_preemptions"],
+            expected: &[
+                &["vllm:num_requests_running", "num_requests_running"],
+                &["vllm:num_requests_waiting", "num_requests_waiting"],
+                &["vllm:e2e_request_latency_seconds", "e2e_request_latency_seconds"],
+                &["vllm:time_to_first_token_seconds", "time_to_first_token_seconds"],
+                &[
+                    "vllm:inter_token_latency_seconds",
+                    "vllm:time_per_output_token_seconds",
+                    "time_per_output_token_seconds",
+                ],
+                &[
+                    "vllm:kv_cache_usage_perc",
+                    "vllm:gpu_cache_usage_perc",
+                    "gpu_cache_usage_perc",
+                ],
+                &["vllm:prompt_tokens_total", "vllm:prompt_tokens", "prompt_tokens_total"],
+                &[
+                    "vllm:generation_tokens_total",
+                    "vllm:generation_tokens",
+                    "generation_tokens_total",
+                ],
+            ],
+        },
+        EngineId::Tgi => EngineMetrics {
+            latency_histogram: &["tgi_request_duration"],
+            running: &["tgi_batch_current_size"],
+            running_filter: None,
+            waiting_filter: None,
+            waiting: &["tgi_queue_size"],
+            kv_cache_usage: &[],
+            preemptions: &[],
+            expected: &[
+                &["tgi_request_duration"],
+                &["tgi_batch_current_size"],
+                &["tgi_queue_size"],
+                &["tgi_request_count", "tgi_request_count_total"],
+            ],
+        },
+        EngineId::Sglang => EngineMetrics {
+            latency_histogram: &["sglang:e2e_request_latency_seconds"],
+            running: &["sglang:num_running_reqs"],
+            running_filter: None,
+            waiting_filter: None,
+            waiting: &["sglang:num_queue_reqs"],
+            kv_cache_usage: &["sglang:token_usage"],
+            preemptions: &[],
+            expected: &[
+                &["sglang:num_running_reqs"],
+                &["sglang:num_queue_reqs"],
+                &["sglang:e2e_request_latency_seconds"],
+            ],
+        },
+        EngineId::LlamaCpp => EngineMetrics {
+            latency_histogram: &[],
+            running: &["llamacpp:requests_processing"],
+            running_filter: None,
+            waiting_filter: None,
+            waiting: &["llamacpp:requests_deferred"],
+            // Removed upstream (llama.cpp #13660); older builds still have it.
+            kv_cache_usage: &["llamacpp:kv_cache_usage_ratio"],
+            preemptions: &[],
+            expected: &[&["llamacpp:requests_processing"], &["llamacpp:requests_deferred"]],
+        },
+        EngineId::TensorrtLlm => EngineMetrics {
+            latency_histogram: &["trtllm_e2e_request_latency_seconds"],
+            running: &["trtllm_num_requests_running"],
+            running_filter: None,
+            waiting_filter: None,
+            waiting: &["trtllm_num_requests_waiting"],
+            kv_cache_usage: &["trtllm_kv_cache_utilization"],
+            preemptions: &[],
+            expected: &[&["trtllm_e2e_request_latency_seconds"]],
+        },
+        EngineId::Triton => EngineMetrics {
+            latency_histogram: &[],
+            running: &["nv_trt_llm_request_metrics"],
+            running_filter: Some(("request_type", "active")),
+            waiting: &["nv_trt_llm_request_metrics"],
+            waiting_filter: Some(("request_type", "waiting")),
+            kv_cache_usage: &[],
+            preemptions: &[],
+            expected: &[&["nv_inference_request_success", "nv_inference_request_success_total"]],
+        },
+        EngineId::Ollama => EngineMetrics {
+            latency_histogram: &[],
+            running: &[],
+            running_filter: None,
+            waiting_filter: None,
+            waiting: &[],
+            kv_cache_usage: &[],
+            preemptions: &[],
+            expected: &[],
+        },
+    }
+}
+
+/// The scraped page, parsed.
+struct Page<'a> {
+    /// `port path`, for messages.
+    place: String,
+    exposition: Exposition<'a>,
+}
+
+/// The page of the spec's metrics endpoint: the declared metrics port (else the serving port)
+/// and the engine's metrics path.
+fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observation) -> Result<Page<'a>, String> {
+    let serving_port = super::target::serving_port(spec);
+    let declared_port = metrics_decl(spec)
+        .and_then(|m| m.port)
+        .and_then(|p| u16::try_from(p).ok());
+    let engine_port = view.facts.metrics_port.as_ref().map(|p| p.value);
+    let port = declared_port.or(engine_port).or(serving_port);
+    let path = view
+        .facts
+        .metrics_path
+        .as_ref()
+        .map_or("/metrics", |p| p.value.as_str());
+    let answers: &'a dyn Answers = if port == serving_port {
+        view.answers
+    } else {
+        let ProbeOutcome::Observed { snapshot, .. } = &observation.endpoint else {
+            return Err("the endpoint probe did not run".into());
+        };
+        match snapshot.targets.iter().find(|t| Some(t.port) == port) {
+            Some(t) => t,
+            None => {
+                return Err(format!(
+                    "port {} was not scraped",
+                    port.map_or("?".into(), |p| p.to_string())
+                ));
+            }
+        }
+    };
+    let place = format!("port {} {path}", port.map_or("?".into(), |p| p.to_string()));
+    match answers.get(path) {
+        None => Err(format!("{place} was not asked")),
+        Some(Answer::Failed { reason, .. }) => Err(format!("{place}: {reason}")),
+        Some(Answer::Reply {
+            status,
+            content_type,
+            body,
+            ..
+        }) => {
+            if !(200..300).contains(&status) {
+                return Err(format!("{place} answered HTTP {status}"));
+            }
+            let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            if !matches!(
+                media.as_deref(),
+                None | Some("text/plain" | "application/openmetrics-text")
+            ) {
+                return Err(format!(
+                    "{place} answered {}, not Prometheus text",
+                    media.unwrap_or_default()
+                ));
+            }
+            let format = Format::detect(content_type, body.as_bytes());
+            Ok(Page {
+                place,
+                exposition: parse(body, format, &Limits::default()),
+            })
+        }
+    }
+}
+
+fn metrics_decl(spec: &ModelSpec) -> Option<&crate::spec::model::Metrics> {
+    spec.spec
+        .operations
+        .as_ref()
+        .and_then(|o| o.observability.as_ref())
+        .and_then(|o| o.metrics.as_ref())
+}
+
+/// The first family present among `names`.
+fn find<'e, 'a>(exposition: &'e Exposition<'a>, names: &[&str]) -> Option<&'e Family<'a>> {
+    names.iter().find_map(|n| exposition.family(n))
+}
+
+/// The sum of a gauge (or counter) family's samples, optionally filtered by one label.
+fn total(family: &Family, filter: Option<(&str, &str)>) -> f64 {
+    family
+        .samples
+        .iter()
+        .filter(|s| filter.is_none_or(|(k, v)| s.label(k) == Some(v)))
+        .filter(|s| !s.name.ends_with("_created"))
+        .map(|s| s.value)
+        .sum()
+}
+
+pub(crate) fn check(
+    spec: &ModelSpec,
+    view: &Result<EngineView, Unseen>,
+    observation: &Observation,
+    out: &mut Vec<Finding>,
+) {
+    let declared = metrics_decl(spec);
+    let target_p95 = spec
+        .spec
+        .operations
+        .as_ref()
+        .and_then(|o| o.scaling.as_ref())
+        .and_then(|s| s.target_latency_ms_p95);
+    let max_batch = spec.spec.runtime.batch.as_ref().and_then(|b| b.max_batch_size);
+    let view = match view {
+        Ok(v) => v,
+        Err(unseen) => {
+            if declared.is_some() {
+                out.push(unseen.finding(FindingBuilder::new(EXPOSED, Domain::Observability, METRICS_PTR)));
+            }
+            if target_p95.is_some() {
+                out.push(unseen.finding(FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR)));
+            }
+            return;
+        }
+    };
+    let page = page(spec, view, observation);
+    if let Some(decl) = declared {
+        out.push(exposed(decl, view, &page));
+    }
+    let Some(engine) = view.engine() else {
+        if target_p95.is_some() {
+            out.push(FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).status(
+                Status::Unknown,
+                "the serving engine could not be identified, so neither could its latency histogram",
+            ));
+        }
+        return;
+    };
+    let names = engine_metrics(engine);
+    if let Some(target) = target_p95 {
+        out.push(latency_p95(target, &names, &page));
+    }
+    let Ok(page) = &page else {
+        return;
+    };
+    if let Some(declared) = max_batch
+        && let Some(family) = find(&page.exposition, names.running)
+    {
+        out.push(observed_batch(declared, family, names.running_filter, page));
+    }
+    if let Some(f) = saturation(&names, page) {
+        out.push(f);
+    }
+}
+
+const METRICS_PTR: &str = "/spec/operations/observability/metrics";
+const P95_PTR: &str = "/spec/operations/scaling/targetLatencyMsP95";
+
+fn exposed(decl: &crate::spec::model::Metrics, view: &EngineView, page: &Result<Page, String>) -> Finding {
+    let b = FindingBuilder::new(EXPOSED, Domain::Observability, METRICS_PTR).declared(json!({
+        "enabled": decl.enabled, "provider": decl.provider, "port": decl.port
+    }));
+    if let Some(provider) = &decl.provider
+        && !provider.eq_ignore_ascii_case("prometheus")
+    {
+        return b.status(
+            Status::Skip,
+            format!("provider {provider}: modelspec reads Prometheus endpoints only"),
+        );
+    }
+    let enabled = decl.enabled.unwrap_or(true);
+    match (enabled, page) {
+        (false, Ok(p)) => b
+            .observed(json!({"served": p.place}))
+            .remediation("turn the metrics endpoint off, or declare metrics.enabled: true")
+            .status(
+                Status::Warn,
+                format!("{} serves metrics although they are declared off", p.place),
+            ),
+        (false, Err(_)) => b
+            .observed(json!({"served": false}))
+            .status(Status::Pass, "no metrics endpoint, as declared"),
+        (true, Err(why)) => b
+            .evidence("http", json!(why), "the metrics endpoint answers Prometheus text")
+            .remediation(
+                "expose the engine's metrics (SGLang --enable-metrics, llama.cpp --metrics), or correct the spec",
+            )
+            .status(Status::Fail, why.clone()),
+        (true, Ok(p)) => {
+            let expected = view.engine().map(|e| engine_metrics(e).expected).unwrap_or(&[]);
+            let missing: Vec<&str> = expected
+                .iter()
+                .filter(|alternatives| find(&p.exposition, alternatives).is_none())
+                .filter_map(|alternatives| alternatives.first().copied())
+                .collect();
+            let errors = p.exposition.outcome.error_count;
+            let b = b.observed(json!({"served": p.place, "families": p.exposition.families.len(), "missing": missing, "parse_errors": errors}))
+                .evidence(
+                    "http",
+                    json!({"errors": p.exposition.outcome.errors.iter().take(5).map(|e| format!("{}:{}: {}", e.line, e.column, e.message)).collect::<Vec<_>>()}),
+                    "the metrics endpoint answers Prometheus text with the engine's expected families",
+                );
+            if errors > 0 {
+                b.remediation("see `modelspec metrics URL` for every error with its line and column")
+                    .status(
+                        Status::Warn,
+                        format!("{} serves metrics, with {errors} malformed line(s)", p.place),
+                    )
+            } else if !missing.is_empty() {
+                b.status(
+                    Status::Warn,
+                    format!("{} serves metrics, without {}", p.place, missing.join(", ")),
+                )
+            } else {
+                b.status(
+                    Status::Pass,
+                    format!("{} serves {} metric families", p.place, p.exposition.families.len()),
+                )
+            }
+        }
+    }
+}
+
+/// The bucket holding the p95 across every series of a histogram: (lower, upper] in seconds,
+/// and the number of requests.
+pub(crate) fn p95_bounds(family: &Family) -> Option<(f64, f64, f64)> {
+    let mut merged: Vec<(f64, f64)> = Vec::new();
+    for series in family.histograms() {
+        for b in &series.buckets {
+            match merged.iter_mut().find(|(le, _)| *le == b.upper_bound) {
+                Some((_, count)) => *count += b.cumulative_count,
+                None => merged.push((b.upper_bound, b.cumulative_count)),
+            }
+        }
+    }
+    merged.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = merged.last().filter(|(le, _)| le.is_infinite())?.1;
+    if total <= 0.0 {
+        return Some((0.0, 0.0, 0.0));
+    }
+    let rank = 0.95 * total;
+    let mut lower = 0.0;
+    for (le, count) in merged {
+        if count >= rank {
+            return Some((lower, le, total));
+        }
+        lower = le;
+    }
+    None
+}
+
+fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String>) -> Finding {
+    let b = FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).declared(target_ms);
+    let page = match page {
+        Ok(p) => p,
+        Err(why) => return b.status(Status::Unknown, format!("no metrics to read the latency from: {why}")),
+    };
+    let Some(family) = find(&page.exposition, names.latency_histogram).filter(|f| f.kind == MetricType::Histogram)
+    else {
+        return b.status(
+            Status::Unknown,
+            if names.latency_histogram.is_empty() {
+                "this engine exposes no end-to-end latency histogram".to_string()
+            } else {
+                format!("{} has no {}", page.place, names.latency_histogram.join(" or "))
+            },
+        );
+    };
+    let Some((lower, upper, requests)) = p95_bounds(family) else {
+        return b.status(Status::Unknown, format!("{} has no +Inf bucket", family.name));
+    };
+    if requests == 0.0 {
+        return b.status(Status::Unknown, format!("{} has counted no request yet", family.name));
+    }
+    let (lower_ms, upper_ms) = (lower * 1000.0, upper * 1000.0);
+    let bounds = if upper.is_infinite() {
+        format!("above {lower_ms:.0} ms")
+    } else {
+        format!("between {lower_ms:.0} and {upper_ms:.0} ms")
+    };
+    let b = b
+        .observed(json!({"p95_lower_ms": lower_ms, "p95_upper_ms": if upper.is_infinite() { json!(null) } else { json!(upper_ms) }}))
+        .evidence(
+            "http",
+            json!({"family": family.name, "requests": requests, "window": "lifetime"}),
+            "the bucket holding the 95th percentile of the lifetime end-to-end latency histogram lies wholly under the target",
+        );
+    let scope = format!("over the server's lifetime ({requests} requests)");
+    if upper_ms <= target_ms {
+        b.status(Status::Pass, format!("p95 is {bounds} {scope}, target {target_ms} ms"))
+    } else if lower_ms >= target_ms {
+        b.remediation("add replicas, lower the batch, or raise targetLatencyMsP95")
+            .status(
+                Status::Fail,
+                format!("p95 is {bounds} {scope}, over the {target_ms} ms target"),
+            )
+    } else {
+        b.status(
+            Status::Unknown,
+            format!("p95 is {bounds} {scope}: the bucket straddles the {target_ms} ms target"),
+        )
+    }
+}
+
+fn observed_batch(declared: u64, family: &Family, filter: Option<(&str, &str)>, page: &Page) -> Finding {
+    let running = total(family, filter);
+    let b = FindingBuilder::new(OBSERVED_BATCH, Domain::Batch, "/spec/runtime/batch/maxBatchSize")
+        .declared(declared)
+        .observed(running)
+        .evidence(
+            "http",
+            json!({"family": family.name, "at": page.place, "window": "one scrape"}),
+            "sequences running at the scrape do not exceed maxBatchSize",
+        );
+    if running > declared as f64 {
+        b.remediation("cap the engine's batch at the declared size").status(
+            Status::Fail,
+            format!("{running} sequences running at the scrape, {declared} declared"),
+        )
+    } else {
+        b.status(
+            Status::Pass,
+            format!("{running} sequences running at the scrape (one instant), {declared} declared"),
+        )
+    }
+}
+
+fn saturation(names: &EngineMetrics, page: &Page) -> Option<Finding> {
+    let waiting = find(&page.exposition, names.waiting).map(|f| total(f, names.waiting_filter));
+    let kv = find(&page.exposition, names.kv_cache_usage).map(|f| total(f, None));
+    let preempted = find(&page.exposition, names.preemptions).map(|f| total(f, None));
+    if waiting.is_none() && kv.is_none() && preempted.is_none() {
+        return None;
+    }
+    let mut signs = Vec::new();
+    if let Some(w) = waiting.filter(|w| *w > 0.0) {
+        signs.push(format!("{w} request(s) waiting"));
+    }
+    if let Some(k) = kv.filter(|k| *k >= 0.9) {
+        signs.push(format!("KV cache {:.0}% full", k * 100.0));
+    }
+    if let Some(p) = preempted.filter(|p| *p > 0.0) {
+        signs.push(format!("{p} preemption(s) since start"));
+    }
+    let b = FindingBuilder::new(SATURATION, Domain::Batch, "/spec/runtime/batch")
+        .observed(json!({"waiting": waiting, "kv_cache_usage": kv, "preemptions": preempted}))
+        .evidence(
+            "http",
+            json!({"at": page.place}),
+            "no waiting requests, KV cache under 90%, no preemptions",
+        );
+    Some(if signs.is_empty() {
+        b.status(Status::Pass, "no queueing, preemption or full KV cache on the page")
+    } else {
+        b.remediation("the engine is at capacity: add replicas or GPUs, or lower the load")
+            .status(Status::Warn, signs.join("; "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn page(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// Every engine's page at saturation, as the fixtures record it: the families these checks
+    /// read are there under the names `engine_metrics` gives, with the recorded values.
+    #[test]
+    fn every_engine_page_has_the_families_the_checks_read() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let cases: &[(&str, EngineId, f64, Option<f64>, bool)] = &[
+            // (saturated page, engine, running, waiting, has a latency histogram)
+            (
+                "engines/vllm-0.32/default/metrics/saturated.prom",
+                EngineId::Vllm,
+                8.0,
+                Some(4.0),
+                true,
+            ),
+            ("metrics/tgi-3.x/saturated.prom", EngineId::Tgi, 32.0, Some(5.0), true),
+            (
+                "metrics/sglang-0.5/saturated.prom",
+                EngineId::Sglang,
+                48.0,
+                Some(7.0),
+                true,
+            ),
+            (
+                "metrics/triton-trtllm-25.x/saturated.prom",
+                EngineId::Triton,
+                64.0,
+                Some(11.0),
+                false,
+            ),
+            (
+                "metrics/llamacpp-b7xxx/saturated.prom",
+                EngineId::LlamaCpp,
+                4.0,
+                Some(3.0),
+                false,
+            ),
+            (
+                "metrics/trtllm-serve-1.x/saturated.prom",
+                EngineId::TensorrtLlm,
+                64.0,
+                Some(17.0),
+                true,
+            ),
+            (
+                "metrics/nim-llm-1.x/saturated.prom",
+                EngineId::Nim,
+                64.0,
+                Some(9.0),
+                true,
+            ),
+        ];
+        for (file, engine, running, waiting, latency) in cases {
+            let text = page(&root.join(file));
+            let exposition = parse(&text, Format::Prometheus, &Limits::default());
+            assert_eq!(
+                exposition.outcome.error_count, 0,
+                "{file}: {:?}",
+                exposition.outcome.errors
+            );
+            let names = engine_metrics(*engine);
+            let family = find(&exposition, names.running).unwrap_or_else(|| panic!("{file}: no running family"));
+            assert_eq!(total(family, names.running_filter), *running, "{file}");
+            if let Some(waiting) = waiting {
+                let family = find(&exposition, names.waiting).unwrap_or_else(|| panic!("{file}: no waiting family"));
+                assert_eq!(total(family, names.waiting_filter), *waiting, "{file}");
+            }
+            let histogram = find(&exposition, names.latency_histogram);
+            assert_eq!(histogram.is_some(), *latency, "{file}");
+            if let Some(h) = histogram {
+                let (lower, upper, requests) = p95_bounds(h).unwrap_or_else(|| panic!("{file}: no p95"));
+                assert!(
+                    requests > 0.0 && lower < upper,
+                    "{file}: ({lower}, {upper}] of {requests}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_p95_bucket_merges_label_sets() {
+        let text = "# TYPE h histogram\n\
+            h_bucket{le=\"1\",m=\"a\"} 50\nh_bucket{le=\"2\",m=\"a\"} 50\nh_bucket{le=\"+Inf\",m=\"a\"} 50\n\
+            h_bucket{le=\"1\",m=\"b\"} 0\nh_bucket{le=\"2\",m=\"b\"} 50\nh_bucket{le=\"+Inf\",m=\"b\"} 50\n";
+        let exposition = parse(text, Format::Prometheus, &Limits::default());
+        let family = exposition.family("h").expect("family");
+        // 100 requests, 50 under 1 s: the 95th is in (1, 2].
+        assert_eq!(p95_bounds(family), Some((1.0, 2.0, 100.0)));
+    }
+}

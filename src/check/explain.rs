@@ -155,6 +155,10 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "Warns when the page shows requests waiting (vllm:num_requests_waiting, tgi_queue_size, sglang:num_queue_reqs, llamacpp:requests_deferred), a KV cache 90% full or more (vllm:kv_cache_usage_perc, formerly gpu_cache_usage_perc), or preemptions since start.",
     ),
     (
+        "request-rate",
+        "With --prometheus: the request rate over --range (sum of rate() of the latency histogram's _count) against operations.scaling.targetRps, per replica. Report-only: it passes unless the rate is more than 1.2x the target, which warns.",
+    ),
+    (
         "not-checked",
         "Every declared field that no check judges gets a skip finding with the reason (descriptive metadata, not observable on a node, or not checked yet), so a report accounts for the whole spec.",
     ),

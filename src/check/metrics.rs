@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::engine::{EngineView, Unseen};
 use super::{Domain, Finding, FindingBuilder, Status};
+use crate::observe::prometheus::LabelledValue;
 use crate::observe::{Observation, ProbeOutcome};
 use crate::runtime::{Answer, Answers, EngineId};
 use crate::spec::ModelSpec;
@@ -24,6 +25,12 @@ pub const LATENCY_P95: &str = "latency-p95";
 pub const OBSERVED_BATCH: &str = "batch-observed";
 /// No queueing, preemption or near-full KV cache on the page.
 pub const SATURATION: &str = "saturation";
+/// The observed request rate, against `targetRps` (report-only unless clearly exceeded).
+pub const REQUEST_RATE: &str = "request-rate";
+
+/// How far over `targetRps` the observed rate must be to warn: a target is a planning figure,
+/// and a rate near it is normal operation.
+const RPS_TOLERANCE: f64 = 1.2;
 
 /// Where an engine keeps the families the checks read. Several names mean renames across
 /// versions (the first present wins).
@@ -247,6 +254,25 @@ fn total(family: &Family, filter: Option<(&str, &str)>) -> f64 {
         .sum()
 }
 
+/// A Prometheus query's samples: `None` when no server was asked, `Err` when it could not
+/// answer, an empty slice when it had no data.
+fn prometheus<'a>(observation: &'a Observation, name: &str) -> Option<Result<(&'a [LabelledValue], String), String>> {
+    match &observation.prometheus {
+        ProbeOutcome::NotRun { .. } => None,
+        ProbeOutcome::TimedOut { budget_ms, .. } => Some(Err(format!(
+            "the Prometheus server did not answer within {budget_ms} ms"
+        ))),
+        ProbeOutcome::Observed { snapshot, .. } => {
+            let result = snapshot.results.iter().find(|r| r.name == name)?;
+            let scope = format!("over the last {} (Prometheus {})", snapshot.range, snapshot.url);
+            Some(match &result.error {
+                Some(e) => Err(e.clone()),
+                None => Ok((result.samples.as_slice(), scope)),
+            })
+        }
+    }
+}
+
 pub(crate) fn check(
     spec: &ModelSpec,
     view: &Result<EngineView, Unseen>,
@@ -261,23 +287,18 @@ pub(crate) fn check(
         .and_then(|o| o.scaling.as_ref())
         .and_then(|s| s.target_latency_ms_p95);
     let max_batch = spec.spec.runtime.batch.as_ref().and_then(|b| b.max_batch_size);
-    let view = match view {
-        Ok(v) => v,
-        Err(unseen) => {
-            if declared.is_some() {
-                out.push(unseen.finding(FindingBuilder::new(EXPOSED, Domain::Observability, METRICS_PTR)));
-            }
-            if target_p95.is_some() {
-                out.push(unseen.finding(FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR)));
-            }
-            return;
-        }
+    let declared_engine = EngineId::from_framework(&spec.spec.identity.model.framework);
+    let (page, engine) = match view {
+        Ok(v) => (page(spec, v, observation), v.engine().or(declared_engine)),
+        Err(unseen) => (Err(unseen.reason.clone()), declared_engine),
     };
-    let page = page(spec, view, observation);
     if let Some(decl) = declared {
-        out.push(exposed(decl, view, &page));
+        match view {
+            Ok(v) => out.push(exposed(decl, v, &page)),
+            Err(unseen) => out.push(unseen.finding(FindingBuilder::new(EXPOSED, Domain::Observability, METRICS_PTR))),
+        }
     }
-    let Some(engine) = view.engine() else {
+    let Some(engine) = engine else {
         if target_p95.is_some() {
             out.push(FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).status(
                 Status::Unknown,
@@ -287,13 +308,35 @@ pub(crate) fn check(
         return;
     };
     let names = engine_metrics(engine);
+    let histogram = names.latency_histogram.first().copied();
+    let from_prometheus = |query: &str| histogram.and_then(|h| prometheus(observation, &format!("{query}:{h}")));
     if let Some(target) = target_p95 {
-        out.push(latency_p95(target, &names, &page));
+        match from_prometheus("bucket_rates") {
+            Some(answer) => out.push(latency_p95_over_range(target, answer)),
+            None => out.push(latency_p95(target, &names, &page)),
+        }
+    }
+    let target_rps = spec
+        .spec
+        .operations
+        .as_ref()
+        .and_then(|o| o.scaling.as_ref())
+        .and_then(|s| s.target_rps);
+    if let (Some(target), Some(answer)) = (target_rps, from_prometheus("request_rate")) {
+        out.push(request_rate(target, answer));
+    }
+    let peak = names
+        .running
+        .first()
+        .and_then(|r| prometheus(observation, &format!("peak_running:{r}")));
+    if let (Some(declared), Some(answer)) = (max_batch, &peak) {
+        out.push(peak_batch(declared, answer.clone()));
     }
     let Ok(page) = &page else {
         return;
     };
     if let Some(declared) = max_batch
+        && peak.is_none()
         && let Some(family) = find(&page.exposition, names.running)
     {
         out.push(observed_batch(declared, family, names.running_filter, page));
@@ -377,12 +420,21 @@ pub(crate) fn p95_bounds(family: &Family) -> Option<(f64, f64, f64)> {
     let mut merged: Vec<(f64, f64)> = Vec::new();
     for series in family.histograms() {
         for b in &series.buckets {
-            match merged.iter_mut().find(|(le, _)| *le == b.upper_bound) {
-                Some((_, count)) => *count += b.cumulative_count,
-                None => merged.push((b.upper_bound, b.cumulative_count)),
-            }
+            merge(&mut merged, b.upper_bound, b.cumulative_count);
         }
     }
+    p95_of(merged)
+}
+
+fn merge(merged: &mut Vec<(f64, f64)>, le: f64, count: f64) {
+    match merged.iter_mut().find(|(bound, _)| *bound == le) {
+        Some((_, total)) => *total += count,
+        None => merged.push((le, count)),
+    }
+}
+
+/// The p95 bucket of cumulative (bound, count-or-rate) pairs.
+fn p95_of(mut merged: Vec<(f64, f64)>) -> Option<(f64, f64, f64)> {
     merged.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total = merged.last().filter(|(le, _)| le.is_infinite())?.1;
     if total <= 0.0 {
@@ -505,6 +557,109 @@ fn saturation(names: &EngineMetrics, page: &Page) -> Option<Finding> {
         b.remediation("the engine is at capacity: add replicas or GPUs, or lower the load")
             .status(Status::Warn, signs.join("; "))
     })
+}
+
+fn latency_p95_over_range(target_ms: f64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
+    let b = FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).declared(target_ms);
+    let (samples, scope) = match answer {
+        Ok(a) => a,
+        Err(why) => return b.status(Status::Unknown, format!("Prometheus could not answer: {why}")),
+    };
+    let mut merged = Vec::new();
+    for s in samples {
+        let le = s.labels.get("le").map(String::as_str);
+        if let Some(le) = le.and_then(|le| {
+            if le == "+Inf" {
+                Some(f64::INFINITY)
+            } else {
+                le.parse().ok()
+            }
+        }) {
+            merge(&mut merged, le, s.value);
+        }
+    }
+    let Some((lower, upper, rate)) = p95_of(merged) else {
+        return b.status(Status::Unknown, format!("no latency buckets {scope}"));
+    };
+    if rate == 0.0 {
+        return b.status(Status::Unknown, format!("no requests {scope}"));
+    }
+    let (lower_ms, upper_ms) = (lower * 1000.0, upper * 1000.0);
+    let bounds = if upper.is_infinite() {
+        format!("above {lower_ms:.0} ms")
+    } else {
+        format!("between {lower_ms:.0} and {upper_ms:.0} ms")
+    };
+    let b = b
+        .observed(json!({"p95_lower_ms": lower_ms, "p95_upper_ms": if upper.is_infinite() { json!(null) } else { json!(upper_ms) }}))
+        .evidence(
+            "prometheus",
+            json!({"requests_per_second": rate, "window": scope}),
+            "the bucket holding the 95th percentile of the latency histogram's rates over the range lies wholly under the target",
+        );
+    if upper_ms <= target_ms {
+        b.status(Status::Pass, format!("p95 is {bounds} {scope}, target {target_ms} ms"))
+    } else if lower_ms >= target_ms {
+        b.remediation("add replicas, lower the batch, or raise targetLatencyMsP95")
+            .status(
+                Status::Fail,
+                format!("p95 is {bounds} {scope}, over the {target_ms} ms target"),
+            )
+    } else {
+        b.status(
+            Status::Unknown,
+            format!("p95 is {bounds} {scope}: the bucket straddles the {target_ms} ms target"),
+        )
+    }
+}
+
+fn request_rate(target: f64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
+    let b = FindingBuilder::new(REQUEST_RATE, Domain::Scaling, "/spec/operations/scaling/targetRps").declared(target);
+    let (samples, scope) = match answer {
+        Ok(a) => a,
+        Err(why) => return b.status(Status::Unknown, format!("Prometheus could not answer: {why}")),
+    };
+    let Some(rate) = samples.first().map(|s| s.value) else {
+        return b.status(Status::Unknown, format!("no requests counted {scope}"));
+    };
+    let b = b.observed(rate).evidence(
+        "prometheus",
+        json!({"window": scope}),
+        "the observed request rate is reported against targetRps; well over it warns",
+    );
+    if rate > target * RPS_TOLERANCE {
+        b.remediation("the replica takes more than it was planned for: add replicas or raise targetRps")
+            .status(Status::Warn, format!("{rate:.2} requests/s {scope}, target {target}"))
+    } else {
+        b.status(Status::Pass, format!("{rate:.2} requests/s {scope}, target {target}"))
+    }
+}
+
+fn peak_batch(declared: u64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
+    let b = FindingBuilder::new(OBSERVED_BATCH, Domain::Batch, "/spec/runtime/batch/maxBatchSize").declared(declared);
+    let (samples, scope) = match answer {
+        Ok(a) => a,
+        Err(why) => return b.status(Status::Unknown, format!("Prometheus could not answer: {why}")),
+    };
+    let Some(peak) = samples.first().map(|s| s.value) else {
+        return b.status(Status::Unknown, format!("no running-requests samples {scope}"));
+    };
+    let b = b.observed(peak).evidence(
+        "prometheus",
+        json!({"window": scope}),
+        "the peak of sequences running over the range does not exceed maxBatchSize",
+    );
+    if peak > declared as f64 {
+        b.remediation("cap the engine's batch at the declared size").status(
+            Status::Fail,
+            format!("up to {peak} sequences ran at once {scope}, {declared} declared"),
+        )
+    } else {
+        b.status(
+            Status::Pass,
+            format!("at most {peak} sequences ran at once {scope}, {declared} declared"),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -149,6 +149,10 @@ pub const CHECKS: &[(&str, &str)] = &[
         "no waiting requests, preemptions or near-full KV cache",
     ),
     (
+        metrics::REQUEST_RATE,
+        "the observed request rate against targetRps (Prometheus)",
+    ),
+    (
         governance::PII_REQUEST_LOGGING,
         "no request or prompt logging while PII is not allowed",
     ),

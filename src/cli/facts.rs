@@ -70,6 +70,7 @@ pub fn run(req: &Request) -> i32 {
             storage_paths: req.storage_path.clone(),
         }),
         endpoint,
+        prometheus: None,
         timeout: req.timeout,
     });
     let json = match serde_json::to_string_pretty(&observation) {

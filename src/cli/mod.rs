@@ -101,6 +101,15 @@ struct ScanArgs {
     storage_path: Option<PathBuf>,
     #[command(flatten)]
     connect: connect::ConnectArgs,
+    /// Also read latency, request rate and peak batch from this Prometheus server (PromQL).
+    #[arg(long, value_name = "URL")]
+    prometheus: Option<String>,
+    /// The time range of the Prometheus queries (e.g. 1h, 30m).
+    #[arg(long, value_name = "RANGE", default_value = "1h", requires = "prometheus")]
+    range: String,
+    /// Label matchers for every Prometheus query, e.g. '{namespace="prod",pod=~"llama-.*"}'.
+    #[arg(long, value_name = "MATCHERS", default_value = "", requires = "prometheus")]
+    selector: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -281,6 +290,11 @@ pub fn main() -> i32 {
             pid: args.pid,
             storage_path: args.storage_path,
             connect: args.connect,
+            prometheus: args.prometheus.map(|url| scan::PrometheusArgs {
+                url,
+                range: args.range,
+                selector: args.selector,
+            }),
         }),
         Command::Facts(args) => facts::run(&facts::Request {
             output: args.output,

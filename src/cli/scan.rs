@@ -15,9 +15,10 @@ use super::validate::{Summary as ValidateSummary, human};
 use super::{ColorChoice, exit};
 use crate::check::{self, node, target};
 use crate::observe::endpoint::{EndpointPlan, TargetPlan};
+use crate::observe::prometheus::{PrometheusPlan, Query, queries_for};
 use crate::observe::{Observation, Plan, collect};
 use crate::report::{self, FailOn, Report, SpecInfo, SpecSection};
-use crate::runtime::triton;
+use crate::runtime::{EngineId, triton};
 use crate::spec::discover::discover;
 use crate::spec::model::Protocol;
 use crate::spec::validate::{Input, Options, syntax_for, typed_documents, validate_inputs};
@@ -67,6 +68,64 @@ pub struct Request {
     pub storage_path: Option<PathBuf>,
     /// How to reach the serving endpoints.
     pub connect: super::connect::ConnectArgs,
+    /// A Prometheus server to query.
+    pub prometheus: Option<PrometheusArgs>,
+}
+
+/// `--prometheus URL --range R --selector S`.
+#[derive(Debug, Clone)]
+pub struct PrometheusArgs {
+    pub url: String,
+    pub range: String,
+    pub selector: String,
+}
+
+/// The PromQL queries for the specs' engines (their declared framework; every engine when a
+/// spec names none modelspec knows).
+fn prometheus_plan(req: &Request, p: &PrometheusArgs, specs: &[LoadedSpec]) -> Result<PrometheusPlan, String> {
+    let range = p.range.trim();
+    if range.is_empty() || !range.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "--range {range:?} is not a Prometheus duration (e.g. 1h, 30m, 90s)"
+        ));
+    }
+    let selector = p.selector.trim();
+    let braced = selector.starts_with('{') && selector.ends_with('}');
+    if !selector.is_empty() && !braced {
+        return Err(format!(
+            "--selector {selector:?} must be label matchers in braces, e.g. '{{namespace=\"prod\"}}'"
+        ));
+    }
+    let mut engines: Vec<EngineId> = Vec::new();
+    for s in specs {
+        match EngineId::from_framework(&s.spec.spec.identity.model.framework) {
+            Some(e) => engines.push(e),
+            None => engines.extend(EngineId::ALL),
+        }
+    }
+    engines.sort();
+    engines.dedup();
+    let mut queries: Vec<Query> = Vec::new();
+    for engine in engines {
+        let names = check::metrics::engine_metrics(engine);
+        for q in queries_for(
+            names.latency_histogram.first().copied(),
+            names.running.first().map(|r| (*r, names.running_filter)),
+            selector,
+            range,
+        ) {
+            if !queries.contains(&q) {
+                queries.push(q);
+            }
+        }
+    }
+    Ok(PrometheusPlan {
+        url: p.url.clone(),
+        range: range.to_string(),
+        selector: selector.to_string(),
+        queries,
+        client: req.connect.client_options(req.timeout)?,
+    })
 }
 
 /// A spec document ready to be judged.
@@ -267,12 +326,20 @@ fn observation(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, i32> 
         eprintln!("error: {e}");
         exit::ERROR
     })?;
+    let prometheus = match &req.prometheus {
+        Some(p) => Some(prometheus_plan(req, p, specs).map_err(|e| {
+            eprintln!("error: {e}");
+            exit::ERROR
+        })?),
+        None => None,
+    };
     Ok(collect(&Plan {
         gpu: Some(GpuProbeOptions {
             library: req.nvml_lib.clone(),
         }),
         host: Some(host_plan(req, specs)),
         endpoint: Some(endpoint),
+        prometheus,
         timeout: req.timeout,
     }))
 }

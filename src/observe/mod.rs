@@ -7,6 +7,7 @@
 //! as timed out, with its budget, and never delays the others or the report.
 
 pub mod endpoint;
+pub mod prometheus;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
@@ -35,6 +36,22 @@ pub struct Observation {
     /// probe existed).
     #[serde(default = "endpoint_not_recorded")]
     pub endpoint: ProbeOutcome<endpoint::EndpointSnapshot>,
+    /// A Prometheus server's answers (`--prometheus`); absent when not asked.
+    #[serde(default = "prometheus_not_asked", skip_serializing_if = "ProbeOutcome::is_not_run")]
+    pub prometheus: ProbeOutcome<prometheus::PrometheusSnapshot>,
+}
+
+fn prometheus_not_asked<T>() -> ProbeOutcome<T> {
+    ProbeOutcome::NotRun {
+        reason: "no Prometheus server was given (--prometheus URL)".into(),
+    }
+}
+
+impl<T> ProbeOutcome<T> {
+    /// Whether the probe was not part of the plan.
+    pub fn is_not_run(&self) -> bool {
+        matches!(self, ProbeOutcome::NotRun { .. })
+    }
 }
 
 fn endpoint_not_recorded<T>() -> ProbeOutcome<T> {
@@ -113,6 +130,8 @@ pub struct Plan {
     pub host: Option<HostProbeOptions>,
     /// Serving endpoints to ask, or `None` to skip the endpoint probe.
     pub endpoint: Option<endpoint::EndpointPlan>,
+    /// A Prometheus server to query, or `None`.
+    pub prometheus: Option<prometheus::PrometheusPlan>,
     /// One deadline for all probes.
     pub timeout: Duration,
 }
@@ -156,6 +175,15 @@ pub fn collect(plan: &Plan) -> Observation {
             (snapshot, observed_at, millis(started.elapsed()))
         })
     });
+    let prometheus_rx = plan.prometheus.clone().map(|prometheus_plan| {
+        let own_deadline = deadline.checked_sub(Duration::from_millis(50)).unwrap_or(deadline);
+        spawn("probe-prometheus", move || {
+            let started = Instant::now();
+            let observed_at = format_rfc3339_utc(SystemTime::now());
+            let snapshot = prometheus::query_all(&prometheus_plan, own_deadline);
+            (snapshot, observed_at, millis(started.elapsed()))
+        })
+    });
     let host = outcome(host_rx, deadline, plan.timeout, "host", "host", |s| Provenance {
         source: "host".into(),
         method: "/proc, cgroup files, statvfs".into(),
@@ -163,25 +191,19 @@ pub fn collect(plan: &Plan) -> Observation {
         duration_ms: s.duration_ms,
     });
 
-    let endpoint = match outcome(
-        endpoint_rx,
-        deadline,
-        plan.timeout,
-        "endpoint",
-        "http",
-        |(_, observed_at, duration_ms)| Provenance {
-            source: "http".into(),
-            method: "HTTP requests to the serving ports (modelspec-probe-http)".into(),
-            observed_at: observed_at.clone(),
-            duration_ms: *duration_ms,
-        },
-    ) {
-        ProbeOutcome::Observed { provenance, snapshot } => ProbeOutcome::Observed {
-            provenance,
-            snapshot: snapshot.0,
-        },
-        ProbeOutcome::TimedOut { source, budget_ms } => ProbeOutcome::TimedOut { source, budget_ms },
-        ProbeOutcome::NotRun { reason } => ProbeOutcome::NotRun { reason },
+    let endpoint = timed(outcome(endpoint_rx, deadline, plan.timeout, "endpoint", "http", |t| {
+        timed_provenance("http", "HTTP requests to the serving ports (modelspec-probe-http)", t)
+    }));
+    let prometheus = match prometheus_rx {
+        None => prometheus_not_asked(),
+        Some(rx) => timed(outcome(
+            Some(rx),
+            deadline,
+            plan.timeout,
+            "Prometheus",
+            "prometheus",
+            |t| timed_provenance("prometheus", "PromQL over the server's HTTP API", t),
+        )),
     };
 
     Observation {
@@ -196,6 +218,31 @@ pub fn collect(plan: &Plan) -> Observation {
         gpu,
         host,
         endpoint,
+        prometheus,
+    }
+}
+
+/// A probe that reports its own start and duration beside its snapshot.
+type Timed<T> = (T, String, u64);
+
+fn timed_provenance<T>(source: &str, method: &str, (_, observed_at, duration_ms): &Timed<T>) -> Provenance {
+    Provenance {
+        source: source.into(),
+        method: method.into(),
+        observed_at: observed_at.clone(),
+        duration_ms: *duration_ms,
+    }
+}
+
+/// Drops the timing that went into the provenance.
+fn timed<T>(outcome: ProbeOutcome<Timed<T>>) -> ProbeOutcome<T> {
+    match outcome {
+        ProbeOutcome::Observed { provenance, snapshot } => ProbeOutcome::Observed {
+            provenance,
+            snapshot: snapshot.0,
+        },
+        ProbeOutcome::TimedOut { source, budget_ms } => ProbeOutcome::TimedOut { source, budget_ms },
+        ProbeOutcome::NotRun { reason } => ProbeOutcome::NotRun { reason },
     }
 }
 
@@ -298,6 +345,7 @@ mod tests {
             gpu: None,
             host: None,
             endpoint: None,
+            prometheus: None,
             timeout: Duration::from_secs(1),
         });
         assert_eq!(obs.schema, SCHEMA);

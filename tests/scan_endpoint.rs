@@ -358,3 +358,111 @@ fn a_saturated_vllm_page_is_judged_for_batch_saturation_and_latency() {
         );
     }
 }
+
+/// A vLLM-named page after `n` scrapes: 10 requests a scrape, 90% under 2.5 s and all under
+/// 5 s; running requests alternate 3 and 6.
+fn moving_page(n: u64) -> String {
+    let r = 10 * n;
+    format!(
+        "# TYPE vllm:e2e_request_latency_seconds histogram\n\
+         vllm:e2e_request_latency_seconds_bucket{{le=\"1.0\",model_name=\"m\"}} {}\n\
+         vllm:e2e_request_latency_seconds_bucket{{le=\"2.5\",model_name=\"m\"}} {}\n\
+         vllm:e2e_request_latency_seconds_bucket{{le=\"5.0\",model_name=\"m\"}} {r}\n\
+         vllm:e2e_request_latency_seconds_bucket{{le=\"+Inf\",model_name=\"m\"}} {r}\n\
+         vllm:e2e_request_latency_seconds_count{{model_name=\"m\"}} {r}\n\
+         vllm:e2e_request_latency_seconds_sum{{model_name=\"m\"}} {}\n\
+         # TYPE vllm:num_requests_running gauge\n\
+         vllm:num_requests_running{{model_name=\"m\"}} {}\n",
+        5 * n,
+        9 * n,
+        2 * r,
+        if n.is_multiple_of(2) { 3 } else { 6 }
+    )
+}
+
+/// `--window`: the p95 and the rate come from the difference of two scrapes, the peak batch
+/// from gauge samples in between; a counter that goes down is a restart, and is said.
+#[test]
+fn a_window_measures_rates_the_windowed_p95_and_the_peak_batch() {
+    use std::sync::atomic::AtomicU64;
+    let scrapes = Arc::new(AtomicU64::new(0));
+    let counter = scrapes.clone();
+    // Before the window the lifetime histogram is all fast (1000 requests under 1 s).
+    let server = serve(move |path| match path {
+        "/metrics" => {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let body = if n == 0 {
+                "# TYPE vllm:e2e_request_latency_seconds histogram\n\
+                 vllm:e2e_request_latency_seconds_bucket{le=\"1.0\",model_name=\"m\"} 1000\n\
+                 vllm:e2e_request_latency_seconds_bucket{le=\"2.5\",model_name=\"m\"} 1000\n\
+                 vllm:e2e_request_latency_seconds_bucket{le=\"5.0\",model_name=\"m\"} 1000\n\
+                 vllm:e2e_request_latency_seconds_bucket{le=\"+Inf\",model_name=\"m\"} 1000\n\
+                 vllm:e2e_request_latency_seconds_count{model_name=\"m\"} 1000\n\
+                 # TYPE vllm:num_requests_running gauge\n\
+                 vllm:num_requests_running{model_name=\"m\"} 1\n"
+                    .to_string()
+            } else {
+                // The server restarted after the first scrape: counters start again.
+                moving_page(n)
+            };
+            Behaviour::Reply(200, "text/plain; version=0.0.4", body)
+        }
+        "/v1/models" => Behaviour::Reply(
+            200,
+            "application/json",
+            r#"{"data":[{"id":"tiny-llama","owned_by":"vllm","max_model_len":1024}]}"#.into(),
+        ),
+        _ => Behaviour::Reply(404, "application/json", "{}".into()),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = spec(server.port, 1024, "vllm")
+        .replace(
+            "  operations:\n",
+            "  operations:\n    scaling: {targetLatencyMsP95: 6000, targetRps: 100}\n",
+        )
+        .replace(
+            "batch: {maxSequenceLengthTokens: 1024}",
+            "batch: {maxBatchSize: 4, maxSequenceLengthTokens: 1024}",
+        );
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(&path, text).expect("write spec");
+    let started = Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args([
+            "scan",
+            path.to_str().expect("UTF-8 path"),
+            "--format",
+            "json",
+            "--timeout",
+            "5s",
+        ])
+        .args(["--window", "2s", "--sample-interval", "300ms"])
+        .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .env_remove("MODELSPEC_NVML_LIB")
+        .output()
+        .expect("run modelspec");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(2),
+        "the window was not waited: {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
+    let report: Json = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("report JSON ({e}): {}", String::from_utf8_lossy(&o.stderr)));
+    let p95 = finding(&report, "latency-p95");
+    assert_eq!(p95["status"], "pass", "{p95:#}");
+    // Not the lifetime's (0, 1] s: the window's own (2.5, 5] s.
+    assert_eq!(p95["observed"]["p95_lower_ms"], 2500.0, "{p95:#}");
+    let message = p95["message"].as_str().unwrap_or_default();
+    assert!(message.contains("window") && message.contains("restarted"), "{message}");
+    let batch = finding(&report, "batch-observed");
+    assert_eq!(batch["status"], "fail", "{batch:#}");
+    assert_eq!(batch["observed"], 6.0, "{batch:#}");
+    let rate = finding(&report, "request-rate");
+    assert_eq!(rate["status"], "pass", "{rate:#}");
+    assert!(rate["observed"].as_f64().is_some_and(|r| r > 0.0), "{rate:#}");
+    assert!(
+        scrapes.load(Ordering::SeqCst) >= 4,
+        "gauges were sampled during the window"
+    );
+}

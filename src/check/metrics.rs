@@ -13,6 +13,7 @@ use serde_json::json;
 use super::engine::{EngineView, Unseen};
 use super::{Domain, Finding, FindingBuilder, Status};
 use crate::observe::prometheus::LabelledValue;
+use crate::observe::window::MetricsWindow;
 use crate::observe::{Observation, ProbeOutcome};
 use crate::runtime::{Answer, Answers, EngineId};
 use crate::spec::ModelSpec;
@@ -310,10 +311,17 @@ pub(crate) fn check(
     let names = engine_metrics(engine);
     let histogram = names.latency_histogram.first().copied();
     let from_prometheus = |query: &str| histogram.and_then(|h| prometheus(observation, &format!("{query}:{h}")));
+    let window = windowed(spec, observation);
     if let Some(target) = target_p95 {
-        match from_prometheus("bucket_rates") {
-            Some(answer) => out.push(latency_p95_over_range(target, answer)),
-            None => out.push(latency_p95(target, &names, &page)),
+        match (from_prometheus("bucket_rates"), &window) {
+            (Some(answer), _) => out.push(latency_p95_over_range(target, answer)),
+            (None, Some(Ok(w))) => out.push(windowed_latency(target, &names, w)),
+            (None, Some(Err(why))) => out.push(
+                FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR)
+                    .declared(target)
+                    .status(Status::Unknown, why.clone()),
+            ),
+            (None, None) => out.push(latency_p95(target, &names, &page)),
         }
     }
     let target_rps = spec
@@ -322,21 +330,47 @@ pub(crate) fn check(
         .as_ref()
         .and_then(|o| o.scaling.as_ref())
         .and_then(|s| s.target_rps);
-    if let (Some(target), Some(answer)) = (target_rps, from_prometheus("request_rate")) {
-        out.push(request_rate(target, answer));
+    if let Some(target) = target_rps {
+        match (from_prometheus("request_rate"), &window) {
+            (Some(answer), _) => out.push(request_rate(target, answer)),
+            (None, Some(Ok(w))) => {
+                let scope = w.scope.clone();
+                let rate = windowed_rate(&names, w).map(|r| LabelledValue {
+                    labels: Default::default(),
+                    value: r,
+                });
+                out.push(request_rate(target, Ok((rate.as_slice(), scope))));
+            }
+            _ => {}
+        }
     }
     let peak = names
         .running
         .first()
         .and_then(|r| prometheus(observation, &format!("peak_running:{r}")));
+    let window_peak = match &window {
+        Some(Ok(w)) if peak.is_none() => windowed_peak(&names, w).map(|p| {
+            (
+                LabelledValue {
+                    labels: Default::default(),
+                    value: p,
+                },
+                w.scope.clone(),
+            )
+        }),
+        _ => None,
+    };
     if let (Some(declared), Some(answer)) = (max_batch, &peak) {
         out.push(peak_batch(declared, answer.clone()));
+    } else if let (Some(declared), Some((value, scope))) = (max_batch, &window_peak) {
+        out.push(peak_batch(declared, Ok((std::slice::from_ref(value), scope.clone()))));
     }
     let Ok(page) = &page else {
         return;
     };
     if let Some(declared) = max_batch
         && peak.is_none()
+        && window_peak.is_none()
         && let Some(family) = find(&page.exposition, names.running)
     {
         out.push(observed_batch(declared, family, names.running_filter, page));
@@ -623,7 +657,11 @@ fn request_rate(target: f64, answer: Result<(&[LabelledValue], String), String>)
         return b.status(Status::Unknown, format!("no requests counted {scope}"));
     };
     let b = b.observed(rate).evidence(
-        "prometheus",
+        if scope.contains("Prometheus") {
+            "prometheus"
+        } else {
+            "http"
+        },
         json!({"window": scope}),
         "the observed request rate is reported against targetRps; well over it warns",
     );
@@ -645,7 +683,11 @@ fn peak_batch(declared: u64, answer: Result<(&[LabelledValue], String), String>)
         return b.status(Status::Unknown, format!("no running-requests samples {scope}"));
     };
     let b = b.observed(peak).evidence(
-        "prometheus",
+        if scope.contains("Prometheus") {
+            "prometheus"
+        } else {
+            "http"
+        },
         json!({"window": scope}),
         "the peak of sequences running over the range does not exceed maxBatchSize",
     );
@@ -660,6 +702,182 @@ fn peak_batch(declared: u64, answer: Result<(&[LabelledValue], String), String>)
             format!("at most {peak} sequences ran at once {scope}, {declared} declared"),
         )
     }
+}
+
+/// The window measured on the spec's serving port, with its start and end pages parsed.
+struct Windowed<'a> {
+    scope: String,
+    seconds: f64,
+    start: Exposition<'a>,
+    end: Exposition<'a>,
+    window: &'a MetricsWindow,
+}
+
+fn windowed<'a>(spec: &ModelSpec, observation: &'a Observation) -> Option<Result<Windowed<'a>, String>> {
+    let ProbeOutcome::Observed { snapshot, .. } = &observation.endpoint else {
+        return None;
+    };
+    let port = super::target::serving_port(spec)?;
+    let target = snapshot.targets.iter().find(|t| t.port == port)?;
+    let window = target.window.as_ref()?;
+    let seconds = window.elapsed_ms as f64 / 1000.0;
+    let scope = format!("over a {seconds:.0} s window");
+    let page_of = |answer: Option<Answer<'a>>| -> Result<Exposition<'a>, String> {
+        match answer {
+            Some(Answer::Reply {
+                status: 200..=299,
+                content_type,
+                body,
+                truncated: false,
+                ..
+            }) => Ok(parse(
+                body,
+                Format::detect(content_type, body.as_bytes()),
+                &Limits::default(),
+            )),
+            _ => Err(format!("the metrics page {} did not answer in full", window.path)),
+        }
+    };
+    let end_answer = window.end.response().map(|r| Answer::Reply {
+        status: r.status,
+        content_type: r.headers.get("content-type").map(String::as_str),
+        server: None,
+        body: &r.body,
+        truncated: r.truncated,
+        latency_ms: None,
+    });
+    Some((|| {
+        Ok(Windowed {
+            start: page_of(target.get(&window.path))?,
+            end: page_of(end_answer)?,
+            scope,
+            seconds,
+            window,
+        })
+    })())
+}
+
+/// Cumulative (le, count) pairs of a histogram family, every series merged.
+fn merged_buckets(family: &Family) -> Vec<(f64, f64)> {
+    let mut merged = Vec::new();
+    for series in family.histograms() {
+        for b in &series.buckets {
+            merge(&mut merged, b.upper_bound, b.cumulative_count);
+        }
+    }
+    merged
+}
+
+/// End minus start, per bucket; a count that went down means the server restarted in the
+/// window, and then the end page is the window's share.
+fn bucket_deltas(start: &[(f64, f64)], end: &[(f64, f64)]) -> (Vec<(f64, f64)>, bool) {
+    let reset = end.iter().any(|(le, e)| start.iter().any(|(l, s)| l == le && e < s));
+    let deltas = end
+        .iter()
+        .map(|(le, e)| {
+            let before = if reset {
+                0.0
+            } else {
+                start.iter().find(|(l, _)| l == le).map_or(0.0, |(_, s)| *s)
+            };
+            (*le, e - before)
+        })
+        .collect();
+    (deltas, reset)
+}
+
+fn windowed_latency(target_ms: f64, names: &EngineMetrics, w: &Windowed) -> Finding {
+    let b = FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).declared(target_ms);
+    let (Some(start), Some(end)) = (
+        find(&w.start, names.latency_histogram),
+        find(&w.end, names.latency_histogram),
+    ) else {
+        return b.status(
+            Status::Unknown,
+            format!("the window's pages have no {}", names.latency_histogram.join(" or ")),
+        );
+    };
+    let (deltas, reset) = bucket_deltas(&merged_buckets(start), &merged_buckets(end));
+    let Some((lower, upper, requests)) = p95_of(deltas) else {
+        return b.status(Status::Unknown, format!("{} has no +Inf bucket", end.name));
+    };
+    let scope = if reset {
+        format!("{} (the counters restarted in it)", w.scope)
+    } else {
+        w.scope.clone()
+    };
+    if requests <= 0.0 {
+        return b.status(Status::Unknown, format!("no request finished {scope}"));
+    }
+    let (lower_ms, upper_ms) = (lower * 1000.0, upper * 1000.0);
+    let bounds = if upper.is_infinite() {
+        format!("above {lower_ms:.0} ms")
+    } else {
+        format!("between {lower_ms:.0} and {upper_ms:.0} ms")
+    };
+    let b = b
+        .observed(json!({"p95_lower_ms": lower_ms, "p95_upper_ms": if upper.is_infinite() { json!(null) } else { json!(upper_ms) }}))
+        .evidence(
+            "http",
+            json!({"family": end.name, "requests": requests, "window_seconds": w.seconds, "counter_reset": reset}),
+            "the bucket holding the 95th percentile of the window's latency histogram (end scrape minus start scrape) lies wholly under the target",
+        );
+    if upper_ms <= target_ms {
+        b.status(
+            Status::Pass,
+            format!("p95 is {bounds} {scope} ({requests} requests), target {target_ms} ms"),
+        )
+    } else if lower_ms >= target_ms {
+        b.remediation("add replicas, lower the batch, or raise targetLatencyMsP95")
+            .status(
+                Status::Fail,
+                format!("p95 is {bounds} {scope} ({requests} requests), over the {target_ms} ms target"),
+            )
+    } else {
+        b.status(
+            Status::Unknown,
+            format!("p95 is {bounds} {scope}: the bucket straddles the {target_ms} ms target"),
+        )
+    }
+}
+
+/// Requests finished in the window, per second (the latency histogram's `_count`).
+fn windowed_rate(names: &EngineMetrics, w: &Windowed) -> Option<f64> {
+    let count = |e: &Exposition| -> Option<f64> {
+        let family = find(e, names.latency_histogram)?;
+        Some(
+            family
+                .samples
+                .iter()
+                .filter(|s| s.suffix == modelspec_probe_metrics::Suffix::Count)
+                .map(|s| s.value)
+                .sum(),
+        )
+    };
+    let (start, end) = (count(&w.start)?, count(&w.end)?);
+    let finished = if end < start { end } else { end - start };
+    (w.seconds > 0.0).then(|| finished / w.seconds)
+}
+
+/// The highest sum of the running gauge over the window's samples and its two pages.
+fn windowed_peak(names: &EngineMetrics, w: &Windowed) -> Option<f64> {
+    let family = names.running.iter().find(|r| w.end.family(r).is_some())?;
+    let prefix = format!("{family}{{");
+    let matches = |key: &str| {
+        key.starts_with(&prefix)
+            && names
+                .running_filter
+                .is_none_or(|(k, v)| key.contains(&format!("{k}=\"{v}\"")))
+    };
+    let sampled = w
+        .window
+        .samples
+        .iter()
+        .map(|s| s.gauges.iter().filter(|(k, _)| matches(k)).map(|(_, v)| v).sum::<f64>());
+    let ends = [&w.start, &w.end]
+        .into_iter()
+        .filter_map(|e| find(e, &[family]).map(|f| total(f, names.running_filter)));
+    sampled.chain(ends).reduce(f64::max)
 }
 
 #[cfg(test)]
@@ -758,5 +976,17 @@ mod tests {
         let family = exposition.family("h").expect("family");
         // 100 requests, 50 under 1 s: the 95th is in (1, 2].
         assert_eq!(p95_bounds(family), Some((1.0, 2.0, 100.0)));
+    }
+
+    #[test]
+    fn window_deltas_subtract_the_start_and_survive_a_restart() {
+        let start = [(1.0, 100.0), (f64::INFINITY, 100.0)];
+        let end = [(1.0, 110.0), (f64::INFINITY, 130.0)];
+        assert_eq!(
+            bucket_deltas(&start, &end),
+            (vec![(1.0, 10.0), (f64::INFINITY, 30.0)], false)
+        );
+        let restarted = [(1.0, 5.0), (f64::INFINITY, 8.0)];
+        assert_eq!(bucket_deltas(&start, &restarted), (restarted.to_vec(), true));
     }
 }

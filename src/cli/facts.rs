@@ -60,6 +60,7 @@ pub fn run(req: &Request) -> i32 {
             })
             .collect(),
         client,
+        window: None,
     });
     let observation = collect(&Plan {
         gpu: Some(GpuProbeOptions {

@@ -110,6 +110,12 @@ struct ScanArgs {
     /// Label matchers for every Prometheus query, e.g. '{namespace="prod",pod=~"llama-.*"}'.
     #[arg(long, value_name = "MATCHERS", default_value = "", requires = "prometheus")]
     selector: String,
+    /// Measure the engine's metrics over a window (e.g. 30s): rates, windowed p95, peak batch.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    window: Option<std::time::Duration>,
+    /// How often gauges (running requests) are sampled during the window.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, requires = "window")]
+    sample_interval: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -290,6 +296,9 @@ pub fn main() -> i32 {
             pid: args.pid,
             storage_path: args.storage_path,
             connect: args.connect,
+            window: args
+                .window
+                .map(|w| (w, args.sample_interval.max(std::time::Duration::from_millis(100)))),
             prometheus: args.prometheus.map(|url| scan::PrometheusArgs {
                 url,
                 range: args.range,

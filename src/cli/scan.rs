@@ -16,6 +16,7 @@ use super::{ColorChoice, exit};
 use crate::check::{self, node, target};
 use crate::observe::endpoint::{EndpointPlan, TargetPlan};
 use crate::observe::prometheus::{PrometheusPlan, Query, queries_for};
+use crate::observe::window::WindowPlan;
 use crate::observe::{Observation, Plan, collect};
 use crate::report::{self, FailOn, Report, SpecInfo, SpecSection};
 use crate::runtime::{EngineId, triton};
@@ -70,6 +71,8 @@ pub struct Request {
     pub connect: super::connect::ConnectArgs,
     /// A Prometheus server to query.
     pub prometheus: Option<PrometheusArgs>,
+    /// Measure the metrics over a window, sampling gauges at an interval.
+    pub window: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 /// `--prometheus URL --range R --selector S`.
@@ -302,6 +305,11 @@ fn endpoint_plan(req: &Request, specs: &[LoadedSpec]) -> Result<EndpointPlan, St
         host: req.connect.host.clone(),
         targets,
         client,
+        window: req.window.map(|(duration, interval)| WindowPlan {
+            duration,
+            interval,
+            progress: true,
+        }),
     })
 }
 
@@ -340,7 +348,8 @@ fn observation(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, i32> 
         host: Some(host_plan(req, specs)),
         endpoint: Some(endpoint),
         prometheus,
-        timeout: req.timeout,
+        // The window is measured, not waited out: the deadline covers it plus the usual budget.
+        timeout: req.timeout + req.window.map_or(std::time::Duration::ZERO, |(w, _)| w),
     }))
 }
 

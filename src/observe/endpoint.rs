@@ -26,6 +26,8 @@ pub struct EndpointPlan {
     pub targets: Vec<TargetPlan>,
     /// Token, CA file and TLS verification, shared by every target.
     pub client: ClientOptions,
+    /// Measure the metrics page over a window (`--window`).
+    pub window: Option<super::window::WindowPlan>,
 }
 
 /// One serving port to ask.
@@ -65,6 +67,9 @@ pub struct EndpointTarget {
     /// The fields of the model folder's `config.json` that engines leave to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_config: Option<Json>,
+    /// The metrics page measured over a window, when asked (`--window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<super::window::MetricsWindow>,
 }
 
 /// `config.json` fields worth keeping (the rest is architecture detail).
@@ -105,6 +110,7 @@ pub fn probe(plan: &EndpointPlan, deadline: Instant) -> EndpointSnapshot {
                     exchanges: Vec::new(),
                     http2: None,
                     model_config: None,
+                    window: None,
                 })
             })
             .collect()
@@ -121,6 +127,7 @@ fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> Endpo
         exchanges: Vec::new(),
         http2: None,
         model_config: None,
+        window: None,
     };
     let target = match Target::from_args(host, t.port, t.endpoint.as_deref()) {
         Ok(target) => target,
@@ -155,7 +162,13 @@ fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> Endpo
             }
         })
         .collect();
+    let round_started = Instant::now();
     out.exchanges = fetch_all(&client, &requests, deadline);
+    if let Some(window) = &plan.window
+        && let Some(path) = metrics_page(&out)
+    {
+        out.window = Some(super::window::measure(&client, path, round_started, window, deadline));
+    }
     if t.grpc {
         out.http2 = Some(http2_check(
             host.unwrap_or(modelspec_probe_http::DEFAULT_HOST),
@@ -169,6 +182,14 @@ fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> Endpo
         .or(t.model_dir.as_deref())
         .and_then(|dir| read_model_config(Path::new(dir)));
     out
+}
+
+/// The first metrics path that answered Prometheus text in the endpoint round.
+fn metrics_page(target: &EndpointTarget) -> Option<&'static str> {
+    runtime::METRICS_PATHS.iter().copied().find(|path| {
+        matches!(target.get(path), Some(Answer::Reply { status: 200..=299, content_type, .. })
+            if content_type.is_none_or(|c| c.starts_with("text/plain") || c.starts_with("application/openmetrics-text")))
+    })
 }
 
 /// The model folder an engine names, when it is a local path.

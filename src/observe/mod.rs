@@ -8,6 +8,7 @@
 
 pub mod endpoint;
 pub mod prometheus;
+pub mod window;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};

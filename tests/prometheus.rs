@@ -42,8 +42,14 @@ fn page(n: u64) -> String {
          vllm:e2e_request_latency_seconds_count{{model_name=\"m\"}} {requests}\n\
          vllm:e2e_request_latency_seconds_sum{{model_name=\"m\"}} {}\n\
          # TYPE vllm:num_requests_running gauge\n\
-         vllm:num_requests_running{{model_name=\"m\"}} {running}\n",
-        requests * 2
+         vllm:num_requests_running{{model_name=\"m\"}} {running}\n\
+         # TYPE vllm:prompt_tokens_total counter\n\
+         vllm:prompt_tokens_total{{model_name=\"m\"}} {}\n\
+         # TYPE vllm:generation_tokens_total counter\n\
+         vllm:generation_tokens_total{{model_name=\"m\"}} {}\n",
+        requests * 2,
+        1000 * n,
+        500 * n
     )
 }
 
@@ -174,6 +180,8 @@ spec:
     batch: {maxBatchSize: 4, maxSequenceLengthTokens: 1024}
   operations:
     scaling: {targetLatencyMsP95: 6000, targetRps: 1}
+  governance:
+    cost: {targetCostPer1kTokensUsd: 0.01}
 ",
     )
     .expect("spec");
@@ -188,7 +196,14 @@ spec:
             "10s",
         ])
         .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1", "--prometheus", &url])
-        .args(["--range", "30s", "--selector", "{job=\"engine\"}"])
+        .args([
+            "--range",
+            "30s",
+            "--selector",
+            "{job=\"engine\"}",
+            "--gpu-hourly-usd",
+            "3.6",
+        ])
         .env_remove("MODELSPEC_NVML_LIB")
         .output()
         .expect("run modelspec");
@@ -215,6 +230,14 @@ spec:
     let batch = finding("batch-observed");
     assert_eq!(batch["status"], "fail", "{batch:#}");
     assert_eq!(batch["observed"], 6.0, "{batch:#}");
+    // Hundreds of tokens a second (rate() over a range the series only partly covers reads low)
+    // on one GPU at $3.60/h: well under a cent per 1k tokens.
+    let cost = finding("cost-per-1k-tokens");
+    assert_eq!(cost["status"], "pass", "{cost:#}");
+    let tokens = cost["evidence"]["raw"]["tokens_per_second"]
+        .as_f64()
+        .unwrap_or_default();
+    assert!(tokens > 100.0, "{cost:#}");
     stop.store(true, Ordering::SeqCst);
     drop(server);
 }

@@ -372,11 +372,17 @@ fn moving_page(n: u64) -> String {
          vllm:e2e_request_latency_seconds_count{{model_name=\"m\"}} {r}\n\
          vllm:e2e_request_latency_seconds_sum{{model_name=\"m\"}} {}\n\
          # TYPE vllm:num_requests_running gauge\n\
-         vllm:num_requests_running{{model_name=\"m\"}} {}\n",
+         vllm:num_requests_running{{model_name=\"m\"}} {}\n\
+         # TYPE vllm:prompt_tokens_total counter\n\
+         vllm:prompt_tokens_total{{model_name=\"m\"}} {}\n\
+         # TYPE vllm:generation_tokens_total counter\n\
+         vllm:generation_tokens_total{{model_name=\"m\"}} {}\n",
         5 * n,
         9 * n,
         2 * r,
-        if n.is_multiple_of(2) { 3 } else { 6 }
+        if n.is_multiple_of(2) { 3 } else { 6 },
+        100 * n,
+        50 * n
     )
 }
 
@@ -436,7 +442,14 @@ fn a_window_measures_rates_the_windowed_p95_and_the_peak_batch() {
             "--timeout",
             "5s",
         ])
-        .args(["--window", "2s", "--sample-interval", "300ms"])
+        .args([
+            "--window",
+            "2s",
+            "--sample-interval",
+            "300ms",
+            "--gpu-hourly-usd",
+            "3.6",
+        ])
         .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
         .env_remove("MODELSPEC_NVML_LIB")
         .output()

@@ -159,6 +159,10 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "With --prometheus: the request rate over --range (sum of rate() of the latency histogram's _count) against operations.scaling.targetRps, per replica. Report-only: it passes unless the rate is more than 1.2x the target, which warns.",
     ),
     (
+        "cost-per-1k-tokens",
+        "Bound: the declared GPUs (runtime.accelerator.count) x --gpu-hourly-usd, divided by the tokens served per second (prompt and generated token counters: vllm:prompt_tokens_total + vllm:generation_tokens_total, sglang:, llamacpp:, trtllm_ equivalents, TGI's token histogram sums), per 1,000 tokens, must be at most governance.cost.targetCostPer1kTokensUsd. The token rate comes from --prometheus over --range, else from a --window; without either it is unknown, and without a price it is skipped.",
+    ),
+    (
         "not-checked",
         "Every declared field that no check judges gets a skip finding with the reason (descriptive metadata, not observable on a node, or not checked yet), so a report accounts for the whole spec.",
     ),

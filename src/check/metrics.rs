@@ -28,6 +28,8 @@ pub const OBSERVED_BATCH: &str = "batch-observed";
 pub const SATURATION: &str = "saturation";
 /// The observed request rate, against `targetRps` (report-only unless clearly exceeded).
 pub const REQUEST_RATE: &str = "request-rate";
+/// GPU cost per 1,000 tokens, from the token rate and the GPU price, under the target.
+pub const COST: &str = "cost-per-1k-tokens";
 
 /// How far over `targetRps` the observed rate must be to warn: a target is a planning figure,
 /// and a rate near it is normal operation.
@@ -45,6 +47,8 @@ pub struct EngineMetrics {
     /// KV-cache usage, 0..1.
     pub kv_cache_usage: &'static [&'static str],
     pub preemptions: &'static [&'static str],
+    /// Counter samples of prompt and generated tokens (summed).
+    pub token_counters: &'static [&'static str],
     /// Families a healthy page of this engine has.
     pub expected: &'static [&'static [&'static str]],
 }
@@ -66,6 +70,12 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
                 "gpu_cache_usage_perc",
             ],
             preemptions: &["vllm:num_preemptions_total", "vllm:num_preemptions"],
+            token_counters: &[
+                "vllm:prompt_tokens_total",
+                "vllm:generation_tokens_total",
+                "prompt_tokens_total",
+                "generation_tokens_total",
+            ],
             expected: &[
                 &["vllm:num_requests_running", "num_requests_running"],
                 &["vllm:num_requests_waiting", "num_requests_waiting"],
@@ -97,6 +107,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             waiting: &["tgi_queue_size"],
             kv_cache_usage: &[],
             preemptions: &[],
+            token_counters: &["tgi_request_input_length_sum", "tgi_request_generated_tokens_sum"],
             expected: &[
                 &["tgi_request_duration"],
                 &["tgi_batch_current_size"],
@@ -112,6 +123,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             waiting: &["sglang:num_queue_reqs"],
             kv_cache_usage: &["sglang:token_usage"],
             preemptions: &[],
+            token_counters: &["sglang:prompt_tokens_total", "sglang:generation_tokens_total"],
             expected: &[
                 &["sglang:num_running_reqs"],
                 &["sglang:num_queue_reqs"],
@@ -127,6 +139,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             // Removed upstream (llama.cpp #13660); older builds still have it.
             kv_cache_usage: &["llamacpp:kv_cache_usage_ratio"],
             preemptions: &[],
+            token_counters: &["llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total"],
             expected: &[&["llamacpp:requests_processing"], &["llamacpp:requests_deferred"]],
         },
         EngineId::TensorrtLlm => EngineMetrics {
@@ -137,6 +150,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             waiting: &["trtllm_num_requests_waiting"],
             kv_cache_usage: &["trtllm_kv_cache_utilization"],
             preemptions: &[],
+            token_counters: &["trtllm_prompt_tokens_total", "trtllm_generation_tokens_total"],
             expected: &[&["trtllm_e2e_request_latency_seconds"]],
         },
         EngineId::Triton => EngineMetrics {
@@ -147,6 +161,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             waiting_filter: Some(("request_type", "waiting")),
             kv_cache_usage: &[],
             preemptions: &[],
+            token_counters: &[],
             expected: &[&["nv_inference_request_success", "nv_inference_request_success_total"]],
         },
         EngineId::Ollama => EngineMetrics {
@@ -157,6 +172,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             waiting: &[],
             kv_cache_usage: &[],
             preemptions: &[],
+            token_counters: &[],
             expected: &[],
         },
     }
@@ -278,6 +294,7 @@ pub(crate) fn check(
     spec: &ModelSpec,
     view: &Result<EngineView, Unseen>,
     observation: &Observation,
+    inputs: &super::Inputs,
     out: &mut Vec<Finding>,
 ) {
     let declared = metrics_decl(spec);
@@ -364,6 +381,21 @@ pub(crate) fn check(
         out.push(peak_batch(declared, answer.clone()));
     } else if let (Some(declared), Some((value, scope))) = (max_batch, &window_peak) {
         out.push(peak_batch(declared, Ok((std::slice::from_ref(value), scope.clone()))));
+    }
+    if let Some(target) = spec
+        .spec
+        .governance
+        .as_ref()
+        .and_then(|g| g.cost.as_ref())
+        .and_then(|c| c.target_cost_per1k_tokens_usd)
+    {
+        let tokens = token_rate(observation, &names, &window);
+        out.push(cost(
+            target,
+            spec.spec.runtime.accelerator.count,
+            inputs.gpu_hourly_usd,
+            tokens,
+        ));
     }
     let Ok(page) = &page else {
         return;
@@ -878,6 +910,85 @@ fn windowed_peak(names: &EngineMetrics, w: &Windowed) -> Option<f64> {
         .into_iter()
         .filter_map(|e| find(e, &[family]).map(|f| total(f, names.running_filter)));
     sampled.chain(ends).reduce(f64::max)
+}
+
+/// Tokens (prompt and generated) per second, and over what: Prometheus over its range, else
+/// the measurement window; `None` when neither was asked.
+fn token_rate(
+    observation: &Observation,
+    names: &EngineMetrics,
+    window: &Option<Result<Windowed, String>>,
+) -> Option<Result<(f64, String), String>> {
+    let query = names.token_counters.first().map(|c| format!("token_rate:{c}"));
+    if let Some(answer) = query.and_then(|q| prometheus(observation, &q)) {
+        return Some(answer.and_then(|(samples, scope)| {
+            samples
+                .first()
+                .map(|s| (s.value, scope.clone()))
+                .ok_or_else(|| format!("no tokens counted {scope}"))
+        }));
+    }
+    match window {
+        Some(Ok(w)) => {
+            let tokens = |e: &Exposition| -> f64 {
+                e.families
+                    .iter()
+                    .flat_map(|f| f.samples.iter())
+                    .filter(|s| names.token_counters.contains(&s.name))
+                    .map(|s| s.value)
+                    .sum()
+            };
+            let (start, end) = (tokens(&w.start), tokens(&w.end));
+            let counted = if end < start { end } else { end - start };
+            (w.seconds > 0.0).then(|| Ok((counted / w.seconds, w.scope.clone())))
+        }
+        Some(Err(why)) => Some(Err(why.clone())),
+        None => None,
+    }
+}
+
+fn cost(target: f64, gpus: u64, hourly: Option<f64>, tokens: Option<Result<(f64, String), String>>) -> Finding {
+    let b = FindingBuilder::new(
+        COST,
+        Domain::Governance,
+        "/spec/governance/cost/targetCostPer1kTokensUsd",
+    )
+    .declared(target);
+    let Some(hourly) = hourly else {
+        return b.status(
+            Status::Skip,
+            "no GPU price: pass --gpu-hourly-usd to price the declared GPUs",
+        );
+    };
+    let (rate, scope) = match tokens {
+        None => {
+            return b.status(
+                Status::Unknown,
+                "a cost needs a token rate: measure one with --window, or ask --prometheus",
+            );
+        }
+        Some(Err(why)) => return b.status(Status::Unknown, why),
+        Some(Ok(found)) => found,
+    };
+    if rate <= 0.0 {
+        return b.status(Status::Unknown, format!("no tokens served {scope}"));
+    }
+    let per_second = gpus as f64 * hourly / 3600.0;
+    let per_1k = per_second / rate * 1000.0;
+    let b = b.observed((per_1k * 1e6).round() / 1e6).evidence(
+        "http",
+        json!({"gpus": gpus, "gpu_hourly_usd": hourly, "tokens_per_second": rate, "window": scope}),
+        "declared GPUs x hourly price / tokens per second, per 1,000 tokens, is at most the target",
+    );
+    let text = format!(
+        "${per_1k:.6} per 1k tokens ({gpus} GPU(s) at ${hourly}/h, {rate:.1} tokens/s {scope}), target ${target}"
+    );
+    if per_1k > target {
+        b.remediation("serve more tokens per GPU (batch, quantization), use cheaper GPUs, or revise the target")
+            .status(Status::Fail, text)
+    } else {
+        b.status(Status::Pass, text)
+    }
 }
 
 #[cfg(test)]

@@ -332,6 +332,18 @@ impl FindingBuilder {
 /// Judges a spec against an observation: every check, then a `skip` for every declared field no
 /// check judged. Findings come out grouped by domain, in spec order within a domain.
 pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
+    compare_with(spec, observation, &Inputs::default())
+}
+
+/// What the user tells the checks that no probe can see.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Inputs {
+    /// The price of one GPU hour, USD (`--gpu-hourly-usd`), for the cost check.
+    pub gpu_hourly_usd: Option<f64>,
+}
+
+/// [`compare`], with the user's inputs.
+pub fn compare_with(spec: &ModelSpec, observation: &Observation, inputs: &Inputs) -> Vec<Finding> {
     let mut findings = Vec::new();
     accelerator::check(spec, observation, &mut findings);
     health::check(spec, observation, &mut findings);
@@ -342,7 +354,7 @@ pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
     serving::check(spec, &engine, &mut findings);
     observability::check(spec, &engine, &mut findings);
     governance::check(spec, &engine, &mut findings);
-    metrics::check(spec, &engine, observation, &mut findings);
+    metrics::check(spec, &engine, observation, inputs, &mut findings);
     coverage::fill(spec, &mut findings);
     findings.sort_by_key(|f| f.domain);
     findings

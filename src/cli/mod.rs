@@ -113,6 +113,9 @@ struct ScanArgs {
     /// Measure the engine's metrics over a window (e.g. 30s): rates, windowed p95, peak batch.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     window: Option<std::time::Duration>,
+    /// Price of one GPU hour in USD, for the cost per 1k tokens (with --window or --prometheus).
+    #[arg(long, value_name = "USD")]
+    gpu_hourly_usd: Option<f64>,
     /// How often gauges (running requests) are sampled during the window.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, requires = "window")]
     sample_interval: std::time::Duration,
@@ -296,6 +299,7 @@ pub fn main() -> i32 {
             pid: args.pid,
             storage_path: args.storage_path,
             connect: args.connect,
+            gpu_hourly_usd: args.gpu_hourly_usd,
             window: args
                 .window
                 .map(|w| (w, args.sample_interval.max(std::time::Duration::from_millis(100)))),

@@ -71,6 +71,8 @@ pub struct Request {
     pub connect: super::connect::ConnectArgs,
     /// A Prometheus server to query.
     pub prometheus: Option<PrometheusArgs>,
+    /// The price of one GPU hour, USD.
+    pub gpu_hourly_usd: Option<f64>,
     /// Measure the metrics over a window, sampling gauges at an interval.
     pub window: Option<(std::time::Duration, std::time::Duration)>,
 }
@@ -114,6 +116,8 @@ fn prometheus_plan(req: &Request, p: &PrometheusArgs, specs: &[LoadedSpec]) -> R
         for q in queries_for(
             names.latency_histogram.first().copied(),
             names.running.first().map(|r| (*r, names.running_filter)),
+            // One engine's counters: the first pair of names (renames follow it in the list).
+            names.token_counters.get(..2).unwrap_or_default(),
             selector,
             range,
         ) {
@@ -387,7 +391,18 @@ pub fn run(req: &Request) -> i32 {
     let node_findings = node::compare(&node_specs, &observation);
     let sections: Vec<SpecSection> = specs
         .iter()
-        .map(|loaded| SpecSection::new(loaded.info.clone(), check::compare(&loaded.spec, &observation)))
+        .map(|loaded| {
+            SpecSection::new(
+                loaded.info.clone(),
+                check::compare_with(
+                    &loaded.spec,
+                    &observation,
+                    &check::Inputs {
+                        gpu_hourly_usd: req.gpu_hourly_usd,
+                    },
+                ),
+            )
+        })
         .collect();
     let report = Report::new(
         observation.meta.hostname.clone(),

@@ -85,6 +85,7 @@ pub fn selected(family: &str, selector: &str, extra: Option<(&str, &str)>) -> St
 pub fn queries_for(
     latency_histogram: Option<&str>,
     running: Option<(&str, Option<(&str, &str)>)>,
+    token_counters: &[&str],
     selector: &str,
     range: &str,
 ) -> Vec<Query> {
@@ -103,6 +104,16 @@ pub fn queries_for(
                 "sum(rate({}[{range}]))",
                 selected(&format!("{h}_count"), selector, None)
             ),
+        });
+    }
+    if let [first, ..] = token_counters {
+        let sum: Vec<String> = token_counters
+            .iter()
+            .map(|c| format!("sum(rate({}[{range}]))", selected(c, selector, None)))
+            .collect();
+        out.push(Query {
+            name: format!("token_rate:{first}"),
+            promql: sum.join(" + "),
         });
     }
     if let Some((family, filter)) = running {

@@ -153,6 +153,10 @@ pub const CHECKS: &[(&str, &str)] = &[
         "the observed request rate against targetRps (Prometheus)",
     ),
     (
+        metrics::COST,
+        "GPU cost per 1,000 tokens (GPUs x --gpu-hourly-usd / token rate) under the target",
+    ),
+    (
         governance::PII_REQUEST_LOGGING,
         "no request or prompt logging while PII is not allowed",
     ),

@@ -479,3 +479,55 @@ fn a_window_measures_rates_the_windowed_p95_and_the_peak_batch() {
         "gauges were sampled during the window"
     );
 }
+
+/// `--metrics-url` replaces the engine's own metrics endpoint (a sidecar, a separate port).
+#[test]
+fn metrics_url_replaces_the_engine_endpoint() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/engines/vllm-0.32/default");
+    let saturated = std::fs::read_to_string(root.join("metrics/saturated.prom")).expect("page");
+    let engine = replay(&root);
+    let sidecar = serve(move |path| match path {
+        "/custom/metrics" => Behaviour::Reply(200, "text/plain; version=0.0.4", saturated.clone()),
+        _ => Behaviour::Reply(404, "text/plain", String::new()),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = spec(engine.port, 1024, "vllm")
+        .replace(
+            "  operations:\n",
+            "  operations:\n    observability: {metrics: {enabled: true}}\n",
+        )
+        .replace(
+            "batch: {maxSequenceLengthTokens: 1024}",
+            "batch: {maxBatchSize: 4, maxSequenceLengthTokens: 1024}",
+        );
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(&path, text).expect("write spec");
+    let url = format!("http://127.0.0.1:{}/custom/metrics", sidecar.port);
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args([
+            "scan",
+            path.to_str().expect("UTF-8 path"),
+            "--format",
+            "json",
+            "--timeout",
+            "5s",
+        ])
+        .args(["--metrics-url", &url, "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .env_remove("MODELSPEC_NVML_LIB")
+        .output()
+        .expect("run modelspec");
+    let report: Json = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("report JSON ({e}): {}", String::from_utf8_lossy(&o.stderr)));
+    let exposed = finding(&report, "metrics-exposed");
+    assert_eq!(exposed["status"], "pass", "{exposed:#}");
+    assert!(
+        exposed["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/custom/metrics"),
+        "{exposed:#}"
+    );
+    let batch = finding(&report, "batch-observed");
+    assert_eq!(batch["status"], "fail", "{batch:#}");
+    assert_eq!(batch["observed"], 8.0);
+}

@@ -188,6 +188,32 @@ struct Page<'a> {
 /// The page of the spec's metrics endpoint: the declared metrics port (else the serving port)
 /// and the engine's metrics path.
 fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observation) -> Result<Page<'a>, String> {
+    // `--metrics-url` replaces the engine's own endpoint.
+    if let ProbeOutcome::Observed { snapshot, .. } = &observation.endpoint
+        && let Some(exchange) = &snapshot.metrics_override
+    {
+        let place = exchange.url.clone();
+        return match (exchange.response(), exchange.failure()) {
+            (Some(r), _) if (200..300).contains(&r.status) && !r.truncated => {
+                let content_type = r.headers.get("content-type").map(String::as_str);
+                Ok(Page {
+                    exposition: parse(
+                        &r.body,
+                        Format::detect(content_type, r.body.as_bytes()),
+                        &Limits::default(),
+                    ),
+                    place,
+                })
+            }
+            (Some(r), _) => Err(format!(
+                "{place} answered HTTP {}{}",
+                r.status,
+                if r.truncated { ", cut short" } else { "" }
+            )),
+            (None, Some(f)) => Err(format!("{place}: {}", f.reason)),
+            (None, None) => Err(format!("{place}: no answer")),
+        };
+    }
     let serving_port = super::target::serving_port(spec);
     let declared_port = metrics_decl(spec)
         .and_then(|m| m.port)

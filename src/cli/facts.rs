@@ -61,6 +61,7 @@ pub fn run(req: &Request) -> i32 {
             .collect(),
         client,
         window: None,
+        metrics_url: None,
     });
     let observation = collect(&Plan {
         gpu: Some(GpuProbeOptions {

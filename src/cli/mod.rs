@@ -113,6 +113,9 @@ struct ScanArgs {
     /// Measure the engine's metrics over a window (e.g. 30s): rates, windowed p95, peak batch.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     window: Option<std::time::Duration>,
+    /// Scrape metrics from this URL instead of the engine's own endpoint.
+    #[arg(long, value_name = "URL")]
+    metrics_url: Option<String>,
     /// Price of one GPU hour in USD, for the cost per 1k tokens (with --window or --prometheus).
     #[arg(long, value_name = "USD")]
     gpu_hourly_usd: Option<f64>,
@@ -299,6 +302,7 @@ pub fn main() -> i32 {
             pid: args.pid,
             storage_path: args.storage_path,
             connect: args.connect,
+            metrics_url: args.metrics_url,
             gpu_hourly_usd: args.gpu_hourly_usd,
             window: args
                 .window

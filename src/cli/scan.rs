@@ -71,6 +71,8 @@ pub struct Request {
     pub connect: super::connect::ConnectArgs,
     /// A Prometheus server to query.
     pub prometheus: Option<PrometheusArgs>,
+    /// Scrape metrics here instead of the engine's endpoint.
+    pub metrics_url: Option<String>,
     /// The price of one GPU hour, USD.
     pub gpu_hourly_usd: Option<f64>,
     /// Measure the metrics over a window, sampling gauges at an interval.
@@ -314,6 +316,7 @@ fn endpoint_plan(req: &Request, specs: &[LoadedSpec]) -> Result<EndpointPlan, St
             interval,
             progress: true,
         }),
+        metrics_url: req.metrics_url.clone(),
     })
 }
 

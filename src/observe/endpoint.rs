@@ -28,6 +28,8 @@ pub struct EndpointPlan {
     pub client: ClientOptions,
     /// Measure the metrics page over a window (`--window`).
     pub window: Option<super::window::WindowPlan>,
+    /// Scrape this URL for metrics instead of the engine's own endpoint (`--metrics-url`).
+    pub metrics_url: Option<String>,
 }
 
 /// One serving port to ask.
@@ -49,6 +51,9 @@ pub struct TargetPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointSnapshot {
     pub targets: Vec<EndpointTarget>,
+    /// The page of `--metrics-url`, which replaces the engine's own metrics endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_override: Option<Exchange>,
 }
 
 /// One serving port's answers.
@@ -115,7 +120,38 @@ pub fn probe(plan: &EndpointPlan, deadline: Instant) -> EndpointSnapshot {
             })
             .collect()
     });
-    EndpointSnapshot { targets }
+    let metrics_override = plan.metrics_url.as_deref().map(|url| scrape_url(plan, url, deadline));
+    EndpointSnapshot {
+        targets,
+        metrics_override,
+    }
+}
+
+/// One scrape of an explicit metrics URL; a refused URL is recorded as a failed exchange.
+fn scrape_url(plan: &EndpointPlan, url: &str, deadline: Instant) -> Exchange {
+    let refused = |reason: String| Exchange {
+        method: modelspec_probe_http::Method::Get,
+        // The URL was refused, perhaps for credentials in it: it is not recorded.
+        url: "(the --metrics-url given)".into(),
+        accept: None,
+        outcome: modelspec_probe_http::Outcome::Failure(modelspec_probe_http::Failure {
+            kind: FailureKind::InvalidUrl,
+            reason,
+        }),
+    };
+    let (target, path) = match Target::split_url(url) {
+        Ok(split) => split,
+        Err(e) => return refused(e.reason().to_string()),
+    };
+    match HttpClient::new(target, plan.client.clone()) {
+        Ok(client) => client.fetch(
+            &Request::get(path)
+                .accept(METRICS_ACCEPT)
+                .max_body_bytes(METRICS_MAX_BYTES),
+            deadline,
+        ),
+        Err(e) => refused(e.reason().to_string()),
+    }
 }
 
 fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> EndpointTarget {

@@ -327,6 +327,19 @@ fn a_saturated_vllm_page_is_judged_for_batch_saturation_and_latency() {
         "{p95:#}"
     );
     assert_eq!(finding(&report, "batch-observed")["status"], "pass");
+    // The 20 prompts were 10 to 20 tokens long: far from 1024, but near a limit of 11.
+    let seen = finding(&report, "sequence-length-observed");
+    assert_eq!(seen["status"], "pass", "{seen:#}");
+    assert!(
+        seen["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("between 10 and 20 tokens"),
+        "{seen:#}"
+    );
+    let near = with(1000.0, 8).replace("maxSequenceLengthTokens: 1024", "maxSequenceLengthTokens: 11");
+    let (_, report, _) = scan(dir.path(), &near.replace("port: 0", &port), "5s");
+    assert_eq!(finding(&report, "sequence-length-observed")["status"], "warn");
     drop(server);
 
     // 100 requests whose p95 lies in (2.5, 5] s: under a 6 s target, over 1 s, unknown at 3 s.

@@ -163,6 +163,10 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "Bound: the declared GPUs (runtime.accelerator.count) x --gpu-hourly-usd, divided by the tokens served per second (prompt and generated token counters: vllm:prompt_tokens_total + vllm:generation_tokens_total, sglang:, llamacpp:, trtllm_ equivalents, TGI's token histogram sums), per 1,000 tokens, must be at most governance.cost.targetCostPer1kTokensUsd. The token rate comes from --prometheus over --range, else from a --window; without either it is unknown, and without a price it is skipped.",
     ),
     (
+        "sequence-length-observed",
+        "Evidence for runtime.batch.maxSequenceLengthTokens from the engine's prompt-length histogram (vllm:request_prompt_tokens, tgi_request_input_length, nv_llm_input_token_len): the bucket of the longest prompts served. A bucket starting at 90% of the limit or more warns that clients send prompts near it. TGI lays out its buckets up to its max input tokens, so the top bucket also shows that limit.",
+    ),
+    (
         "not-checked",
         "Every declared field that no check judges gets a skip finding with the reason (descriptive metadata, not observable on a node, or not checked yet), so a report accounts for the whole spec.",
     ),

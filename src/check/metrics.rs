@@ -30,6 +30,11 @@ pub const SATURATION: &str = "saturation";
 pub const REQUEST_RATE: &str = "request-rate";
 /// GPU cost per 1,000 tokens, from the token rate and the GPU price, under the target.
 pub const COST: &str = "cost-per-1k-tokens";
+/// The prompts the engine has served, from its prompt-length histogram, against the limit.
+pub const SEQUENCE_OBSERVED: &str = "sequence-length-observed";
+
+/// How close to `maxSequenceLengthTokens` a prompt bucket may start before it warns.
+const NEAR_LIMIT: f64 = 0.9;
 
 /// How far over `targetRps` the observed rate must be to warn: a target is a planning figure,
 /// and a rate near it is normal operation.
@@ -49,6 +54,8 @@ pub struct EngineMetrics {
     pub preemptions: &'static [&'static str],
     /// Counter samples of prompt and generated tokens (summed).
     pub token_counters: &'static [&'static str],
+    /// Histogram of prompt lengths per request, in tokens.
+    pub prompt_histogram: &'static [&'static str],
     /// Families a healthy page of this engine has.
     pub expected: &'static [&'static [&'static str]],
 }
@@ -76,6 +83,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
                 "prompt_tokens_total",
                 "generation_tokens_total",
             ],
+            prompt_histogram: &["vllm:request_prompt_tokens", "request_prompt_tokens"],
             expected: &[
                 &["vllm:num_requests_running", "num_requests_running"],
                 &["vllm:num_requests_waiting", "num_requests_waiting"],
@@ -108,6 +116,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             kv_cache_usage: &[],
             preemptions: &[],
             token_counters: &["tgi_request_input_length_sum", "tgi_request_generated_tokens_sum"],
+            prompt_histogram: &["tgi_request_input_length"],
             expected: &[
                 &["tgi_request_duration"],
                 &["tgi_batch_current_size"],
@@ -124,6 +133,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             kv_cache_usage: &["sglang:token_usage"],
             preemptions: &[],
             token_counters: &["sglang:prompt_tokens_total", "sglang:generation_tokens_total"],
+            prompt_histogram: &[],
             expected: &[
                 &["sglang:num_running_reqs"],
                 &["sglang:num_queue_reqs"],
@@ -140,6 +150,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             kv_cache_usage: &["llamacpp:kv_cache_usage_ratio"],
             preemptions: &[],
             token_counters: &["llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total"],
+            prompt_histogram: &[],
             expected: &[&["llamacpp:requests_processing"], &["llamacpp:requests_deferred"]],
         },
         EngineId::TensorrtLlm => EngineMetrics {
@@ -151,6 +162,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             kv_cache_usage: &["trtllm_kv_cache_utilization"],
             preemptions: &[],
             token_counters: &["trtllm_prompt_tokens_total", "trtllm_generation_tokens_total"],
+            prompt_histogram: &[],
             expected: &[&["trtllm_e2e_request_latency_seconds"]],
         },
         EngineId::Triton => EngineMetrics {
@@ -162,6 +174,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             kv_cache_usage: &[],
             preemptions: &[],
             token_counters: &[],
+            prompt_histogram: &["nv_llm_input_token_len"],
             expected: &[&["nv_inference_request_success", "nv_inference_request_success_total"]],
         },
         EngineId::Ollama => EngineMetrics {
@@ -173,6 +186,7 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             kv_cache_usage: &[],
             preemptions: &[],
             token_counters: &[],
+            prompt_histogram: &[],
             expected: &[],
         },
     }
@@ -435,6 +449,16 @@ pub(crate) fn check(
     }
     if let Some(f) = saturation(&names, page) {
         out.push(f);
+    }
+    if let Some(limit) = spec
+        .spec
+        .runtime
+        .batch
+        .as_ref()
+        .and_then(|b| b.max_sequence_length_tokens)
+        && let Some(family) = find(&page.exposition, names.prompt_histogram)
+    {
+        out.push(sequence_observed(limit, family, page));
     }
 }
 
@@ -1012,6 +1036,56 @@ fn cost(target: f64, gpus: u64, hourly: Option<f64>, tokens: Option<Result<(f64,
     if per_1k > target {
         b.remediation("serve more tokens per GPU (batch, quantization), use cheaper GPUs, or revise the target")
             .status(Status::Fail, text)
+    } else {
+        b.status(Status::Pass, text)
+    }
+}
+
+/// The longest prompts served, as the prompt-length histogram's highest non-empty bucket.
+fn sequence_observed(limit: u64, family: &Family, page: &Page) -> Finding {
+    let b = FindingBuilder::new(
+        SEQUENCE_OBSERVED,
+        Domain::Batch,
+        "/spec/runtime/batch/maxSequenceLengthTokens",
+    )
+    .declared(limit);
+    let mut buckets = merged_buckets(family);
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // The highest bucket whose count grows: the longest prompts fall in (previous, that].
+    let mut longest: Option<(f64, f64)> = None;
+    let mut previous = (0.0, 0.0);
+    for (le, count) in &buckets {
+        if *count > previous.1 {
+            longest = Some((previous.0, *le));
+        }
+        previous = (*le, *count);
+    }
+    let Some((lower, upper)) = longest else {
+        return b.status(Status::Unknown, format!("{} has counted no request yet", family.name));
+    };
+    let shown = |x: f64| {
+        if x.is_infinite() {
+            "+Inf".to_string()
+        } else {
+            format!("{x:.0}")
+        }
+    };
+    let b = b
+        .observed(json!({"longest_prompt_bucket": [lower, if upper.is_infinite() { json!(null) } else { json!(upper) }]}))
+        .evidence(
+            "http",
+            json!({"family": family.name, "at": page.place}),
+            "the longest prompts served (the prompt-length histogram's highest non-empty bucket) stay clear of the declared limit",
+        );
+    let text = format!(
+        "the longest prompts served were between {} and {} tokens ({}), limit {limit}",
+        shown(lower),
+        shown(upper),
+        family.name
+    );
+    if lower >= NEAR_LIMIT * limit as f64 {
+        b.remediation("clients send prompts near the limit: raise maxSequenceLengthTokens and the engine's context, or cap prompts")
+            .status(Status::Warn, text)
     } else {
         b.status(Status::Pass, text)
     }

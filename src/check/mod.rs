@@ -153,6 +153,10 @@ pub const CHECKS: &[(&str, &str)] = &[
         "the observed request rate against targetRps (Prometheus)",
     ),
     (
+        metrics::SEQUENCE_OBSERVED,
+        "the longest prompts served (prompt-length histogram) stay clear of maxSequenceLengthTokens",
+    ),
+    (
         metrics::COST,
         "GPU cost per 1,000 tokens (GPUs x --gpu-hourly-usd / token rate) under the target",
     ),

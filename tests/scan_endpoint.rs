@@ -544,3 +544,34 @@ fn metrics_url_replaces_the_engine_endpoint() {
     assert_eq!(batch["status"], "fail", "{batch:#}");
     assert_eq!(batch["observed"], 8.0);
 }
+
+/// `metrics.enabled`: declared on with no endpoint fails; declared off with none passes, and
+/// with one serving warns.
+#[test]
+fn metrics_enabled_is_judged_both_ways() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/engines/vllm-0.32/default");
+    let page = std::fs::read_to_string(root.join("metrics/idle.prom")).expect("page");
+    let models = r#"{"data":[{"id":"tiny-llama","owned_by":"vllm","max_model_len":1024}]}"#;
+    let without = serve(move |path| match path {
+        "/v1/models" => Behaviour::Reply(200, "application/json", models.into()),
+        _ => Behaviour::Reply(404, "application/json", "{}".into()),
+    });
+    let with = serve(move |path| match path {
+        "/v1/models" => Behaviour::Reply(200, "application/json", models.into()),
+        "/metrics" => Behaviour::Reply(200, "text/plain; version=0.0.4", page.clone()),
+        _ => Behaviour::Reply(404, "application/json", "{}".into()),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = |port: u16, enabled: bool| {
+        let text = spec(port, 1024, "vllm").replace(
+            "  operations:\n",
+            &format!("  operations:\n    observability: {{metrics: {{enabled: {enabled}, provider: prometheus}}}}\n"),
+        );
+        let (_, report, _) = scan(dir.path(), &text, "5s");
+        finding(&report, "metrics-exposed")["status"].clone()
+    };
+    assert_eq!(case(without.port, true), "fail");
+    assert_eq!(case(without.port, false), "pass");
+    assert_eq!(case(with.port, false), "warn");
+    assert_eq!(case(with.port, true), "pass");
+}

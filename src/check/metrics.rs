@@ -575,6 +575,9 @@ fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String
     };
     let Some(family) = find(&page.exposition, names.latency_histogram).filter(|f| f.kind == MetricType::Histogram)
     else {
+        if let Some(average_ms) = triton_average_ms(&page.exposition) {
+            return triton_average(b, target_ms, average_ms, page);
+        }
         return b.status(
             Status::Unknown,
             if names.latency_histogram.is_empty() {
@@ -1091,6 +1094,51 @@ fn sequence_observed(limit: u64, family: &Family, page: &Page) -> Finding {
     }
 }
 
+/// Triton without `histogram_latencies`: the slowest model's average request duration, ms
+/// (an ensemble's requests include its steps', so the slowest is the end-to-end one).
+fn triton_average_ms(exposition: &Exposition) -> Option<f64> {
+    let durations = find(
+        exposition,
+        &[
+            "nv_inference_request_duration_us",
+            "nv_inference_request_duration_us_total",
+        ],
+    )?;
+    let counts = find(
+        exposition,
+        &["nv_inference_request_success", "nv_inference_request_success_total"],
+    )?;
+    durations
+        .samples
+        .iter()
+        .filter_map(|d| {
+            let model = d.label("model")?;
+            let n = counts.samples.iter().find(|c| c.label("model") == Some(model))?.value;
+            (n > 0.0).then(|| d.value / n / 1000.0)
+        })
+        .reduce(f64::max)
+}
+
+fn triton_average(b: FindingBuilder, target_ms: f64, average_ms: f64, page: &Page) -> Finding {
+    let b = b.observed(json!({"average_ms": average_ms})).evidence(
+        "http",
+        json!({"at": page.place, "source": "nv_inference_request_duration_us / nv_inference_request_success"}),
+        "Triton exposes no latency histogram without histogram_latencies: its average request duration is compared instead",
+    );
+    if average_ms > target_ms {
+        b.remediation("add replicas or raise targetLatencyMsP95; turn on histogram_latencies for a real p95")
+            .status(
+                Status::Fail,
+                format!("even the average request takes {average_ms:.0} ms (Triton has no latency histogram), over the {target_ms} ms p95 target"),
+            )
+    } else {
+        b.status(
+            Status::Unknown,
+            format!("the average request takes {average_ms:.0} ms, but Triton has no latency histogram to find the p95 (turn on histogram_latencies)"),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1187,6 +1235,28 @@ mod tests {
         let family = exposition.family("h").expect("family");
         // 100 requests, 50 under 1 s: the 95th is in (1, 2].
         assert_eq!(p95_bounds(family), Some((1.0, 2.0, 100.0)));
+    }
+
+    #[test]
+    fn triton_latency_is_its_slowest_models_average() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/metrics/triton-trtllm-25.x/load.prom"),
+        )
+        .expect("page");
+        let exposition = parse(&text, Format::Prometheus, &Limits::default());
+        let average = triton_average_ms(&exposition).expect("an average");
+        assert!(average > 0.0 && average.is_finite(), "{average}");
+        let page = Page {
+            place: "port 8002 /metrics".into(),
+            exposition,
+        };
+        let names = engine_metrics(EngineId::Triton);
+        let page = Ok(page);
+        let under = latency_p95(average + 1.0, &names, &page);
+        assert_eq!(under.status, Status::Unknown, "{under:?}");
+        assert!(under.message.contains("no latency histogram"), "{}", under.message);
+        let over = latency_p95(average / 2.0, &names, &page);
+        assert_eq!(over.status, Status::Fail, "{over:?}");
     }
 
     #[test]

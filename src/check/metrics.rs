@@ -593,34 +593,15 @@ fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String
     if requests == 0.0 {
         return b.status(Status::Unknown, format!("{} has counted no request yet", family.name));
     }
-    let (lower_ms, upper_ms) = (lower * 1000.0, upper * 1000.0);
-    let bounds = if upper.is_infinite() {
-        format!("above {lower_ms:.0} ms")
-    } else {
-        format!("between {lower_ms:.0} and {upper_ms:.0} ms")
-    };
-    let b = b
-        .observed(json!({"p95_lower_ms": lower_ms, "p95_upper_ms": if upper.is_infinite() { json!(null) } else { json!(upper_ms) }}))
-        .evidence(
-            "http",
-            json!({"family": family.name, "requests": requests, "window": "lifetime"}),
-            "the bucket holding the 95th percentile of the lifetime end-to-end latency histogram lies wholly under the target",
-        );
-    let scope = format!("over the server's lifetime ({requests} requests)");
-    if upper_ms <= target_ms {
-        b.status(Status::Pass, format!("p95 is {bounds} {scope}, target {target_ms} ms"))
-    } else if lower_ms >= target_ms {
-        b.remediation("add replicas, lower the batch, or raise targetLatencyMsP95")
-            .status(
-                Status::Fail,
-                format!("p95 is {bounds} {scope}, over the {target_ms} ms target"),
-            )
-    } else {
-        b.status(
-            Status::Unknown,
-            format!("p95 is {bounds} {scope}: the bucket straddles the {target_ms} ms target"),
-        )
-    }
+    judge_p95(
+        b,
+        target_ms,
+        (lower, upper),
+        &format!("over the server's lifetime ({requests} requests)"),
+        "http",
+        json!({"family": family.name, "requests": requests, "window": "lifetime"}),
+        "the bucket holding the 95th percentile of the lifetime end-to-end latency histogram lies wholly under the target",
+    )
 }
 
 fn observed_batch(declared: u64, family: &Family, filter: Option<(&str, &str)>, page: &Page) -> Finding {
@@ -703,33 +684,15 @@ fn latency_p95_over_range(target_ms: f64, answer: Result<(&[LabelledValue], Stri
     if rate == 0.0 {
         return b.status(Status::Unknown, format!("no requests {scope}"));
     }
-    let (lower_ms, upper_ms) = (lower * 1000.0, upper * 1000.0);
-    let bounds = if upper.is_infinite() {
-        format!("above {lower_ms:.0} ms")
-    } else {
-        format!("between {lower_ms:.0} and {upper_ms:.0} ms")
-    };
-    let b = b
-        .observed(json!({"p95_lower_ms": lower_ms, "p95_upper_ms": if upper.is_infinite() { json!(null) } else { json!(upper_ms) }}))
-        .evidence(
-            "prometheus",
-            json!({"requests_per_second": rate, "window": scope}),
-            "the bucket holding the 95th percentile of the latency histogram's rates over the range lies wholly under the target",
-        );
-    if upper_ms <= target_ms {
-        b.status(Status::Pass, format!("p95 is {bounds} {scope}, target {target_ms} ms"))
-    } else if lower_ms >= target_ms {
-        b.remediation("add replicas, lower the batch, or raise targetLatencyMsP95")
-            .status(
-                Status::Fail,
-                format!("p95 is {bounds} {scope}, over the {target_ms} ms target"),
-            )
-    } else {
-        b.status(
-            Status::Unknown,
-            format!("p95 is {bounds} {scope}: the bucket straddles the {target_ms} ms target"),
-        )
-    }
+    judge_p95(
+        b,
+        target_ms,
+        (lower, upper),
+        &scope,
+        "prometheus",
+        json!({"requests_per_second": rate, "window": scope}),
+        "the bucket holding the 95th percentile of the latency histogram's rates over the range lies wholly under the target",
+    )
 }
 
 fn request_rate(target: f64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
@@ -894,36 +857,15 @@ fn windowed_latency(target_ms: f64, names: &EngineMetrics, w: &Windowed) -> Find
     if requests <= 0.0 {
         return b.status(Status::Unknown, format!("no request finished {scope}"));
     }
-    let (lower_ms, upper_ms) = (lower * 1000.0, upper * 1000.0);
-    let bounds = if upper.is_infinite() {
-        format!("above {lower_ms:.0} ms")
-    } else {
-        format!("between {lower_ms:.0} and {upper_ms:.0} ms")
-    };
-    let b = b
-        .observed(json!({"p95_lower_ms": lower_ms, "p95_upper_ms": if upper.is_infinite() { json!(null) } else { json!(upper_ms) }}))
-        .evidence(
-            "http",
-            json!({"family": end.name, "requests": requests, "window_seconds": w.seconds, "counter_reset": reset}),
-            "the bucket holding the 95th percentile of the window's latency histogram (end scrape minus start scrape) lies wholly under the target",
-        );
-    if upper_ms <= target_ms {
-        b.status(
-            Status::Pass,
-            format!("p95 is {bounds} {scope} ({requests} requests), target {target_ms} ms"),
-        )
-    } else if lower_ms >= target_ms {
-        b.remediation("add replicas, lower the batch, or raise targetLatencyMsP95")
-            .status(
-                Status::Fail,
-                format!("p95 is {bounds} {scope} ({requests} requests), over the {target_ms} ms target"),
-            )
-    } else {
-        b.status(
-            Status::Unknown,
-            format!("p95 is {bounds} {scope}: the bucket straddles the {target_ms} ms target"),
-        )
-    }
+    judge_p95(
+        b,
+        target_ms,
+        (lower, upper),
+        &format!("{scope} ({requests} requests)"),
+        "http",
+        json!({"family": end.name, "requests": requests, "window_seconds": w.seconds, "counter_reset": reset}),
+        "the bucket holding the 95th percentile of the window's latency histogram (end scrape minus start scrape) lies wholly under the target",
+    )
 }
 
 /// Requests finished in the window, per second (the latency histogram's `_count`).
@@ -1135,6 +1077,45 @@ fn triton_average(b: FindingBuilder, target_ms: f64, average_ms: f64, page: &Pag
         b.status(
             Status::Unknown,
             format!("the average request takes {average_ms:.0} ms, but Triton has no latency histogram to find the p95 (turn on histogram_latencies)"),
+        )
+    }
+}
+
+/// A p95 bucket (lower, upper] in seconds judged against a target in ms: wholly under
+/// passes, wholly over fails, straddling is unknown. `summary` is how much was seen and where.
+fn judge_p95(
+    b: FindingBuilder,
+    target_ms: f64,
+    (lower, upper): (f64, f64),
+    summary: &str,
+    probe: &str,
+    raw: serde_json::Value,
+    rule: &str,
+) -> Finding {
+    let (lower_ms, upper_ms) = (lower * 1000.0, upper * 1000.0);
+    let bounds = if upper.is_infinite() {
+        format!("above {lower_ms:.0} ms")
+    } else {
+        format!("between {lower_ms:.0} and {upper_ms:.0} ms")
+    };
+    let b = b
+        .observed(json!({"p95_lower_ms": lower_ms, "p95_upper_ms": if upper.is_infinite() { json!(null) } else { json!(upper_ms) }}))
+        .evidence(probe, raw, rule);
+    if upper_ms <= target_ms {
+        b.status(
+            Status::Pass,
+            format!("p95 is {bounds} {summary}, target {target_ms} ms"),
+        )
+    } else if lower_ms >= target_ms {
+        b.remediation("add replicas, lower the batch, or raise targetLatencyMsP95")
+            .status(
+                Status::Fail,
+                format!("p95 is {bounds} {summary}, over the {target_ms} ms target"),
+            )
+    } else {
+        b.status(
+            Status::Unknown,
+            format!("p95 is {bounds} {summary}: the bucket straddles the {target_ms} ms target"),
         )
     }
 }

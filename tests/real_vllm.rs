@@ -93,6 +93,7 @@ spec:
         HF_HUB_OFFLINE: \"1\"
   operations:
     serving: {{protocol: http, port: {port}, readinessProbe: {{path: /health, timeoutSeconds: 5}}}}
+    observability: {{metrics: {{enabled: true, provider: prometheus}}}}
 "
     )
 }
@@ -180,6 +181,10 @@ fn the_real_vllm_is_found_by_its_port_with_its_argv_tree_and_environment() {
         ("batch-max-sequence-length", "pass"),
         ("serving-protocol", "pass"),
         ("readiness-probe", "pass"),
+        // Its /metrics page: Prometheus text with the V1 families, and no queue at rest.
+        ("metrics-exposed", "pass"),
+        ("batch-observed", "pass"),
+        ("saturation", "pass"),
     ] {
         let f = by_code(&report, code);
         assert_eq!(f["status"], want, "{code}: {f:#}");

@@ -705,11 +705,7 @@ fn request_rate(target: f64, answer: Result<(&[LabelledValue], String), String>)
         return b.status(Status::Unknown, format!("no requests counted {scope}"));
     };
     let b = b.observed(rate).evidence(
-        if scope.contains("Prometheus") {
-            "prometheus"
-        } else {
-            "http"
-        },
+        probe_of(&scope),
         json!({"window": scope}),
         "the observed request rate is reported against targetRps; well over it warns",
     );
@@ -731,11 +727,7 @@ fn peak_batch(declared: u64, answer: Result<(&[LabelledValue], String), String>)
         return b.status(Status::Unknown, format!("no running-requests samples {scope}"));
     };
     let b = b.observed(peak).evidence(
-        if scope.contains("Prometheus") {
-            "prometheus"
-        } else {
-            "http"
-        },
+        probe_of(&scope),
         json!({"window": scope}),
         "the peak of sequences running over the range does not exceed maxBatchSize",
     );
@@ -971,7 +963,7 @@ fn cost(target: f64, gpus: u64, hourly: Option<f64>, tokens: Option<Result<(f64,
     let per_second = gpus as f64 * hourly / 3600.0;
     let per_1k = per_second / rate * 1000.0;
     let b = b.observed((per_1k * 1e6).round() / 1e6).evidence(
-        "http",
+        probe_of(&scope),
         json!({"gpus": gpus, "gpu_hourly_usd": hourly, "tokens_per_second": rate, "window": scope}),
         "declared GPUs x hourly price / tokens per second, per 1,000 tokens, is at most the target",
     );
@@ -1117,6 +1109,15 @@ fn judge_p95(
             Status::Unknown,
             format!("p95 is {bounds} {summary}: the bucket straddles the {target_ms} ms target"),
         )
+    }
+}
+
+/// Which probe a measurement's scope came from: a Prometheus server, or our own scrapes.
+fn probe_of(scope: &str) -> &'static str {
+    if scope.contains("Prometheus") {
+        "prometheus"
+    } else {
+        "http"
     }
 }
 

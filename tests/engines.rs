@@ -165,3 +165,38 @@ fn every_fixture_with_expectations_reads_as_expected() {
     );
     eprintln!("{checked} fixture folder(s) checked");
 }
+
+/// Without `/info`, TGI's limits show in its metrics: the token histograms' buckets stop at
+/// max_total_tokens.
+#[test]
+fn tgi_limits_from_its_bucket_layout() {
+    let page = std::fs::read_to_string(engines_dir().join("../metrics/tgi-3.x/load.prom")).expect("TGI page");
+    let mut answers = StaticAnswers::default();
+    answers.insert("/metrics", 200, Some("text/plain; version=0.0.4"), &page);
+    let argv: Vec<String> = [
+        "text-generation-launcher",
+        "--model-id",
+        "meta-llama/Llama-3.1-8B-Instruct",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let env = BTreeMap::new();
+    let inputs = Inputs {
+        argv: Some(&argv),
+        env: &env,
+        env_names: None,
+        answers: &answers,
+        largest_gpu_mib: None,
+        model_hint: None,
+        model_config: None,
+    };
+    let f = runtime::facts(EngineId::Tgi, &inputs);
+    let len = f.max_sequence_length.expect("from the bucket layout");
+    assert_eq!(len.value, 8192);
+    assert!(
+        len.source.describe().contains("tgi_request_generated_tokens"),
+        "{:?}",
+        len.source
+    );
+}

@@ -104,7 +104,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "batch-max-sequence-length",
-        "Bound: the engine's maximum sequence length (prompt + output) must cover runtime.batch.maxSequenceLengthTokens; less fails, more warns. Sources: vLLM /v1/models max_model_len (else --max-model-len), TGI /info max_total_tokens, SGLang /server_info context_length (else /v1/models max_model_len), llama.cpp /props default_generation_settings.n_ctx (per slot: -c divided by -np), TensorRT-LLM --max_seq_len, Ollama /api/ps context_length or OLLAMA_CONTEXT_LENGTH, NIM /v1/models max_model_len or NIM_MAX_MODEL_LEN.",
+        "Bound: the engine's maximum sequence length (prompt + output) must cover runtime.batch.maxSequenceLengthTokens; less fails, more warns. Sources: vLLM /v1/models max_model_len (else --max-model-len), TGI /info max_total_tokens (else --max-total-tokens/MAX_TOTAL_TOKENS, else the highest bucket of its tgi_request_generated_tokens histogram, which TGI lays out up to that limit), SGLang /server_info context_length (else /v1/models max_model_len), llama.cpp /props default_generation_settings.n_ctx (per slot: -c divided by -np), TensorRT-LLM --max_seq_len, Ollama /api/ps context_length or OLLAMA_CONTEXT_LENGTH, NIM /v1/models max_model_len or NIM_MAX_MODEL_LEN.",
     ),
     (
         "serving-protocol",

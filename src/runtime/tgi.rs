@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 
 use super::{EngineFacts, Fact, Inputs, as_text, as_u64, normalize_dtype};
 
-pub const ENDPOINTS: &[&str] = &["/info", "/health", super::openai::MODELS];
+pub const ENDPOINTS: &[&str] = &["/info", "/health", "/metrics", super::openai::MODELS];
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     match inputs.json("/info") {
@@ -26,6 +26,36 @@ pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
         }
         _ => Vec::new(),
     }
+}
+
+/// TGI lays its token histograms' buckets out up to its limits: the highest finite bound of
+/// `tgi_request_generated_tokens` is max_total_tokens (and of `tgi_request_input_length`,
+/// max_input_tokens). A source when neither `/info` nor the launcher's settings can be read.
+fn top_bucket(inputs: &Inputs, family: &str) -> Option<Fact<u64>> {
+    let Some(super::Answer::Reply {
+        status: 200..=299,
+        body,
+        content_type,
+        ..
+    }) = inputs.answers.get("/metrics")
+    else {
+        return None;
+    };
+    let format = modelspec_probe_metrics::Format::detect(content_type, body.as_bytes());
+    let exposition = modelspec_probe_metrics::parse(body, format, &modelspec_probe_metrics::Limits::default());
+    let top = exposition
+        .family(family)?
+        .histograms()
+        .iter()
+        .flat_map(|h| h.buckets.iter().map(|b| b.upper_bound))
+        .filter(|b| b.is_finite())
+        .reduce(f64::max)?;
+    // Bounds print with float noise (7168.000000000001).
+    Some(Fact::endpoint(
+        top.round() as u64,
+        "/metrics",
+        &format!("{family} highest bucket"),
+    ))
 }
 
 pub(crate) fn facts(inputs: &Inputs) -> EngineFacts {
@@ -50,8 +80,9 @@ pub(crate) fn facts(inputs: &Inputs) -> EngineFacts {
         f.model_root = Some(id);
     }
     let number = |names: &[&'static str]| field(names).and_then(|(v, n)| Some(Fact::endpoint(as_u64(v)?, "/info", n)));
-    f.max_sequence_length =
-        number(&["max_total_tokens"]).or_else(|| inputs.setting_number(&["--max-total-tokens"], "MAX_TOTAL_TOKENS"));
+    f.max_sequence_length = number(&["max_total_tokens"])
+        .or_else(|| inputs.setting_number(&["--max-total-tokens"], "MAX_TOTAL_TOKENS"))
+        .or_else(|| top_bucket(inputs, "tgi_request_generated_tokens"));
     f.max_concurrency = number(&["max_concurrent_requests"])
         .or_else(|| inputs.setting_number(&["--max-concurrent-requests"], "MAX_CONCURRENT_REQUESTS"))
         .or_else(|| Some(Fact::default(128, "--max-concurrent-requests defaults to 128")));

@@ -60,7 +60,8 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct ScanArgs {
-    /// ModelSpec files to check the node against.
+    /// ModelSpec files (or folders of them) to check the node against; several make one report
+    /// with a section per spec.
     #[arg(value_name = "SPEC", required_unless_present = "demo", conflicts_with = "demo")]
     specs: Vec<PathBuf>,
     /// Scan a recorded demo node with its spec (compiled in; needs no GPU).

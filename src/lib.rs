@@ -4,7 +4,8 @@
 //! needs and how it must behave. The data flows one way: [`spec`] reads the intent,
 //! [`observe`] runs the probes into one serializable observation, [`check`] compares the two
 //! into findings, and [`report`] renders them; [`catalogue`] knows what the hardware a spec
-//! names can do, and [`cli`] drives it all. The binary is a thin wrapper around [`cli::main`].
+//! names can do, [`runtime`] how each serving engine reveals what it serves, and [`cli`]
+//! drives it all. The binary is a thin wrapper around [`cli::main`].
 
 pub mod catalogue;
 pub mod check;

@@ -1,6 +1,6 @@
 //! The command line: argument parsing, dispatch, and exit codes.
 //!
-//! Commands return an [`ExitCode`]-like integer computed once from their results; nothing
+//! Commands return an [`std::process::ExitCode`]-like integer computed once from their results; nothing
 //! below this module calls `process::exit` or prints outside its renderer.
 
 mod connect;

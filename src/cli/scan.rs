@@ -36,6 +36,10 @@ pub enum ReportFormat {
     Table,
     /// The report as JSON (`schema/report.v1.json`).
     Json,
+    /// Prometheus text format for node_exporter's textfile collector.
+    Prom,
+    /// JUnit XML for CI test reports: a test suite per domain, a test case per finding.
+    Junit,
 }
 
 /// What the user asked for.
@@ -61,7 +65,7 @@ pub struct Request {
     pub color: ColorChoice,
     /// Write the report here (atomically) instead of stdout.
     pub output: Option<PathBuf>,
-    /// List skipped findings in the table.
+    /// List skipped findings (table, prom).
     pub show_skipped: bool,
     /// The serving process, when the port does not lead to it.
     pub pid: Option<u32>,
@@ -433,6 +437,18 @@ pub fn run(req: &Request) -> i32 {
                 width,
                 show_skipped: req.show_skipped,
             },
+        ),
+        ReportFormat::Prom => report::prom::render(
+            &mut buffer,
+            &report,
+            report::prom::PromOptions {
+                show_skipped: req.show_skipped,
+            },
+        ),
+        ReportFormat::Junit => report::junit::render(
+            &mut buffer,
+            &report,
+            report::junit::JunitOptions { fail_on: req.fail_on },
         ),
     };
     if let Err(e) = rendered {

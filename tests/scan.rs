@@ -1444,3 +1444,23 @@ print(cases, failures, skipped, errors, xml.tests, xml.failures, xml.skipped, ",
         );
     }
 }
+
+#[test]
+fn demo_markdown_snapshot() {
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "markdown"]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    let text = stdout(&o);
+    let text = redact_after(&text, "| Started | ", Some(' '));
+    let text = redact_after(&text, "| Finished | ", Some(' '));
+    let text: String = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("Scanned by ") {
+                "Scanned by [tool and times].\n".to_string()
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    insta::assert_snapshot!("demo_markdown", text);
+}

@@ -40,6 +40,8 @@ pub enum ReportFormat {
     Prom,
     /// JUnit XML for CI test reports: a test suite per domain, a test case per finding.
     Junit,
+    /// A Markdown audit report: identity, summary, findings, what to attest by hand, hashes.
+    Markdown,
 }
 
 /// What the user asked for.
@@ -450,6 +452,7 @@ pub fn run(req: &Request) -> i32 {
             &report,
             report::junit::JunitOptions { fail_on: req.fail_on },
         ),
+        ReportFormat::Markdown => report::markdown::render(&mut buffer, &report),
     };
     if let Err(e) = rendered {
         eprintln!("error: internal: cannot render the report: {e}");

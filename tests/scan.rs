@@ -1464,3 +1464,53 @@ fn demo_markdown_snapshot() {
         .collect();
     insta::assert_snapshot!("demo_markdown", text);
 }
+
+/// SARIF: fail, warn and unknown are results (error, warning, note), located at the value the
+/// finding's pointer names in the spec file.
+#[test]
+fn demo_sarif_snapshot_and_regions() {
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "sarif"]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    let mut log: Json = serde_json::from_slice(&o.stdout).expect("SARIF is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "modelspec");
+    let results = run["results"].as_array().expect("results");
+    let json = modelspec_in(root(), None, &["scan", "--demo", "--format", "json"]);
+    let report: Json = serde_json::from_slice(&json.stdout).expect("demo JSON");
+    let s = &report["summary"];
+    let needing_attention = ["fail", "warn", "unknown"]
+        .map(|k| s[k].as_u64().expect("count"))
+        .iter()
+        .sum::<u64>();
+    assert_eq!(results.len() as u64, needing_attention);
+
+    let count = results
+        .iter()
+        .find(|r| r["ruleId"] == "accelerator-count")
+        .expect("the demo's drift");
+    assert_eq!(count["level"], "error");
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    let index = count["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+    assert_eq!(rules[index]["id"], "accelerator-count");
+    let spec = std::fs::read_to_string(root().join("fixtures/demo/demo.modelspec.yaml")).expect("demo spec");
+    let (line, text) = spec
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.trim_start().starts_with("count:"))
+        .expect("the demo declares a count");
+    let region = &count["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], line + 1, "{region}");
+    // The value, after `count: `.
+    assert_eq!(
+        region["startColumn"],
+        text.find("count:").expect("count") + "count: ".len() + 1
+    );
+
+    let invocation = &mut log["runs"][0]["invocations"][0];
+    for field in ["startTimeUtc", "endTimeUtc"] {
+        assert!(invocation[field].is_string(), "{field}");
+        invocation[field] = Json::from("[time]");
+    }
+    insta::assert_json_snapshot!("demo_sarif", log);
+}

@@ -1265,3 +1265,252 @@ fn a_folder_scans_every_spec_in_it_and_an_empty_one_is_an_error() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("no spec files"), "{}", stderr(&o));
 }
+
+/// A line-oriented stand-in for insta's redactions: the value after `prefix` on each line that
+/// has it becomes `[time]`, up to `end` (or the end of the line). Prometheus comment lines
+/// (`# HELP`, `# TYPE`) are left as they are.
+fn redact_after(text: &str, prefix: &str, end: Option<char>) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        match line.find(prefix).filter(|_| !line.starts_with('#')) {
+            Some(at) => {
+                let start = at + prefix.len();
+                let rest = &line[start..];
+                let stop = end.and_then(|c| rest.find(c)).unwrap_or(rest.len());
+                out.push_str(&line[..start]);
+                out.push_str("[time]");
+                out.push_str(&rest[stop..]);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A program on PATH or at a usual place, if installed.
+fn installed(name: &str, usual: &str) -> Option<PathBuf> {
+    if Path::new(usual).is_file() {
+        return Some(PathBuf::from(usual));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+#[test]
+fn demo_prom_snapshot() {
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "prom"]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("modelspec_scan_success 0\n"), "the demo drifts: {text}");
+    // Skipped findings are counted, not listed, unless asked.
+    assert!(!text.contains("status=\"skip\"} 1\n"), "{text}");
+    assert!(
+        text.contains("modelspec_findings{spec=\"support-chat\",status=\"skip\"} 7\n"),
+        "{text}"
+    );
+    let text = redact_after(&text, "modelspec_scan_timestamp_seconds ", None);
+    let text = redact_after(&text, "modelspec_scan_duration_seconds ", None);
+    insta::assert_snapshot!("demo_prom", text);
+
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "prom", "--show-skipped"]);
+    assert!(
+        stdout(&o).contains("code=\"not-checked\",pointer=\"/kind\",status=\"skip\"} 1\n"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// The textfile must be accepted by Prometheus's own checker, lint included.
+#[test]
+fn demo_prom_passes_promtool_check_metrics() {
+    let Some(promtool) = installed("promtool", "/usr/bin/promtool") else {
+        eprintln!("skipped: promtool is not installed (apt-get install prometheus)");
+        return;
+    };
+    for extra in [&[][..], &["--show-skipped"][..]] {
+        let o = modelspec_in(
+            root(),
+            None,
+            &[&["scan", "--demo", "--format", "prom"][..], extra].concat(),
+        );
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let mut child = Command::new(&promtool)
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run promtool");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("promtool stdin");
+            stdin.write_all(&o.stdout).expect("write to promtool");
+        }
+        let checked = child.wait_with_output().expect("promtool output");
+        let said = format!("{}{}", stdout(&checked), stderr(&checked));
+        assert!(
+            checked.status.success(),
+            "promtool rejects the textfile: {said}\n{}",
+            stdout(&o)
+        );
+        assert!(said.trim().is_empty(), "promtool lint warnings: {said}");
+    }
+}
+
+#[test]
+fn demo_junit_snapshot() {
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "junit"]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    insta::assert_snapshot!("demo_junit", redact_after(&stdout(&o), "timestamp=\"", Some('"')));
+}
+
+/// The XML is read back by a real JUnit reader (Python's `junitparser`, installed by
+/// `.ci/run`), and its counts are the report's: fail is a failure, unknown and skip are
+/// skipped, warn passes unless `--fail-on warn`.
+#[test]
+fn demo_junit_reads_back_with_junitparser() {
+    let Some(python) = installed("python3", "/usr/bin/python3") else {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    };
+    let has_parser = Command::new(&python)
+        .args(["-c", "import junitparser"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_parser {
+        eprintln!("skipped: junitparser is not installed (pip install junitparser)");
+        return;
+    }
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "json"]);
+    let report: Json = serde_json::from_slice(&o.stdout).expect("demo JSON");
+    let n = |status: &str| report["summary"][status].as_u64().expect("a count");
+    let tests = ["pass", "fail", "warn", "unknown", "skip"].map(n).iter().sum::<u64>();
+
+    const READ: &str = r#"
+import sys
+from junitparser import JUnitXml, Failure, Skipped, Error
+xml = JUnitXml.fromfile(sys.argv[1])
+cases = failures = skipped = errors = 0
+suites = []
+for suite in xml:
+    suites.append(suite.name)
+    for case in suite:
+        cases += 1
+        for r in case.result:
+            failures += isinstance(r, Failure)
+            skipped += isinstance(r, Skipped)
+            errors += isinstance(r, Error)
+print(cases, failures, skipped, errors, xml.tests, xml.failures, xml.skipped, ",".join(suites))
+"#;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (fail_on, failures, skipped) in [
+        ("fail", n("fail"), n("unknown") + n("skip")),
+        ("warn", n("fail") + n("warn"), n("unknown") + n("skip")),
+        ("unknown", n("fail") + n("warn") + n("unknown"), n("skip")),
+    ] {
+        let xml = dir.path().join(format!("{fail_on}.xml"));
+        let o = modelspec_in(
+            root(),
+            None,
+            &[
+                "scan",
+                "--demo",
+                "--format",
+                "junit",
+                "--fail-on",
+                fail_on,
+                "-o",
+                xml.to_str().expect("UTF-8"),
+            ],
+        );
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let read = Command::new(&python)
+            .args(["-c", READ])
+            .arg(&xml)
+            .output()
+            .expect("run python3");
+        assert!(read.status.success(), "junitparser cannot read it: {}", stderr(&read));
+        let got = stdout(&read);
+        let domains = "identity,accelerator,health,batch,host,serving,observability,pipeline,governance";
+        assert_eq!(
+            got.trim(),
+            format!("{tests} {failures} {skipped} 0 {tests} {failures} {skipped} {domains}"),
+            "--fail-on {fail_on}"
+        );
+    }
+}
+
+#[test]
+fn demo_markdown_snapshot() {
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "markdown"]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    let text = stdout(&o);
+    let text = redact_after(&text, "| Started | ", Some(' '));
+    let text = redact_after(&text, "| Finished | ", Some(' '));
+    let text: String = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("Scanned by ") {
+                "Scanned by [tool and times].\n".to_string()
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    insta::assert_snapshot!("demo_markdown", text);
+}
+
+/// SARIF: fail, warn and unknown are results (error, warning, note), located at the value the
+/// finding's pointer names in the spec file.
+#[test]
+fn demo_sarif_snapshot_and_regions() {
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "sarif"]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    let mut log: Json = serde_json::from_slice(&o.stdout).expect("SARIF is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "modelspec");
+    let results = run["results"].as_array().expect("results");
+    let json = modelspec_in(root(), None, &["scan", "--demo", "--format", "json"]);
+    let report: Json = serde_json::from_slice(&json.stdout).expect("demo JSON");
+    let s = &report["summary"];
+    let needing_attention = ["fail", "warn", "unknown"]
+        .map(|k| s[k].as_u64().expect("count"))
+        .iter()
+        .sum::<u64>();
+    assert_eq!(results.len() as u64, needing_attention);
+
+    let count = results
+        .iter()
+        .find(|r| r["ruleId"] == "accelerator-count")
+        .expect("the demo's drift");
+    assert_eq!(count["level"], "error");
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    let index = count["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+    assert_eq!(rules[index]["id"], "accelerator-count");
+    let spec = std::fs::read_to_string(root().join("fixtures/demo/demo.modelspec.yaml")).expect("demo spec");
+    let (line, text) = spec
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.trim_start().starts_with("count:"))
+        .expect("the demo declares a count");
+    let region = &count["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], line + 1, "{region}");
+    // The value, after `count: `.
+    assert_eq!(
+        region["startColumn"],
+        text.find("count:").expect("count") + "count: ".len() + 1
+    );
+
+    let invocation = &mut log["runs"][0]["invocations"][0];
+    for field in ["startTimeUtc", "endTimeUtc"] {
+        assert!(invocation[field].is_string(), "{field}");
+        invocation[field] = Json::from("[time]");
+    }
+    insta::assert_json_snapshot!("demo_sarif", log);
+}

@@ -91,7 +91,7 @@ struct ScanArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// List skipped findings in the table too.
+    /// List skipped findings too (table, prom).
     #[arg(long)]
     show_skipped: bool,
     /// The serving process's pid (else it is found by the spec's serving port).

@@ -18,12 +18,14 @@ use crate::observe::endpoint::{EndpointPlan, TargetPlan};
 use crate::observe::prometheus::{PrometheusPlan, Query, queries_for};
 use crate::observe::window::WindowPlan;
 use crate::observe::{Observation, Plan, collect};
+use crate::report::sarif::{Region, Regions};
 use crate::report::{self, FailOn, Report, SpecInfo, SpecSection};
 use crate::runtime::{EngineId, triton};
 use crate::spec::discover::discover;
 use crate::spec::model::Protocol;
+use crate::spec::node::{Node, Value as NodeValue, push_pointer};
 use crate::spec::validate::{Input, Options, syntax_for, typed_documents, validate_inputs};
-use crate::spec::{Limits, ModelSpec, Syntax};
+use crate::spec::{Limits, ModelSpec, Syntax, yaml};
 
 /// The demo's spec and recorded observation, compiled in so `scan --demo` runs anywhere.
 const DEMO_SPEC: &str = include_str!("../../fixtures/demo/demo.modelspec.yaml");
@@ -36,6 +38,14 @@ pub enum ReportFormat {
     Table,
     /// The report as JSON (`schema/report.v1.json`).
     Json,
+    /// Prometheus text format for node_exporter's textfile collector.
+    Prom,
+    /// JUnit XML for CI test reports: a test suite per domain, a test case per finding.
+    Junit,
+    /// A Markdown audit report: identity, summary, findings, what to attest by hand, hashes.
+    Markdown,
+    /// SARIF 2.1.0 for code-scanning views: fail, warn and unknown located in the spec file.
+    Sarif,
 }
 
 /// What the user asked for.
@@ -61,7 +71,7 @@ pub struct Request {
     pub color: ColorChoice,
     /// Write the report here (atomically) instead of stdout.
     pub output: Option<PathBuf>,
-    /// List skipped findings in the table.
+    /// List skipped findings (table, prom).
     pub show_skipped: bool,
     /// The serving process, when the port does not lead to it.
     pub pid: Option<u32>,
@@ -141,6 +151,8 @@ fn prometheus_plan(req: &Request, p: &PrometheusArgs, specs: &[LoadedSpec]) -> R
 struct LoadedSpec {
     info: SpecInfo,
     spec: ModelSpec,
+    /// Where each pointer's value starts in the file, for `--format sarif`.
+    regions: Regions,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -148,9 +160,15 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn loaded(path: &str, text: &str, syntax: Syntax, sha256: String) -> Vec<LoadedSpec> {
+    let mut regions = spec_regions(text, syntax);
     typed_documents(text, syntax, &Limits::default())
         .into_iter()
         .map(|(document, spec)| LoadedSpec {
+            regions: document
+                .checked_sub(1)
+                .and_then(|i| regions.get_mut(i))
+                .map(std::mem::take)
+                .unwrap_or_default(),
             info: SpecInfo {
                 path: path.to_string(),
                 sha256: sha256.clone(),
@@ -160,6 +178,51 @@ fn loaded(path: &str, text: &str, syntax: Syntax, sha256: String) -> Vec<LoadedS
                 labels: spec.metadata.labels.clone(),
             },
             spec,
+        })
+        .collect()
+}
+
+/// Where each JSON pointer of each document of a spec file starts, as SARIF wants it: the
+/// renderer gets these rather than reading files itself. The text loads a second time (besides
+/// `typed_documents`); spec files are small. A collection is located by the key that holds it,
+/// as validation diagnostics are ([`Node::anchor`]).
+fn spec_regions(text: &str, syntax: Syntax) -> Vec<Regions> {
+    fn walk(node: &Node, owner_key: Option<&Node>, pointer: &mut String, out: &mut Regions) {
+        let start = node.anchor(owner_key).start;
+        out.insert(
+            pointer.clone(),
+            Region {
+                start_line: start.line,
+                start_column: start.column,
+            },
+        );
+        let len = pointer.len();
+        match &node.value {
+            NodeValue::Map(entries) => {
+                for e in entries {
+                    push_pointer(pointer, &e.key.key_token());
+                    walk(&e.value, Some(&e.key), pointer, out);
+                    pointer.truncate(len);
+                }
+            }
+            NodeValue::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    push_pointer(pointer, &i.to_string());
+                    walk(item, None, pointer, out);
+                    pointer.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    yaml::load(text, syntax, &Limits::default())
+        .iter()
+        .map(|doc| {
+            let mut out = Regions::new();
+            if let Ok(root) = doc {
+                walk(root, None, &mut String::new(), &mut out);
+            }
+            out
         })
         .collect()
 }
@@ -434,6 +497,24 @@ pub fn run(req: &Request) -> i32 {
                 show_skipped: req.show_skipped,
             },
         ),
+        ReportFormat::Prom => report::prom::render(
+            &mut buffer,
+            &report,
+            report::prom::PromOptions {
+                show_skipped: req.show_skipped,
+            },
+        ),
+        ReportFormat::Junit => report::junit::render(
+            &mut buffer,
+            &report,
+            report::junit::JunitOptions { fail_on: req.fail_on },
+        ),
+        ReportFormat::Markdown => report::markdown::render(&mut buffer, &report),
+        ReportFormat::Sarif => {
+            // Sections are built from `specs` in order, so the regions line up with them.
+            let regions: Vec<Regions> = specs.iter().map(|s| s.regions.clone()).collect();
+            report::sarif::render(&mut buffer, &report, &regions)
+        }
     };
     if let Err(e) = rendered {
         eprintln!("error: internal: cannot render the report: {e}");

@@ -1,9 +1,14 @@
 //! The conformance report: one type that every renderer reads and the exit code comes from.
 //!
-//! Renderers ([`table`], [`json`]) only format a [`Report`]; they compute nothing. The exit code
+//! Renderers ([`table`], [`json`], [`prom`], [`junit`],
+//! [`markdown`], [`sarif`]) only format a [`Report`]; they compute nothing. The exit code
 //! is computed once, here, from the findings.
 
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod prom;
+pub mod sarif;
 pub mod table;
 
 use serde::{Deserialize, Serialize};

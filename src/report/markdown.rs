@@ -1,0 +1,303 @@
+//! The Markdown audit report (`--format markdown`): a document to attach to a change or an
+//! audit, readable as plain text and rendered by any GitHub-flavoured Markdown viewer.
+//!
+//! It says only what the [`Report`] says. Governance facts such as the owner or the change
+//! approval live in the spec, which the renderer does not read; they appear because every
+//! declared governance field has a (skip) finding carrying its declared value, listed under
+//! "To attest by hand". Which skips belong there is read from the finding's message (`not
+//! observable`, `not comparable`), the words `check::coverage` gives such fields; every other
+//! skip is listed under "Not checked".
+//!
+//! Values are not cut, unlike the table: an audit wants the whole value.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::Value as Json;
+
+use super::{Report, SpecSection, Summary};
+use crate::check::{Domain, Finding, Status};
+
+/// Writes the audit report.
+pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    let title = match report.specs.as_slice() {
+        [one] => match &one.spec.version {
+            Some(v) => format!("{} {v}", one.spec.name),
+            None => one.spec.name.clone(),
+        },
+        many => format!("{} specs", many.len()),
+    };
+    writeln!(
+        out,
+        "# ModelSpec audit: {} on {}\n",
+        inline(&title),
+        inline(&report.target_host)
+    )?;
+    writeln!(
+        out,
+        "Scanned by modelspec {} from {} to {}.\n",
+        inline(&report.tool_version),
+        inline(&report.started_at),
+        inline(&report.finished_at)
+    )?;
+    writeln!(out, "## Summary\n")?;
+    summary_table(out, &report.summary)?;
+    writeln!(
+        out,
+        "\nDrift: {}.",
+        if report.summary.fail == 0 { "none" } else { "yes" }
+    )?;
+
+    for section in &report.specs {
+        spec(out, section)?;
+    }
+    if !report.node.is_empty() {
+        writeln!(out, "\n## Node: across the specs")?;
+        findings(out, &report.node, "###")?;
+    }
+
+    writeln!(out, "\n## Hashes\n")?;
+    writeln!(out, "| Spec | Document | SHA-256 |")?;
+    writeln!(out, "| --- | --- | --- |")?;
+    for section in &report.specs {
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            cell(&section.spec.path),
+            section.spec.document,
+            cell(&section.spec.sha256)
+        )?;
+    }
+    writeln!(out, "\n| Scan | |")?;
+    writeln!(out, "| --- | --- |")?;
+    for (name, value) in [
+        ("Report schema", &report.schema),
+        ("Tool version", &report.tool_version),
+        ("Started", &report.started_at),
+        ("Finished", &report.finished_at),
+    ] {
+        writeln!(out, "| {name} | {} |", cell(value))?;
+    }
+    Ok(())
+}
+
+fn spec(out: &mut impl Write, section: &SpecSection) -> std::io::Result<()> {
+    let info = &section.spec;
+    writeln!(out, "\n## Spec: {}\n", inline(&info.name))?;
+    writeln!(out, "| Field | Value |")?;
+    writeln!(out, "| --- | --- |")?;
+    writeln!(out, "| Name | {} |", cell(&info.name))?;
+    if let Some(version) = &info.version {
+        writeln!(out, "| Version | {} |", cell(version))?;
+    }
+    if !info.labels.is_empty() {
+        let labels: Vec<String> = info.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        writeln!(out, "| Labels | {} |", cell(&labels.join(", ")))?;
+    }
+    writeln!(out, "| File | {} |", cell(&info.path))?;
+    if info.document > 1 {
+        writeln!(out, "| Document | {} |", info.document)?;
+    }
+    writeln!(out, "| SHA-256 | {} |", cell(&info.sha256))?;
+    writeln!(out, "\n### Summary\n")?;
+    summary_table(out, &section.summary)?;
+    findings(out, &section.findings, "###")
+}
+
+/// Judged findings by domain, then the skips to attest, then the rest of the skips.
+fn findings(out: &mut impl Write, all: &[Finding], level: &str) -> std::io::Result<()> {
+    let mut domains: BTreeMap<Domain, Vec<&Finding>> = BTreeMap::new();
+    let (mut attest, mut unchecked) = (Vec::new(), Vec::new());
+    for f in all {
+        match f.status {
+            Status::Skip if to_attest(f) => attest.push(f),
+            Status::Skip => unchecked.push(f),
+            _ => domains.entry(f.domain).or_default().push(f),
+        }
+    }
+    writeln!(out, "\n{level} Findings")?;
+    if domains.is_empty() {
+        writeln!(out, "\nNo field was judged.")?;
+    }
+    for (domain, fs) in &domains {
+        writeln!(out, "\n#{level} {}\n", domain.as_str())?;
+        writeln!(out, "| Status | Check | Field | Declared | Observed | Rule | Message |")?;
+        writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |")?;
+        for f in fs {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                status(f.status),
+                cell(&f.code),
+                cell(&f.pointer),
+                cell(&value(&f.declared)),
+                cell(&value(&f.observed)),
+                cell(&f.evidence.rule),
+                cell(&f.message)
+            )?;
+        }
+    }
+    if !attest.is_empty() {
+        writeln!(out, "\n{level} To attest by hand\n")?;
+        writeln!(
+            out,
+            "Declared, but not observable on a node: someone has to confirm these.\n"
+        )?;
+        writeln!(out, "| Field | Declared | Why |")?;
+        writeln!(out, "| --- | --- | --- |")?;
+        for f in &attest {
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&f.pointer),
+                cell(&value(&f.declared)),
+                cell(&f.message)
+            )?;
+        }
+    }
+    if !unchecked.is_empty() {
+        writeln!(out, "\n{level} Not checked\n")?;
+        writeln!(out, "| Field | Declared | Why |")?;
+        writeln!(out, "| --- | --- | --- |")?;
+        for f in &unchecked {
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&f.pointer),
+                cell(&value(&f.declared)),
+                cell(&f.message)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A skip a person can settle: the field holds for the deployment but no node shows it.
+fn to_attest(f: &Finding) -> bool {
+    f.message.contains("not observable") || f.message.contains("not comparable")
+}
+
+fn summary_table(out: &mut impl Write, s: &Summary) -> std::io::Result<()> {
+    writeln!(out, "| pass | fail | warn | unknown | skip |")?;
+    writeln!(out, "| ---: | ---: | ---: | ---: | ---: |")?;
+    writeln!(
+        out,
+        "| {} | {} | {} | {} | {} |",
+        s.pass, s.fail, s.warn, s.unknown, s.skip
+    )
+}
+
+/// The status word, in bold where it needs attention.
+fn status(s: Status) -> String {
+    match s {
+        Status::Fail | Status::Warn => format!("**{}**", s.as_str()),
+        other => other.as_str().to_string(),
+    }
+}
+
+/// A JSON value for people: strings without quotes, nothing for null.
+fn value(v: &Json) -> String {
+    match v {
+        Json::Null => String::new(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Text inside a table cell: as [`inline`], and line breaks become `<br>` since a cell is one
+/// line.
+fn cell(text: &str) -> String {
+    inline(text).replace("\r\n", "<br>").replace(['\n', '\r'], "<br>")
+}
+
+/// Text that must read literally in Markdown: HTML special characters as entities, Markdown's
+/// emphasis, link, code and table punctuation backslash-escaped.
+fn inline(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '\\' | '|' | '*' | '_' | '`' | '[' | ']' => {
+                s.push('\\');
+                s.push(c);
+            }
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Evidence;
+    use crate::report::SpecInfo;
+
+    fn skip(pointer: &str, declared: &str, message: &str) -> Finding {
+        Finding {
+            code: "not-checked".into(),
+            domain: Domain::Governance,
+            pointer: pointer.into(),
+            status: Status::Skip,
+            declared: Json::from(declared),
+            observed: Json::Null,
+            evidence: Evidence {
+                probe: "none".into(),
+                raw: Json::Null,
+                rule: String::new(),
+            },
+            message: message.into(),
+            remediation: None,
+        }
+    }
+
+    #[test]
+    fn governance_fields_are_listed_to_attest_with_their_declared_values() {
+        let spec = SpecInfo {
+            path: "a|b.yaml".into(),
+            sha256: "00".into(),
+            document: 1,
+            name: "chat".into(),
+            version: None,
+            labels: BTreeMap::new(),
+        };
+        let findings = vec![
+            skip(
+                "/spec/governance/compliance/governance/owner",
+                "ml-platform\nteam",
+                "declarative: reported for audit, not observable on a node",
+            ),
+            skip("/kind", "ModelSpec", "describes the document, not the node"),
+        ];
+        let report = Report::new(
+            "h".into(),
+            "t0".into(),
+            "t1".into(),
+            vec![SpecSection::new(spec, findings)],
+            Vec::new(),
+            None,
+        );
+        let mut out = Vec::new();
+        render(&mut out, &report).expect("render to memory");
+        let text = String::from_utf8(out).expect("UTF-8");
+        let (before, attest) = text.split_once("### To attest by hand").expect("an attest section");
+        assert!(!before.contains("/spec/governance"), "{text}");
+        let (attest, rest) = attest.split_once("### Not checked").expect("a not-checked section");
+        assert!(
+            attest.contains("| /spec/governance/compliance/governance/owner | ml-platform<br>team | declarative"),
+            "{text}"
+        );
+        assert!(rest.contains("| /kind | ModelSpec |"), "{text}");
+        assert!(text.contains("| a\\|b.yaml | 1 | 00 |"), "{text}");
+        assert!(text.starts_with("# ModelSpec audit: chat on h\n"), "{text}");
+    }
+
+    #[test]
+    fn cells_stay_one_cell_and_read_literally() {
+        assert_eq!(cell("a|b\nc"), "a\\|b<br>c");
+        assert_eq!(cell("x\r\ny"), "x<br>y");
+        assert_eq!(inline("<b>*_`[x]\\&"), "&lt;b&gt;\\*\\_\\`\\[x\\]\\\\&amp;");
+    }
+}

@@ -16,3 +16,4 @@ pub mod runtime;
 pub mod schemas;
 pub mod spec;
 pub mod suggest;
+pub mod waivers;

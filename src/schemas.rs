@@ -9,6 +9,8 @@ pub const VALIDATE_OUTPUT: &str = include_str!("../schema/validate-output.v1.jso
 pub const REPORT: &str = include_str!("../schema/report.v1.json");
 /// `modelspec facts` observations.
 pub const OBSERVATION: &str = include_str!("../schema/observation.v1.json");
+/// `scan --waivers` files.
+pub const WAIVERS: &str = include_str!("../schema/waivers.v1.json");
 
 #[cfg(test)]
 mod tests {
@@ -22,6 +24,7 @@ mod tests {
             ("validate-output", VALIDATE_OUTPUT),
             ("report", REPORT),
             ("observation", OBSERVATION),
+            ("waivers", WAIVERS),
         ] {
             if let Err(e) = Schema::compile(text) {
                 panic!("{name}: {e}");

@@ -184,6 +184,9 @@ pub enum Status {
     Unknown,
     /// Not applicable, or not observable on a node; the message says why.
     Skip,
+    /// Judged `fail`, `warn` or `unknown`, but accepted for now by a waiver (`--waivers`); the
+    /// finding's `waiver` says who accepted it, why, what it was, and until when.
+    Waived,
 }
 
 impl Status {
@@ -195,6 +198,7 @@ impl Status {
             Status::Warn => "warn",
             Status::Unknown => "unknown",
             Status::Skip => "skip",
+            Status::Waived => "waived",
         }
     }
 }
@@ -278,6 +282,23 @@ pub struct Finding {
     /// What to do about it, when there is something to do.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub remediation: Option<String>,
+    /// The waiver that accepted this finding (status `waived`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub waiver: Option<AppliedWaiver>,
+}
+
+/// A waiver as applied to one finding: the verdict it set aside and the waiver's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct AppliedWaiver {
+    /// The status the check gave before the waiver (`fail`, `warn` or `unknown`).
+    pub status: Status,
+    /// Why the drift is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub owner: String,
+    /// Last day (UTC, `YYYY-MM-DD`) the waiver applies.
+    pub expires: String,
 }
 
 /// Builds findings with less ceremony.
@@ -302,6 +323,7 @@ impl FindingBuilder {
                 },
                 message: String::new(),
                 remediation: None,
+                waiver: None,
             },
         }
     }
@@ -344,9 +366,11 @@ pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
 }
 
 /// What the user tells the checks that no probe can see.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct Inputs {
     /// The price of one GPU hour, USD (`--gpu-hourly-usd`), for the cost check.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gpu_hourly_usd: Option<f64>,
 }
 

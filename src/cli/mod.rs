@@ -10,6 +10,7 @@ mod output;
 mod scan;
 mod style;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -31,6 +32,12 @@ pub mod exit {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print nothing on standard error but errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Log what the probes do to standard error (-v: steps, -vv: details, -vvv: everything).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +58,8 @@ enum Command {
     Metrics(MetricsArgs),
     /// List every diagnostic and check code with what it checks.
     Codes,
+    /// Check a filed report: recompute its hashes and derive its findings again.
+    Verify(VerifyArgs),
     /// Explain a code: what a check compares, equality or bound, and where the facts come from.
     Explain {
         /// A code from `modelspec codes` (e.g. batch-max-size).
@@ -88,9 +97,14 @@ struct ScanArgs {
     /// When to use colors in the table.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
-    /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    /// Also write a report file, atomically: FORMAT=PATH (repeatable, e.g. -o json=last.json
+    /// -o prom=/var/lib/node_exporter/textfile/modelspec.prom); a bare PATH takes --format's
+    /// report instead of standard output.
+    #[arg(short, long = "output", value_name = "[FORMAT=]PATH")]
+    output: Vec<scan::OutputTarget>,
+    /// Drift accepted for a time: a YAML file of waivers (code, pointer, reason, owner, expires).
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
     /// List skipped findings too (table, prom).
     #[arg(long)]
     show_skipped: bool,
@@ -123,6 +137,19 @@ struct ScanArgs {
     /// How often gauges (running requests) are sampled during the window.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, requires = "window")]
     sample_interval: std::time::Duration,
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// A report written by `scan --format json` (or `-o json=PATH`).
+    #[arg(value_name = "REPORT")]
+    report: PathBuf,
+    /// The spec file to judge with (repeatable; else the paths the report records).
+    #[arg(long = "spec", value_name = "FILE")]
+    specs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = verify::VerifyFormat::Human)]
+    format: verify::VerifyFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -298,7 +325,10 @@ pub fn main() -> i32 {
                 FailOnArg::Unknown => crate::report::FailOn::Unknown,
             },
             color: args.color,
-            output: args.output,
+            outputs: args.output,
+            waivers: args.waivers,
+            quiet: cli.quiet,
+            command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
             show_skipped: args.show_skipped,
             pid: args.pid,
             storage_path: args.storage_path,
@@ -344,6 +374,11 @@ pub fn main() -> i32 {
             );
             exit::OK
         }
+        Command::Verify(args) => verify::run(&verify::Request {
+            report: args.report,
+            specs: args.specs,
+            format: args.format,
+        }),
         Command::Codes => {
             validate::print_codes();
             exit::OK

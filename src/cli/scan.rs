@@ -7,28 +7,31 @@ use std::time::{Duration, SystemTime};
 
 use modelspec_probe_gpu::{GpuProbeOptions, format_rfc3339_utc};
 use modelspec_probe_host::{HostProbeOptions, ServerQuery};
-use sha2::{Digest, Sha256};
 
 use super::output::write_atomically;
 use super::style::Style;
 use super::validate::{Summary as ValidateSummary, human};
 use super::{ColorChoice, exit};
-use crate::check::{self, node, target};
+use crate::check::{self, target};
 use crate::observe::endpoint::{EndpointPlan, TargetPlan};
 use crate::observe::prometheus::{PrometheusPlan, Query, queries_for};
 use crate::observe::window::WindowPlan;
 use crate::observe::{Observation, Plan, collect};
+use crate::report::derive::{
+    HostIdentity, Judged, Provenance, WaiverReport, day_of, derive, observation_sha256, redacted_command_line,
+};
 use crate::report::sarif::{Region, Regions};
-use crate::report::{self, FailOn, Report, SpecInfo, SpecSection};
+use crate::report::{self, FailOn, Report, SpecInfo, sha256_hex};
 use crate::runtime::{EngineId, triton};
 use crate::spec::discover::discover;
 use crate::spec::model::Protocol;
 use crate::spec::node::{Node, Value as NodeValue, push_pointer};
 use crate::spec::validate::{Input, Options, syntax_for, typed_documents, validate_inputs};
 use crate::spec::{Limits, ModelSpec, Syntax, yaml};
+use crate::waivers::WaiverState;
 
 /// The demo's spec and recorded observation, compiled in so `scan --demo` runs anywhere.
-const DEMO_SPEC: &str = include_str!("../../fixtures/demo/demo.modelspec.yaml");
+pub(super) const DEMO_SPEC: &str = include_str!("../../fixtures/demo/demo.modelspec.yaml");
 const DEMO_OBSERVATION: &str = include_str!("../../fixtures/demo/observation.json");
 
 /// Report formats.
@@ -69,8 +72,15 @@ pub struct Request {
     pub fail_on: FailOn,
     /// Colors.
     pub color: ColorChoice,
-    /// Write the report here (atomically) instead of stdout.
-    pub output: Option<PathBuf>,
+    /// Files to write (atomically): a format and a path, or a path for `format`, which then
+    /// replaces standard output.
+    pub outputs: Vec<OutputTarget>,
+    /// Drift accepted for a time.
+    pub waivers: Option<PathBuf>,
+    /// No warnings on standard error.
+    pub quiet: bool,
+    /// The command line, for the report's provenance (redacted there).
+    pub command_line: Vec<String>,
     /// List skipped findings (table, prom).
     pub show_skipped: bool,
     /// The serving process, when the port does not lead to it.
@@ -87,6 +97,50 @@ pub struct Request {
     pub gpu_hourly_usd: Option<f64>,
     /// Measure the metrics over a window, sampling gauges at an interval.
     pub window: Option<(std::time::Duration, std::time::Duration)>,
+}
+
+/// One `-o [FORMAT=]PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputTarget {
+    /// The format; `None` means `--format`'s, written here instead of standard output.
+    pub format: Option<ReportFormat>,
+    /// Where.
+    pub path: PathBuf,
+}
+
+impl std::str::FromStr for OutputTarget {
+    type Err = String;
+
+    /// `json=/var/lib/modelspec/last.json`, or a bare path. A `NAME=` prefix that names no
+    /// format is an error rather than part of a file name: `-o jsno=x` is a typo far more
+    /// often than a file called `jsno=x`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        use clap::ValueEnum;
+        let Some((name, path)) = s.split_once('=') else {
+            return match s.is_empty() {
+                true => Err("empty path; use -o FORMAT=PATH or -o PATH".into()),
+                false => Ok(OutputTarget {
+                    format: None,
+                    path: PathBuf::from(s),
+                }),
+            };
+        };
+        let names = || {
+            ReportFormat::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+                .collect::<Vec<_>>()
+        };
+        let format = ReportFormat::from_str(name, true)
+            .map_err(|_| format!("{name:?} is not a report format; use one of {}", names().join(", ")))?;
+        if path.is_empty() {
+            return Err(format!("-o {name}= needs a path after the ="));
+        }
+        Ok(OutputTarget {
+            format: Some(format),
+            path: PathBuf::from(path),
+        })
+    }
 }
 
 /// `--prometheus URL --range R --selector S`.
@@ -153,10 +207,6 @@ struct LoadedSpec {
     spec: ModelSpec,
     /// Where each pointer's value starts in the file, for `--format sarif`.
     regions: Regions,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn loaded(path: &str, text: &str, syntax: Syntax, sha256: String) -> Vec<LoadedSpec> {
@@ -423,6 +473,50 @@ fn observation(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, i32> 
     }))
 }
 
+/// Renders `report` in `format`; colors only where asked (a terminal).
+fn render(
+    format: ReportFormat,
+    report: &Report,
+    regions: &[Regions],
+    req: &Request,
+    color: bool,
+) -> std::io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    let width = if color && std::io::stdout().is_terminal() {
+        None
+    } else {
+        Some(160)
+    };
+    match format {
+        ReportFormat::Json => report::json::render(&mut buffer, report),
+        ReportFormat::Table => report::table::render(
+            &mut buffer,
+            report,
+            report::table::TableOptions {
+                color,
+                width,
+                show_skipped: req.show_skipped,
+            },
+        ),
+        ReportFormat::Prom => report::prom::render(
+            &mut buffer,
+            report,
+            report::prom::PromOptions {
+                show_skipped: req.show_skipped,
+            },
+        ),
+        ReportFormat::Junit => report::junit::render(
+            &mut buffer,
+            report,
+            report::junit::JunitOptions { fail_on: req.fail_on },
+        ),
+        ReportFormat::Markdown => report::markdown::render(&mut buffer, report),
+        // Sections are built from the specs in order, so the regions line up with them.
+        ReportFormat::Sarif => report::sarif::render(&mut buffer, report, regions),
+    }?;
+    Ok(buffer)
+}
+
 /// Runs the command; returns the exit code.
 pub fn run(req: &Request) -> i32 {
     let started_at = format_rfc3339_utc(SystemTime::now());
@@ -442,99 +536,120 @@ pub fn run(req: &Request) -> i32 {
         );
         return exit::ERROR;
     }
+    let waiver_file = match &req.waivers {
+        Some(path) => match crate::waivers::load(path) {
+            Ok(file) => Some(file),
+            Err(file_report) => {
+                let summary = ValidateSummary::of(std::slice::from_ref(&file_report), false);
+                let _ = human::render(
+                    &mut std::io::stderr().lock(),
+                    std::slice::from_ref(&file_report),
+                    &summary,
+                    false,
+                    Style::new(ColorChoice::Never),
+                );
+                eprintln!("error: the waiver file is invalid; fix it before scanning");
+                return exit::ERROR;
+            }
+        },
+        None => None,
+    };
+    let clock = std::time::Instant::now();
     let observation = match observation(req, &specs) {
         Ok(o) => o,
         Err(code) => return code,
     };
     let finished_at = format_rfc3339_utc(SystemTime::now());
-    let node_specs: Vec<node::NodeSpec> = specs
+    let inputs = check::Inputs {
+        gpu_hourly_usd: req.gpu_hourly_usd,
+    };
+    let judged: Vec<Judged> = specs
         .iter()
-        .map(|s| node::NodeSpec {
-            name: &s.info.name,
+        .map(|s| Judged {
+            info: s.info.clone(),
             spec: &s.spec,
         })
         .collect();
-    let node_findings = node::compare(&node_specs, &observation);
-    let sections: Vec<SpecSection> = specs
-        .iter()
-        .map(|loaded| {
-            SpecSection::new(
-                loaded.info.clone(),
-                check::compare_with(
-                    &loaded.spec,
-                    &observation,
-                    &check::Inputs {
-                        gpu_hourly_usd: req.gpu_hourly_usd,
-                    },
-                ),
-            )
-        })
-        .collect();
-    let report = Report::new(
+    let waivers = waiver_file.as_ref().map_or(&[][..], |w| w.waivers.as_slice());
+    let derived = derive(&judged, &observation, &inputs, waivers, day_of(&started_at));
+    let observation_json = match serde_json::to_value(&observation) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: internal: the observation does not serialize: {e}");
+            return exit::ERROR;
+        }
+    };
+    let mut report = Report::new(
         observation.meta.hostname.clone(),
         started_at,
         finished_at,
-        sections,
-        node_findings,
+        derived.sections,
+        derived.node,
         (!req.no_facts).then_some(observation),
     );
-
-    let mut buffer = Vec::new();
-    let color = req.output.is_none() && Style::new(req.color).enabled();
-    let width = if std::io::stdout().is_terminal() {
-        None
-    } else {
-        Some(160)
-    };
-    let rendered = match req.format {
-        ReportFormat::Json => report::json::render(&mut buffer, &report),
-        ReportFormat::Table => report::table::render(
-            &mut buffer,
-            &report,
-            report::table::TableOptions {
-                color,
-                width,
-                show_skipped: req.show_skipped,
-            },
-        ),
-        ReportFormat::Prom => report::prom::render(
-            &mut buffer,
-            &report,
-            report::prom::PromOptions {
-                show_skipped: req.show_skipped,
-            },
-        ),
-        ReportFormat::Junit => report::junit::render(
-            &mut buffer,
-            &report,
-            report::junit::JunitOptions { fail_on: req.fail_on },
-        ),
-        ReportFormat::Markdown => report::markdown::render(&mut buffer, &report),
-        ReportFormat::Sarif => {
-            // Sections are built from `specs` in order, so the regions line up with them.
-            let regions: Vec<Regions> = specs.iter().map(|s| s.regions.clone()).collect();
-            report::sarif::render(&mut buffer, &report, &regions)
+    report.provenance = Some(Provenance {
+        git_commit: option_env!("MODELSPEC_GIT_COMMIT")
+            .filter(|c| !c.is_empty())
+            .map(String::from),
+        scanned_by: HostIdentity::local(),
+        duration_seconds: clock.elapsed().as_secs_f64(),
+        command_line: redacted_command_line(&req.command_line),
+        observation_sha256: observation_sha256(&observation_json),
+        inputs,
+    });
+    report.waivers = waiver_file.map(|file| WaiverReport {
+        path: file.path,
+        sha256: file.sha256,
+        outcomes: derived.waivers,
+    });
+    if !req.quiet {
+        for o in report.waivers.iter().flat_map(|w| &w.outcomes) {
+            match o.state {
+                WaiverState::Expired => eprintln!(
+                    "warning: the waiver for {} at {} expired on {}; its finding counts again",
+                    o.waiver.code, o.waiver.pointer, o.waiver.expires
+                ),
+                WaiverState::Unused => eprintln!(
+                    "warning: the waiver for {} at {} matched no drift; remove it if the drift is gone",
+                    o.waiver.code, o.waiver.pointer
+                ),
+                WaiverState::Applied => {}
+            }
         }
-    };
-    if let Err(e) = rendered {
-        eprintln!("error: internal: cannot render the report: {e}");
-        return exit::ERROR;
     }
-    match &req.output {
-        Some(path) => {
-            if let Err(e) = write_atomically(path, &buffer) {
-                eprintln!("error: {e}");
+
+    // Files first, each whole or not at all; then standard output.
+    let regions: Vec<Regions> = specs.iter().map(|s| s.regions.clone()).collect();
+    let to_stdout = !req.outputs.iter().any(|o| o.format.is_none());
+    for target in &req.outputs {
+        let format = target.format.unwrap_or(req.format);
+        let bytes = match render(format, &report, &regions, req, false) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: internal: cannot render the {format:?} report: {e}");
                 return exit::ERROR;
             }
+        };
+        if let Err(e) = write_atomically(&target.path, &bytes) {
+            eprintln!("error: {e}");
+            return exit::ERROR;
         }
-        None => {
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(&buffer).and_then(|()| out.flush())
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                eprintln!("error: cannot write output: {e}");
+    }
+    if to_stdout {
+        let color = Style::new(req.color).enabled();
+        let buffer = match render(req.format, &report, &regions, req, color) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: internal: cannot render the report: {e}");
                 return exit::ERROR;
             }
+        };
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(&buffer).and_then(|()| out.flush())
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            eprintln!("error: cannot write output: {e}");
+            return exit::ERROR;
         }
     }
     let code = report.exit_code(req.fail_on);

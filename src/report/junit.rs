@@ -46,7 +46,7 @@ fn outcome(status: Status, fail_on: FailOn) -> Outcome {
             Outcome::Failed
         }
         (Status::Warn, FailOn::Fail) => Outcome::Passed,
-        (Status::Unknown, FailOn::Fail | FailOn::Warn) | (Status::Skip, _) => Outcome::Skipped,
+        (Status::Unknown, FailOn::Fail | FailOn::Warn) | (Status::Skip | Status::Waived, _) => Outcome::Skipped,
     }
 }
 

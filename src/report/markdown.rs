@@ -250,6 +250,7 @@ mod tests {
             },
             message: message.into(),
             remediation: None,
+            waiver: None,
         }
     }
 

@@ -4,18 +4,26 @@
 //! [`markdown`], [`sarif`]) only format a [`Report`]; they compute nothing. The exit code
 //! is computed once, here, from the findings.
 
+pub mod derive;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod prom;
 pub mod sarif;
 pub mod table;
+pub mod verify;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::check::{Finding, Status};
 use crate::observe::Observation;
+
+/// SHA-256 of `bytes`, lowercase hex, as reports write every hash.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// The schema identifier written into every report.
 pub const SCHEMA: &str = "modelspec.report/v1";
@@ -44,6 +52,12 @@ pub struct Report {
     /// What was observed, unless left out (`--no-facts`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub observation: Option<Observation>,
+    /// How the scan came about: build, machine, command line, hashes (`modelspec verify`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub provenance: Option<derive::Provenance>,
+    /// The waivers given (`--waivers`) and what became of each.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub waivers: Option<derive::WaiverReport>,
 }
 
 /// One spec's findings.
@@ -102,6 +116,9 @@ pub struct Summary {
     pub unknown: usize,
     /// Not applicable or not checked.
     pub skip: usize,
+    /// Accepted by a waiver.
+    #[serde(default)]
+    pub waived: usize,
 }
 
 impl Summary {
@@ -112,6 +129,7 @@ impl Summary {
         self.warn += other.warn;
         self.unknown += other.unknown;
         self.skip += other.skip;
+        self.waived += other.waived;
     }
 
     /// Counts `findings`.
@@ -124,6 +142,7 @@ impl Summary {
                 Status::Warn => s.warn += 1,
                 Status::Unknown => s.unknown += 1,
                 Status::Skip => s.skip += 1,
+                Status::Waived => s.waived += 1,
             }
         }
         s
@@ -174,6 +193,8 @@ impl Report {
             specs,
             node,
             observation,
+            provenance: None,
+            waivers: None,
         }
     }
 
@@ -209,6 +230,7 @@ mod tests {
             },
             message: String::new(),
             remediation: None,
+            waiver: None,
         }
     }
 

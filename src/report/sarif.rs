@@ -83,11 +83,14 @@ pub fn render(out: &mut impl Write, report: &Report, regions: &[Regions]) -> std
 
 /// The result for a finding that needs attention, located in its spec when there is one.
 fn result(f: &Finding, spec: Option<(&str, &Regions)>) -> Option<Json> {
-    let level = match f.status {
+    // A waived finding stays a result at its original level, suppressed: code-scanning views
+    // then show it as accepted, with the waiver's justification, rather than lose it.
+    let judged = f.waiver.as_ref().map_or(f.status, |w| w.status);
+    let level = match judged {
         Status::Fail => "error",
         Status::Warn => "warning",
         Status::Unknown => "note",
-        Status::Pass | Status::Skip => return None,
+        Status::Pass | Status::Skip | Status::Waived => return None,
     };
     let mut text = format!(
         "{} (declared {}, observed {})",
@@ -115,6 +118,18 @@ fn result(f: &Finding, spec: Option<(&str, &Regions)>) -> Option<Json> {
         && let Some(o) = result.as_object_mut()
     {
         o.insert("ruleIndex".into(), Json::from(index));
+    }
+    if let Some(w) = &f.waiver
+        && let Some(o) = result.as_object_mut()
+    {
+        o.insert(
+            "suppressions".into(),
+            json!([{
+                "kind": "external",
+                "status": "accepted",
+                "justification": format!("{} (owner {}, until {})", w.reason, w.owner, w.expires),
+            }]),
+        );
     }
     if let Some((path, regions)) = spec {
         let mut physical = json!({ "artifactLocation": { "uri": uri(path) } });

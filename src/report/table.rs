@@ -165,6 +165,7 @@ fn status_cell(status: Status, color: bool) -> Cell {
         Status::Warn => cell.fg(Color::Yellow),
         Status::Unknown => cell.fg(Color::Magenta),
         Status::Skip => cell.fg(Color::DarkGrey),
+        Status::Waived => cell.fg(Color::Cyan),
     }
 }
 

@@ -1,0 +1,270 @@
+//! Checking a filed report: do its hashes and verdicts still follow from what it records?
+//!
+//! A report embeds the observation it judged, the hash of each spec file, the inputs and the
+//! waivers. Verifying recomputes the observation's hash from the report's own text, hashes
+//! the spec files as they are now, and derives every finding again through the same path as
+//! the scan ([`super::derive`]). Each difference is listed: an edited finding or count, an
+//! observation changed after the fact, a spec changed since. Nothing here reads a clock, so a
+//! report verifies the same way on any day.
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::check::{Finding, Inputs};
+use crate::observe::Observation;
+use crate::spec::validate::{syntax_for, typed_documents};
+use crate::spec::{Limits, ModelSpec};
+use crate::waivers::Waiver;
+
+use super::derive::{Judged, day_of, derive, observation_sha256};
+use super::{Report, SCHEMA, SpecInfo, Summary, sha256_hex};
+
+/// A spec file's bytes as they are now, and where they were read.
+pub struct SpecSource {
+    /// Where the bytes came from (shown in messages).
+    pub path: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// One thing that no longer matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// Where in the report (`specs[0] accelerator-type /spec/...`, `observation`, `summary`).
+    pub subject: String,
+    /// What differs, in one sentence.
+    pub detail: String,
+}
+
+/// The result of verifying one report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verification {
+    /// What was recomputed and matched.
+    pub matched: Vec<String>,
+    /// What did not match.
+    pub differences: Vec<Difference>,
+}
+
+impl Verification {
+    /// Whether the report still holds.
+    pub fn holds(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+/// Verifies the report in `text`. `spec_for` supplies each section's spec file as it is now.
+/// The error says why the report cannot be verified at all (not a report, no observation).
+pub fn verify(
+    text: &str,
+    origin: &str,
+    spec_for: &mut dyn FnMut(&SpecInfo) -> Result<SpecSource, String>,
+) -> Result<Verification, String> {
+    let raw: Json = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{origin}:{}:{}: not JSON: {e}; verify reads `scan --format json` reports",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let report: Report = serde_json::from_value(raw.clone())
+        .map_err(|e| format!("{origin}: not a modelspec report: {e}; verify reads `scan --format json` reports"))?;
+    if report.schema != SCHEMA {
+        return Err(format!(
+            "{origin}: report schema {:?} is not {SCHEMA:?}; verify it with the modelspec version that wrote it",
+            report.schema
+        ));
+    }
+    let provenance = report.provenance.as_ref().ok_or_else(|| {
+        format!("{origin}: the report records no provenance (hashes, inputs); it was written by an older modelspec")
+    })?;
+    let observed_json = raw.get("observation").filter(|o| !o.is_null()).ok_or_else(|| {
+        format!(
+            "{origin}: the report leaves the observation out (`--no-facts`), so its findings cannot be derived again; \
+             scan without --no-facts to file verifiable reports"
+        )
+    })?;
+    let observation: Observation = serde_json::from_value(observed_json.clone())
+        .map_err(|e| format!("{origin}: the embedded observation does not load: {e}"))?;
+
+    let mut v = Verification {
+        matched: Vec::new(),
+        differences: Vec::new(),
+    };
+    let hash = observation_sha256(observed_json);
+    if hash == provenance.observation_sha256 {
+        v.matched.push(format!("observation sha256 {hash}"));
+    } else {
+        v.differences.push(Difference {
+            subject: "observation".into(),
+            detail: format!(
+                "the embedded observation hashes to {hash}, but the report recorded {}: it was changed after the scan",
+                provenance.observation_sha256
+            ),
+        });
+    }
+
+    // Each section's spec, as it is now.
+    let mut specs: Vec<(SpecInfo, ModelSpec)> = Vec::new();
+    for (i, section) in report.specs.iter().enumerate() {
+        let info = &section.spec;
+        let subject = format!("specs[{i}] ({})", info.name);
+        let source = match spec_for(info) {
+            Ok(s) => s,
+            Err(e) => {
+                v.differences.push(Difference {
+                    subject,
+                    detail: format!("the spec cannot be read: {e}; name it with --spec FILE"),
+                });
+                continue;
+            }
+        };
+        let hash = sha256_hex(&source.bytes);
+        if hash == info.sha256 {
+            v.matched.push(format!("{subject}: {} sha256 {hash}", source.path));
+        } else {
+            v.differences.push(Difference {
+                subject: subject.clone(),
+                detail: format!(
+                    "{} hashes to {hash}, but the report recorded {}: the spec changed since the scan",
+                    source.path, info.sha256
+                ),
+            });
+        }
+        let text = String::from_utf8_lossy(&source.bytes);
+        let text = text.trim_start_matches('\u{feff}');
+        let syntax = syntax_for(std::path::Path::new(&source.path));
+        match typed_documents(text, syntax, &Limits::default())
+            .into_iter()
+            .find(|(document, _)| *document == info.document)
+        {
+            Some((_, spec)) => specs.push((info.clone(), spec)),
+            None => v.differences.push(Difference {
+                subject,
+                detail: format!(
+                    "{} has no valid ModelSpec as document {}; the findings cannot be derived again",
+                    source.path, info.document
+                ),
+            }),
+        }
+    }
+    if specs.len() != report.specs.len() {
+        return Ok(v);
+    }
+
+    let waivers: Vec<Waiver> = report
+        .waivers
+        .iter()
+        .flat_map(|w| w.outcomes.iter().map(|o| o.waiver.clone()))
+        .collect();
+    let judged: Vec<Judged<'_>> = specs
+        .iter()
+        .map(|(info, spec)| Judged {
+            info: info.clone(),
+            spec,
+        })
+        .collect();
+    let inputs: Inputs = provenance.inputs;
+    let derived = derive(&judged, &observation, &inputs, &waivers, day_of(&report.started_at));
+
+    for (i, (section, again)) in report.specs.iter().zip(&derived.sections).enumerate() {
+        let before = v.differences.len();
+        compare_findings(
+            &format!("specs[{i}] ({})", section.spec.name),
+            &section.findings,
+            &again.findings,
+            &mut v,
+        );
+        compare_summary(&format!("specs[{i}] summary"), &section.summary, &again.summary, &mut v);
+        if v.differences.len() == before {
+            v.matched.push(format!(
+                "specs[{i}] ({}): {} findings derived again, all as reported",
+                section.spec.name,
+                section.findings.len()
+            ));
+        }
+    }
+    compare_findings("node", &report.node, &derived.node, &mut v);
+    let mut total = Summary::of(&derived.node);
+    for s in &derived.sections {
+        total.add(&s.summary);
+    }
+    compare_summary("summary", &report.summary, &total, &mut v);
+    let reported_waivers = report.waivers.as_ref().map(|w| w.outcomes.clone()).unwrap_or_default();
+    if reported_waivers != derived.waivers {
+        v.differences.push(Difference {
+            subject: "waivers".into(),
+            detail: "the waivers' states (applied, expired, unused) differ from what the report says".into(),
+        });
+    }
+    Ok(v)
+}
+
+/// Lists every finding added, removed or changed, matched by code and pointer.
+fn compare_findings(subject: &str, reported: &[Finding], derived: &[Finding], v: &mut Verification) {
+    let key = |f: &Finding| (f.code.clone(), f.pointer.clone());
+    for r in reported {
+        match derived.iter().find(|d| key(d) == key(r)) {
+            None => v.differences.push(Difference {
+                subject: format!("{subject} {} {}", r.code, r.pointer),
+                detail: "the report has this finding, but the spec and observation do not give it".into(),
+            }),
+            Some(d) if d != r => v.differences.push(Difference {
+                subject: format!("{subject} {} {}", r.code, r.pointer),
+                detail: describe_change(r, d),
+            }),
+            Some(_) => {}
+        }
+    }
+    for d in derived {
+        if !reported.iter().any(|r| key(r) == key(d)) {
+            v.differences.push(Difference {
+                subject: format!("{subject} {} {}", d.code, d.pointer),
+                detail: format!(
+                    "missing from the report: the spec and observation give {}",
+                    d.status.as_str()
+                ),
+            });
+        }
+    }
+}
+
+/// Which fields of a finding differ between the report and the derivation.
+fn describe_change(reported: &Finding, derived: &Finding) -> String {
+    let (Ok(Json::Object(r)), Ok(Json::Object(d))) = (serde_json::to_value(reported), serde_json::to_value(derived))
+    else {
+        return "the finding differs".into();
+    };
+    let mut fields: Vec<String> = Vec::new();
+    for (name, value) in &d {
+        let was = r.get(name).unwrap_or(&Json::Null);
+        if was != value {
+            fields.push(format!("{name} reported {} but derived {}", short(was), short(value)));
+        }
+    }
+    for name in r.keys().filter(|k| !d.contains_key(*k)) {
+        fields.push(format!("{name} reported but not derived"));
+    }
+    fields.join("; ")
+}
+
+fn short(v: &Json) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(79).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn compare_summary(subject: &str, reported: &Summary, derived: &Summary, v: &mut Verification) {
+    if reported != derived {
+        v.differences.push(Difference {
+            subject: subject.into(),
+            detail: format!(
+                "counts reported {} but derived {}",
+                serde_json::to_string(reported).unwrap_or_default(),
+                serde_json::to_string(derived).unwrap_or_default()
+            ),
+        });
+    }
+}

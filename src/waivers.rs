@@ -178,7 +178,7 @@ pub fn load(path: &std::path::Path) -> Result<WaiverFile, FileReport> {
     let bytes = std::fs::read(path).map_err(|e| FileReport {
         path: shown.clone(),
         origin: Origin::Input,
-        io_error: Some(e.to_string()),
+        io_error: Some(format!("{shown}: {e}")),
         documents: Vec::new(),
         text: None,
     })?;

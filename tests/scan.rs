@@ -1127,6 +1127,18 @@ fn demo_json_snapshot() {
         assert!(report[field].is_string(), "{field}: {:#}", report[field]);
         report[field] = Json::from("[time]");
     }
+    // Provenance: the machine, the build and the wall time vary; the hash of the observation
+    // and the inputs do not.
+    let provenance = &mut report["provenance"];
+    assert_eq!(
+        provenance["command_line"].as_array().map(|a| a.len()),
+        Some(5),
+        "{provenance:#}"
+    );
+    assert!(provenance["duration_seconds"].as_f64().is_some_and(|d| d >= 0.0));
+    for field in ["scanned_by", "duration_seconds", "command_line", "git_commit"] {
+        provenance[field] = Json::from(format!("[{field}]"));
+    }
     insta::assert_json_snapshot!("demo_json", report);
 }
 
@@ -1457,6 +1469,11 @@ fn demo_markdown_snapshot() {
         .map(|line| {
             if line.starts_with("Scanned by ") {
                 "Scanned by [tool and times].\n".to_string()
+            } else if let Some(row) = ["| Duration |", "| Git commit |", "| Scanned by |", "| Command line |"]
+                .iter()
+                .find(|row| line.starts_with(**row))
+            {
+                format!("{row} [varies] |\n")
             } else {
                 format!("{line}\n")
             }

@@ -136,6 +136,17 @@ fn case(out: &mut impl Write, class: &str, f: &Finding, fail_on: FailOn) -> std:
         Outcome::Skipped => {
             let message = match f.status {
                 Status::Unknown => format!("unknown: {}", f.message),
+                Status::Waived => match &f.waiver {
+                    Some(w) => format!(
+                        "waived ({} accepted by {} until {}: {}): {}",
+                        w.status.as_str(),
+                        w.owner,
+                        w.expires,
+                        w.reason,
+                        f.message
+                    ),
+                    None => format!("waived: {}", f.message),
+                },
                 _ => f.message.clone(),
             };
             writeln!(out, "{open}>")?;

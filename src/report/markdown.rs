@@ -17,6 +17,7 @@ use serde_json::Value as Json;
 
 use super::{Report, SpecSection, Summary};
 use crate::check::{Domain, Finding, Status};
+use crate::waivers::WaiverState;
 
 /// Writes the audit report.
 pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
@@ -56,6 +57,43 @@ pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
         findings(out, &report.node, "###")?;
     }
 
+    if let Some(waivers) = &report.waivers {
+        writeln!(out, "\n## Waivers\n")?;
+        writeln!(
+            out,
+            "From {} (SHA-256 {}).\n",
+            inline(&waivers.path),
+            inline(&waivers.sha256)
+        )?;
+        if waivers.outcomes.is_empty() {
+            writeln!(out, "The file holds no waiver.")?;
+        } else {
+            writeln!(
+                out,
+                "| State | Check | Field | Spec | Owner | Expires | Findings | Reason |"
+            )?;
+            writeln!(out, "| --- | --- | --- | --- | --- | --- | ---: | --- |")?;
+        }
+        for o in &waivers.outcomes {
+            let w = &o.waiver;
+            let state = match o.state {
+                WaiverState::Applied => "applied".to_string(),
+                other => format!("**{}**", other.as_str()),
+            };
+            writeln!(
+                out,
+                "| {state} | {} | {} | {} | {} | {} | {} | {} |",
+                cell(&w.code),
+                cell(&w.pointer),
+                cell(w.spec.as_deref().unwrap_or("any")),
+                cell(&w.owner),
+                cell(&w.expires),
+                o.findings,
+                cell(&w.reason)
+            )?;
+        }
+    }
+
     writeln!(out, "\n## Hashes\n")?;
     writeln!(out, "| Spec | Document | SHA-256 |")?;
     writeln!(out, "| --- | --- | --- |")?;
@@ -70,13 +108,35 @@ pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     }
     writeln!(out, "\n| Scan | |")?;
     writeln!(out, "| --- | --- |")?;
-    for (name, value) in [
-        ("Report schema", &report.schema),
-        ("Tool version", &report.tool_version),
-        ("Started", &report.started_at),
-        ("Finished", &report.finished_at),
-    ] {
-        writeln!(out, "| {name} | {} |", cell(value))?;
+    let mut rows: Vec<(&str, String)> = vec![
+        ("Report schema", report.schema.clone()),
+        ("Tool version", report.tool_version.clone()),
+        ("Started", report.started_at.clone()),
+        ("Finished", report.finished_at.clone()),
+    ];
+    if let Some(p) = &report.provenance {
+        rows.push(("Duration", format!("{:.3} s", p.duration_seconds)));
+        rows.push(("Observation SHA-256", p.observation_sha256.clone()));
+        let commit = p
+            .git_commit
+            .as_deref()
+            .unwrap_or("unknown (built outside a git checkout)");
+        rows.push(("Git commit", commit.to_string()));
+        let machine = match &p.scanned_by.machine_id {
+            Some(id) => format!("{} (machine id {id})", p.scanned_by.hostname),
+            None => p.scanned_by.hostname.clone(),
+        };
+        rows.push(("Scanned by", machine));
+        rows.push(("Command line", p.command_line.join(" ")));
+    }
+    for (name, value) in rows {
+        writeln!(out, "| {name} | {} |", cell(&value))?;
+    }
+    if report.provenance.is_some() {
+        writeln!(
+            out,
+            "\n`modelspec verify REPORT.json` recomputes these hashes from the JSON report of this scan and derives its findings again."
+        )?;
     }
     Ok(())
 }
@@ -127,13 +187,13 @@ fn findings(out: &mut impl Write, all: &[Finding], level: &str) -> std::io::Resu
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
-                status(f.status),
+                status(f),
                 cell(&f.code),
                 cell(&f.pointer),
                 cell(&value(&f.declared)),
                 cell(&value(&f.observed)),
                 cell(&f.evidence.rule),
-                cell(&f.message)
+                cell(&message(f))
             )?;
         }
     }
@@ -178,20 +238,29 @@ fn to_attest(f: &Finding) -> bool {
 }
 
 fn summary_table(out: &mut impl Write, s: &Summary) -> std::io::Result<()> {
-    writeln!(out, "| pass | fail | warn | unknown | skip |")?;
-    writeln!(out, "| ---: | ---: | ---: | ---: | ---: |")?;
+    writeln!(out, "| pass | fail | warn | unknown | skip | waived |")?;
+    writeln!(out, "| ---: | ---: | ---: | ---: | ---: | ---: |")?;
     writeln!(
         out,
-        "| {} | {} | {} | {} | {} |",
-        s.pass, s.fail, s.warn, s.unknown, s.skip
+        "| {} | {} | {} | {} | {} | {} |",
+        s.pass, s.fail, s.warn, s.unknown, s.skip, s.waived
     )
 }
 
-/// The status word, in bold where it needs attention.
-fn status(s: Status) -> String {
-    match s {
-        Status::Fail | Status::Warn => format!("**{}**", s.as_str()),
-        other => other.as_str().to_string(),
+/// The status word, in bold where it needs attention; a waived finding with what it was.
+fn status(f: &Finding) -> String {
+    match (f.status, &f.waiver) {
+        (Status::Fail | Status::Warn, _) => format!("**{}**", f.status.as_str()),
+        (Status::Waived, Some(w)) => format!("waived ({})", w.status.as_str()),
+        (other, _) => other.as_str().to_string(),
+    }
+}
+
+/// The message, and for a waived finding the waiver's terms.
+fn message(f: &Finding) -> String {
+    match &f.waiver {
+        Some(w) => format!("{} Waived by {} until {}: {}", f.message, w.owner, w.expires, w.reason),
+        None => f.message.clone(),
     }
 }
 

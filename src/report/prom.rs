@@ -17,6 +17,7 @@ use std::io::Write;
 
 use super::{Report, Summary};
 use crate::check::{Finding, Status};
+use crate::waivers::WaiverState;
 
 /// What to write.
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,6 +76,7 @@ pub fn render(out: &mut impl Write, report: &Report, options: PromOptions) -> st
             (Status::Warn, s.warn),
             (Status::Unknown, s.unknown),
             (Status::Skip, s.skip),
+            (Status::Waived, s.waived),
         ] {
             writeln!(
                 out,
@@ -100,6 +102,17 @@ pub fn render(out: &mut impl Write, report: &Report, options: PromOptions) -> st
     if let (Some(started), Some(finished)) = (started, finished) {
         family(out, "modelspec_scan_duration_seconds", "How long the last scan took.")?;
         writeln!(out, "modelspec_scan_duration_seconds {}", seconds(finished - started))?;
+    }
+    if let Some(waivers) = &report.waivers {
+        family(
+            out,
+            "modelspec_waivers",
+            "Waivers given to the last scan by state: applied, expired (past their last day), unused.",
+        )?;
+        for state in [WaiverState::Applied, WaiverState::Expired, WaiverState::Unused] {
+            let n = waivers.outcomes.iter().filter(|o| o.state == state).count();
+            writeln!(out, "modelspec_waivers{{state=\"{}\"}} {n}", state.as_str())?;
+        }
     }
     family(
         out,

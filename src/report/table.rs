@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 
 use super::{Report, Summary};
 use crate::check::{Finding, Status};
+use crate::waivers::WaiverState;
 
 /// How wide values may get before they are cut, in characters.
 const MAX_VALUE: usize = 40;
@@ -36,7 +37,8 @@ pub fn render(out: &mut impl Write, report: &Report, options: TableOptions) -> s
             section.spec.name, section.spec.path, report.target_host
         )?;
         findings(out, &section.findings, options)?;
-        return summary_line(out, "", &report.summary);
+        summary_line(out, "", &report.summary)?;
+        return waiver_notes(out, report);
     }
     writeln!(
         out,
@@ -58,15 +60,41 @@ pub fn render(out: &mut impl Write, report: &Report, options: TableOptions) -> s
         writeln!(out, "\n━━ node: across the specs ━━")?;
         findings(out, &report.node, options)?;
     }
-    summary_line(out, "total: ", &report.summary)
+    summary_line(out, "total: ", &report.summary)?;
+    waiver_notes(out, report)
 }
 
 fn summary_line(out: &mut impl Write, prefix: &str, s: &Summary) -> std::io::Result<()> {
+    let waived = if s.waived > 0 {
+        format!(", {} waived", s.waived)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "\n{prefix}{} pass, {} fail, {} warn, {} unknown, {} skip",
+        "\n{prefix}{} pass, {} fail, {} warn, {} unknown, {} skip{waived}",
         s.pass, s.fail, s.warn, s.unknown, s.skip
     )
+}
+
+/// Waivers that did not apply: expired ones (their drift counts again) and unused ones.
+fn waiver_notes(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    for o in report.waivers.iter().flat_map(|w| &w.outcomes) {
+        match o.state {
+            WaiverState::Expired => writeln!(
+                out,
+                "waiver expired on {}: {} {} ({}); its finding counts again",
+                o.waiver.expires, o.waiver.code, o.waiver.pointer, o.waiver.owner
+            )?,
+            WaiverState::Unused => writeln!(
+                out,
+                "waiver unused: {} {} matched no drift; remove it if the drift is gone",
+                o.waiver.code, o.waiver.pointer
+            )?,
+            WaiverState::Applied => {}
+        }
+    }
+    Ok(())
 }
 
 /// One table per domain, then the line counting what was skipped.
@@ -100,6 +128,15 @@ fn findings(out: &mut impl Write, findings: &[Finding], options: TableOptions) -
             && matches!(f.status, Status::Fail | Status::Warn)
         {
             message.push_str(&format!("\n→ {r}"));
+        }
+        if let Some(w) = &f.waiver {
+            message.push_str(&format!(
+                "\nwaived ({}) by {} until {}: {}",
+                w.status.as_str(),
+                w.owner,
+                w.expires,
+                w.reason
+            ));
         }
         table.add_row(vec![
             status_cell(f.status, color),

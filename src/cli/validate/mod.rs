@@ -187,6 +187,7 @@ pub fn all_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         };
         all.push((l.code, severity, l.summary));
     }
+    all.extend_from_slice(crate::waivers::CODES);
     all.extend(
         crate::check::CHECKS
             .iter()

@@ -444,3 +444,42 @@ fn the_command_line_in_the_report_is_redacted() {
     assert!(!line.contains("s3cret") && !line.contains("admin"), "{line}");
     assert!(line.contains("127.0.0.1:9"), "{line}");
 }
+
+#[test]
+fn diff_lists_new_failures_and_exits_1_only_for_them() {
+    let s = Scratch::new();
+    s.write("all.yaml", &WAIVERS.replace("2000-01-31", "2999-01-31"));
+    assert_eq!(
+        code(&s.scan(&["--waivers", "all.yaml", "-o", "json=before.json", "-q"])),
+        0
+    );
+    assert_eq!(code(&s.scan(&["-o", "json=after.json", "-q"])), 1);
+
+    let o = modelspec(s.path(), &["diff", "before.json", "after.json"]);
+    assert_eq!(code(&o), 1, "new failures: {}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("New failures (2):"), "{out}");
+    assert!(
+        out.contains("support-chat accelerator-count /spec/runtime/accelerator/count: waived -> fail"),
+        "{out}"
+    );
+    assert!(out.contains("fail 0 -> 2 (+2)"), "{out}");
+
+    // The other way round the failures are resolved, and nothing new fails.
+    let o = modelspec(s.path(), &["diff", "after.json", "before.json", "--format", "json"]);
+    assert_eq!(code(&o), 0);
+    let d: Json = serde_json::from_slice(&o.stdout).expect("diff JSON");
+    assert_eq!(d["resolved"].as_array().map(Vec::len), Some(2), "{d:#}");
+    assert_eq!(d["new_failures"].as_array().map(Vec::len), Some(0));
+
+    let o = modelspec(s.path(), &["diff", "before.json", "after.json", "--format", "markdown"]);
+    assert!(text(&o.stdout).contains("## New failures (2)"), "{}", text(&o.stdout));
+
+    let o = modelspec(s.path(), &["diff", "before.json", "before.json"]);
+    assert_eq!(code(&o), 0);
+    assert!(text(&o.stdout).contains("No finding changed."));
+
+    let o = modelspec(s.path(), &["diff", "before.json", "spec.yaml"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o.stderr).contains("spec.yaml:1:"), "{}", text(&o.stderr));
+}

@@ -4,6 +4,7 @@
 //! below this module calls `process::exit` or prints outside its renderer.
 
 mod connect;
+mod diff;
 mod facts;
 mod metrics;
 mod output;
@@ -60,6 +61,8 @@ enum Command {
     Codes,
     /// Check a filed report: recompute its hashes and derive its findings again.
     Verify(VerifyArgs),
+    /// Drift between two reports: new failures, resolved findings, values that moved.
+    Diff(DiffArgs),
     /// Explain a code: what a check compares, equality or bound, and where the facts come from.
     Explain {
         /// A code from `modelspec codes` (e.g. batch-max-size).
@@ -137,6 +140,19 @@ struct ScanArgs {
     /// How often gauges (running requests) are sampled during the window.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, requires = "window")]
     sample_interval: std::time::Duration,
+}
+
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The earlier report (`scan --format json`).
+    #[arg(value_name = "OLD")]
+    old: PathBuf,
+    /// The later report.
+    #[arg(value_name = "NEW")]
+    new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = diff::DiffFormat::Human)]
+    format: diff::DiffFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -374,6 +390,11 @@ pub fn main() -> i32 {
             );
             exit::OK
         }
+        Command::Diff(args) => diff::run(&diff::Request {
+            old: args.old,
+            new: args.new,
+            format: args.format,
+        }),
         Command::Verify(args) => verify::run(&verify::Request {
             report: args.report,
             specs: args.specs,

@@ -5,6 +5,7 @@
 //! is computed once, here, from the findings.
 
 pub mod derive;
+pub mod diff;
 pub mod json;
 pub mod junit;
 pub mod markdown;

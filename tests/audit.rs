@@ -483,3 +483,59 @@ fn diff_lists_new_failures_and_exits_1_only_for_them() {
     assert_eq!(code(&o), 2);
     assert!(text(&o.stderr).contains("spec.yaml:1:"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn terminal_manners_completions_man_quiet_and_verbose() {
+    let s = Scratch::new();
+    let o = modelspec(s.path(), &["completions", "bash"]);
+    assert_eq!(code(&o), 0);
+    let script = text(&o.stdout);
+    assert!(
+        script.contains("_modelspec()") && script.contains("--waivers"),
+        "{}",
+        &script[..200.min(script.len())]
+    );
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        assert_eq!(code(&modelspec(s.path(), &["completions", shell])), 0, "{shell}");
+    }
+    let o = modelspec(s.path(), &["man"]);
+    assert_eq!(code(&o), 0);
+    assert!(text(&o.stdout).contains(".TH modelspec 1"), "{}", text(&o.stdout));
+    let o = modelspec(s.path(), &["man", "--out-dir", "."]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    for page in [
+        "modelspec.1",
+        "modelspec-scan.1",
+        "modelspec-verify.1",
+        "modelspec-diff.1",
+    ] {
+        let roff = std::fs::read_to_string(s.file(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(roff.contains(".SH NAME"), "{page}");
+    }
+
+    // Logs go to standard error, only when asked; the report on standard output is the same.
+    let quiet = s.scan(&["--format", "json", "-q"]);
+    assert!(quiet.stderr.is_empty(), "{}", text(&quiet.stderr));
+    let verbose = s.scan(&["--format", "json", "-vv"]);
+    assert!(text(&verbose.stderr).contains("judging"), "{}", text(&verbose.stderr));
+    assert_eq!(
+        serde_json::from_slice::<Json>(&verbose.stdout).expect("json")["summary"],
+        serde_json::from_slice::<Json>(&quiet.stdout).expect("json")["summary"]
+    );
+    // A pipe gets no spinner and no colour, NO_COLOR or not.
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .current_dir(s.path())
+        .args(["scan", "--facts", "facts.json", "spec.yaml", "--color", "auto"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    assert!(
+        !o.stdout.contains(&0x1b) && !o.stderr.contains(&0x1b),
+        "no escape codes on a pipe"
+    );
+    assert_eq!(
+        code(&modelspec(s.path(), &["-q", "-v", "codes"])),
+        2,
+        "--quiet and -v conflict"
+    );
+}

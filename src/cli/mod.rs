@@ -8,6 +8,7 @@ mod diff;
 mod facts;
 mod metrics;
 mod output;
+mod progress;
 mod scan;
 mod style;
 mod validate;
@@ -63,6 +64,18 @@ enum Command {
     Verify(VerifyArgs),
     /// Drift between two reports: new failures, resolved findings, values that moved.
     Diff(DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (or write one page per command into a folder).
+    Man {
+        /// Write modelspec.1 and modelspec-COMMAND.1 here instead of printing modelspec.1.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// Explain a code: what a check compares, equality or bound, and where the facts come from.
     Explain {
         /// A code from `modelspec codes` (e.g. batch-max-size).
@@ -316,6 +329,77 @@ fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(factor).ok_or_else(|| format!("{s:?} is too large"))
 }
 
+/// The command-line definition, for completions, man pages and tests that check command
+/// lines (in docs and deployment examples) against it.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Logs to standard error at the `-v` level: nothing by default (the report and the warnings
+/// say what matters), steps with `-v`, requests with `-vv`, everything with `-vvv`.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => return,
+        1 => tracing::Level::INFO,
+        2 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // Our own events up to -vv; the HTTP stack's (connections, pools) only with -vvv.
+    let filter = if verbose > 2 {
+        tracing_subscriber::filter::Targets::new().with_default(level)
+    } else {
+        tracing_subscriber::filter::Targets::new().with_target("modelspec", level)
+    };
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(verbose > 2);
+    let _ = tracing_subscriber::registry().with(layer).with(filter).try_init();
+}
+
+/// `modelspec man`.
+fn man(out_dir: Option<&std::path::Path>) -> i32 {
+    let render = |cmd: clap::Command| -> std::io::Result<Vec<u8>> {
+        let mut buffer = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut buffer)?;
+        Ok(buffer)
+    };
+    let root = command();
+    let Some(dir) = out_dir else {
+        return match render(root) {
+            Ok(page) => {
+                use std::io::Write;
+                let _ = std::io::stdout().write_all(&page);
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: cannot render the man page: {e}");
+                exit::ERROR
+            }
+        };
+    };
+    let mut pages = vec![("modelspec.1".to_string(), root.clone())];
+    for sub in root.get_subcommands() {
+        let name = format!("modelspec-{}", sub.get_name());
+        pages.push((format!("{name}.1"), sub.clone().name(name)));
+    }
+    for (file, cmd) in pages {
+        let path = dir.join(&file);
+        let written = render(cmd)
+            .map_err(|e| e.to_string())
+            .and_then(|page| output::write_atomically(&path, &page));
+        if let Err(e) = written {
+            eprintln!("error: {e}");
+            return exit::ERROR;
+        }
+    }
+    exit::OK
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -326,6 +410,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    init_logging(cli.verbose);
     match cli.command {
         Command::Scan(args) => scan::run(&scan::Request {
             specs: args.specs,
@@ -344,6 +429,7 @@ pub fn main() -> i32 {
             outputs: args.output,
             waivers: args.waivers,
             quiet: cli.quiet,
+            verbose: cli.verbose,
             command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
             show_skipped: args.show_skipped,
             pid: args.pid,
@@ -400,6 +486,14 @@ pub fn main() -> i32 {
             specs: args.specs,
             format: args.format,
         }),
+        Command::Completions { shell } => {
+            // Into a buffer first: the generator panics on a write error (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command(), "modelspec", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            exit::OK
+        }
+        Command::Man { out_dir } => man(out_dir.as_deref()),
         Command::Codes => {
             validate::print_codes();
             exit::OK

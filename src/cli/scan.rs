@@ -9,6 +9,7 @@ use modelspec_probe_gpu::{GpuProbeOptions, format_rfc3339_utc};
 use modelspec_probe_host::{HostProbeOptions, ServerQuery};
 
 use super::output::write_atomically;
+use super::progress::{self, Spinner};
 use super::style::Style;
 use super::validate::{Summary as ValidateSummary, human};
 use super::{ColorChoice, exit};
@@ -79,6 +80,8 @@ pub struct Request {
     pub waivers: Option<PathBuf>,
     /// No warnings on standard error.
     pub quiet: bool,
+    /// `-v` count (no spinner while logging).
+    pub verbose: u8,
     /// The command line, for the report's provenance (redacted there).
     pub command_line: Vec<String>,
     /// List skipped findings (table, prom).
@@ -427,7 +430,7 @@ fn endpoint_plan(req: &Request, specs: &[LoadedSpec]) -> Result<EndpointPlan, St
         window: req.window.map(|(duration, interval)| WindowPlan {
             duration,
             interval,
-            progress: true,
+            progress: !req.quiet,
         }),
         metrics_url: req.metrics_url.clone(),
     })
@@ -555,10 +558,16 @@ pub fn run(req: &Request) -> i32 {
         None => None,
     };
     let clock = std::time::Instant::now();
-    let observation = match observation(req, &specs) {
+    // The window draws its own progress bar; a replay has nothing to wait for.
+    let live = !req.demo && req.facts.is_none() && req.window.is_none();
+    let spinner = Spinner::start("probing the node", live && progress::allowed(req.quiet, req.verbose));
+    let observation = observation(req, &specs);
+    spinner.finish();
+    let observation = match observation {
         Ok(o) => o,
         Err(code) => return code,
     };
+    tracing::info!(specs = specs.len(), "judging");
     let finished_at = format_rfc3339_utc(SystemTime::now());
     let inputs = check::Inputs {
         gpu_hourly_usd: req.gpu_hourly_usd,
@@ -634,6 +643,7 @@ pub fn run(req: &Request) -> i32 {
             eprintln!("error: {e}");
             return exit::ERROR;
         }
+        tracing::info!(path = %target.path.display(), format = ?format, bytes = bytes.len(), "report written");
     }
     if to_stdout {
         let color = Style::new(req.color).enabled();

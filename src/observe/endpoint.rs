@@ -200,6 +200,9 @@ fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> Endpo
         .collect();
     let round_started = Instant::now();
     out.exchanges = fetch_all(&client, &requests, deadline);
+    for e in &out.exchanges {
+        trace_exchange(e);
+    }
     if let Some(window) = &plan.window
         && let Some(path) = metrics_page(&out)
     {
@@ -345,6 +348,18 @@ pub fn http2_check(host: &str, port: u16, deadline: Instant) -> Http2Check {
             fail(format!("{address} did not answer the HTTP/2 preface in time"))
         }
         Err(e) => fail(format!("{address} closed the connection without an HTTP/2 answer: {e}")),
+    }
+}
+
+/// One line per request under `-vv`: what was asked and what came back.
+pub(crate) fn trace_exchange(e: &Exchange) {
+    match &e.outcome {
+        modelspec_probe_http::Outcome::Response(r) => {
+            tracing::debug!(method = ?e.method, url = %e.url, status = r.status, ms = r.total_ms, "answered");
+        }
+        modelspec_probe_http::Outcome::Failure(f) => {
+            tracing::debug!(method = ?e.method, url = %e.url, kind = ?f.kind, reason = %f.reason, "failed");
+        }
     }
 }
 

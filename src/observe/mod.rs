@@ -262,14 +262,22 @@ fn outcome<T>(
         };
     };
     match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(snapshot) => ProbeOutcome::Observed {
-            provenance: provenance(&snapshot),
-            snapshot,
-        },
-        Err(_) => ProbeOutcome::TimedOut {
-            source: source.into(),
-            budget_ms: millis(budget),
-        },
+        Ok(snapshot) => {
+            let provenance = provenance(&snapshot);
+            tracing::info!(probe = name, duration_ms = provenance.duration_ms, "probe answered");
+            ProbeOutcome::Observed { provenance, snapshot }
+        }
+        Err(_) => {
+            tracing::warn!(
+                probe = name,
+                budget_ms = millis(budget),
+                "probe did not answer before the deadline"
+            );
+            ProbeOutcome::TimedOut {
+                source: source.into(),
+                budget_ms: millis(budget),
+            }
+        }
     }
 }
 
@@ -279,6 +287,7 @@ fn outcome<T>(
 /// process ends after the report, taking the thread with it.
 fn spawn<T: Send + 'static>(name: &str, probe: impl FnOnce() -> T + Send + 'static) -> mpsc::Receiver<T> {
     let (tx, rx) = mpsc::channel();
+    tracing::debug!(probe = name, "probe started");
     let _ = std::thread::Builder::new().name(name.into()).spawn(move || {
         let _ = tx.send(probe());
     });
@@ -289,7 +298,8 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn hostname() -> String {
+/// This machine's hostname, as the kernel knows it.
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|s| s.trim().to_string())
@@ -299,7 +309,8 @@ fn hostname() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn machine_id() -> Option<String> {
+/// systemd's machine id, where there is one.
+pub(crate) fn machine_id() -> Option<String> {
     std::fs::read_to_string("/etc/machine-id")
         .ok()
         .map(|s| s.trim().to_string())

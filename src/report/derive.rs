@@ -127,15 +127,9 @@ pub struct HostIdentity {
 impl HostIdentity {
     /// This machine.
     pub fn local() -> HostIdentity {
-        let read = |path: &str| {
-            std::fs::read_to_string(path)
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
         HostIdentity {
-            hostname: read("/proc/sys/kernel/hostname").unwrap_or_else(|| "unknown".into()),
-            machine_id: read("/etc/machine-id").or_else(|| read("/var/lib/dbus/machine-id")),
+            hostname: crate::observe::hostname(),
+            machine_id: crate::observe::machine_id(),
         }
     }
 }

@@ -1,0 +1,62 @@
+//! A spinner on standard error while the probes run, so a person at a terminal sees that the
+//! scan is working (a hung endpoint takes the whole `--timeout`). Only on a terminal, never
+//! under `--quiet` or `-v` (log lines and a redrawn line do not mix), never in a pipe or a job
+//! log, where the carriage returns would be noise.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A running spinner; [`Spinner::finish`] clears its line.
+pub struct Spinner {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Whether a spinner may draw: a terminal on standard error that is not `dumb`.
+pub fn allowed(quiet: bool, verbose: u8) -> bool {
+    !quiet && verbose == 0 && std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+impl Spinner {
+    /// Starts drawing `message` with the elapsed time, when `enabled`.
+    pub fn start(message: &str, enabled: bool) -> Spinner {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = enabled.then(|| {
+            let stop = Arc::clone(&stop);
+            let message = message.to_string();
+            std::thread::spawn(move || {
+                const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+                let started = Instant::now();
+                let mut frame = 0usize;
+                // Quick scans finish before the first frame and draw nothing at all.
+                std::thread::sleep(Duration::from_millis(150));
+                while !stop.load(Ordering::Relaxed) {
+                    let mut err = std::io::stderr().lock();
+                    let _ = write!(
+                        err,
+                        "\r{} {message} {:.1}s",
+                        FRAMES.get(frame % FRAMES.len()).copied().unwrap_or('.'),
+                        started.elapsed().as_secs_f64()
+                    );
+                    let _ = err.flush();
+                    drop(err);
+                    frame += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            })
+        });
+        Spinner { stop, thread }
+    }
+
+    /// Stops and clears the line.
+    pub fn finish(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

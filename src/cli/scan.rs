@@ -44,6 +44,8 @@ pub enum ReportFormat {
     Junit,
     /// A Markdown audit report: identity, summary, findings, what to attest by hand, hashes.
     Markdown,
+    /// A self-contained HTML audit report, as the Markdown one, with charts drawn in inline SVG.
+    Html,
     /// SARIF 2.1.0 for code-scanning views: fail, warn and unknown located in the spec file.
     Sarif,
 }
@@ -510,6 +512,7 @@ pub fn run(req: &Request) -> i32 {
             report::junit::JunitOptions { fail_on: req.fail_on },
         ),
         ReportFormat::Markdown => report::markdown::render(&mut buffer, &report),
+        ReportFormat::Html => report::html::render(&mut buffer, &report),
         ReportFormat::Sarif => {
             // Sections are built from `specs` in order, so the regions line up with them.
             let regions: Vec<Regions> = specs.iter().map(|s| s.regions.clone()).collect();

@@ -1,9 +1,10 @@
 //! The conformance report: one type that every renderer reads and the exit code comes from.
 //!
 //! Renderers ([`table`], [`json`], [`prom`], [`junit`],
-//! [`markdown`], [`sarif`]) only format a [`Report`]; they compute nothing. The exit code
+//! [`markdown`], [`html`], [`sarif`]) only format a [`Report`]; they compute nothing. The exit code
 //! is computed once, here, from the findings.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;

@@ -359,6 +359,12 @@ fn a_saturated_vllm_page_is_judged_for_batch_saturation_and_latency() {
         assert_eq!(p95["status"], want, "target {target}: {p95:#}");
         assert_eq!(p95["observed"]["p95_lower_ms"], 2500.0, "{p95:#}");
         assert_eq!(p95["observed"]["p95_upper_ms"], 5000.0, "{p95:#}");
+        // The whole distribution is evidence, for reports that draw it (--format html).
+        let buckets = &p95["evidence"]["raw"]["buckets"];
+        assert_eq!(buckets[0]["le"], "0.3", "{p95:#}");
+        assert_eq!(buckets[0]["count"], 10.0, "{p95:#}");
+        assert_eq!(buckets[4]["le"], "+Inf", "{p95:#}");
+        assert_eq!(buckets[4]["count"], 100.0, "{p95:#}");
         // The page lacks the other families a vLLM page has: said, not hidden.
         let exposed = finding(&report, "metrics-exposed");
         assert_eq!(exposed["status"], "warn", "{exposed:#}");

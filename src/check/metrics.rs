@@ -533,13 +533,25 @@ fn exposed(decl: &crate::spec::model::Metrics, view: &EngineView, page: &Result<
 /// The bucket holding the p95 across every series of a histogram: (lower, upper] in seconds,
 /// and the number of requests.
 pub(crate) fn p95_bounds(family: &Family) -> Option<(f64, f64, f64)> {
-    let mut merged: Vec<(f64, f64)> = Vec::new();
-    for series in family.histograms() {
-        for b in &series.buckets {
-            merge(&mut merged, b.upper_bound, b.cumulative_count);
-        }
-    }
-    p95_of(merged)
+    p95_of(merged_buckets(family))
+}
+
+/// Cumulative (le, count) pairs as evidence, sorted, `le` spelt as Prometheus does (`+Inf`):
+/// the whole distribution the p95 was read from, so a report can draw it.
+fn buckets_evidence(merged: &[(f64, f64)]) -> serde_json::Value {
+    let mut sorted = merged.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    sorted
+        .iter()
+        .map(|(le, count)| {
+            let le = if le.is_infinite() {
+                "+Inf".to_string()
+            } else {
+                le.to_string()
+            };
+            json!({"le": le, "count": count})
+        })
+        .collect()
 }
 
 fn merge(merged: &mut Vec<(f64, f64)>, le: f64, count: f64) {
@@ -587,6 +599,7 @@ fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String
             },
         );
     };
+    let buckets = buckets_evidence(&merged_buckets(family));
     let Some((lower, upper, requests)) = p95_bounds(family) else {
         return b.status(Status::Unknown, format!("{} has no +Inf bucket", family.name));
     };
@@ -599,7 +612,7 @@ fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String
         (lower, upper),
         &format!("over the server's lifetime ({requests} requests)"),
         "http",
-        json!({"family": family.name, "requests": requests, "window": "lifetime"}),
+        json!({"family": family.name, "requests": requests, "window": "lifetime", "buckets": buckets}),
         "the bucket holding the 95th percentile of the lifetime end-to-end latency histogram lies wholly under the target",
     )
 }
@@ -678,6 +691,7 @@ fn latency_p95_over_range(target_ms: f64, answer: Result<(&[LabelledValue], Stri
             merge(&mut merged, le, s.value);
         }
     }
+    let buckets = buckets_evidence(&merged);
     let Some((lower, upper, rate)) = p95_of(merged) else {
         return b.status(Status::Unknown, format!("no latency buckets {scope}"));
     };
@@ -690,7 +704,7 @@ fn latency_p95_over_range(target_ms: f64, answer: Result<(&[LabelledValue], Stri
         (lower, upper),
         &scope,
         "prometheus",
-        json!({"requests_per_second": rate, "window": scope}),
+        json!({"requests_per_second": rate, "window": scope, "buckets": buckets}),
         "the bucket holding the 95th percentile of the latency histogram's rates over the range lies wholly under the target",
     )
 }
@@ -838,6 +852,7 @@ fn windowed_latency(target_ms: f64, names: &EngineMetrics, w: &Windowed) -> Find
         );
     };
     let (deltas, reset) = bucket_deltas(&merged_buckets(start), &merged_buckets(end));
+    let buckets = buckets_evidence(&deltas);
     let Some((lower, upper, requests)) = p95_of(deltas) else {
         return b.status(Status::Unknown, format!("{} has no +Inf bucket", end.name));
     };
@@ -855,7 +870,7 @@ fn windowed_latency(target_ms: f64, names: &EngineMetrics, w: &Windowed) -> Find
         (lower, upper),
         &format!("{scope} ({requests} requests)"),
         "http",
-        json!({"family": end.name, "requests": requests, "window_seconds": w.seconds, "counter_reset": reset}),
+        json!({"family": end.name, "requests": requests, "window_seconds": w.seconds, "counter_reset": reset, "buckets": buckets}),
         "the bucket holding the 95th percentile of the window's latency histogram (end scrape minus start scrape) lies wholly under the target",
     )
 }

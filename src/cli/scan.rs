@@ -48,6 +48,8 @@ pub enum ReportFormat {
     Junit,
     /// A Markdown audit report: identity, summary, findings, what to attest by hand, hashes.
     Markdown,
+    /// A self-contained HTML audit report, as the Markdown one, with charts drawn in inline SVG.
+    Html,
     /// SARIF 2.1.0 for code-scanning views: fail, warn and unknown located in the spec file.
     Sarif,
 }
@@ -514,6 +516,7 @@ fn render(
             report::junit::JunitOptions { fail_on: req.fail_on },
         ),
         ReportFormat::Markdown => report::markdown::render(&mut buffer, report),
+        ReportFormat::Html => report::html::render(&mut buffer, report),
         // Sections are built from the specs in order, so the regions line up with them.
         ReportFormat::Sarif => report::sarif::render(&mut buffer, report, regions),
     }?;

@@ -108,28 +108,7 @@ pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     }
     writeln!(out, "\n| Scan | |")?;
     writeln!(out, "| --- | --- |")?;
-    let mut rows: Vec<(&str, String)> = vec![
-        ("Report schema", report.schema.clone()),
-        ("Tool version", report.tool_version.clone()),
-        ("Started", report.started_at.clone()),
-        ("Finished", report.finished_at.clone()),
-    ];
-    if let Some(p) = &report.provenance {
-        rows.push(("Duration", format!("{:.3} s", p.duration_seconds)));
-        rows.push(("Observation SHA-256", p.observation_sha256.clone()));
-        let commit = p
-            .git_commit
-            .as_deref()
-            .unwrap_or("unknown (built outside a git checkout)");
-        rows.push(("Git commit", commit.to_string()));
-        let machine = match &p.scanned_by.machine_id {
-            Some(id) => format!("{} (machine id {id})", p.scanned_by.hostname),
-            None => p.scanned_by.hostname.clone(),
-        };
-        rows.push(("Scanned by", machine));
-        rows.push(("Command line", p.command_line.join(" ")));
-    }
-    for (name, value) in rows {
+    for (name, value) in super::scan_rows(report) {
         writeln!(out, "| {name} | {} |", cell(&value))?;
     }
     if report.provenance.is_some() {

@@ -1,11 +1,12 @@
 //! The conformance report: one type that every renderer reads and the exit code comes from.
 //!
 //! Renderers ([`table`], [`json`], [`prom`], [`junit`],
-//! [`markdown`], [`sarif`]) only format a [`Report`]; they compute nothing. The exit code
+//! [`markdown`], [`html`], [`sarif`]) only format a [`Report`]; they compute nothing. The exit code
 //! is computed once, here, from the findings.
 
 pub mod derive;
 pub mod diff;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -148,6 +149,36 @@ impl Summary {
         }
         s
     }
+}
+
+/// The facts about the scan itself that audit renderers list under "Hashes": schema, version,
+/// times, and the provenance when the report has one.
+pub(crate) fn scan_rows(report: &Report) -> Vec<(&'static str, String)> {
+    let mut rows: Vec<(&'static str, String)> = vec![
+        ("Report schema", report.schema.clone()),
+        ("Tool version", report.tool_version.clone()),
+        ("Started", report.started_at.clone()),
+        ("Finished", report.finished_at.clone()),
+    ];
+    if let Some(p) = &report.provenance {
+        rows.push(("Duration", format!("{:.3} s", p.duration_seconds)));
+        rows.push(("Observation SHA-256", p.observation_sha256.clone()));
+        let commit = p
+            .git_commit
+            .as_deref()
+            .unwrap_or("unknown (built outside a git checkout)");
+        rows.push(("Git commit", commit.to_string()));
+        let machine = match &p.scanned_by.machine_id {
+            Some(id) => format!("{} (machine id {id})", p.scanned_by.hostname),
+            None => p.scanned_by.hostname.clone(),
+        };
+        rows.push(("Scanned by", machine));
+        rows.push(("Command line", p.command_line.join(" ")));
+    }
+    if let Some(w) = &report.waivers {
+        rows.push(("Waiver file SHA-256", format!("{} ({})", w.sha256, w.path)));
+    }
+    rows
 }
 
 /// The lowest status that fails a scan (`--fail-on`).

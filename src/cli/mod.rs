@@ -273,6 +273,12 @@ fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(factor).ok_or_else(|| format!("{s:?} is too large"))
 }
 
+/// The command-line definition, for tests and tools that check command lines written elsewhere
+/// (the deployment examples) against the real parser rather than a copy of it.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {

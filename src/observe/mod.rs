@@ -122,6 +122,28 @@ pub enum ProbeOutcome<T> {
     },
 }
 
+impl Observation {
+    /// The sources whose probe did not answer before the deadline: a scan that could not see
+    /// everything it planned to (its findings there are `unknown`).
+    pub fn unanswered(&self) -> Vec<String> {
+        fn timed_out<T>(o: &ProbeOutcome<T>) -> Option<String> {
+            match o {
+                ProbeOutcome::TimedOut { source, .. } => Some(source.clone()),
+                _ => None,
+            }
+        }
+        [
+            timed_out(&self.gpu),
+            timed_out(&self.host),
+            timed_out(&self.endpoint),
+            timed_out(&self.prometheus),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
 /// What to probe, and how long to wait.
 #[derive(Debug, Clone)]
 pub struct Plan {

@@ -54,6 +54,9 @@ pub struct Report {
     /// What was observed, unless left out (`--no-facts`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub observation: Option<Observation>,
+    /// Probes that did not answer before the deadline (their sources), when any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unanswered_probes: Vec<String>,
     /// How the scan came about: build, machine, command line, hashes (`modelspec verify`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub provenance: Option<derive::Provenance>,
@@ -224,6 +227,7 @@ impl Report {
             summary,
             specs,
             node,
+            unanswered_probes: observation.as_ref().map(Observation::unanswered).unwrap_or_default(),
             observation,
             provenance: None,
             waivers: None,

@@ -11,6 +11,10 @@
 //! node_exporter refuses a whole textfile when one series appears twice, so label sets are
 //! de-duplicated (two documents with one `metadata.name` add up under that name). Findings about
 //! the node across several specs carry `spec=""`, which Prometheus reads as no `spec` label.
+//!
+//! `modelspec_scan_success` says whether the scan saw what it planned to (every probe answered
+//! before the deadline), not whether the node conforms: drift has its own series, and an alert
+//! on a hung driver must not fire for every drifting node, nor hide behind one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -117,9 +121,13 @@ pub fn render(out: &mut impl Write, report: &Report, options: PromOptions) -> st
     family(
         out,
         "modelspec_scan_success",
-        "1 when the last scan found no drift (no fail finding), else 0.",
+        "1 when every probe of the last scan answered in time, else 0 (drift is counted in modelspec_findings).",
     )?;
-    writeln!(out, "modelspec_scan_success {}", u8::from(report.summary.fail == 0))
+    writeln!(
+        out,
+        "modelspec_scan_success {}",
+        u8::from(report.unanswered_probes.is_empty())
+    )
 }
 
 /// The HELP and TYPE lines of a gauge.

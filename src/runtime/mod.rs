@@ -271,6 +271,11 @@ pub enum Answer<'a> {
         body: &'a str,
         /// The body was cut at the size cap or the deadline.
         truncated: bool,
+        /// Why the body cannot be read as the document it claims to be, when the HTTP layer
+        /// knows: why it was cut (too large, too slow, connection dropped), a redirect that was
+        /// not followed, or bytes that are not UTF-8 (which neither JSON nor Prometheus text may
+        /// hold; the body shown has them replaced, and must not be judged as if it were real).
+        problem: Option<&'a str>,
         /// Time to the response headers, when measured.
         latency_ms: Option<f64>,
     },
@@ -377,6 +382,7 @@ impl Answers for StaticAnswers {
             server: r.server.as_deref(),
             body: &r.body,
             truncated: false,
+            problem: None,
             latency_ms: None,
         })
     }
@@ -385,7 +391,7 @@ impl Answers for StaticAnswers {
 /// Reads `GET path` as a JSON document, or says why it cannot be: not asked, no answer, an
 /// error status, an HTML page, another content type, a cut body, malformed JSON.
 pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
-    let (status, content_type, body, truncated) = match answers.get(path) {
+    let (status, content_type, body, truncated, problem) = match answers.get(path) {
         None => return Err(format!("GET {path} was not asked")),
         Some(Answer::Failed { reason, .. }) => return Err(format!("GET {path}: {reason}")),
         Some(Answer::Reply {
@@ -393,9 +399,13 @@ pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
             content_type,
             body,
             truncated,
+            problem,
             ..
-        }) => (status, content_type, body, truncated),
+        }) => (status, content_type, body, truncated, problem),
     };
+    if let Some(problem) = problem {
+        return Err(format!("GET {path}: {problem}"));
+    }
     if !(200..300).contains(&status) {
         return Err(format!("GET {path} answered HTTP {status}"));
     }
@@ -506,12 +516,17 @@ pub fn detect(inputs: &Inputs) -> Option<Detection> {
         because.extend(signature(engine, inputs));
         return Some(Detection { engine, because });
     }
-    EngineId::ALL
-        .iter()
-        .find_map(|&engine| {
-            let because = signature(engine, inputs);
-            (!because.is_empty()).then_some(Detection { engine, because })
-        })
+    let signed = signed_engines(inputs);
+    if conflicting(&signed) {
+        // Answers that point to two engines are not evidence of either: a proxy in front of
+        // another engine, or a server imitating one. Naming the first would pass a spec on
+        // the cheapest claim (`owned_by`); `undetected_reason` says which answers disagree.
+        return None;
+    }
+    signed
+        .into_iter()
+        .next()
+        .map(|(engine, because)| Detection { engine, because })
         .or_else(|| {
             METRICS_PATHS.iter().find_map(|path| {
                 let Some(Answer::Reply {
@@ -533,6 +548,63 @@ pub fn detect(inputs: &Inputs) -> Option<Detection> {
                 })
             })
         })
+}
+
+/// Every engine whose signature the answers carry, in [`EngineId::ALL`] order, with why.
+fn signed_engines(inputs: &Inputs) -> Vec<(EngineId, Vec<String>)> {
+    EngineId::ALL
+        .iter()
+        .filter_map(|&engine| {
+            let because = signature(engine, inputs);
+            (!because.is_empty()).then_some((engine, because))
+        })
+        .collect()
+}
+
+/// Whether the signatures name engines that cannot both be serving. NIM runs vLLM or
+/// TensorRT-LLM inside and answers with their traits too, so NIM with another is no conflict.
+fn conflicting(signed: &[(EngineId, Vec<String>)]) -> bool {
+    let engines: Vec<EngineId> = signed
+        .iter()
+        .map(|(engine, _)| *engine)
+        .filter(|engine| *engine != EngineId::Nim)
+        .collect();
+    engines.len() > 1
+}
+
+/// Why [`detect`] named no engine, for a finding's message: answers pointing to more than one
+/// engine, else the first introspection answer that could not be read (the most telling: a
+/// timeout, a cut or malformed body, a redirect, a refused connection), else that nothing
+/// answered like a known engine.
+pub fn undetected_reason(inputs: &Inputs) -> String {
+    let signed = signed_engines(inputs);
+    if conflicting(&signed) {
+        let claims: Vec<String> = signed
+            .iter()
+            .map(|(engine, because)| format!("{} ({})", engine.as_str(), because.join("; ")))
+            .collect();
+        return format!(
+            "the answers point to more than one engine, so none is trusted (engine mismatch): {}",
+            claims.join(" and ")
+        );
+    }
+    // /v1/models first: most engines answer it. Only answers that broke count: a 404, an HTML
+    // page or an empty health body only say this is not that engine's endpoint.
+    let mut paths = all_endpoints();
+    paths.retain(|path| !METRICS_PATHS.contains(path));
+    paths.sort_by_key(|path| *path != openai::MODELS);
+    let unreadable = paths.into_iter().find_map(|path| {
+        let why = json_of(inputs.answers, path).err()?;
+        match inputs.answers.get(path)? {
+            Answer::Failed { .. } | Answer::Reply { problem: Some(_), .. } => Some(why),
+            Answer::Reply { .. } if why.contains("malformed JSON") => Some(why),
+            Answer::Reply { .. } => None,
+        }
+    });
+    match unreadable {
+        Some(why) => format!("no answer could be read: {why}"),
+        None => "no answer carries a known engine's signature".to_string(),
+    }
 }
 
 /// Where engines serve Prometheus text on their API port.

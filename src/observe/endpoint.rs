@@ -398,6 +398,35 @@ mod tests {
         port
     }
 
+    /// Regression (tests/hostile): a cut, redirected or non-UTF-8 body is flagged to the checks,
+    /// with the HTTP layer's reason, instead of being read as the server's document.
+    #[test]
+    fn unusable_bodies_carry_their_reason() {
+        let mut r = modelspec_probe_http::Response {
+            status: 200,
+            http_version: "HTTP/1.1".into(),
+            latency_ms: 1.0,
+            total_ms: 1.0,
+            final_url: None,
+            headers: Default::default(),
+            body: "{\"a\":\"\u{fffd}\"}".into(),
+            binary: false,
+            body_bytes_read: 10,
+            truncated: false,
+            body_cut: None,
+            redirect_not_followed: None,
+        };
+        assert_eq!(reply_problem(&r), None);
+        r.binary = true;
+        assert!(reply_problem(&r).is_some_and(|p| p.contains("not valid UTF-8")));
+        r.truncated = true;
+        r.body_cut = Some(modelspec_probe_http::Failure {
+            kind: FailureKind::TooLarge,
+            reason: "the body is larger than the cap".into(),
+        });
+        assert_eq!(reply_problem(&r), Some("the body is larger than the cap"));
+    }
+
     #[test]
     fn an_http2_server_answers_settings() {
         let port = server(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00");

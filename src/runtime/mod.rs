@@ -593,14 +593,24 @@ pub fn undetected_reason(inputs: &Inputs) -> String {
     let mut paths = all_endpoints();
     paths.retain(|path| !METRICS_PATHS.contains(path));
     paths.sort_by_key(|path| *path != openai::MODELS);
-    let unreadable = paths.into_iter().find_map(|path| {
-        let why = json_of(inputs.answers, path).err()?;
-        match inputs.answers.get(path)? {
-            Answer::Failed { .. } | Answer::Reply { problem: Some(_), .. } => Some(why),
-            Answer::Reply { .. } if why.contains("malformed JSON") => Some(why),
-            Answer::Reply { .. } => None,
-        }
-    });
+    let broken: Vec<String> = paths
+        .into_iter()
+        .filter_map(|path| {
+            let why = json_of(inputs.answers, path).err()?;
+            match inputs.answers.get(path)? {
+                Answer::Failed { .. } | Answer::Reply { problem: Some(_), .. } => Some(why),
+                Answer::Reply { .. } if why.contains("malformed JSON") => Some(why),
+                Answer::Reply { .. } => None,
+            }
+        })
+        .collect();
+    // A request never sent (the deadline passed while slower ones held every slot) says less
+    // than one the server failed to answer: that one names what the server did.
+    let unreadable = broken
+        .iter()
+        .find(|why| !why.contains("not sent to"))
+        .or(broken.first())
+        .cloned();
     match unreadable {
         Some(why) => format!("no answer could be read: {why}"),
         None => "no answer carries a known engine's signature".to_string(),
@@ -752,6 +762,84 @@ mod tests {
         assert!(why("/text").contains("text/plain, not JSON"));
         assert!(why("/empty").contains("empty body"));
         assert!(why("/missing").contains("was not asked"));
+    }
+
+    /// Answers the HTTP layer flagged, as the endpoint probe hands them over.
+    struct Flagged<'a>(&'a str, &'a str);
+
+    impl Answers for Flagged<'_> {
+        fn get(&self, path: &str) -> Option<Answer<'_>> {
+            (path == self.0).then_some(Answer::Reply {
+                status: 200,
+                content_type: Some("application/json"),
+                server: None,
+                body: r#"{"data":[{"id":"m","owned_by":"vllm"}]}"#,
+                truncated: false,
+                problem: Some(self.1),
+                latency_ms: None,
+            })
+        }
+    }
+
+    /// Regression (tests/hostile: invalid UTF-8): a body whose bad bytes were replaced reads
+    /// as valid JSON; the problem the HTTP layer recorded must win over the text.
+    #[test]
+    fn a_flagged_answer_is_never_read_as_json() {
+        let answers = Flagged("/v1/models", "the body is not valid UTF-8");
+        let why = json_of(&answers, "/v1/models").expect_err("flagged");
+        assert!(why.contains("not valid UTF-8"), "{why}");
+        let env = BTreeMap::new();
+        let inputs = Inputs {
+            argv: None,
+            env: &env,
+            env_names: None,
+            answers: &answers,
+            largest_gpu_mib: None,
+            model_hint: None,
+            model_config: None,
+        };
+        assert_eq!(detect(&inputs), None);
+        let reason = undetected_reason(&inputs);
+        assert!(
+            reason.contains("GET /v1/models: the body is not valid UTF-8"),
+            "{reason}"
+        );
+    }
+
+    /// Regression (tests/hostile: a server claiming vLLM with TGI's /info): the first
+    /// signature found used to win, so a vLLM spec passed on an `owned_by` anyone can write.
+    #[test]
+    fn answers_pointing_to_two_engines_name_none() {
+        let answers = StaticAnswers::default()
+            .json("/v1/models", 200, r#"{"data":[{"id":"m","owned_by":"vllm"}]}"#)
+            .json(
+                "/info",
+                200,
+                r#"{"model_id":"m","max_input_tokens":1023,"max_total_tokens":1024,"router":"text-generation-router","version":"2.2.0"}"#,
+            );
+        let env = BTreeMap::new();
+        let inputs = Inputs {
+            argv: None,
+            env: &env,
+            env_names: None,
+            answers: &answers,
+            largest_gpu_mib: None,
+            model_hint: None,
+            model_config: None,
+        };
+        assert_eq!(detect(&inputs), None);
+        let reason = undetected_reason(&inputs);
+        assert!(
+            reason.contains("more than one engine") && reason.contains("vllm") && reason.contains("tgi"),
+            "{reason}"
+        );
+        // The command line still settles it: it names the process, not a claim over HTTP.
+        let argv = vec!["vllm".to_string(), "serve".to_string(), "m".to_string()];
+        let named = Inputs {
+            argv: Some(&argv),
+            ..inputs
+        };
+        assert_eq!(detect(&named).map(|d| d.engine), Some(EngineId::Vllm));
     }
 
     #[test]

@@ -102,6 +102,11 @@ impl Scan {
             "{code} must be unknown or fail, not {status}: {finding:#}"
         );
         let message = finding["message"].as_str().unwrap_or_default().to_lowercase();
+        // Printed so a run shows what a user would read (`--nocapture`).
+        eprintln!(
+            "[hostile]   {code}: {status}: {}",
+            message.chars().take(300).collect::<String>()
+        );
         assert!(
             causes.iter().any(|cause| message.contains(&cause.to_lowercase())),
             "{code}'s message must name the cause ({causes:?}): {message}"
@@ -109,8 +114,8 @@ impl Scan {
     }
 }
 
-/// Scans `spec_text` with `--endpoint endpoint` (when given) and the extra arguments, and checks
-/// the invariants every case shares: time, memory, GPU findings, no pass in `must_not_pass`.
+/// Scans `spec_text` with the extra arguments (`--endpoint URL`, ...) and checks the invariants
+/// every case shares: the wall time, the peak RSS, the exit code, the GPU findings.
 pub fn scan(case: &str, spec_text: &str, extra: &[&str]) -> Scan {
     let dir = tempfile::tempdir().expect("a scratch directory");
     let scan = run(dir.path(), spec_text, extra);

@@ -88,11 +88,6 @@ impl Server {
         self.addr.port()
     }
 
-    /// `http://ADDR` (no trailing slash).
-    pub fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
     /// The paths asked so far.
     pub fn requests(&self) -> Vec<String> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()

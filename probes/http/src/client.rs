@@ -321,8 +321,9 @@ impl HttpClient {
         };
         if budget.is_zero() {
             let reason = format!(
-                "not sent to {shown_url}: the scan's overall deadline had passed before this request could start; \
-                 allow the scan more time or make fewer requests"
+                "not sent to {shown_url}: the scan's overall deadline had passed before this request could start \
+                 (the requests before it took the time: a slow or hung server answers each one late); allow the \
+                 scan more time or make fewer requests"
             );
             return failed(shown_url, FailureKind::Timeout, reason);
         }
@@ -466,9 +467,11 @@ fn read_body(response: &mut reqwest::blocking::Response, cap: usize, end: Instan
                     break Some(Failure {
                         kind: FailureKind::TooLarge,
                         reason: format!(
-                            "the body from {} is larger than the cap of {cap} bytes; the first {cap} bytes are kept \
-                             and the rest was not read; raise the cap for this request if such a body is expected",
-                            context.url
+                            "the body from {} is larger than the cap of {cap} bytes; the rest was not read, and only \
+                             the first {} bytes are kept as evidence; raise the cap for this request if such a body \
+                             is expected",
+                            context.url,
+                            cap.min(CUT_BODY_KEPT_BYTES)
                         ),
                     });
                 }

@@ -426,8 +426,15 @@ pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
         return Err(format!("GET {path} answered an empty body"));
     }
     serde_json::from_str(body).map_err(|e| {
+        // serde_json stops at 128 levels rather than overflow the stack; its words for that,
+        // "recursion limit exceeded", do not say that the document is what is too deep.
+        let depth = if e.to_string().starts_with("recursion limit exceeded") {
+            " (nested deeper than 128 levels: no engine's answer is)"
+        } else {
+            ""
+        };
         format!(
-            "GET {path} answered malformed JSON (line {}, column {}): {e}",
+            "GET {path} answered malformed JSON (line {}, column {}): {e}{depth}",
             e.line(),
             e.column()
         )
@@ -747,7 +754,8 @@ mod tests {
             .json("/ok", 200, r#"{"a": 1}"#)
             .json("/bad", 200, "{\"a\": ")
             .json("/404", 404, "{}")
-            .json("/empty", 200, "  ");
+            .json("/empty", 200, "  ")
+            .json("/deep", 200, &"[".repeat(100_000));
         answers.insert("/html", 200, Some("text/html"), "<html>oops</html>");
         answers.insert("/text", 200, Some("text/plain"), "fine");
         assert!(json_of(&answers, "/ok").is_ok());
@@ -761,6 +769,12 @@ mod tests {
         assert!(why("/html").contains("HTML page"));
         assert!(why("/text").contains("text/plain, not JSON"));
         assert!(why("/empty").contains("empty body"));
+        // Regression (tests/hostile): "recursion limit exceeded" alone did not say what was wrong.
+        assert!(
+            why("/deep").contains("nested deeper than 128 levels"),
+            "{}",
+            why("/deep")
+        );
         assert!(why("/missing").contains("was not asked"));
     }
 

@@ -31,12 +31,15 @@ pub(crate) struct EngineView<'a> {
     pub env_names: Option<&'a [String]>,
     /// The HTTP/2 check of the port, for gRPC specs.
     pub http2: Option<&'a Http2Check>,
+    /// Why no engine was detected (conflicting answers, an answer that broke), when none was.
+    pub undetected: Option<String>,
 }
 
 impl<'a> EngineView<'a> {
     /// Reads the engine from its inputs.
     pub(crate) fn new(inputs: &Inputs<'a>) -> EngineView<'a> {
         let detection = runtime::detect(inputs);
+        let undetected = detection.is_none().then(|| runtime::undetected_reason(inputs));
         let facts = detection
             .as_ref()
             .map(|d| runtime::facts(d.engine, inputs))
@@ -47,6 +50,7 @@ impl<'a> EngineView<'a> {
             facts,
             env_names: inputs.env_names,
             http2: None,
+            undetected,
         }
     }
 
@@ -61,8 +65,17 @@ impl<'a> EngineView<'a> {
             return gap.clone();
         }
         match &self.detection {
-            None => format!("{what}: the serving engine could not be identified from its command line or answers"),
+            None => format!("{what}: {}", self.unidentified()),
             Some(d) => format!("{what}: {} does not say", d.engine.as_str()),
+        }
+    }
+
+    /// "the serving engine could not be identified ...", with why when known.
+    pub(crate) fn unidentified(&self) -> String {
+        let base = "the serving engine could not be identified from its command line or answers";
+        match &self.undetected {
+            Some(why) => format!("{base}: {why}"),
+            None => base.to_string(),
         }
     }
 

@@ -127,10 +127,7 @@ fn framework(declared: &str, view: &Result<EngineView, Unseen>) -> Finding {
         Err(unseen) => return unseen.finding(b),
     };
     let Some(detected) = view.engine() else {
-        return b.status(
-            Status::Unknown,
-            "the serving engine could not be identified from its command line or answers",
-        );
+        return b.status(Status::Unknown, view.unidentified());
     };
     let b = b.observed(detected.as_str()).evidence(
         "http+host",

@@ -208,7 +208,11 @@ fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observatio
     {
         let place = exchange.url.clone();
         return match (exchange.response(), exchange.failure()) {
-            (Some(r), _) if (200..300).contains(&r.status) && !r.truncated => {
+            (Some(r), _)
+                if (200..300).contains(&r.status)
+                    && !r.truncated
+                    && crate::observe::endpoint::reply_problem(r).is_none() =>
+            {
                 let content_type = r.headers.get("content-type").map(String::as_str);
                 Ok(Page {
                     exposition: parse(
@@ -219,11 +223,14 @@ fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observatio
                     place,
                 })
             }
-            (Some(r), _) => Err(format!(
-                "{place} answered HTTP {}{}",
-                r.status,
-                if r.truncated { ", cut short" } else { "" }
-            )),
+            (Some(r), _) => Err(match crate::observe::endpoint::reply_problem(r) {
+                Some(problem) if (200..300).contains(&r.status) => format!("{place}: {problem}"),
+                _ => format!(
+                    "{place} answered HTTP {}{}",
+                    r.status,
+                    if r.truncated { ", cut short" } else { "" }
+                ),
+            }),
             (None, Some(f)) => Err(format!("{place}: {}", f.reason)),
             (None, None) => Err(format!("{place}: no answer")),
         };
@@ -263,10 +270,20 @@ fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observatio
             status,
             content_type,
             body,
+            truncated,
+            problem,
             ..
         }) => {
             if !(200..300).contains(&status) {
                 return Err(format!("{place} answered HTTP {status}"));
+            }
+            // A page cut short (too large, too slow) or not text is not the engine's page:
+            // judging its beginning as the whole passed checks on data that was never complete.
+            if let Some(problem) = problem {
+                return Err(format!("{place}: {problem}"));
+            }
+            if truncated {
+                return Err(format!("{place}: the page was cut short (size cap or deadline)"));
             }
             let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
             if !matches!(
@@ -783,6 +800,7 @@ fn windowed<'a>(spec: &ModelSpec, observation: &'a Observation) -> Option<Result
                 content_type,
                 body,
                 truncated: false,
+                problem: None,
                 ..
             }) => Ok(parse(
                 body,
@@ -798,6 +816,7 @@ fn windowed<'a>(spec: &ModelSpec, observation: &'a Observation) -> Option<Result
         server: None,
         body: &r.body,
         truncated: r.truncated,
+        problem: crate::observe::endpoint::reply_problem(r),
         latency_ms: None,
     });
     Some((|| {

@@ -155,8 +155,12 @@ fn probe_check(code: &str, pointer: &str, path: &str, timeout_s: u64, view: &Res
             status,
             latency_ms,
             truncated,
+            problem,
             ..
         }) => {
+            // "answered 302" alone hides the redirect that was not followed, and "never finished"
+            // hides whether the body was too large or too slow: the HTTP layer knows which.
+            let why = problem.map(|p| format!(": {p}")).unwrap_or_default();
             let b = b
                 .observed(json!({"status": status, "latency_ms": latency_ms}))
                 .evidence(
@@ -168,12 +172,22 @@ fn probe_check(code: &str, pointer: &str, path: &str, timeout_s: u64, view: &Res
             let ms = latency_ms.map_or_else(String::new, |ms| format!(" in {ms:.0} ms"));
             if !(200..300).contains(&status) {
                 b.remediation(format!("the probe would fail; check the server's state{semantics}"))
-                    .status(Status::Fail, format!("GET {path} answered {status}{ms}{semantics}"))
+                    .status(
+                        Status::Fail,
+                        format!("GET {path} answered {status}{ms}{semantics}{why}"),
+                    )
             } else if truncated {
                 b.remediation("find why the server stops mid-answer (overload, a proxy)")
                     .status(
                         Status::Fail,
-                        format!("GET {path} answered {status}{ms}, but its body never finished (cut at the deadline or size cap)"),
+                        format!(
+                            "GET {path} answered {status}{ms}, but its body never finished{}",
+                            if why.is_empty() {
+                                " (cut at the deadline or size cap)".to_string()
+                            } else {
+                                why.clone()
+                            }
+                        ),
                     )
             } else if slow {
                 b.remediation("raise the probe's timeoutSeconds, or find why the server answers slowly")

@@ -276,6 +276,7 @@ impl Answers for EndpointTarget {
                 server: r.headers.get("server").map(String::as_str),
                 body: &r.body,
                 truncated: r.truncated,
+                problem: reply_problem(r),
                 latency_ms: Some(r.latency_ms),
             },
             (None, Some(f)) => Answer::Failed {
@@ -288,6 +289,20 @@ impl Answers for EndpointTarget {
             },
         })
     }
+}
+
+/// Why a response's body is not the document it claims to be, in the HTTP layer's words.
+pub(crate) fn reply_problem(r: &modelspec_probe_http::Response) -> Option<&str> {
+    if let Some(cut) = &r.body_cut {
+        return Some(&cut.reason);
+    }
+    if let Some(redirect) = &r.redirect_not_followed {
+        return Some(&redirect.why.reason);
+    }
+    // Replaced bytes would read as valid text: a JSON document with a U+FFFD where the server
+    // sent garbage would pass as the server's answer.
+    r.binary
+        .then_some("the body is not valid UTF-8, so it is neither JSON nor Prometheus text; the server sent bytes of another encoding or binary data")
 }
 
 /// What the HTTP/2 preface check saw.
@@ -381,6 +396,35 @@ mod tests {
             }
         });
         port
+    }
+
+    /// Regression (tests/hostile): a cut, redirected or non-UTF-8 body is flagged to the checks,
+    /// with the HTTP layer's reason, instead of being read as the server's document.
+    #[test]
+    fn unusable_bodies_carry_their_reason() {
+        let mut r = modelspec_probe_http::Response {
+            status: 200,
+            http_version: "HTTP/1.1".into(),
+            latency_ms: 1.0,
+            total_ms: 1.0,
+            final_url: None,
+            headers: Default::default(),
+            body: "{\"a\":\"\u{fffd}\"}".into(),
+            binary: false,
+            body_bytes_read: 10,
+            truncated: false,
+            body_cut: None,
+            redirect_not_followed: None,
+        };
+        assert_eq!(reply_problem(&r), None);
+        r.binary = true;
+        assert!(reply_problem(&r).is_some_and(|p| p.contains("not valid UTF-8")));
+        r.truncated = true;
+        r.body_cut = Some(modelspec_probe_http::Failure {
+            kind: FailureKind::TooLarge,
+            reason: "the body is larger than the cap".into(),
+        });
+        assert_eq!(reply_problem(&r), Some("the body is larger than the cap"));
     }
 
     #[test]

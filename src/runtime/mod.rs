@@ -271,6 +271,11 @@ pub enum Answer<'a> {
         body: &'a str,
         /// The body was cut at the size cap or the deadline.
         truncated: bool,
+        /// Why the body cannot be read as the document it claims to be, when the HTTP layer
+        /// knows: why it was cut (too large, too slow, connection dropped), a redirect that was
+        /// not followed, or bytes that are not UTF-8 (which neither JSON nor Prometheus text may
+        /// hold; the body shown has them replaced, and must not be judged as if it were real).
+        problem: Option<&'a str>,
         /// Time to the response headers, when measured.
         latency_ms: Option<f64>,
     },
@@ -377,6 +382,7 @@ impl Answers for StaticAnswers {
             server: r.server.as_deref(),
             body: &r.body,
             truncated: false,
+            problem: None,
             latency_ms: None,
         })
     }
@@ -385,7 +391,7 @@ impl Answers for StaticAnswers {
 /// Reads `GET path` as a JSON document, or says why it cannot be: not asked, no answer, an
 /// error status, an HTML page, another content type, a cut body, malformed JSON.
 pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
-    let (status, content_type, body, truncated) = match answers.get(path) {
+    let (status, content_type, body, truncated, problem) = match answers.get(path) {
         None => return Err(format!("GET {path} was not asked")),
         Some(Answer::Failed { reason, .. }) => return Err(format!("GET {path}: {reason}")),
         Some(Answer::Reply {
@@ -393,9 +399,13 @@ pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
             content_type,
             body,
             truncated,
+            problem,
             ..
-        }) => (status, content_type, body, truncated),
+        }) => (status, content_type, body, truncated, problem),
     };
+    if let Some(problem) = problem {
+        return Err(format!("GET {path}: {problem}"));
+    }
     if !(200..300).contains(&status) {
         return Err(format!("GET {path} answered HTTP {status}"));
     }
@@ -416,8 +426,15 @@ pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
         return Err(format!("GET {path} answered an empty body"));
     }
     serde_json::from_str(body).map_err(|e| {
+        // serde_json stops at 128 levels rather than overflow the stack; its words for that,
+        // "recursion limit exceeded", do not say that the document is what is too deep.
+        let depth = if e.to_string().starts_with("recursion limit exceeded") {
+            " (nested deeper than 128 levels: no engine's answer is)"
+        } else {
+            ""
+        };
         format!(
-            "GET {path} answered malformed JSON (line {}, column {}): {e}",
+            "GET {path} answered malformed JSON (line {}, column {}): {e}{depth}",
             e.line(),
             e.column()
         )
@@ -506,12 +523,17 @@ pub fn detect(inputs: &Inputs) -> Option<Detection> {
         because.extend(signature(engine, inputs));
         return Some(Detection { engine, because });
     }
-    EngineId::ALL
-        .iter()
-        .find_map(|&engine| {
-            let because = signature(engine, inputs);
-            (!because.is_empty()).then_some(Detection { engine, because })
-        })
+    let signed = signed_engines(inputs);
+    if conflicting(&signed) {
+        // Answers that point to two engines are not evidence of either: a proxy in front of
+        // another engine, or a server imitating one. Naming the first would pass a spec on
+        // the cheapest claim (`owned_by`); `undetected_reason` says which answers disagree.
+        return None;
+    }
+    signed
+        .into_iter()
+        .next()
+        .map(|(engine, because)| Detection { engine, because })
         .or_else(|| {
             METRICS_PATHS.iter().find_map(|path| {
                 let Some(Answer::Reply {
@@ -533,6 +555,73 @@ pub fn detect(inputs: &Inputs) -> Option<Detection> {
                 })
             })
         })
+}
+
+/// Every engine whose signature the answers carry, in [`EngineId::ALL`] order, with why.
+fn signed_engines(inputs: &Inputs) -> Vec<(EngineId, Vec<String>)> {
+    EngineId::ALL
+        .iter()
+        .filter_map(|&engine| {
+            let because = signature(engine, inputs);
+            (!because.is_empty()).then_some((engine, because))
+        })
+        .collect()
+}
+
+/// Whether the signatures name engines that cannot both be serving. NIM runs vLLM or
+/// TensorRT-LLM inside and answers with their traits too, so NIM with another is no conflict.
+fn conflicting(signed: &[(EngineId, Vec<String>)]) -> bool {
+    let engines: Vec<EngineId> = signed
+        .iter()
+        .map(|(engine, _)| *engine)
+        .filter(|engine| *engine != EngineId::Nim)
+        .collect();
+    engines.len() > 1
+}
+
+/// Why [`detect`] named no engine, for a finding's message: answers pointing to more than one
+/// engine, else the first introspection answer that could not be read (the most telling: a
+/// timeout, a cut or malformed body, a redirect, a refused connection), else that nothing
+/// answered like a known engine.
+pub fn undetected_reason(inputs: &Inputs) -> String {
+    let signed = signed_engines(inputs);
+    if conflicting(&signed) {
+        let claims: Vec<String> = signed
+            .iter()
+            .map(|(engine, because)| format!("{} ({})", engine.as_str(), because.join("; ")))
+            .collect();
+        return format!(
+            "the answers point to more than one engine, so none is trusted (engine mismatch): {}",
+            claims.join(" and ")
+        );
+    }
+    // /v1/models first: most engines answer it. Only answers that broke count: a 404, an HTML
+    // page or an empty health body only say this is not that engine's endpoint.
+    let mut paths = all_endpoints();
+    paths.retain(|path| !METRICS_PATHS.contains(path));
+    paths.sort_by_key(|path| *path != openai::MODELS);
+    let broken: Vec<String> = paths
+        .into_iter()
+        .filter_map(|path| {
+            let why = json_of(inputs.answers, path).err()?;
+            match inputs.answers.get(path)? {
+                Answer::Failed { .. } | Answer::Reply { problem: Some(_), .. } => Some(why),
+                Answer::Reply { .. } if why.contains("malformed JSON") => Some(why),
+                Answer::Reply { .. } => None,
+            }
+        })
+        .collect();
+    // A request never sent (the deadline passed while slower ones held every slot) says less
+    // than one the server failed to answer: that one names what the server did.
+    let unreadable = broken
+        .iter()
+        .find(|why| !why.contains("not sent to"))
+        .or(broken.first())
+        .cloned();
+    match unreadable {
+        Some(why) => format!("no answer could be read: {why}"),
+        None => "no answer carries a known engine's signature".to_string(),
+    }
 }
 
 /// Where engines serve Prometheus text on their API port.
@@ -665,7 +754,8 @@ mod tests {
             .json("/ok", 200, r#"{"a": 1}"#)
             .json("/bad", 200, "{\"a\": ")
             .json("/404", 404, "{}")
-            .json("/empty", 200, "  ");
+            .json("/empty", 200, "  ")
+            .json("/deep", 200, &"[".repeat(100_000));
         answers.insert("/html", 200, Some("text/html"), "<html>oops</html>");
         answers.insert("/text", 200, Some("text/plain"), "fine");
         assert!(json_of(&answers, "/ok").is_ok());
@@ -679,7 +769,91 @@ mod tests {
         assert!(why("/html").contains("HTML page"));
         assert!(why("/text").contains("text/plain, not JSON"));
         assert!(why("/empty").contains("empty body"));
+        // Regression (tests/hostile): "recursion limit exceeded" alone did not say what was wrong.
+        assert!(
+            why("/deep").contains("nested deeper than 128 levels"),
+            "{}",
+            why("/deep")
+        );
         assert!(why("/missing").contains("was not asked"));
+    }
+
+    /// Answers the HTTP layer flagged, as the endpoint probe hands them over.
+    struct Flagged<'a>(&'a str, &'a str);
+
+    impl Answers for Flagged<'_> {
+        fn get(&self, path: &str) -> Option<Answer<'_>> {
+            (path == self.0).then_some(Answer::Reply {
+                status: 200,
+                content_type: Some("application/json"),
+                server: None,
+                body: r#"{"data":[{"id":"m","owned_by":"vllm"}]}"#,
+                truncated: false,
+                problem: Some(self.1),
+                latency_ms: None,
+            })
+        }
+    }
+
+    /// Regression (tests/hostile: invalid UTF-8): a body whose bad bytes were replaced reads
+    /// as valid JSON; the problem the HTTP layer recorded must win over the text.
+    #[test]
+    fn a_flagged_answer_is_never_read_as_json() {
+        let answers = Flagged("/v1/models", "the body is not valid UTF-8");
+        let why = json_of(&answers, "/v1/models").expect_err("flagged");
+        assert!(why.contains("not valid UTF-8"), "{why}");
+        let env = BTreeMap::new();
+        let inputs = Inputs {
+            argv: None,
+            env: &env,
+            env_names: None,
+            answers: &answers,
+            largest_gpu_mib: None,
+            model_hint: None,
+            model_config: None,
+        };
+        assert_eq!(detect(&inputs), None);
+        let reason = undetected_reason(&inputs);
+        assert!(
+            reason.contains("GET /v1/models: the body is not valid UTF-8"),
+            "{reason}"
+        );
+    }
+
+    /// Regression (tests/hostile: a server claiming vLLM with TGI's /info): the first
+    /// signature found used to win, so a vLLM spec passed on an `owned_by` anyone can write.
+    #[test]
+    fn answers_pointing_to_two_engines_name_none() {
+        let answers = StaticAnswers::default()
+            .json("/v1/models", 200, r#"{"data":[{"id":"m","owned_by":"vllm"}]}"#)
+            .json(
+                "/info",
+                200,
+                r#"{"model_id":"m","max_input_tokens":1023,"max_total_tokens":1024,"router":"text-generation-router","version":"2.2.0"}"#,
+            );
+        let env = BTreeMap::new();
+        let inputs = Inputs {
+            argv: None,
+            env: &env,
+            env_names: None,
+            answers: &answers,
+            largest_gpu_mib: None,
+            model_hint: None,
+            model_config: None,
+        };
+        assert_eq!(detect(&inputs), None);
+        let reason = undetected_reason(&inputs);
+        assert!(
+            reason.contains("more than one engine") && reason.contains("vllm") && reason.contains("tgi"),
+            "{reason}"
+        );
+        // The command line still settles it: it names the process, not a claim over HTTP.
+        let argv = vec!["vllm".to_string(), "serve".to_string(), "m".to_string()];
+        let named = Inputs {
+            argv: Some(&argv),
+            ..inputs
+        };
+        assert_eq!(detect(&named).map(|d| d.engine), Some(EngineId::Vllm));
     }
 
     #[test]

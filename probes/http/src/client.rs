@@ -14,8 +14,12 @@
 //!   report that the endpoint moved rather than silently check a different one. A redirect not
 //!   followed is recorded as the 3xx response with its Location and a
 //!   [`RedirectNotFollowed`].
-//! - A body larger than the cap keeps its first `cap` bytes (`truncated: true`, kind
-//!   `too_large`): the beginning of an oversized /metrics page still shows what the server is.
+//! - A body larger than the cap, or cut short for any other reason, keeps only its first
+//!   [`CUT_BODY_KEPT_BYTES`] (`truncated: true`, `body_cut` says why): the beginning of an
+//!   oversized /metrics page still shows what the server is, and the rest is not data anyone
+//!   can judge. Keeping all of it (up to 64 MiB a page) was a memory blow-up: every copy of the
+//!   observation (its JSON, its hash, the report) multiplied it, by six for a body of NULs
+//!   escaped as `\u0000`, and the scan overran its deadline by tens of seconds serializing it.
 //! - Connections are not pooled: each exchange connects afresh, so its latency includes the
 //!   connect and a stale keep-alive connection can never be blamed on the server.
 //! - Environment proxies (`HTTP_PROXY`...) are ignored: a probe on the node must reach the node.
@@ -57,6 +61,9 @@ const MAX_HEADER_VALUE_BYTES: usize = 4096;
 
 /// A CA file larger than this is not a PEM bundle.
 const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// How much of a body that was cut short is kept, as evidence of what the server sent.
+pub const CUT_BODY_KEPT_BYTES: usize = 16 * 1024;
 
 /// How much body is read at a time; also how far past the cap a read can go.
 const READ_CHUNK: usize = 16 * 1024;
@@ -314,8 +321,9 @@ impl HttpClient {
         };
         if budget.is_zero() {
             let reason = format!(
-                "not sent to {shown_url}: the scan's overall deadline had passed before this request could start; \
-                 allow the scan more time or make fewer requests"
+                "not sent to {shown_url}: the scan's overall deadline had passed before this request could start \
+                 (the requests before it took the time: a slow or hung server answers each one late); allow the \
+                 scan more time or make fewer requests"
             );
             return failed(shown_url, FailureKind::Timeout, reason);
         }
@@ -379,7 +387,12 @@ impl HttpClient {
         let redirect_not_followed = redirect_not_followed(status, response.headers(), &answered_url, &self.options);
 
         let cap = request.max_body_bytes.unwrap_or(self.options.max_body_bytes);
-        let body = read_body(&mut response, cap, end, &context);
+        let mut body = read_body(&mut response, cap, end, &context);
+        if body.cut.is_some() && body.kept.len() > CUT_BODY_KEPT_BYTES {
+            body.kept.truncate(CUT_BODY_KEPT_BYTES);
+            // Gives the cap's worth back now, not when the whole scan ends.
+            body.kept.shrink_to_fit();
+        }
         let total = started.elapsed();
         let (text, binary) = body_text(body.kept, body.cut.is_some());
 
@@ -454,9 +467,11 @@ fn read_body(response: &mut reqwest::blocking::Response, cap: usize, end: Instan
                     break Some(Failure {
                         kind: FailureKind::TooLarge,
                         reason: format!(
-                            "the body from {} is larger than the cap of {cap} bytes; the first {cap} bytes are kept \
-                             and the rest was not read; raise the cap for this request if such a body is expected",
-                            context.url
+                            "the body from {} is larger than the cap of {cap} bytes; the rest was not read, and only \
+                             the first {} bytes are kept as evidence; raise the cap for this request if such a body \
+                             is expected",
+                            context.url,
+                            cap.min(CUT_BODY_KEPT_BYTES)
                         ),
                     });
                 }

@@ -45,7 +45,8 @@ mod token;
 
 pub use batch::{MAX_CONCURRENT, fetch_all};
 pub use client::{
-    ClientError, ClientOptions, DEFAULT_HEADERS, DEFAULT_MAX_BODY_BYTES, HttpClient, Request, RequestBody,
+    CUT_BODY_KEPT_BYTES, ClientError, ClientOptions, DEFAULT_HEADERS, DEFAULT_MAX_BODY_BYTES, HttpClient, Request,
+    RequestBody,
 };
 pub use exchange::{Exchange, Failure, FailureKind, Method, Outcome, RedirectNotFollowed, Response};
 pub use json::{JsonProblem, JsonProblemKind};

@@ -175,18 +175,41 @@ static SCHEMA: LazyLock<Result<Schema, String>> = LazyLock::new(|| Schema::compi
 #[allow(clippy::result_large_err)]
 pub fn load(path: &std::path::Path) -> Result<WaiverFile, FileReport> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| FileReport {
+    let syntax = crate::spec::validate::syntax_for(path);
+    // Capped and decoded like a spec: a waiver file is a few KiB, and invalid UTF-8 must be a
+    // diagnostic at its line and column, not silently replaced (it could hide in a waiver).
+    let unusable = |diagnostic: Diagnostic| FileReport {
         path: shown.clone(),
         origin: Origin::Input,
-        io_error: Some(format!("{shown}: {e}")),
-        documents: Vec::new(),
+        io_error: None,
+        documents: vec![DocumentReport {
+            index: 1,
+            diagnostics: vec![diagnostic],
+        }],
         text: None,
-    })?;
+    };
+    let bytes = match crate::spec::validate::read_capped(path, Limits::default().max_file_bytes) {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(too_large)) => {
+            return Err(unusable(
+                too_large.with_help("a waiver file is a few KiB; is this the right file?"),
+            ));
+        }
+        Err(io_error) => {
+            return Err(FileReport {
+                path: shown,
+                origin: Origin::Input,
+                io_error: Some(io_error),
+                documents: Vec::new(),
+                text: None,
+            });
+        }
+    };
     let sha256 = crate::report::sha256_hex(&bytes);
-    let text = String::from_utf8_lossy(&bytes)
-        .trim_start_matches('\u{feff}')
-        .to_string();
-    let syntax = crate::spec::validate::syntax_for(path);
+    let text = match crate::spec::validate::decode(bytes, syntax) {
+        Ok(text) => text,
+        Err(diagnostic) => return Err(unusable(*diagnostic)),
+    };
     match parse(&text, syntax) {
         Ok(waivers) => Ok(WaiverFile {
             path: shown,

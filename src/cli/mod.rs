@@ -1,11 +1,14 @@
 //! The command line: argument parsing, dispatch, and exit codes.
 //!
 //! Commands return an [`std::process::ExitCode`]-like integer computed once from their results; nothing
-//! below this module calls `process::exit` or prints outside its renderer.
+//! below this module calls `process::exit` or prints outside its renderer. The one exception is
+//! `interrupt`: on SIGINT/SIGTERM it removes temporary output files and ends the process with
+//! 128 + the signal number (130, 143), because probe threads cannot be cancelled.
 
 mod connect;
 mod diff;
 mod facts;
+mod interrupt;
 mod metrics;
 mod output;
 mod progress;
@@ -413,6 +416,7 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.verbose);
+    interrupt::install();
     match cli.command {
         Command::Scan(args) => scan::run(&scan::Request {
             specs: args.specs,

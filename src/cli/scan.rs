@@ -446,11 +446,7 @@ fn observation(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, i32> 
         });
     }
     if let Some(path) = &req.facts {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            eprintln!("error: {}: {e}", path.display());
-            exit::ERROR
-        })?;
-        return Observation::from_json(&text, &path.display().to_string()).map_err(|e| {
+        return Observation::read_file(path).map_err(|e| {
             eprintln!("error: {e}");
             exit::ERROR
         });

@@ -354,6 +354,10 @@ pub(crate) fn machine_id() -> Option<String> {
 #[derive(Debug)]
 pub struct ReadError(pub String);
 
+/// Largest observation file [`Observation::read_file`] reads. A real one is tens of KiB (the
+/// demo's is 28 KiB); a node with many GPUs and metric families stays well under 1 MiB.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -362,6 +366,39 @@ impl std::fmt::Display for ReadError {
 
 impl Observation {
     /// Reads a saved observation (`modelspec facts -o FILE`).
+    /// Reads a saved observation (`scan --facts FILE`). At most [`MAX_FILE_BYTES`] are read, so
+    /// that naming a 100 MB file (or `/dev/zero`) by mistake is refused at once instead of being
+    /// read whole; invalid UTF-8 is reported at its line and column.
+    pub fn read_file(path: &std::path::Path) -> Result<Observation, ReadError> {
+        use std::io::Read;
+        let shown = path.display();
+        let file = std::fs::File::open(path).map_err(|e| ReadError(format!("{shown}: {e}")))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(ReadError(format!("{shown}: is a directory; name an observation file")));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| ReadError(format!("{shown}: {e}")))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(ReadError(format!(
+                "{shown}: larger than the {} MiB an observation may be; is this a `modelspec facts` file?",
+                MAX_FILE_BYTES / (1024 * 1024)
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = e.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+            let line = prefix.matches('\n').count() + 1;
+            let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            ReadError(format!(
+                "{shown}:{line}:{column}: not a modelspec observation: the file is not valid UTF-8; \
+                 capture one with `modelspec facts -o FILE`"
+            ))
+        })?;
+        Observation::from_json(&text, &shown.to_string())
+    }
+
     pub fn from_json(text: &str, origin: &str) -> Result<Observation, ReadError> {
         let obs: Observation = serde_json::from_str(text).map_err(|e| {
             ReadError(format!(

@@ -277,6 +277,37 @@ fn read_text(input: &Input, syntax: Syntax, limits: &Limits) -> ReadResult {
     Ok((decode(bytes, syntax), key))
 }
 
+/// The bytes of the file at `path`, at most `cap` of them: the diagnostic `read_text` gives a
+/// spec when it is larger, an error string when it cannot be read. For the other files a scan
+/// reads from the user (waivers), so that a 100 MB file is refused after `cap + 1` bytes instead
+/// of being read whole.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Result<Vec<u8>, Box<Diagnostic>>, String> {
+    let file = std::fs::File::open(path).map_err(|e| io_message(path, &e))?;
+    let meta = file.metadata().map_err(|e| io_message(path, &e))?;
+    if meta.is_dir() {
+        return Err(format!("{}: is a directory", path.display()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len().min(cap)).unwrap_or(0).saturating_add(1));
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_message(path, &e))?;
+    if bytes.len() as u64 > cap {
+        let start = Pos {
+            line: 1,
+            column: 1,
+            offset: 0,
+        };
+        return Ok(Err(Box::new(Diagnostic::new(
+            codes::TOO_LARGE,
+            Severity::Error,
+            String::new(),
+            Span { start, end: start },
+            format!("the file is larger than the {cap} byte limit"),
+        ))));
+    }
+    Ok(Ok(bytes))
+}
+
 fn io_message(path: &Path, e: &std::io::Error) -> String {
     let what = match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
@@ -290,7 +321,7 @@ fn io_message(path: &Path, e: &std::io::Error) -> String {
 ///
 /// JSON is the exception for the BOM: RFC 8259 forbids writing one and Python's `json.loads`,
 /// the standard's reader for `.json` files, rejects it, so we do too.
-fn decode(mut bytes: Vec<u8>, syntax: Syntax) -> Result<String, Box<Diagnostic>> {
+pub(crate) fn decode(mut bytes: Vec<u8>, syntax: Syntax) -> Result<String, Box<Diagnostic>> {
     let start = Pos {
         line: 1,
         column: 1,

@@ -79,6 +79,10 @@ fn with_profile(f: impl FnOnce(&Profile) -> Ret) -> nvmlReturn_t {
     })
 }
 
+/// Per-device calls answered since the last `nvmlInit`, for `lost_after_calls`. Outside the
+/// state lock's data so that `resolve` can count through a shared `&Profile`.
+static DEVICE_CALLS: [std::sync::atomic::AtomicU32; 256] = [const { std::sync::atomic::AtomicU32::new(0) }; 256];
+
 fn load_profile() -> Result<Profile, String> {
     let path = std::env::var_os("FAKE_NVML_PROFILE").ok_or("FAKE_NVML_PROFILE is not set")?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -103,6 +107,9 @@ fn init() -> nvmlReturn_t {
         let code = profile.init.code();
         if code != SUCCESS {
             return Err(code);
+        }
+        for calls in &DEVICE_CALLS {
+            calls.store(0, std::sync::atomic::Ordering::Relaxed);
         }
         let mut st = state();
         st.profile = Some(profile);
@@ -192,6 +199,14 @@ fn resolve<'a>(profile: &'a Profile, handle: nvmlDevice_t, func: &str) -> Result
     };
     if dev.lost || dev.lost_at_handle {
         return Err(GPU_IS_LOST);
+    }
+    if let Some(limit) = dev.lost_after_calls {
+        let calls = DEVICE_CALLS
+            .get(index)
+            .map_or(u32::MAX, |c| c.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        if calls >= limit {
+            return Err(GPU_IS_LOST);
+        }
     }
     if is_unsupported(&profile.unsupported, func) || is_unsupported(&dev.unsupported, func) {
         return Err(NOT_SUPPORTED);

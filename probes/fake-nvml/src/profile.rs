@@ -16,6 +16,13 @@ pub enum InitOutcome {
     DriverNotLoaded,
     NoPermission,
     LibRmVersionMismatch,
+    /// Not documented for `nvmlInit`, but answered by real drivers whose library stubs cannot
+    /// find the kernel-side library.
+    LibraryNotFound,
+    /// Not documented for `nvmlInit`: a code a caller must still survive.
+    InsufficientSize,
+    /// Answered by init on a node whose only GPU fell off the bus during driver load.
+    GpuIsLost,
     Unknown,
 }
 
@@ -26,6 +33,9 @@ impl InitOutcome {
             InitOutcome::DriverNotLoaded => sys::nvmlReturn_enum_NVML_ERROR_DRIVER_NOT_LOADED,
             InitOutcome::NoPermission => sys::nvmlReturn_enum_NVML_ERROR_NO_PERMISSION,
             InitOutcome::LibRmVersionMismatch => sys::nvmlReturn_enum_NVML_ERROR_LIB_RM_VERSION_MISMATCH,
+            InitOutcome::LibraryNotFound => sys::nvmlReturn_enum_NVML_ERROR_LIBRARY_NOT_FOUND,
+            InitOutcome::InsufficientSize => sys::nvmlReturn_enum_NVML_ERROR_INSUFFICIENT_SIZE,
+            InitOutcome::GpuIsLost => sys::nvmlReturn_enum_NVML_ERROR_GPU_IS_LOST,
             InitOutcome::Unknown => sys::nvmlReturn_enum_NVML_ERROR_UNKNOWN,
         }
     }
@@ -147,6 +157,9 @@ pub struct DeviceProfile {
     /// Even `nvmlDeviceGetHandleByIndex` answers GPU_IS_LOST, as on a real node whose GPU fell
     /// off the bus. Implies `lost`.
     pub lost_at_handle: bool,
+    /// The device falls off the bus in the middle of a scan: its first N per-device calls (after
+    /// each `nvmlInit`) answer normally, every later one answers GPU_IS_LOST.
+    pub lost_after_calls: Option<u32>,
     /// NVML function names answering NOT_SUPPORTED on this device.
     pub unsupported: Vec<String>,
 }
@@ -176,6 +189,7 @@ impl Default for DeviceProfile {
             processes: Vec::new(),
             lost: false,
             lost_at_handle: false,
+            lost_after_calls: None,
             unsupported: Vec::new(),
         }
     }

@@ -89,10 +89,17 @@ impl<T> Observed<T> {
     }
 }
 
-/// Plain words for an I/O error; permission errors always carry [`PERMISSION_HINT`].
+/// ESRCH: what Linux answers for `/proc/<pid>/environ` (and friends) of a process that has
+/// exited but not been reaped yet.
+const NO_SUCH_PROCESS: i32 = 3;
+
+/// Plain words for an I/O error; permission errors always carry [`PERMISSION_HINT`]. A process
+/// that exited while it was being read is said so: "No such process" alone reads like a wrong pid.
 pub(crate) fn describe_io_error(error: &io::Error, what: &str) -> String {
     if error.kind() == io::ErrorKind::PermissionDenied {
         format!("{PERMISSION_HINT} (reading {what}: {error})")
+    } else if error.raw_os_error() == Some(NO_SUCH_PROCESS) {
+        format!("could not read {what}: the process has exited ({error})")
     } else {
         format!("could not read {what}: {error}")
     }
@@ -110,6 +117,16 @@ mod tests {
         let reason = observed.reason().unwrap_or_default();
         assert!(reason.starts_with(PERMISSION_HINT), "{reason}");
         assert!(reason.contains("/proc/1/environ"), "{reason}");
+    }
+
+    #[test]
+    fn a_process_that_exited_is_said_to_have_exited() {
+        let observed: Observed<u32> = Observed::from_io(Err(io::Error::from_raw_os_error(3)), "/proc/7/environ");
+        let reason = observed.reason().unwrap_or_default();
+        assert!(
+            reason.contains("/proc/7/environ") && reason.contains("has exited"),
+            "{reason}"
+        );
     }
 
     #[test]

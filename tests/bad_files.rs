@@ -303,10 +303,23 @@ fn endless_and_huge_inputs_are_refused_by_a_size_cap() {
         .and_then(|f| f.set_len(100 * 1024 * 1024))
         .expect("sparse file");
     let h = huge.to_str().expect("UTF-8 path");
+    // A device never ends: it is refused before any byte is read.
     for args in [
         vec!["scan", "--facts", "/dev/zero", SPEC],
         vec!["scan", "--facts", OBS, SPEC, "--waivers", "/dev/zero"],
         vec!["validate", "/dev/zero"],
+    ] {
+        let (o, took) = run(&args);
+        let err = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(took < TIME_BOUND, "{args:?} took {took:?}");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("/dev/zero: is a device, not a file"), "{args:?}: {err}");
+    }
+    for args in [
         vec!["scan", "--facts", h, SPEC],
         vec!["scan", "--facts", OBS, SPEC, "--waivers", h],
     ] {
@@ -348,4 +361,50 @@ fn invalid_utf8_in_a_waiver_file_is_refused_where_it_is() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// A named pipe nobody writes to would block `open` forever and hang a scheduled scan; every
+/// reader of a user-named file refuses it up front, saying what it is.
+#[test]
+fn a_named_pipe_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("pipe.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "mkfifo is needed in CI");
+        eprintln!("skipped: mkfifo failed");
+        return;
+    }
+    let f = fifo.to_str().expect("UTF-8 path");
+    let spec = root().join(SPEC);
+    let spec = spec.to_str().expect("UTF-8 path");
+    let obs = root().join(OBS);
+    let obs = obs.to_str().expect("UTF-8 path");
+    let cases: [&[&str]; 5] = [
+        &["validate", f],
+        &["scan", "--facts", f, spec],
+        &["scan", "--facts", obs, spec, "--waivers", f],
+        // The token is read for live probing only, so this scan probes (nothing is there).
+        &[
+            "scan",
+            spec,
+            "--token-file",
+            f,
+            "--nvml-lib",
+            "/nonexistent/libnvidia-ml.so.1",
+        ],
+        &["metrics", f],
+    ];
+    for args in cases {
+        let (o, took) = run(args);
+        let err = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(took < Duration::from_secs(5), "{args:?} waited {took:?} on a pipe");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("named pipe"), "{args:?}: {err}");
+        assert!(err.contains("pipe.yaml"), "{args:?} names the file: {err}");
+    }
 }

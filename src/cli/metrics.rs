@@ -81,7 +81,7 @@ fn read(req: &Request) -> Result<(Vec<u8>, Option<String>), String> {
         ));
     }
     let path = Path::new(&req.source);
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = modelspec_probe_support::open_regular_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(METRICS_MAX_BYTES as u64 + 1)
         .read_to_end(&mut bytes)

@@ -245,7 +245,7 @@ fn served_model_root(target: &EndpointTarget) -> Option<String> {
 /// The interesting fields of `dir/config.json`, when it is there, small and JSON.
 fn read_model_config(dir: &Path) -> Option<Json> {
     let path = dir.join("config.json");
-    let file = std::fs::File::open(&path).ok()?;
+    let file = modelspec_probe_support::open_regular_file(&path).ok()?;
     let mut text = String::new();
     file.take(MODEL_CONFIG_MAX_BYTES).read_to_string(&mut text).ok()?;
     let doc: Json = serde_json::from_str(&text).ok()?;

@@ -372,7 +372,7 @@ impl Observation {
     pub fn read_file(path: &std::path::Path) -> Result<Observation, ReadError> {
         use std::io::Read;
         let shown = path.display();
-        let file = std::fs::File::open(path).map_err(|e| ReadError(format!("{shown}: {e}")))?;
+        let file = modelspec_probe_support::open_regular_file(path).map_err(|e| ReadError(format!("{shown}: {e}")))?;
         if file.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(ReadError(format!("{shown}: is a directory; name an observation file")));
         }

@@ -238,7 +238,7 @@ fn read_text(input: &Input, syntax: Syntax, limits: &Limits) -> ReadResult {
                 .map_err(|e| format!("cannot read standard input: {e}"))?;
         }
         Input::File(path) => {
-            let file = std::fs::File::open(path).map_err(|e| io_message(path, &e))?;
+            let file = modelspec_probe_support::open_regular_file(path).map_err(|e| io_message(path, &e))?;
             let meta = file.metadata().map_err(|e| io_message(path, &e))?;
             if meta.is_dir() {
                 return Err(format!("{}: is a directory", path.display()));
@@ -282,7 +282,7 @@ fn read_text(input: &Input, syntax: Syntax, limits: &Limits) -> ReadResult {
 /// reads from the user (waivers), so that a 100 MB file is refused after `cap + 1` bytes instead
 /// of being read whole.
 pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Result<Vec<u8>, Box<Diagnostic>>, String> {
-    let file = std::fs::File::open(path).map_err(|e| io_message(path, &e))?;
+    let file = modelspec_probe_support::open_regular_file(path).map_err(|e| io_message(path, &e))?;
     let meta = file.metadata().map_err(|e| io_message(path, &e))?;
     if meta.is_dir() {
         return Err(format!("{}: is a directory", path.display()));

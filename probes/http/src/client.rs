@@ -542,7 +542,7 @@ fn redirect_not_followed(
 
 fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, ClientError> {
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|error| ClientError {
+    let file = modelspec_probe_support::open_regular_file(path).map_err(|error| ClientError {
         reason: format!("cannot read the CA file {shown}: {error}; check the --ca-file path"),
     })?;
     let mut pem = Vec::new();

@@ -89,7 +89,7 @@ impl Token {
     /// The token in a file (`--token-file`), without its trailing newline.
     pub fn from_file(path: &Path) -> Result<Token, TokenError> {
         let shown = path.display();
-        let file = std::fs::File::open(path).map_err(|error| {
+        let file = modelspec_probe_support::open_regular_file(path).map_err(|error| {
             let hint = match error.kind() {
                 std::io::ErrorKind::NotFound => "check the --token-file path, or pass the token in MODELSPEC_TOKEN",
                 std::io::ErrorKind::PermissionDenied => "make it readable by the user running modelspec",

@@ -2,6 +2,8 @@
 //! or of any source of reality. It exists so that two probes do not each carry their own copy
 //! of the same date arithmetic; it must stay a leaf (no dependencies on other crates of ours).
 
+mod files;
 mod rfc3339;
 
+pub use files::open_regular_file;
 pub use rfc3339::format_rfc3339_utc;

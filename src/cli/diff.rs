@@ -74,11 +74,8 @@ pub fn run(req: &Request) -> i32 {
         eprintln!("error: internal: cannot render the diff: {e}");
         return exit::ERROR;
     }
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(&buffer).and_then(|()| out.flush())
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("error: cannot write output: {e}");
+    if let Err(e) = super::output::write_stdout(&buffer) {
+        eprintln!("error: {e}");
         return exit::ERROR;
     }
     if d.has_new_failures() { 1 } else { exit::OK }

@@ -75,6 +75,16 @@ fn describe(path: &Path, e: &std::io::Error) -> String {
     }
 }
 
+/// Writes `bytes` to standard output. A closed pipe (`modelspec scan ... | head`) is not an
+/// error: the reader has what it wanted.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("cannot write output: {e}")),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! `modelspec scan`: validate the spec, observe the node (or replay a saved observation),
 //! compare, report, and compute the exit code once from the report.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -656,11 +656,8 @@ pub fn run(req: &Request) -> i32 {
                 return exit::ERROR;
             }
         };
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(&buffer).and_then(|()| out.flush())
-            && e.kind() != std::io::ErrorKind::BrokenPipe
-        {
-            eprintln!("error: cannot write output: {e}");
+        if let Err(e) = super::output::write_stdout(&buffer) {
+            eprintln!("error: {e}");
             return exit::ERROR;
         }
     }

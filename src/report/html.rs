@@ -33,13 +33,7 @@ use crate::observe::ProbeOutcome;
 
 /// Writes the audit report.
 pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
-    let title = match report.specs.as_slice() {
-        [one] => match &one.spec.version {
-            Some(v) => format!("{} {v}", one.spec.name),
-            None => one.spec.name.clone(),
-        },
-        many => format!("{} specs", many.len()),
-    };
+    let title = report.audit_title();
     writeln!(out, "<!DOCTYPE html>")?;
     writeln!(out, "<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">")?;
     writeln!(
@@ -328,11 +322,7 @@ fn skips(out: &mut impl Write, fs: &[&Finding], attest: bool) -> std::io::Result
     writeln!(out, "</tbody></table>")
 }
 
-/// A skip a person can settle: the field holds for the deployment but no node shows it.
-/// The same rule as the Markdown report's, so both list the same fields.
-fn to_attest(f: &Finding) -> bool {
-    f.message.contains("not observable") || f.message.contains("not comparable")
-}
+use super::to_attest;
 
 fn hashes(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     writeln!(out, "<section class=\"hashes\">\n<h2>Hashes</h2>")?;

@@ -21,13 +21,7 @@ use crate::waivers::WaiverState;
 
 /// Writes the audit report.
 pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
-    let title = match report.specs.as_slice() {
-        [one] => match &one.spec.version {
-            Some(v) => format!("{} {v}", one.spec.name),
-            None => one.spec.name.clone(),
-        },
-        many => format!("{} specs", many.len()),
-    };
+    let title = report.audit_title();
     writeln!(
         out,
         "# ModelSpec audit: {} on {}\n",
@@ -211,10 +205,7 @@ fn findings(out: &mut impl Write, all: &[Finding], level: &str) -> std::io::Resu
     Ok(())
 }
 
-/// A skip a person can settle: the field holds for the deployment but no node shows it.
-fn to_attest(f: &Finding) -> bool {
-    f.message.contains("not observable") || f.message.contains("not comparable")
-}
+use super::to_attest;
 
 fn summary_table(out: &mut impl Write, s: &Summary) -> std::io::Result<()> {
     writeln!(out, "| pass | fail | warn | unknown | skip | waived |")?;

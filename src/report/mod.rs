@@ -154,6 +154,13 @@ impl Summary {
     }
 }
 
+/// A skip a person can settle, listed by the audit renderers under "To attest by hand": the
+/// field holds for the deployment but no node shows it. Read from the words `check::coverage`
+/// gives such fields, so Markdown and HTML list the same ones.
+pub(crate) fn to_attest(f: &Finding) -> bool {
+    f.message.contains("not observable") || f.message.contains("not comparable")
+}
+
 /// The facts about the scan itself that audit renderers list under "Hashes": schema, version,
 /// times, and the provenance when the report has one.
 pub(crate) fn scan_rows(report: &Report) -> Vec<(&'static str, String)> {
@@ -231,6 +238,17 @@ impl Report {
             observation,
             provenance: None,
             waivers: None,
+        }
+    }
+
+    /// What an audit report is about: the spec's name and version, or how many specs.
+    pub fn audit_title(&self) -> String {
+        match self.specs.as_slice() {
+            [one] => match &one.spec.version {
+                Some(v) => format!("{} {v}", one.spec.name),
+                None => one.spec.name.clone(),
+            },
+            many => format!("{} specs", many.len()),
         }
     }
 

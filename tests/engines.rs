@@ -181,15 +181,9 @@ fn tgi_limits_from_its_bucket_layout() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let env = BTreeMap::new();
     let inputs = Inputs {
         argv: Some(&argv),
-        env: &env,
-        env_names: None,
-        answers: &answers,
-        largest_gpu_mib: None,
-        model_hint: None,
-        model_config: None,
+        ..Inputs::from_answers(&answers)
     };
     let f = runtime::facts(EngineId::Tgi, &inputs);
     let len = f.max_sequence_length.expect("from the bucket layout");

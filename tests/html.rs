@@ -39,7 +39,7 @@ fn redacted(html: &str) -> String {
         .map(|line| {
             if line.starts_with("<p class=\"meta\">Scanned by ") {
                 "<p class=\"meta\">Scanned by [tool and times].</p>\n".to_string()
-            } else if [
+            } else if let Some(name) = [
                 "Started",
                 "Finished",
                 "Duration",
@@ -48,10 +48,10 @@ fn redacted(html: &str) -> String {
                 "Command line",
             ]
             .iter()
-            .any(|name| line.starts_with(&format!("<tr><th>{name}</th>")))
+            .find(|name| line.starts_with(&format!("<tr><th>{name}</th>")))
             {
                 let (head, _) = line.split_once("<td>").unwrap_or((line, ""));
-                format!("{head}<td>[time]</td></tr>\n")
+                format!("{head}<td>[{}]</td></tr>\n", name.to_lowercase())
             } else {
                 format!("{line}\n")
             }

@@ -78,5 +78,5 @@ pub fn run(req: &Request) -> i32 {
         eprintln!("error: {e}");
         return exit::ERROR;
     }
-    if d.has_new_failures() { 1 } else { exit::OK }
+    if d.has_new_failures() { exit::CHANGED } else { exit::OK }
 }

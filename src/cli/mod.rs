@@ -29,6 +29,8 @@ pub mod exit {
     pub const INVALID: i32 = 1;
     /// Usage error, or something could not be read.
     pub const ERROR: i32 = 2;
+    /// `verify`: the report no longer holds; `diff`: something fails that did not before.
+    pub const CHANGED: i32 = 1;
 }
 
 /// Checks AI model deployments against their declared ModelSpec contract.

@@ -75,7 +75,7 @@ pub fn run(req: &Request) -> i32 {
             }
         }
     }
-    if verification.holds() { exit::OK } else { 1 }
+    if verification.holds() { exit::OK } else { exit::CHANGED }
 }
 
 /// The spec file a section was judged against: one `--spec` stands for every section; several

@@ -130,18 +130,6 @@ fn look(s: Status) -> Look {
     }
 }
 
-/// Every status in report order with its count in `s`.
-fn tally(s: &Summary) -> [(Status, usize); 6] {
-    [
-        (Status::Pass, s.pass),
-        (Status::Fail, s.fail),
-        (Status::Warn, s.warn),
-        (Status::Unknown, s.unknown),
-        (Status::Skip, s.skip),
-        (Status::Waived, s.waived),
-    ]
-}
-
 /// A status word as a coloured badge.
 fn badge(out: &mut impl Write, s: Status) -> std::io::Result<()> {
     let l = look(s);
@@ -154,7 +142,7 @@ fn badge(out: &mut impl Write, s: Status) -> std::io::Result<()> {
 
 fn summary_tiles(out: &mut impl Write, s: &Summary) -> std::io::Result<()> {
     writeln!(out, "<div class=\"tiles\">")?;
-    for (status, count) in tally(s) {
+    for (status, count) in s.counts() {
         let l = look(status);
         writeln!(
             out,
@@ -1328,7 +1316,7 @@ mod tests {
 
     #[test]
     fn every_status_has_a_distinct_look() {
-        let looks: Vec<Look> = tally(&Summary::default()).iter().map(|(s, _)| look(*s)).collect();
+        let looks: Vec<Look> = Summary::default().counts().iter().map(|(s, _)| look(*s)).collect();
         for (i, a) in looks.iter().enumerate() {
             assert!(looks[i + 1..].iter().all(|b| b.bar != a.bar && b.label != a.label));
         }

@@ -137,6 +137,19 @@ impl Summary {
         self.waived += other.waived;
     }
 
+    /// Every status in report order with its count: the one list renderers iterate, so a new
+    /// status shows up in all of them.
+    pub fn counts(&self) -> [(Status, usize); 6] {
+        [
+            (Status::Pass, self.pass),
+            (Status::Fail, self.fail),
+            (Status::Warn, self.warn),
+            (Status::Unknown, self.unknown),
+            (Status::Skip, self.skip),
+            (Status::Waived, self.waived),
+        ]
+    }
+
     /// Counts `findings`.
     pub fn of(findings: &[Finding]) -> Summary {
         let mut s = Summary::default();

@@ -74,14 +74,7 @@ pub fn render(out: &mut impl Write, report: &Report, options: PromOptions) -> st
         "Findings of the last scan by spec and status.",
     )?;
     for (spec, s) in &counts {
-        for (status, n) in [
-            (Status::Pass, s.pass),
-            (Status::Fail, s.fail),
-            (Status::Warn, s.warn),
-            (Status::Unknown, s.unknown),
-            (Status::Skip, s.skip),
-            (Status::Waived, s.waived),
-        ] {
+        for (status, n) in s.counts() {
             writeln!(
                 out,
                 "modelspec_findings{{spec=\"{}\",status=\"{}\"}} {n}",

@@ -470,7 +470,24 @@ pub struct Inputs<'a> {
     pub model_config: Option<&'a Json>,
 }
 
+/// No environment: what an engine read from answers alone sees.
+static NO_ENV: BTreeMap<String, String> = BTreeMap::new();
+
 impl<'a> Inputs<'a> {
+    /// Inputs with only the endpoint's answers: no command line, environment, GPU or model
+    /// facts (a process that could not be read; tests; the fuzz target).
+    pub fn from_answers(answers: &'a dyn Answers) -> Inputs<'a> {
+        Inputs {
+            argv: None,
+            env: &NO_ENV,
+            env_names: None,
+            answers,
+            largest_gpu_mib: None,
+            model_hint: None,
+            model_config: None,
+        }
+    }
+
     /// The value of an environment variable, when set and shown.
     pub fn env(&self, name: &str) -> Option<&'a str> {
         self.env.get(name).map(String::as_str)
@@ -802,16 +819,7 @@ mod tests {
         let answers = Flagged("/v1/models", "the body is not valid UTF-8");
         let why = json_of(&answers, "/v1/models").expect_err("flagged");
         assert!(why.contains("not valid UTF-8"), "{why}");
-        let env = BTreeMap::new();
-        let inputs = Inputs {
-            argv: None,
-            env: &env,
-            env_names: None,
-            answers: &answers,
-            largest_gpu_mib: None,
-            model_hint: None,
-            model_config: None,
-        };
+        let inputs = Inputs::from_answers(&answers);
         assert_eq!(detect(&inputs), None);
         let reason = undetected_reason(&inputs);
         assert!(
@@ -831,16 +839,7 @@ mod tests {
                 200,
                 r#"{"model_id":"m","max_input_tokens":1023,"max_total_tokens":1024,"router":"text-generation-router","version":"2.2.0"}"#,
             );
-        let env = BTreeMap::new();
-        let inputs = Inputs {
-            argv: None,
-            env: &env,
-            env_names: None,
-            answers: &answers,
-            largest_gpu_mib: None,
-            model_hint: None,
-            model_config: None,
-        };
+        let inputs = Inputs::from_answers(&answers);
         assert_eq!(detect(&inputs), None);
         let reason = undetected_reason(&inputs);
         assert!(

@@ -469,8 +469,8 @@ fn a_port_held_by_another_user_is_found_and_judged() {
     let report = scan(dir.path(), NO_NVML, None, &[]);
     let found = port_finding(&report);
     assert_eq!(found["status"], "pass", "{found:#}");
-    let server = &report["observation"]["host"]["snapshot"]["servers"][0]["process"];
-    assert_eq!(server["value"]["user"]["value"]["uid"], 65534, "{server:#}");
+    let server = &report["observation"]["host"]["snapshot"]["servers"][0]["candidates"]["value"][0]["process"];
+    assert_eq!(server["user"]["value"]["uid"], 65534, "{server:#}");
     assert_eq!(env_finding(&report)["status"], "pass");
 }
 

@@ -149,8 +149,11 @@ fn the_serving_process_is_found_by_port_and_its_environment_judged() {
     }
 }
 
+/// Nothing listens on the declared port in any network namespace: the model is not deployed
+/// on this node. That is a note with every check skipped, never drift, unless the node must run
+/// it (`--require-deployed`).
 #[test]
-fn nothing_listening_on_the_declared_port_is_drift() {
+fn nothing_listening_on_the_declared_port_is_not_deployed() {
     // A port bound but not listening: nothing listens on it, and no concurrent test's
     // listener can be handed it meanwhile (a bound-then-released port could be).
     let Some((_holder, port)) = bound_not_listening() else {
@@ -160,28 +163,48 @@ fn nothing_listening_on_the_declared_port_is_drift() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("spec.yaml");
     std::fs::write(&path, spec(port)).expect("write spec");
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .args([
-            "scan",
-            path.to_str().expect("UTF-8 path"),
-            "--format",
-            "json",
-            "--no-facts",
-        ])
-        .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1", "--timeout", "2s"])
-        .output()
-        .expect("run modelspec");
-    let report: Json = serde_json::from_slice(&o.stdout).expect("report JSON");
-    let f = finding(&report, "/spec/operations/serving/port");
-    assert_eq!(f["status"], "fail", "{f:#}");
-    assert!(
-        f["message"].as_str().is_some_and(|m| m.contains(&port.to_string())),
-        "{f:#}"
-    );
-    // No process, so the environment is unknown rather than "missing".
-    let level = finding(&report, "/spec/runtime/environment/variables/VLLM_LOGGING_LEVEL");
-    assert_eq!(level["status"], "unknown", "{level:#}");
-    assert_eq!(o.status.code(), Some(1));
+    let scan = |extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+            .args([
+                "scan",
+                path.to_str().expect("UTF-8 path"),
+                "--format",
+                "json",
+                "--no-facts",
+            ])
+            .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1", "--timeout", "2s"])
+            .args(extra)
+            .output()
+            .expect("run modelspec");
+        let report: Json = serde_json::from_slice(&o.stdout).expect("report JSON");
+        (o.status.code(), report)
+    };
+    let (code, report) = scan(&[]);
+    assert_eq!(code, Some(0), "not deployed is not drift: {:#}", report["node"]);
+    let note = report::in_findings(&report["node"], "code", "not-deployed");
+    assert_eq!(note["status"], "skip", "{note:#}");
+    let message = note["message"].as_str().unwrap_or_default();
+    assert!(message.contains("not deployed on this node"), "{note:#}");
+    assert!(message.contains(&format!("port {port}")), "{note:#}");
+    assert!(message.contains("network namespaces"), "{note:#}");
+    for pointer in [
+        "/spec/operations/serving/port",
+        "/spec/runtime/environment/variables/VLLM_LOGGING_LEVEL",
+        "/spec/identity/model/id",
+    ] {
+        let f = finding(&report, pointer);
+        assert_eq!(f["status"], "skip", "{f:#}");
+        assert!(
+            f["message"].as_str().is_some_and(|m| m.contains("not deployed")),
+            "{f:#}"
+        );
+    }
+    assert_eq!(finding(&report, "/metadata/name")["code"], "workload-match");
+    // A node that must run it fails, and says why.
+    let (code, report) = scan(&["--require-deployed"]);
+    assert_eq!(code, Some(1));
+    let note = report::in_findings(&report["node"], "code", "not-deployed");
+    assert_eq!(note["status"], "fail", "{note:#}");
 }
 
 include!("../probes/fake-nvml/locate.rs");
@@ -409,7 +432,8 @@ fn two_specs_on_one_node_each_find_their_server_and_the_node_is_accounted_for() 
         );
     }
 
-    // model-b's server is gone: a stranger's GPU may be its, so ownership is unknown, not drift.
+    // model-b's server is gone: model-b is not deployed on this node (a note), so it hides no
+    // GPU and the stranger on GPU 2 is warned about.
     let Some((_holder, free_port)) = bound_not_listening() else {
         return;
     };
@@ -425,11 +449,20 @@ fn two_specs_on_one_node_each_find_their_server_and_the_node_is_accounted_for() 
     );
     let (_, report) = scan_json(dir.path(), &profile, &["a.yaml", "gone.yaml"]);
     let unclaimed = by_code(&report["node"], "gpu-unclaimed");
-    assert_eq!(unclaimed["status"], "unknown", "{unclaimed:#}");
-    assert_eq!(
-        unclaimed["message"],
-        "the serving process of model-b was not found, so its GPUs are not known; \
-         GPU 2 is held by pid 424242 (10.0 GiB), perhaps one of them"
+    assert_eq!(unclaimed["status"], "warn", "{unclaimed:#}");
+    assert!(
+        unclaimed["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("GPU 2 is held by pid 424242 (10.0 GiB), which serves no scanned spec")),
+        "{unclaimed:#}"
+    );
+    let note = by_code(&report["node"], "not-deployed");
+    assert_eq!(note["status"], "skip", "{note:#}");
+    assert!(
+        note["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("model-b is not deployed")),
+        "{note:#}"
     );
 
     // Two specs on one port resolve to one process: said once, on the node.

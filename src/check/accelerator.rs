@@ -55,7 +55,12 @@ fn usable(devices: &[DeviceFacts]) -> impl Iterator<Item = &DeviceFacts> {
     devices.iter().filter(|d| !d.lost)
 }
 
-pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<Finding>) {
+pub(crate) fn check(
+    spec: &ModelSpec,
+    observation: &Observation,
+    resolution: &super::target::Resolution,
+    out: &mut Vec<Finding>,
+) {
     let accelerator = &spec.spec.runtime.accelerator;
     let precision = spec.spec.identity.model.precision.as_deref();
     let b = |code: &str, pointer: &str| FindingBuilder::new(code, Domain::Accelerator, pointer);
@@ -110,7 +115,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
         }
     };
 
-    let serving = serving_process(spec, observation);
+    let serving = resolution.process();
     let attribution = serving.and_then(|s| attribute(devices, s));
     out.push(vendor(accelerator.vendor.as_str(), devices));
     out.push(gpu_type(&accelerator.kind, devices));
@@ -215,12 +220,6 @@ fn gpu_type(declared: &str, devices: &[DeviceFacts]) -> Finding {
         b.remediation("schedule the model on nodes with the declared GPU, or correct runtime.accelerator.type")
             .status(Status::Fail, mismatches.join("; "))
     }
-}
-
-/// The serving process the host probe found for this spec, if it found one.
-pub(crate) fn serving_process<'a>(spec: &ModelSpec, observation: &'a Observation) -> Option<&'a ServingProcess> {
-    let node = super::target::host(observation).ok()?;
-    super::target::server(spec, node)?.serving()
 }
 
 fn count(

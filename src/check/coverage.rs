@@ -16,6 +16,15 @@ pub const NOT_CHECKED: &str = "not-checked";
 
 /// Adds a `skip` finding for every declared field that no finding judges yet.
 pub(crate) fn fill(spec: &ModelSpec, findings: &mut Vec<Finding>) {
+    fill_with(spec, findings, None);
+}
+
+/// [`fill`], every field skipped for one reason (a spec not deployed on the node).
+pub(crate) fn fill_as(spec: &ModelSpec, findings: &mut Vec<Finding>, reason: &str) {
+    fill_with(spec, findings, Some(reason));
+}
+
+fn fill_with(spec: &ModelSpec, findings: &mut Vec<Finding>, reason_for_all: Option<&str>) {
     let Ok(tree) = serde_json::to_value(spec) else {
         return;
     };
@@ -32,7 +41,7 @@ pub(crate) fn fill(spec: &ModelSpec, findings: &mut Vec<Finding>) {
         findings.push(
             FindingBuilder::new(NOT_CHECKED, domain, &pointer)
                 .declared(value)
-                .status(Status::Skip, reason),
+                .status(Status::Skip, reason_for_all.map_or(reason, str::to_string)),
         );
     }
 }

@@ -13,11 +13,12 @@ use serde_json::{Value as Json, json};
 
 use modelspec_probe_gpu::NvmlState;
 
-use super::target;
-use crate::observe::endpoint::Http2Check;
+use super::target::{self, Resolution};
+use crate::observe::endpoint::{EndpointSnapshot, EndpointTarget, Http2Check};
 use crate::observe::{Observation, ProbeOutcome};
 use crate::runtime::{self, Answers, Detection, EngineFacts, EngineId, Fact, Inputs};
 use crate::spec::ModelSpec;
+use modelspec_probe_host::{Candidate, ServingProcess};
 
 /// The engine behind one spec's serving port.
 pub(crate) struct EngineView<'a> {
@@ -33,6 +34,8 @@ pub(crate) struct EngineView<'a> {
     pub http2: Option<&'a Http2Check>,
     /// Why no engine was detected (conflicting answers, an answer that broke), when none was.
     pub undetected: Option<String>,
+    /// The endpoint target the answers came from.
+    pub endpoint: Option<&'a EndpointTarget>,
 }
 
 impl<'a> EngineView<'a> {
@@ -51,6 +54,7 @@ impl<'a> EngineView<'a> {
             env_names: inputs.env_names,
             http2: None,
             undetected,
+            endpoint: None,
         }
     }
 
@@ -119,35 +123,94 @@ impl Unseen {
     }
 }
 
-/// The engine on the spec's serving port, read from the observation; why not, when it cannot be.
-pub(crate) fn view<'a>(spec: &'a ModelSpec, observation: &'a Observation) -> Result<EngineView<'a>, Unseen> {
+/// The endpoint answers of one workload: the target asked for that process, else the one
+/// asked for the port alone (an older observation, `--endpoint`, a host probe that found no
+/// process).
+fn endpoint_of<'a>(snapshot: &'a EndpointSnapshot, port: u16, pid: Option<u32>) -> Option<&'a EndpointTarget> {
+    pid.and_then(|pid| snapshot.targets.iter().find(|t| t.port == port && t.pid == Some(pid)))
+        .or_else(|| snapshot.targets.iter().find(|t| t.port == port && t.pid.is_none()))
+}
+
+fn endpoint_snapshot(observation: &Observation) -> Result<&EndpointSnapshot, Unseen> {
+    match &observation.endpoint {
+        ProbeOutcome::Observed { snapshot, .. } => Ok(snapshot),
+        ProbeOutcome::TimedOut { budget_ms, .. } => Err(Unseen::unknown(format!(
+            "the endpoint probe did not answer within {budget_ms} ms"
+        ))),
+        ProbeOutcome::NotRun { reason } => Err(Unseen::unknown(format!("the endpoint probe did not run: {reason}"))),
+    }
+}
+
+/// The engine of the spec's workload, read from the observation; why not, when it cannot be.
+pub(crate) fn view<'a>(
+    spec: &'a ModelSpec,
+    observation: &'a Observation,
+    resolution: &Resolution<'a>,
+) -> Result<EngineView<'a>, Unseen> {
     let Some(port) = target::serving_port(spec) else {
         return Err(Unseen {
             status: super::Status::Skip,
             reason: "the spec declares no operations.serving.port: no endpoint to ask".into(),
         });
     };
-    let snapshot = match &observation.endpoint {
-        ProbeOutcome::Observed { snapshot, .. } => snapshot,
-        ProbeOutcome::TimedOut { budget_ms, .. } => {
-            return Err(Unseen::unknown(format!(
-                "the endpoint probe did not answer within {budget_ms} ms"
-            )));
-        }
-        ProbeOutcome::NotRun { reason } => {
-            return Err(Unseen::unknown(format!("the endpoint probe did not run: {reason}")));
-        }
-    };
-    let Some(endpoint) = snapshot.targets.iter().find(|t| t.port == port) else {
-        return Err(Unseen::unknown(format!("this observation did not ask port {port}")));
+    if let Some(reason) = resolution.not_deployed() {
+        return Err(Unseen {
+            status: super::Status::Skip,
+            reason: format!("not deployed on this node: {reason}"),
+        });
+    }
+    let snapshot = endpoint_snapshot(observation)?;
+    let process = resolution.process();
+    let Some(endpoint) = endpoint_of(snapshot, port, process.map(|p| p.pid)) else {
+        return Err(Unseen::unknown(match resolution.missing() {
+            Some((_, reason)) => reason,
+            None => format!("this observation did not ask port {port}"),
+        }));
     };
     if let Some(error) = &endpoint.error {
         return Err(Unseen::unknown(error.clone()));
     }
-    let process = target::host(observation)
-        .ok()
-        .and_then(|node| target::server(spec, node))
-        .and_then(|s| s.serving());
+    Ok(view_of(spec, observation, process, endpoint))
+}
+
+/// Whether a candidate's engine serves the spec's model: `None` when it cannot be told (no
+/// answer, no model named).
+pub(crate) fn serves_model(spec: &ModelSpec, observation: &Observation, candidate: &Candidate) -> Option<bool> {
+    let port = target::serving_port(spec)?;
+    let snapshot = endpoint_snapshot(observation).ok()?;
+    let endpoint = snapshot
+        .targets
+        .iter()
+        .find(|t| t.port == port && t.pid == Some(candidate.pid()))?;
+    if endpoint.error.is_some() {
+        return None;
+    }
+    let view = view_of(spec, observation, Some(&candidate.process), endpoint);
+    let mut served: Vec<&str> = view
+        .facts
+        .served_model_ids
+        .as_ref()
+        .map(|f| f.value.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    if let Some(root) = &view.facts.model_root {
+        served.push(&root.value);
+    }
+    if served.is_empty() {
+        return None;
+    }
+    Some(
+        served
+            .iter()
+            .any(|s| super::identity::names_model(s, &spec.spec.identity.model.id)),
+    )
+}
+
+fn view_of<'a>(
+    spec: &'a ModelSpec,
+    observation: &'a Observation,
+    process: Option<&'a ServingProcess>,
+    endpoint: &'a EndpointTarget,
+) -> EngineView<'a> {
     let environment = process.and_then(|p| p.environment.value());
     let largest_gpu_mib = match &observation.gpu {
         ProbeOutcome::Observed { snapshot, .. } => match &snapshot.nvml {
@@ -170,7 +233,8 @@ pub(crate) fn view<'a>(spec: &'a ModelSpec, observation: &'a Observation) -> Res
     };
     let mut view = EngineView::new(&inputs);
     view.http2 = endpoint.http2.as_ref();
-    Ok(view)
+    view.endpoint = Some(endpoint);
+    view
 }
 
 /// A fixed set of answers for unit tests of the engine checks.

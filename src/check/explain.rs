@@ -79,6 +79,14 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
         "Several specs scanned together: no GPU should hold processes of two specs' serving trees.",
     ),
     (
+        "workload-match",
+        "Which workload (process, container, pod) a spec is judged against, and how it was chosen. Every network namespace on the node is searched for listeners on the serving port (a container's or pod's own namespace included), and port forwarders are followed to the workload (podman's conmon to its container, docker-proxy to its -container-ip/-container-port, docker's hostconfig.json for ports no process holds). Then, in order: --workload (pid:PID, container:NAME-OR-ID, NAMESPACE/POD[/CONTAINER], with * globs); the spec's metadata.annotations[\"modelspec.piqc.ai/workload\"] in the same grammar; the port together with the model id its engine serves; the port alone when one process serves it and no other scanned spec claimed it. Pass names the chain (host port -> forwarder -> process in container, and the address it was reached at); unknown lists the candidates when several remain; skip when the spec is not deployed on this node.",
+    ),
+    (
+        "not-deployed",
+        "A note on the node for each spec whose workload does not run there: nothing listens on its serving port in any network namespace, no workload matches its selector, or every workload on its port serves another model. Its checks are then skipped, never reported as drift (a DaemonSet that checks every spec on every node). With --require-deployed it fails the scan, for a node that must run the model.",
+    ),
+    (
         "server-shared",
         "Several specs scanned together: each spec should resolve to its own serving process; two specs on one port resolve to one process.",
     ),

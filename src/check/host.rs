@@ -3,11 +3,11 @@
 
 use modelspec_probe_host::env::REDACTED;
 use modelspec_probe_host::{
-    CpuLimit, EffectiveLimits, HostSnapshot, MemoryLimit, Observed, PortListener, ServerObservation, ServingProcess,
+    CpuLimit, EffectiveLimits, HostSnapshot, MemoryLimit, Observed, PortListener, ServingProcess,
 };
 use serde_json::{Value as Json, json};
 
-use super::target;
+use super::target::{self, Resolution};
 use super::{Domain, Finding, FindingBuilder, Status};
 use crate::observe::Observation;
 use crate::spec::ModelSpec;
@@ -25,37 +25,71 @@ pub const STORAGE: &str = "resources-storage";
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
-/// What this spec's host checks read: the node, and the server entry found for this spec.
+/// Which workload the spec is judged against, and how it was chosen.
+pub const WORKLOAD: &str = "workload-match";
+
+/// What this spec's host checks read: the node, and the workload resolved for this spec.
 struct View<'a> {
     node: &'a HostSnapshot,
-    server: Option<&'a ServerObservation>,
-    /// Why there is no server entry, when there is none.
-    no_server: String,
+    resolution: &'a Resolution<'a>,
 }
 
 impl<'a> View<'a> {
     /// The serving process, or why there is none to judge.
     fn serving(&self) -> Result<&'a ServingProcess, (Status, String)> {
-        match self.server.map(|s| &s.process) {
-            None => Err((Status::Unknown, self.no_server.clone())),
-            Some(Observed::Ok { value }) => Ok(value),
-            Some(Observed::Absent { reason }) => Err((Status::Fail, reason.clone())),
-            Some(Observed::Unknown { reason }) => Err((Status::Unknown, reason.clone())),
+        match self.resolution.missing() {
+            None => self
+                .resolution
+                .process()
+                .ok_or((Status::Unknown, "no serving process".into())),
+            Some(missing) => Err(missing),
         }
     }
 
     /// The serving process's cgroup limits when it was found, else the node's (the probe's own).
     fn limits(&self) -> &'a EffectiveLimits {
-        self.server.and_then(|s| s.limits.as_ref()).unwrap_or(&self.node.limits)
+        self.resolution
+            .candidate()
+            .and_then(|c| c.limits.as_ref())
+            .unwrap_or(&self.node.limits)
     }
 }
 
-pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<Finding>) {
-    let snapshot = target::host(observation).map(|node| View {
-        node,
-        server: target::server(spec, node),
-        no_server: target::no_server_reason(spec),
-    });
+/// The spec's workload: which process, container and pod it is judged against, and how that
+/// was chosen (`pass`), or why none was (`unknown`; `skip` when not deployed here).
+pub(crate) fn workload(spec: &ModelSpec, resolution: &Resolution) -> Finding {
+    let pointer = match target::spec_selector(spec) {
+        Some(_) => format!(
+            "/metadata/annotations/{}",
+            target::WORKLOAD_ANNOTATION.replace('~', "~0").replace('/', "~1")
+        ),
+        // The spec as a whole: which workload on the node is this spec's.
+        None => "/metadata/name".to_string(),
+    };
+    let b = FindingBuilder::new(WORKLOAD, Domain::Serving, &pointer).evidence(
+        "host",
+        resolution.evidence(),
+        "--workload, else the spec's annotation, else the port and the served model id, else the port alone when \
+         one process serves it",
+    );
+    match resolution {
+        Resolution::Found { candidate, .. } => b
+            .observed(json!({
+                "pid": candidate.process.pid,
+                "container_id": candidate.workload.as_ref().and_then(|w| w.container_id.clone()),
+                "pod": candidate.workload.as_ref().and_then(|w| match (&w.pod_namespace, &w.pod_name) {
+                    (Some(ns), Some(pod)) => Some(format!("{ns}/{pod}")),
+                    _ => None,
+                }),
+            }))
+            .status(Status::Pass, resolution.describe()),
+        Resolution::NotDeployed { .. } => b.status(Status::Skip, resolution.describe()),
+        Resolution::Unresolved { status, reason } => b.status(*status, reason.clone()),
+    }
+}
+
+pub(crate) fn check(spec: &ModelSpec, observation: &Observation, resolution: &Resolution, out: &mut Vec<Finding>) {
+    let snapshot = target::host(observation).map(|node| View { node, resolution });
     let port = spec
         .spec
         .operations
@@ -92,7 +126,8 @@ fn serving_port(port: u64, snapshot: &Result<View, String>) -> Finding {
     match snapshot.serving() {
         Ok(process) => {
             let name = process.name.value().cloned().unwrap_or_else(|| "?".into());
-            let listener = snapshot.server.and_then(|s| s.port_listener.as_ref());
+            let listener = snapshot.resolution.server().and_then(|s| s.port_listener.as_ref());
+            let route = snapshot.resolution.candidate().map(|c| c.route()).unwrap_or_default();
             match listener {
                 // Found by its port: it is the listener.
                 None => b
@@ -104,7 +139,11 @@ fn serving_port(port: u64, snapshot: &Result<View, String>) -> Finding {
                     )
                     .status(
                         Status::Pass,
-                        format!("port {port} is served by pid {} ({name})", process.pid),
+                        if route.contains(" → ") || route.contains(" in ") {
+                            format!("port {port} is served by {route}")
+                        } else {
+                            format!("port {port} is served by pid {} ({name})", process.pid)
+                        },
                     ),
                 // Named by pid: the port must be held by that process or its children.
                 Some(Observed::Ok { value }) => named_process_holds_port(b, port, process, &name, value),

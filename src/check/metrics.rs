@@ -252,7 +252,16 @@ fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observatio
         let ProbeOutcome::Observed { snapshot, .. } = &observation.endpoint else {
             return Err("the endpoint probe did not run".into());
         };
-        match snapshot.targets.iter().find(|t| Some(t.port) == port) {
+        // Another port of the same workload when it was asked for, else that port on its own.
+        let pid = view.endpoint.and_then(|t| t.pid);
+        let of_port = |t: &&crate::observe::endpoint::EndpointTarget| Some(t.port) == port;
+        match snapshot
+            .targets
+            .iter()
+            .filter(of_port)
+            .find(|t| t.pid == pid)
+            .or_else(|| snapshot.targets.iter().filter(of_port).find(|t| t.pid.is_none()))
+        {
             Some(t) => t,
             None => {
                 return Err(format!(
@@ -385,7 +394,7 @@ pub(crate) fn check(
     let names = engine_metrics(engine);
     let histogram = names.latency_histogram.first().copied();
     let from_prometheus = |query: &str| histogram.and_then(|h| prometheus(observation, &format!("{query}:{h}")));
-    let window = windowed(spec, observation);
+    let window = view.as_ref().ok().and_then(|v| v.endpoint).and_then(windowed);
     if let Some(target) = target_p95 {
         match (from_prometheus("bucket_rates"), &window) {
             (Some(answer), _) => out.push(latency_p95_over_range(target, answer)),
@@ -784,12 +793,7 @@ struct Windowed<'a> {
     window: &'a MetricsWindow,
 }
 
-fn windowed<'a>(spec: &ModelSpec, observation: &'a Observation) -> Option<Result<Windowed<'a>, String>> {
-    let ProbeOutcome::Observed { snapshot, .. } = &observation.endpoint else {
-        return None;
-    };
-    let port = super::target::serving_port(spec)?;
-    let target = snapshot.targets.iter().find(|t| t.port == port)?;
+fn windowed<'a>(target: &'a crate::observe::endpoint::EndpointTarget) -> Option<Result<Windowed<'a>, String>> {
     let window = target.window.as_ref()?;
     let seconds = window.elapsed_ms as f64 / 1000.0;
     let scope = format!("over a {seconds:.0} s window");

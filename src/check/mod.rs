@@ -61,6 +61,14 @@ pub const CHECKS: &[(&str, &str)] = &[
     (health::THROTTLING, "no GPU throttled for power or heat"),
     (health::PERSISTENCE, "persistence mode is on"),
     (
+        host::WORKLOAD,
+        "which workload (process, container, pod) the spec is judged against, and how it was chosen",
+    ),
+    (
+        node::NOT_DEPLOYED,
+        "a spec whose workload does not run on this node (a note; a failure with --require-deployed)",
+    ),
+    (
         host::SERVING_PORT,
         "the declared serving port is listened on, by the serving process (or the --pid one)",
     ),
@@ -366,21 +374,77 @@ pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
 }
 
 /// What the user tells the checks that no probe can see.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct Inputs {
     /// The price of one GPU hour, USD (`--gpu-hourly-usd`), for the cost check.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gpu_hourly_usd: Option<f64>,
+    /// The workload a spec means, when the port does not tell (`--workload`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub workload: Option<target::Selector>,
+    /// A spec not deployed on the node is a failure, not a note (`--require-deployed`).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub require_deployed: bool,
 }
 
 /// [`compare`], with the user's inputs.
 pub fn compare_with(spec: &ModelSpec, observation: &Observation, inputs: &Inputs) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    accelerator::check(spec, observation, &mut findings);
+    compare_all(&[spec], observation, inputs).pop().unwrap_or_default()
+}
+
+/// Judges several specs on one node: each against its own workload, chosen for all of them at
+/// once ([`target::resolve_all`]).
+pub fn compare_all(specs: &[&ModelSpec], observation: &Observation, inputs: &Inputs) -> Vec<Vec<Finding>> {
+    let resolutions = resolve(specs, observation, inputs);
+    specs
+        .iter()
+        .zip(&resolutions)
+        .map(|(spec, resolution)| judge(spec, observation, inputs, resolution))
+        .collect()
+}
+
+/// Each spec's workload on the node.
+pub(crate) fn resolve<'a>(
+    specs: &[&'a ModelSpec],
+    observation: &'a Observation,
+    inputs: &Inputs,
+) -> Vec<target::Resolution<'a>> {
+    let serves: Vec<Box<dyn Fn(&'a modelspec_probe_host::Candidate) -> Option<bool> + 'a>> = specs
+        .iter()
+        .map(|spec| {
+            let spec: &'a ModelSpec = spec;
+            Box::new(move |c: &'a modelspec_probe_host::Candidate| engine::serves_model(spec, observation, c))
+                as Box<dyn Fn(&'a modelspec_probe_host::Candidate) -> Option<bool> + 'a>
+        })
+        .collect();
+    let claims: Vec<target::Claim<'_, 'a>> = specs
+        .iter()
+        .zip(&serves)
+        .map(|(spec, serves_model)| target::Claim {
+            spec,
+            serves_model: serves_model.as_ref(),
+        })
+        .collect();
+    target::resolve_all(&claims, observation, inputs.workload.as_ref())
+}
+
+pub(crate) fn judge(
+    spec: &ModelSpec,
+    observation: &Observation,
+    inputs: &Inputs,
+    resolution: &target::Resolution,
+) -> Vec<Finding> {
+    let mut findings = vec![host::workload(spec, resolution)];
+    if let Some(reason) = resolution.not_deployed() {
+        coverage::fill_as(spec, &mut findings, &format!("not deployed on this node: {reason}"));
+        findings.sort_by_key(|f| f.domain);
+        return findings;
+    }
+    accelerator::check(spec, observation, resolution, &mut findings);
     health::check(spec, observation, &mut findings);
-    host::check(spec, observation, &mut findings);
-    let engine = engine::view(spec, observation);
+    host::check(spec, observation, resolution, &mut findings);
+    let engine = engine::view(spec, observation, resolution);
     identity::check(spec, &engine, &mut findings);
     batch::check(spec, &engine, &mut findings);
     serving::check(spec, &engine, &mut findings);

@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use modelspec_probe_gpu::DeviceFacts;
 use serde_json::json;
 
-use super::accelerator::{GpuView, serving_process, view};
+use super::accelerator::{GpuView, view};
 use super::attribution::attribute;
+use super::target::Resolution;
 use super::{Domain, Finding, FindingBuilder, Status};
 use crate::observe::Observation;
 use crate::spec::ModelSpec;
@@ -37,9 +38,54 @@ pub struct NodeSpec<'a> {
     pub spec: &'a ModelSpec,
 }
 
+/// A spec whose workload does not run on this node.
+pub const NOT_DEPLOYED: &str = "not-deployed";
+
 /// Findings about the node across `specs`; empty for fewer than two specs, or when the GPUs
 /// were not seen.
-pub fn compare(specs: &[NodeSpec], observation: &Observation) -> Vec<Finding> {
+pub(crate) fn compare(
+    specs: &[NodeSpec],
+    resolutions: &[Resolution],
+    observation: &Observation,
+    require_deployed: bool,
+) -> Vec<Finding> {
+    let mut out = not_deployed(specs, resolutions, require_deployed);
+    out.extend(across(specs, resolutions, observation));
+    out
+}
+
+/// One note per spec not deployed here; a failure when the node must run it.
+fn not_deployed(specs: &[NodeSpec], resolutions: &[Resolution], require_deployed: bool) -> Vec<Finding> {
+    specs
+        .iter()
+        .zip(resolutions)
+        .filter_map(|(s, r)| {
+            let reason = r.not_deployed()?;
+            let b = FindingBuilder::new(NOT_DEPLOYED, Domain::Serving, PORT_PTR)
+                .declared(s.spec.spec.identity.model.id.clone())
+                .evidence(
+                    "host",
+                    json!({"spec": s.name, "reason": reason}),
+                    "a spec's workload runs on the node (required with --require-deployed)",
+                );
+            Some(if require_deployed {
+                b.remediation("deploy the model on this node, or drop --require-deployed where it need not run")
+                    .status(
+                        Status::Fail,
+                        format!("{} is not deployed on this node: {reason}", s.name),
+                    )
+            } else {
+                b.status(
+                    Status::Skip,
+                    format!("{} is not deployed on this node: {reason}", s.name),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Findings across two or more specs' workloads.
+fn across(specs: &[NodeSpec], resolutions: &[Resolution], observation: &Observation) -> Vec<Finding> {
     if specs.len() < 2 {
         return Vec::new();
     }
@@ -51,9 +97,11 @@ pub fn compare(specs: &[NodeSpec], observation: &Observation) -> Vec<Finding> {
     // Specs by the serving process they resolved to.
     let mut by_pid: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
     let mut unresolved = Vec::new();
-    for s in specs {
-        match serving_process(s.spec, observation) {
+    for (s, r) in specs.iter().zip(resolutions) {
+        match r.process() {
             Some(process) => by_pid.entry(process.pid).or_default().push(s.name),
+            // A spec not deployed here claims no GPU and hides none.
+            None if r.not_deployed().is_some() => {}
             None => unresolved.push(s.name),
         }
     }
@@ -62,8 +110,8 @@ pub fn compare(specs: &[NodeSpec], observation: &Observation) -> Vec<Finding> {
     // GPU index -> the specs whose serving trees hold it (one entry per distinct process).
     let mut claims: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     let mut attributed_any = false;
-    for s in specs {
-        let Some(process) = serving_process(s.spec, observation) else {
+    for (s, r) in specs.iter().zip(resolutions) {
+        let Some(process) = r.process() else {
             continue;
         };
         // Several specs on one process are reported by `server-shared`; claim its GPUs once.

@@ -1,15 +1,30 @@
-//! Which serving process and which filesystem a spec is judged against.
+//! Which workload a spec means: the serving process, container and endpoint it is judged
+//! against, and how that was decided.
 //!
-//! A node may serve several models, and one observation holds them all: one server entry per
-//! port the scan looked at (or per `--pid`), one storage entry per model path. A spec's
-//! checks read only its own entries, matched here and nowhere else, so the scan plan
-//! (`cli::scan`) and the checks agree on one rule: a spec's server is the one found by its
-//! `operations.serving.port`; its storage is its local `modelUri`, or the only path measured.
+//! A node may serve several models, often in containers that all listen on `:8000` inside their
+//! own network namespaces, so the port alone rarely names a workload. The host probe records
+//! every candidate for each port it asked about; this module picks a spec's own, in order:
+//!
+//! 1. an explicit `--workload` selector (container id or name, `namespace/pod`; a pid becomes
+//!    `--pid` and is asked about directly);
+//! 2. the selector in the spec's own annotation [`WORKLOAD_ANNOTATION`];
+//! 3. the port together with the model id the engine says it serves;
+//! 4. the port alone, when exactly one process serves it and no other spec claimed it.
+//!
+//! Several candidates and none chosen is `unknown`, listing them. Nothing of the spec running
+//! here is "not deployed on this node": its checks are skipped and the node gets one note
+//! (a failure under `--require-deployed`), never drift. Every spec is resolved in one pass,
+//! because rule 4 must know what the others claimed; `scan` and `verify` call the same
+//! function, so a report is derived again the same way.
 
-use modelspec_probe_host::{HostSnapshot, ServerObservation, StorageObservation};
+use modelspec_probe_host::{Candidate, HostSnapshot, Observed, ServerObservation, ServingProcess, StorageObservation};
+use serde_json::{Value as Json, json};
 
+use super::Status;
 use crate::observe::{Observation, ProbeOutcome};
 use crate::spec::ModelSpec;
+
+pub use crate::spec::selector::{Selector, WORKLOAD_ANNOTATION};
 
 /// The declared serving port, when it is a valid TCP port.
 pub fn serving_port(spec: &ModelSpec) -> Option<u16> {
@@ -37,21 +52,6 @@ pub(crate) fn host(observation: &Observation) -> Result<&HostSnapshot, String> {
     }
 }
 
-/// The server entry the scan made for this spec: the one asked about its serving port (or,
-/// for a spec without a port, the one asked about by pid alone).
-pub(crate) fn server<'a>(spec: &ModelSpec, snapshot: &'a HostSnapshot) -> Option<&'a ServerObservation> {
-    let port = serving_port(spec);
-    snapshot.servers.iter().find(|s| s.port == port)
-}
-
-/// Why a spec has no server entry, for `unknown` findings.
-pub(crate) fn no_server_reason(spec: &ModelSpec) -> String {
-    match serving_port(spec) {
-        Some(port) => format!("this observation has no serving process looked up on port {port}"),
-        None => "the spec declares no serving port, and no --pid was given".into(),
-    }
-}
-
 /// The storage entry for this spec: its local model path when measured, else the only one.
 pub(crate) fn storage<'a>(spec: &ModelSpec, snapshot: &'a HostSnapshot) -> Option<&'a StorageObservation> {
     if let Some(path) = local_model_path(spec)
@@ -62,5 +62,419 @@ pub(crate) fn storage<'a>(spec: &ModelSpec, snapshot: &'a HostSnapshot) -> Optio
     match snapshot.storage.as_slice() {
         [only] => Some(only),
         _ => None,
+    }
+}
+
+/// `*` matches any run of characters; everything else literally.
+fn glob(pattern: &str, text: &str) -> bool {
+    let Some((head, rest)) = pattern.split_once('*') else {
+        return pattern == text;
+    };
+    let Some(mut tail) = text.strip_prefix(head) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('*').collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return true;
+    };
+    for part in middle {
+        match tail.find(part) {
+            Some(at) => tail = &tail[at + part.len()..],
+            None => return false,
+        }
+    }
+    tail.len() >= last.len() && tail.ends_with(last)
+}
+
+/// Whether a candidate is the workload a selector names.
+pub fn matches(selector: &Selector, candidate: &Candidate) -> bool {
+    let workload = candidate.workload.as_ref();
+    match selector {
+        Selector::Pid { pid } => {
+            candidate.process.pid == *pid
+                || candidate
+                    .process
+                    .children
+                    .value()
+                    .is_some_and(|kids| kids.iter().any(|k| k.pid == *pid))
+        }
+        Selector::Container { name } => workload.is_some_and(|w| {
+            let by_id = name.len() >= 4
+                && name.bytes().all(|b| b.is_ascii_hexdigit())
+                && w.container_id
+                    .as_deref()
+                    .is_some_and(|id| id.starts_with(&name.to_ascii_lowercase()));
+            by_id || w.container_name.as_deref().is_some_and(|n| glob(name, n))
+        }),
+        Selector::Pod {
+            namespace,
+            pod,
+            container,
+        } => workload.is_some_and(|w| {
+            w.pod_namespace.as_deref().is_some_and(|n| glob(namespace, n))
+                && w.pod_name.as_deref().is_some_and(|p| glob(pod, p))
+                && container
+                    .as_deref()
+                    .is_none_or(|c| w.container_name.as_deref().is_some_and(|n| glob(c, n)))
+        }),
+    }
+}
+
+/// The selector a spec names in its annotation, or why it names none usable.
+pub fn spec_selector(spec: &ModelSpec) -> Option<Result<Selector, String>> {
+    spec.metadata
+        .annotations
+        .get(WORKLOAD_ANNOTATION)
+        .map(|text| text.parse::<Selector>())
+}
+
+/// How a spec's workload was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MatchedBy {
+    /// `--pid`.
+    Pid,
+    /// `--workload`.
+    Workload,
+    /// The spec's annotation.
+    Annotation,
+    /// The port and the served model id.
+    PortAndModel,
+    /// The port alone.
+    Port,
+}
+
+impl MatchedBy {
+    fn words(self) -> &'static str {
+        match self {
+            MatchedBy::Pid => "the process named by --pid",
+            MatchedBy::Workload => "the --workload selector",
+            MatchedBy::Annotation => "the spec's modelspec.piqc.ai/workload annotation",
+            MatchedBy::PortAndModel => "the serving port and the model id its engine serves",
+            MatchedBy::Port => "the serving port alone (the only process serving it)",
+        }
+    }
+}
+
+/// A spec's workload on this node, or why there is none to judge.
+#[derive(Debug, Clone)]
+pub(crate) enum Resolution<'a> {
+    /// The workload this spec is judged against.
+    Found {
+        server: &'a ServerObservation,
+        candidate: &'a Candidate,
+        by: MatchedBy,
+    },
+    /// Nothing of this spec runs on this node.
+    NotDeployed { reason: String },
+    /// Could not be told: `unknown` (could not look, or several candidates), or `fail` (the
+    /// process named by `--pid` does not exist).
+    Unresolved { status: Status, reason: String },
+}
+
+impl<'a> Resolution<'a> {
+    /// The serving process, when found.
+    pub(crate) fn process(&self) -> Option<&'a ServingProcess> {
+        match self {
+            Resolution::Found { candidate, .. } => Some(&candidate.process),
+            _ => None,
+        }
+    }
+
+    /// The candidate, when found.
+    pub(crate) fn candidate(&self) -> Option<&'a Candidate> {
+        match self {
+            Resolution::Found { candidate, .. } => Some(candidate),
+            _ => None,
+        }
+    }
+
+    /// The server entry, when found.
+    pub(crate) fn server(&self) -> Option<&'a ServerObservation> {
+        match self {
+            Resolution::Found { server, .. } => Some(server),
+            _ => None,
+        }
+    }
+
+    /// Why there is no process, with the status that gives a finding about it.
+    pub(crate) fn missing(&self) -> Option<(Status, String)> {
+        match self {
+            Resolution::Found { .. } => None,
+            Resolution::NotDeployed { reason } => Some((Status::Skip, not_deployed(reason))),
+            Resolution::Unresolved { status, reason } => Some((*status, reason.clone())),
+        }
+    }
+
+    /// Whether the spec runs nowhere on this node.
+    pub(crate) fn not_deployed(&self) -> Option<&str> {
+        match self {
+            Resolution::NotDeployed { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// The evidence of the choice.
+    pub(crate) fn evidence(&self) -> Json {
+        match self {
+            Resolution::Found { server, candidate, by } => json!({
+                "matched_by": by.words(),
+                "route": candidate.route(),
+                "workload": candidate.workload,
+                "reach": candidate.network.as_ref().map(|n| &n.reach),
+                "candidates": server.candidates().iter().map(Candidate::route).collect::<Vec<_>>(),
+                "blind_spots": server.blind_spots,
+            }),
+            Resolution::NotDeployed { reason } => json!({"not_deployed": reason}),
+            Resolution::Unresolved { reason, .. } => json!({"unresolved": reason}),
+        }
+    }
+
+    /// One sentence: what was chosen and how.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Resolution::Found { candidate, by, .. } => format!("{} (chosen by {})", candidate.route(), by.words()),
+            Resolution::NotDeployed { reason } => not_deployed(reason),
+            Resolution::Unresolved { reason, .. } => reason.clone(),
+        }
+    }
+}
+
+fn not_deployed(reason: &str) -> String {
+    format!("not deployed on this node: {reason}")
+}
+
+/// What the checks need of one spec to resolve it: the spec, and which models each candidate's
+/// engine serves (`None`: could not be told), computed by the engine view.
+pub(crate) struct Claim<'s, 'a> {
+    pub spec: &'s ModelSpec,
+    /// Whether candidate `pid` serves the spec's model: `Some(true)`, `Some(false)`, or `None`.
+    pub serves_model: &'s dyn Fn(&'a Candidate) -> Option<bool>,
+}
+
+/// Resolves every spec against the observation, in one pass (see the module doc).
+pub(crate) fn resolve_all<'a>(
+    claims: &[Claim<'_, 'a>],
+    observation: &'a Observation,
+    workload: Option<&Selector>,
+) -> Vec<Resolution<'a>> {
+    let node = host(observation);
+    // First the strong matches: pid, selectors, port and model.
+    let mut resolved: Vec<Option<Resolution<'a>>> = claims
+        .iter()
+        .map(|c| match &node {
+            Ok(node) => strong(c, node, workload),
+            Err(reason) => Some(Resolution::Unresolved {
+                status: Status::Unknown,
+                reason: reason.clone(),
+            }),
+        })
+        .collect();
+    let claimed: Vec<u32> = resolved
+        .iter()
+        .flatten()
+        .filter_map(|r| r.candidate().map(Candidate::pid))
+        .collect();
+    for (slot, claim) in resolved.iter_mut().zip(claims) {
+        if slot.is_none()
+            && let Ok(node) = &node
+        {
+            *slot = Some(weak(claim, node, &claimed));
+        }
+    }
+    resolved
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or(Resolution::Unresolved {
+                status: Status::Unknown,
+                reason: "internal: no resolution".into(),
+            })
+        })
+        .collect()
+}
+
+/// The server entry asked about for this spec: its serving port's (or, without a port, the
+/// `--pid` one).
+fn server_of<'a>(spec: &ModelSpec, node: &'a HostSnapshot) -> Option<&'a ServerObservation> {
+    let port = serving_port(spec);
+    node.servers.iter().find(|s| s.port == port)
+}
+
+/// A spec with nothing to look a workload up by: no port, no pid.
+fn nothing_to_look_for(spec: &ModelSpec) -> Option<Resolution<'static>> {
+    (serving_port(spec).is_none()).then(|| Resolution::Unresolved {
+        status: Status::Skip,
+        reason: "the spec declares no serving port, and no --pid was given: there is no workload to look for".into(),
+    })
+}
+
+fn no_server(spec: &ModelSpec) -> String {
+    match serving_port(spec) {
+        Some(port) => format!("this observation has no serving process looked up on port {port}"),
+        None => "the spec declares no serving port, and no --pid was given".into(),
+    }
+}
+
+fn list(candidates: &[&Candidate]) -> String {
+    candidates.iter().map(|c| c.route()).collect::<Vec<_>>().join("; ")
+}
+
+/// A match by pid, selector, or port and model; `None` leaves the spec to [`weak`].
+fn strong<'a>(claim: &Claim<'_, 'a>, node: &'a HostSnapshot, workload: Option<&Selector>) -> Option<Resolution<'a>> {
+    let spec = claim.spec;
+    let Some(server) = server_of(spec, node) else {
+        if let Some(nothing) = nothing_to_look_for(spec) {
+            return Some(nothing);
+        }
+        return Some(Resolution::Unresolved {
+            status: Status::Unknown,
+            reason: no_server(spec),
+        });
+    };
+    let candidates = match &server.candidates {
+        Observed::Ok { value } => value,
+        Observed::Absent { reason } if server.pid.is_some() => {
+            return Some(Resolution::Unresolved {
+                status: Status::Fail,
+                reason: reason.clone(),
+            });
+        }
+        Observed::Absent { reason } => return Some(Resolution::NotDeployed { reason: reason.clone() }),
+        Observed::Unknown { reason } => {
+            return Some(Resolution::Unresolved {
+                status: Status::Unknown,
+                reason: reason.clone(),
+            });
+        }
+    };
+    if server.pid.is_some() {
+        return candidates.first().map(|candidate| Resolution::Found {
+            server,
+            candidate,
+            by: MatchedBy::Pid,
+        });
+    }
+    let port = server.port.map_or_else(|| "?".to_string(), |p| p.to_string());
+    let selector = match (workload, spec_selector(spec)) {
+        (Some(s), _) => Some((s.clone(), MatchedBy::Workload)),
+        (None, Some(Ok(s))) => Some((s, MatchedBy::Annotation)),
+        (None, Some(Err(why))) => {
+            return Some(Resolution::Unresolved {
+                status: Status::Unknown,
+                reason: format!("the annotation {WORKLOAD_ANNOTATION} is not a selector: {why}"),
+            });
+        }
+        (None, None) => None,
+    };
+    if let Some((selector, by)) = selector {
+        let hits: Vec<&Candidate> = candidates.iter().filter(|c| matches(&selector, c)).collect();
+        return Some(match hits.as_slice() {
+            [one] => Resolution::Found {
+                server,
+                candidate: one,
+                by,
+            },
+            [] => Resolution::NotDeployed {
+                reason: format!(
+                    "no workload matching {selector} serves port {port} (serving it: {})",
+                    list(&candidates.iter().collect::<Vec<_>>())
+                ),
+            },
+            several => Resolution::Unresolved {
+                status: Status::Unknown,
+                reason: format!(
+                    "{} workloads match {selector} on port {port}: {}; name one (a container id or pod name)",
+                    several.len(),
+                    list(several)
+                ),
+            },
+        });
+    }
+    let serving: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| (claim.serves_model)(c) == Some(true))
+        .collect();
+    match serving.as_slice() {
+        [one] => Some(Resolution::Found {
+            server,
+            candidate: one,
+            by: MatchedBy::PortAndModel,
+        }),
+        [] => None,
+        several => Some(Resolution::Unresolved {
+            status: Status::Unknown,
+            reason: format!(
+                "{} workloads on port {port} serve {}: {}; choose one with --workload or the {WORKLOAD_ANNOTATION} \
+                 annotation",
+                several.len(),
+                spec.spec.identity.model.id,
+                list(several)
+            ),
+        }),
+    }
+}
+
+/// The port alone, when one process serves it and no other spec claimed it; else not deployed
+/// (every candidate serves another model) or unknown.
+fn weak<'a>(claim: &Claim<'_, 'a>, node: &'a HostSnapshot, claimed: &[u32]) -> Resolution<'a> {
+    let Some(server) = server_of(claim.spec, node) else {
+        return Resolution::Unresolved {
+            status: Status::Unknown,
+            reason: no_server(claim.spec),
+        };
+    };
+    let candidates: Vec<&Candidate> = server.candidates().iter().collect();
+    let port = server.port.map_or_else(|| "?".to_string(), |p| p.to_string());
+    let model = &claim.spec.spec.identity.model.id;
+    if let [only] = candidates.as_slice()
+        && !claimed.contains(&only.pid())
+    {
+        return Resolution::Found {
+            server,
+            candidate: only,
+            by: MatchedBy::Port,
+        };
+    }
+    let unknown: Vec<&Candidate> = candidates
+        .iter()
+        .copied()
+        .filter(|c| !claimed.contains(&c.pid()) && (claim.serves_model)(c).is_none())
+        .collect();
+    if unknown.is_empty() {
+        return Resolution::NotDeployed {
+            reason: format!(
+                "no workload on port {port} serves {model} (serving it: {})",
+                list(&candidates)
+            ),
+        };
+    }
+    Resolution::Unresolved {
+        status: Status::Unknown,
+        reason: format!(
+            "{} workloads serve port {port} and which model {} could not be told: {}; choose one with --workload or \
+             the {WORKLOAD_ANNOTATION} annotation",
+            candidates.len(),
+            if unknown.len() == 1 {
+                "one of them serves"
+            } else {
+                "some of them serve"
+            },
+            list(&candidates)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("vllm-*", "vllm-7d9f8c-abcde"));
+        assert!(glob("*", ""));
+        assert!(glob("a*b*c", "axxbyyc"));
+        assert!(!glob("a*b*c", "axxbyy"));
+        assert!(!glob("vllm", "vllm-0"));
+        assert!(glob("*-0", "vllm-0"));
+        assert!(!glob("ab*ba", "aba"));
     }
 }

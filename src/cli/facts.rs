@@ -164,19 +164,24 @@ fn host_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> 
             (None, Some(pid)) => format!("pid {pid}"),
             (None, None) => "?".into(),
         };
-        match &server.process {
+        match &server.candidates {
             HostObserved::Ok { value } => {
-                let argv = value.argv.value().map(|a| a.join(" ")).unwrap_or_default();
-                let argv: String = argv.chars().take(100).collect();
-                let children = value.children.value().map_or(0, Vec::len);
-                writeln!(
-                    out,
-                    "  {asked}: pid {} ({}), {children} child process(es): {argv}",
-                    value.pid,
-                    host_show(&value.name)
-                )?;
+                for candidate in value {
+                    let process = &candidate.process;
+                    let argv = process.argv.value().map(|a| a.join(" ")).unwrap_or_default();
+                    let argv: String = argv.chars().take(100).collect();
+                    let children = process.children.value().map_or(0, Vec::len);
+                    writeln!(
+                        out,
+                        "  {asked}: {}, {children} child process(es): {argv}",
+                        candidate.route()
+                    )?;
+                }
             }
             other => writeln!(out, "  {asked}: {}", other.reason().unwrap_or("?"))?,
+        }
+        for spot in &server.blind_spots {
+            writeln!(out, "    not seen: {spot}")?;
         }
     }
     for storage in &host.storage {

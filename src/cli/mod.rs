@@ -130,8 +130,18 @@ struct ScanArgs {
     #[arg(long)]
     show_skipped: bool,
     /// The serving process's pid (else it is found by the spec's serving port).
-    #[arg(long, value_name = "PID")]
+    #[arg(long, value_name = "PID", conflicts_with = "workload")]
     pid: Option<u32>,
+    /// The workload the spec means when several serve its port: pid:PID, container:NAME-OR-ID
+    /// (an id prefix or a name), or NAMESPACE/POD[/CONTAINER] (`*` matches any run of
+    /// characters); else the spec's modelspec.piqc.ai/workload annotation, the port and the
+    /// served model id, or the port alone.
+    #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
+    workload: Option<crate::check::target::Selector>,
+    /// A spec whose workload does not run on this node fails the scan (else it is a note and
+    /// its checks are skipped): for a node that must run every scanned model.
+    #[arg(long)]
+    require_deployed: bool,
     /// The filesystem to measure for ephemeralStorageGb (else a local modelUri, if any).
     #[arg(long, value_name = "PATH")]
     storage_path: Option<PathBuf>,
@@ -240,6 +250,10 @@ enum FailOnArg {
     Warn,
     /// Drift, warnings or anything not observed fail.
     Unknown,
+}
+
+fn parse_selector(text: &str) -> Result<crate::check::target::Selector, String> {
+    text.parse()
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -440,7 +454,15 @@ pub fn main() -> i32 {
             verbose: cli.verbose,
             command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
             show_skipped: args.show_skipped,
-            pid: args.pid,
+            // A pid selector asks for that process directly, as --pid does.
+            pid: args.pid.or(match &args.workload {
+                Some(crate::check::target::Selector::Pid { pid }) => Some(*pid),
+                _ => None,
+            }),
+            workload: args
+                .workload
+                .filter(|w| !matches!(w, crate::check::target::Selector::Pid { .. })),
+            require_deployed: args.require_deployed,
             storage_path: args.storage_path,
             connect: args.connect,
             metrics_url: args.metrics_url,

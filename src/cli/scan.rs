@@ -90,6 +90,10 @@ pub struct Request {
     pub show_skipped: bool,
     /// The serving process, when the port does not lead to it.
     pub pid: Option<u32>,
+    /// The workload a spec means, when several serve its port.
+    pub workload: Option<crate::check::target::Selector>,
+    /// A spec not deployed on the node fails the scan.
+    pub require_deployed: bool,
     /// The filesystem to measure for `ephemeralStorageGb`.
     pub storage_path: Option<PathBuf>,
     /// How to reach the serving endpoints.
@@ -530,6 +534,15 @@ pub fn run(req: &Request) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if req.workload.is_some() && specs.len() > 1 {
+        eprintln!(
+            "error: --workload names one workload, but {} spec documents were given; scan them one at a time, or \
+             name each spec's workload in its {} annotation",
+            specs.len(),
+            check::target::WORKLOAD_ANNOTATION
+        );
+        return exit::ERROR;
+    }
     if req.pid.is_some() && specs.len() > 1 {
         eprintln!(
             "error: --pid names one serving process, but {} spec documents were given; scan them one at a time, \
@@ -570,6 +583,8 @@ pub fn run(req: &Request) -> i32 {
     let finished_at = format_rfc3339_utc(SystemTime::now());
     let inputs = check::Inputs {
         gpu_hourly_usd: req.gpu_hourly_usd,
+        workload: req.workload.clone(),
+        require_deployed: req.require_deployed,
     };
     let judged: Vec<Judged> = specs
         .iter()

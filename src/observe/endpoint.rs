@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::runtime::{self, Answer, Answers};
+use modelspec_probe_host::HostSnapshot;
+pub use modelspec_probe_host::Reach;
 
 /// What to ask each serving endpoint.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +47,14 @@ pub struct TargetPlan {
     pub grpc: bool,
     /// A local model folder to read `config.json` from, when the engine does not name one.
     pub model_dir: Option<String>,
+    /// The workload this target asks (its host pid), when the host probe found one.
+    pub pid: Option<u32>,
+    /// Where the workload answers and how it is reached, from the host probe; `None` asks
+    /// `--host` (or 127.0.0.1) on the port.
+    pub reach: Option<Reach>,
+    /// The workload's own root filesystem (`/proc/PID/root`) for reading its model folder, when
+    /// it runs in a container.
+    pub fs_root: Option<String>,
 }
 
 /// Everything the endpoint probe saw.
@@ -60,6 +70,13 @@ pub struct EndpointSnapshot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointTarget {
     pub port: u16,
+    /// The workload asked (its host pid), when the host probe found one on this port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// How it was reached: at its namespace's address, through a forwarded host port, or from
+    /// inside its namespace; absent for `--host`/`--endpoint` or 127.0.0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     /// The base URL asked (credentials never included).
     pub base_url: String,
     /// Why nothing was asked, when the target was refused (a bad `--endpoint`).
@@ -96,6 +113,37 @@ pub const METRICS_MAX_BYTES: usize = 64 << 20;
 /// Size cap on `config.json`.
 const MODEL_CONFIG_MAX_BYTES: u64 = 1 << 20;
 
+impl EndpointPlan {
+    /// The plan with each port's target asked once per workload the host probe found serving
+    /// it, at the address it answers on; a port with no workload found is asked as planned.
+    /// `--endpoint` replaces the address, so such a plan is kept as it is.
+    pub fn per_workload(&self, host: &HostSnapshot) -> EndpointPlan {
+        let mut targets = Vec::new();
+        for t in &self.targets {
+            let candidates = match host.servers.iter().find(|s| s.port == Some(t.port)) {
+                Some(server) if t.endpoint.is_none() => server.candidates(),
+                _ => &[],
+            };
+            if candidates.is_empty() {
+                targets.push(t.clone());
+            }
+            for c in candidates {
+                let contained = c.workload.as_ref().is_some_and(|w| !w.is_host());
+                targets.push(TargetPlan {
+                    pid: Some(c.pid()),
+                    reach: c.network.as_ref().map(|n| n.reach.clone()),
+                    fs_root: contained.then(|| format!("/proc/{}/root", c.pid())),
+                    ..t.clone()
+                });
+            }
+        }
+        EndpointPlan {
+            targets,
+            ..self.clone()
+        }
+    }
+}
+
 /// Asks every target its engines' endpoints, concurrently, by `deadline`.
 pub fn probe(plan: &EndpointPlan, deadline: Instant) -> EndpointSnapshot {
     let targets = std::thread::scope(|scope| {
@@ -110,6 +158,8 @@ pub fn probe(plan: &EndpointPlan, deadline: Instant) -> EndpointSnapshot {
             .map(|(h, t)| {
                 h.join().unwrap_or_else(|_| EndpointTarget {
                     port: t.port,
+                    pid: t.pid,
+                    via: None,
                     base_url: String::new(),
                     error: Some("internal error: the endpoint probe of this port stopped".into()),
                     exchanges: Vec::new(),
@@ -155,9 +205,10 @@ fn scrape_url(plan: &EndpointPlan, url: &str, deadline: Instant) -> Exchange {
 }
 
 fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> EndpointTarget {
-    let host = plan.host.as_deref();
     let mut out = EndpointTarget {
         port: t.port,
+        pid: t.pid,
+        via: None,
         base_url: String::new(),
         error: None,
         exchanges: Vec::new(),
@@ -165,7 +216,63 @@ fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> Endpo
         model_config: None,
         window: None,
     };
-    let target = match Target::from_args(host, t.port, t.endpoint.as_deref()) {
+    // `--endpoint` wins; else the address the host probe found the workload at.
+    let (address, inside) = match (&t.endpoint, &t.reach) {
+        (Some(_), _) | (None, None) => (None, None),
+        (None, Some(Reach::Here { address })) => {
+            out.via = Some(format!("{address} from the scanner's network namespace"));
+            // `--host` names where the scanner's own namespace's servers answer.
+            (plan.host.is_none().then(|| address.clone()), None)
+        }
+        (None, Some(Reach::NamespaceAddress { address })) => {
+            out.via = Some(format!("{address}, the address of the workload's network namespace"));
+            (Some(address.clone()), None)
+        }
+        (None, Some(Reach::InsideNamespace { pid, address })) => {
+            out.via = Some(format!("{address} inside the network namespace of pid {pid} (setns)"));
+            (Some(address.clone()), Some(*pid))
+        }
+        (None, Some(Reach::Unreachable { reason })) => {
+            out.error = Some(reason.clone());
+            return out;
+        }
+    };
+    match inside {
+        // Sockets belong to the namespace of the thread that opens them, and to that of the
+        // threads it starts: the whole exchange runs on a thread moved into the workload's.
+        Some(pid) => std::thread::scope(|scope| {
+            let joined = scope
+                .spawn(|| match modelspec_probe_host::enter_network_namespace(pid) {
+                    Ok(()) => ask(plan, t, address.as_deref(), deadline, out.clone()),
+                    Err(reason) => {
+                        let mut failed = out.clone();
+                        failed.error = Some(reason);
+                        failed
+                    }
+                })
+                .join();
+            joined.unwrap_or_else(|_| {
+                let mut failed = out.clone();
+                failed.error = Some("internal error: the endpoint probe of this workload stopped".into());
+                failed
+            })
+        }),
+        None => ask(plan, t, address.as_deref(), deadline, out),
+    }
+}
+
+/// Asks one target, at `address` (`ip:port`) when given.
+fn ask(
+    plan: &EndpointPlan,
+    t: &TargetPlan,
+    address: Option<&str>,
+    deadline: Instant,
+    mut out: EndpointTarget,
+) -> EndpointTarget {
+    let url = address.map(|a| format!("http://{a}"));
+    let endpoint = t.endpoint.as_deref().or(url.as_deref());
+    let host = plan.host.as_deref();
+    let target = match Target::from_args(host, t.port, endpoint) {
         Ok(target) => target,
         Err(e) => {
             out.error = Some(e.reason().to_string());
@@ -209,17 +316,24 @@ fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> Endpo
         out.window = Some(super::window::measure(&client, path, round_started, window, deadline));
     }
     if t.grpc {
-        out.http2 = Some(http2_check(
-            host.unwrap_or(modelspec_probe_http::DEFAULT_HOST),
-            t.port,
-            deadline,
-        ));
+        let (grpc_host, grpc_port) = match address.and_then(|a| a.rsplit_once(':')) {
+            Some((ip, port)) => (
+                ip.trim_start_matches('[').trim_end_matches(']'),
+                port.parse().unwrap_or(t.port),
+            ),
+            None => (host.unwrap_or(modelspec_probe_http::DEFAULT_HOST), t.port),
+        };
+        out.http2 = Some(http2_check(grpc_host, grpc_port, deadline));
     }
     let served_root = served_model_root(&out);
-    out.model_config = served_root
-        .as_deref()
-        .or(t.model_dir.as_deref())
-        .and_then(|dir| read_model_config(Path::new(dir)));
+    out.model_config = served_root.as_deref().or(t.model_dir.as_deref()).and_then(|dir| {
+        // A container's paths are in its own filesystem, seen from here under /proc/PID/root.
+        let dir = match &t.fs_root {
+            Some(root) => Path::new(root).join(dir.trim_start_matches('/')),
+            None => Path::new(dir).to_path_buf(),
+        };
+        read_model_config(&dir)
+    });
     out
 }
 

@@ -169,10 +169,16 @@ pub fn collect(plan: &Plan) -> Observation {
         .gpu
         .clone()
         .map(|options| spawn("probe-gpu", move || modelspec_probe_gpu::probe(&options)));
-    let host_rx = plan
-        .host
-        .clone()
-        .map(|options| spawn("probe-host", move || modelspec_probe_host::probe(&options)));
+    // The endpoint probe asks the workloads the host probe finds, so it hears of them first.
+    let (found_tx, found_rx) = mpsc::channel::<HostSnapshot>();
+    let host_rx = plan.host.clone().map(|options| {
+        spawn("probe-host", move || {
+            let snapshot = modelspec_probe_host::probe(&options);
+            let _ = found_tx.send(snapshot.clone());
+            snapshot
+        })
+    });
+    let waits_for_host = host_rx.is_some();
 
     let gpu = outcome(
         gpu_rx,
@@ -196,6 +202,14 @@ pub fn collect(plan: &Plan) -> Observation {
         spawn("probe-endpoint", move || {
             let started = Instant::now();
             let observed_at = format_rfc3339_utc(SystemTime::now());
+            // Without the host's answer in time, the ports are asked where the plan says.
+            let endpoint_plan = match waits_for_host {
+                true => match found_rx.recv_timeout(own_deadline.saturating_duration_since(Instant::now()) / 2) {
+                    Ok(host) => endpoint_plan.per_workload(&host),
+                    Err(_) => endpoint_plan,
+                },
+                false => endpoint_plan,
+            };
             let snapshot = endpoint::probe(&endpoint_plan, own_deadline);
             (snapshot, observed_at, millis(started.elapsed()))
         })

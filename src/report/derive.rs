@@ -49,10 +49,13 @@ pub fn derive(
             spec: s.spec,
         })
         .collect();
-    let mut node = node::compare(&node_specs, observation);
-    let mut findings: Vec<Vec<Finding>> = specs
+    let spec_refs: Vec<&ModelSpec> = specs.iter().map(|s| s.spec).collect();
+    let resolutions = check::resolve(&spec_refs, observation, inputs);
+    let mut node = node::compare(&node_specs, &resolutions, observation, inputs.require_deployed);
+    let mut findings: Vec<Vec<Finding>> = spec_refs
         .iter()
-        .map(|s| check::compare_with(s.spec, observation, inputs))
+        .zip(&resolutions)
+        .map(|(spec, resolution)| check::judge(spec, observation, inputs, resolution))
         .collect();
     let mut targets: Vec<Target<'_>> = specs
         .iter()

@@ -48,7 +48,8 @@ pub struct Report {
     pub summary: Summary,
     /// One section per spec document, in the order given.
     pub specs: Vec<SpecSection>,
-    /// Findings about the node across the specs (only when several are scanned together).
+    /// Findings about the node: specs not deployed on it, and (when several specs are scanned
+    /// together) the GPUs and processes across them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node: Vec<Finding>,
     /// What was observed, unless left out (`--no-facts`).

@@ -163,7 +163,7 @@ pub fn verify(
             spec,
         })
         .collect();
-    let inputs: Inputs = provenance.inputs;
+    let inputs: Inputs = provenance.inputs.clone();
     let derived = derive(&judged, &observation, &inputs, &waivers, day_of(&report.started_at));
 
     for (i, (section, again)) in report.specs.iter().zip(&derived.sections).enumerate() {

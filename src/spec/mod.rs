@@ -13,6 +13,7 @@ pub mod lint;
 pub mod model;
 pub mod node;
 pub mod schema;
+pub mod selector;
 pub mod validate;
 pub mod yaml;
 

@@ -29,7 +29,10 @@
 //!     ..HostProbeOptions::default()
 //! });
 //! for server in &snapshot.servers {
-//!     println!("{:?}", server.serving().map(|process| process.pid));
+//!     // Every process serving the port, in any network namespace (two pods on :8000).
+//!     for candidate in server.candidates() {
+//!         println!("{}", candidate.route());
+//!     }
 //! }
 //! ```
 
@@ -38,13 +41,16 @@ pub mod env;
 #[cfg(test)]
 mod fake_tree;
 mod limits;
+mod listeners;
 mod net;
+mod netns;
 mod observed;
 mod process;
 
 mod sock_diag;
 mod storage;
 mod system;
+mod workload;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -53,11 +59,13 @@ use std::time::{Instant, SystemTime};
 pub use container::ContainerFacts;
 pub use env::EnvironmentFacts;
 pub use limits::{CgroupVersion, CpuLimit, EffectiveLimits, LimitsOf, MemoryLimit};
+pub use listeners::{Candidate, Hop, NetworkPlace, Reach};
 pub use modelspec_probe_support::format_rfc3339_utc;
 pub use observed::{Observed, PERMISSION_HINT};
 pub use process::{ChildProcess, FoundBy, ProcessUser, ServingProcess};
 pub use storage::StorageFacts;
 pub use system::SystemFacts;
+pub use workload::Workload;
 
 /// What to look at besides the node itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -108,25 +116,74 @@ pub struct StorageObservation {
 }
 
 /// What one [`ServerQuery`] found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// A port may be served by several processes on one node, one per network namespace (two
+/// pods on `:8000`); every one is a candidate, and which of them a spec means is the caller's
+/// decision. A pid query has one candidate, that process.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServerObservation {
     /// The port asked about.
     pub port: Option<u16>,
     /// The pid asked about.
     pub pid: Option<u32>,
-    /// The serving process: `Absent` when nothing listens on the port (or no such pid).
-    pub process: Observed<ServingProcess>,
-    /// The serving process's own cgroup limits, when it was found.
-    pub limits: Option<EffectiveLimits>,
+    /// Every process serving the query: `Absent` when nothing listens on the port in any
+    /// namespace (or there is no such pid), `Unknown` when we could not look.
+    pub candidates: Observed<Vec<Candidate>>,
+    /// What the probe could not see into (another user's namespaces, unreadable sockets): a
+    /// list of candidates may be incomplete for these reasons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blind_spots: Vec<String>,
     /// Who listens on `port` when the process was named by pid: it may be another process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port_listener: Option<Observed<PortListener>>,
 }
 
 impl ServerObservation {
-    /// The serving process, when found.
-    pub fn serving(&self) -> Option<&ServingProcess> {
-        self.process.value()
+    /// The candidates, when the probe found any.
+    pub fn candidates(&self) -> &[Candidate] {
+        self.candidates.value().map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Observations written before namespaces were surveyed name one `process` and its `limits`;
+/// they read as a query with that one candidate.
+impl<'de> Deserialize<'de> for ServerObservation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Written {
+            port: Option<u16>,
+            pid: Option<u32>,
+            #[serde(default)]
+            candidates: Option<Observed<Vec<Candidate>>>,
+            #[serde(default)]
+            blind_spots: Vec<String>,
+            #[serde(default)]
+            port_listener: Option<Observed<PortListener>>,
+            #[serde(default)]
+            process: Option<Observed<ServingProcess>>,
+            #[serde(default)]
+            limits: Option<EffectiveLimits>,
+        }
+        let w = Written::deserialize(deserializer)?;
+        let candidates = match (w.candidates, w.process) {
+            (Some(candidates), _) => candidates,
+            (None, Some(process)) => process.map(|process| {
+                vec![Candidate {
+                    process,
+                    limits: w.limits,
+                    network: None,
+                    workload: None,
+                }]
+            }),
+            (None, None) => return Err(serde::de::Error::missing_field("candidates")),
+        };
+        Ok(ServerObservation {
+            port: w.port,
+            pid: w.pid,
+            candidates,
+            blind_spots: w.blind_spots,
+            port_listener: w.port_listener,
+        })
     }
 }
 
@@ -172,7 +229,13 @@ pub fn probe(options: &HostProbeOptions) -> HostSnapshot {
 fn probe_with(roots: &Roots, options: &HostProbeOptions) -> HostSnapshot {
     let started = Instant::now();
     let observed_at = format_rfc3339_utc(SystemTime::now());
-    let servers = options.servers.iter().map(|query| find_server(roots, query)).collect();
+    // One survey of every namespace serves every query.
+    let survey = (!options.servers.is_empty()).then(|| netns::survey(roots));
+    let servers = options
+        .servers
+        .iter()
+        .map(|query| find_server(roots, survey.as_ref(), query))
+        .collect();
     let mut storage: Vec<StorageObservation> = Vec::new();
     for path in &options.storage_paths {
         let shown = path.display().to_string();
@@ -194,61 +257,112 @@ fn probe_with(roots: &Roots, options: &HostProbeOptions) -> HostSnapshot {
     }
 }
 
-fn find_server(roots: &Roots, query: &ServerQuery) -> ServerObservation {
-    let (process, port_listener) = match (query.pid, query.port) {
-        (Some(pid), port) => (
-            process::serving_process(roots, pid, FoundBy::Pid, &query.declared_env),
-            port.map(|port| port_listener(roots, port)),
-        ),
-        (None, Some(port)) => (by_port(roots, port, &query.declared_env), None),
+fn find_server(roots: &Roots, survey: Option<&netns::Survey>, query: &ServerQuery) -> ServerObservation {
+    let empty = netns::Survey::default();
+    let survey = survey.unwrap_or(&empty);
+    let (candidates, blind_spots, port_listener) = match (query.pid, query.port) {
+        (Some(pid), port) => {
+            let process = process::serving_process(roots, pid, FoundBy::Pid, &query.declared_env);
+            let candidates = process.map(|process| {
+                let workload = workload::workload_of(roots, pid);
+                vec![Candidate {
+                    limits: Some(limits::effective_limits(roots, pid, LimitsOf::ServingProcess)),
+                    network: port.and_then(|port| listeners::place_of(roots, survey, pid, port)),
+                    workload: (!workload.is_host() || !workload.gaps.is_empty()).then_some(workload),
+                    process,
+                }]
+            });
+            (
+                candidates,
+                Vec::new(),
+                port.map(|port| port_listener(roots, survey, pid, port)),
+            )
+        }
+        (None, Some(port)) => {
+            let (candidates, blind) = listeners::for_port(roots, survey, port, &query.declared_env);
+            (candidates, blind, None)
+        }
         (None, None) => (
             Observed::unknown("no serving port declared and no pid given (use --pid)"),
+            Vec::new(),
             None,
         ),
     };
-    let limits = process
-        .value()
-        .map(|p| limits::effective_limits(roots, p.pid, LimitsOf::ServingProcess));
     ServerObservation {
         port: query.port,
         pid: query.pid,
-        process,
-        limits,
+        candidates,
+        blind_spots,
         port_listener,
     }
 }
 
-fn by_port(roots: &Roots, port: u16, declared_env: &[String]) -> Observed<ServingProcess> {
-    match net::port_owners(roots, port) {
-        Observed::Ok {
-            value: (listeners, holders),
-        } => match process::topmost(roots, &holders) {
-            Some(pid) => process::serving_process(
-                roots,
-                pid,
-                FoundBy::Port {
-                    port,
-                    addresses: listeners.addresses,
-                    holders,
-                },
-                declared_env,
-            ),
-            None => Observed::unknown(format!("port {port} is listening, but its process is unknown")),
-        },
-        Observed::Absent { reason } => Observed::Absent { reason },
-        Observed::Unknown { reason } => Observed::Unknown { reason },
+/// Who listens on `port` in the network namespace of `pid` (its own sockets, wherever it runs).
+fn port_listener(roots: &Roots, survey: &netns::Survey, pid: u32, port: u16) -> Observed<PortListener> {
+    let Some(ns) = survey.namespace_of.get(&pid).and_then(|inode| survey.namespace(*inode)) else {
+        // Not surveyed (its namespace link is closed to us): the scanner's own tables.
+        return net::port_owners(roots, port)
+            .map(|(listeners, holders)| listener(roots, port, listeners.addresses, holders));
+    };
+    if let Some(why) = &ns.unreadable {
+        return Observed::unknown(why.clone());
+    }
+    let sockets: Vec<&netns::Socket> = ns.sockets.iter().filter(|s| s.port == port).collect();
+    if sockets.is_empty() {
+        return Observed::absent(format!(
+            "nothing listens on port {port} in the network namespace of pid {pid}"
+        ));
+    }
+    let mut holders: Vec<u32> = sockets
+        .iter()
+        .flat_map(|s| survey.holders_of(s.inode))
+        .copied()
+        .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    if holders.is_empty() {
+        return Observed::unknown(format!(
+            "port {port} is listening, but its process is unknown: {PERMISSION_HINT}"
+        ));
+    }
+    Observed::Ok {
+        value: listener(roots, port, sockets.iter().map(|s| s.shown()).collect(), holders),
     }
 }
 
-fn port_listener(roots: &Roots, port: u16) -> Observed<PortListener> {
-    net::port_owners(roots, port).map(|(listeners, holders)| {
-        let pid = process::topmost(roots, &holders);
-        PortListener {
-            port,
-            addresses: listeners.addresses,
-            name: pid.and_then(|pid| process::comm(roots, pid)),
-            holders,
-            pid,
-        }
-    })
+fn listener(roots: &Roots, port: u16, addresses: Vec<String>, holders: Vec<u32>) -> PortListener {
+    let pid = process::topmost(roots, &holders);
+    PortListener {
+        port,
+        addresses,
+        name: pid.and_then(|pid| process::comm(roots, pid)),
+        holders,
+        pid,
+    }
+}
+
+/// Moves the calling thread into the network namespace of `pid` (`setns`), so that sockets it
+/// and the threads it starts from now on open are that namespace's: the way to reach a server
+/// bound to loopback inside a container ([`Reach::InsideNamespace`]). Needs `CAP_SYS_ADMIN`
+/// (and to read `/proc/PID/ns/net`). Other threads are not affected; call it on a thread made
+/// for the purpose.
+pub fn enter_network_namespace(pid: u32) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    let path = format!("/proc/{pid}/ns/net");
+    let file = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+    // SAFETY: a valid open descriptor of a namespace file; setns only changes this thread.
+    let done = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if done == 0 {
+        Ok(())
+    } else {
+        let error = std::io::Error::last_os_error();
+        Err(format!(
+            "could not enter the network namespace of pid {pid}: {error}{}",
+            if error.kind() == std::io::ErrorKind::PermissionDenied {
+                " (entering a namespace needs CAP_SYS_ADMIN)"
+            } else {
+                ""
+            }
+        ))
+    }
 }

@@ -21,7 +21,7 @@ use crate::Roots;
 use crate::observed::{Observed, PERMISSION_HINT};
 use std::collections::BTreeSet;
 use std::fs;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The LISTEN sockets on one port.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -90,20 +90,30 @@ fn parse_listeners(text: &str, v6: bool, port: u16, found: &mut Listeners) {
 }
 
 /// The kernel prints each 32-bit word of the address in host byte order.
-fn format_address(hex: &str, v6: bool, port: u16) -> Option<String> {
+pub(crate) fn parse_address(hex: &str, v6: bool) -> Option<IpAddr> {
     let word = |i: usize| -> Option<[u8; 4]> {
         let text = hex.get(i * 8..i * 8 + 8)?;
         u32::from_str_radix(text, 16).ok().map(u32::to_ne_bytes)
     };
     if v6 {
+        if hex.len() != 32 {
+            return None;
+        }
         let mut bytes = [0u8; 16];
         for i in 0..4 {
             bytes[i * 4..i * 4 + 4].copy_from_slice(&word(i)?);
         }
-        Some(format!("[{}]:{port}", Ipv6Addr::from(bytes)))
+        Some(IpAddr::V6(Ipv6Addr::from(bytes)))
     } else {
-        Some(format!("{}:{port}", Ipv4Addr::from(word(0)?)))
+        if hex.len() != 8 {
+            return None;
+        }
+        Some(IpAddr::V4(Ipv4Addr::from(word(0)?)))
     }
+}
+
+fn format_address(hex: &str, v6: bool, port: u16) -> Option<String> {
+    parse_address(hex, v6).map(|ip| crate::netns::show(ip, port))
 }
 
 /// The processes holding any of `inodes`, or why they could not be told.

@@ -327,6 +327,46 @@ fn children_of(roots: &Roots, pid: u32) -> Observed<Vec<ChildProcess>> {
     Observed::Ok { value: tree }
 }
 
+/// The direct children of `pid`, in pid order (the kernel's `children` lists, else a full scan).
+pub(crate) fn child_pids(roots: &Roots, pid: u32) -> Vec<u32> {
+    let mut kids: Vec<u32> = match children_by_parent(roots, pid) {
+        Ok(by_parent) => by_parent.get(&pid).cloned().unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    kids.sort_unstable();
+    kids
+}
+
+/// A process's command line (credentials redacted), when readable.
+pub(crate) fn argv(roots: &Roots, pid: u32) -> Option<Vec<String>> {
+    argv_of(roots, pid).value().cloned()
+}
+
+impl ServingProcess {
+    /// What a survey knew of a listener that exited before its facts could be read.
+    pub(crate) fn vanished(pid: u32, holders: Vec<u32>, port: u16, addresses: Vec<String>) -> ServingProcess {
+        let gone = || format!("process {pid} exited while it was being read");
+        ServingProcess {
+            pid,
+            found_by: FoundBy::Port {
+                port,
+                addresses,
+                holders,
+            },
+            name: Observed::unknown(gone()),
+            exe: Observed::unknown(gone()),
+            argv: Observed::unknown(gone()),
+            started_at: Observed::unknown(gone()),
+            user: Observed::unknown(gone()),
+            cwd: Observed::unknown(gone()),
+            parent_pid: Observed::unknown(gone()),
+            children: Observed::unknown(gone()),
+            environment: Observed::unknown(gone()),
+            ns_pids: Observed::unknown(gone()),
+        }
+    }
+}
+
 /// Reads the facts of `pid`; `Absent` when there is no such process.
 pub(crate) fn serving_process(
     roots: &Roots,

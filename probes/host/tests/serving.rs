@@ -99,7 +99,10 @@ fn listener(family: &str, host: &str, extra: &str) -> Option<(Guard, u16)> {
 /// The one server the test asked about.
 fn first(snapshot: &HostSnapshot) -> Observed<ServingProcess> {
     match snapshot.servers.as_slice() {
-        [server] => server.process.clone(),
+        [server] => server.candidates.clone().map(|mut c| match c.len() {
+            1 => c.remove(0).process,
+            n => panic!("expected one candidate, got {n}: {c:?}"),
+        }),
         other => panic!("expected one server, got {other:?}"),
     }
 }
@@ -169,7 +172,11 @@ fn finds_loopback_listener_with_argv_and_safe_environment() {
         environment.values.get("HF_TOKEN").map(String::as_str),
         Some("<redacted>")
     );
-    let limits = snapshot.servers.first().and_then(|s| s.limits.as_ref());
+    let limits = snapshot
+        .servers
+        .first()
+        .and_then(|s| s.candidates().first())
+        .and_then(|c| c.limits.as_ref());
     assert_eq!(limits.map(|l| l.pid), Some(guard.0.id()));
     assert_eq!(
         snapshot.limits.pid,
@@ -275,11 +282,12 @@ fn a_port_nobody_listens_on_is_absent() {
     let bound = BoundNotListening::new();
     let port = bound.port;
     let snapshot = probe(&by_port(port));
-    assert_eq!(
-        first(&snapshot),
-        Observed::Absent {
-            reason: format!("nothing listens on port {port}")
-        }
+    let found = first(&snapshot);
+    assert!(found.is_absent(), "{found:?}");
+    let reason = found.reason().unwrap_or_default();
+    assert!(
+        reason.starts_with(&format!("nothing listens on port {port} in any of the node's ")),
+        "{reason}"
     );
     drop(bound);
 }
@@ -305,7 +313,7 @@ fn by_pid_and_missing_pid() {
         ..HostProbeOptions::default()
     });
     assert!(first(&snapshot).is_absent());
-    assert_eq!(snapshot.servers.first().map(|s| s.limits.is_none()), Some(true));
+    assert_eq!(snapshot.servers.first().map(|s| s.candidates().is_empty()), Some(true));
     assert_eq!(snapshot.limits.pid, me);
 }
 

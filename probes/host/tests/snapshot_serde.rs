@@ -2,9 +2,9 @@
 //! unchanged, and their JSON shape is part of the contract with the checker.
 
 use modelspec_probe_host::{
-    CgroupVersion, ChildProcess, ContainerFacts, CpuLimit, EffectiveLimits, EnvironmentFacts, FoundBy,
-    HostProbeOptions, HostSnapshot, LimitsOf, MemoryLimit, Observed, ProcessUser, ServerObservation, ServerQuery,
-    ServingProcess, StorageFacts, StorageObservation, SystemFacts, probe,
+    Candidate, CgroupVersion, ChildProcess, ContainerFacts, CpuLimit, EffectiveLimits, EnvironmentFacts, FoundBy, Hop,
+    HostProbeOptions, HostSnapshot, LimitsOf, MemoryLimit, NetworkPlace, Observed, ProcessUser, Reach,
+    ServerObservation, ServerQuery, ServingProcess, StorageFacts, StorageObservation, SystemFacts, Workload, probe,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -79,40 +79,63 @@ fn full_snapshot() -> HostSnapshot {
         servers: vec![ServerObservation {
             port: Some(8000),
             pid: None,
-            limits: None,
+            blind_spots: Vec::new(),
             port_listener: None,
-            process: ok(ServingProcess {
-                pid: 42,
-                found_by: FoundBy::Port {
-                    port: 8000,
-                    addresses: vec!["0.0.0.0:8000".into()],
-                    holders: vec![42],
+            candidates: ok(vec![Candidate {
+                limits: None,
+                network: Some(NetworkPlace {
+                    namespace: 4_026_532_301,
+                    scanner_namespace: false,
+                    listening: vec!["0.0.0.0:8000".into()],
+                    namespace_addresses: vec!["10.88.0.5".into()],
+                    chain: vec![Hop {
+                        kind: "conmon".into(),
+                        pid: Some(812),
+                        address: "127.0.0.1:18000".into(),
+                        followed: "conmon's child 42 is the container".into(),
+                    }],
+                    reach: Reach::Here {
+                        address: "127.0.0.1:18000".into(),
+                    },
+                }),
+                workload: Some(Workload {
+                    runtime: Some("podman".into()),
+                    container_id: Some("3f2a".repeat(16)),
+                    ..Workload::default()
+                }),
+                process: ServingProcess {
+                    pid: 42,
+                    found_by: FoundBy::Port {
+                        port: 8000,
+                        addresses: vec!["0.0.0.0:8000".into()],
+                        holders: vec![42],
+                    },
+                    name: ok("vllm".into()),
+                    exe: denied(),
+                    argv: ok(vec!["vllm".into(), "serve".into()]),
+                    started_at: ok("2026-01-02T00:00:00.000Z".into()),
+                    user: ok(ProcessUser {
+                        uid: 1000,
+                        name: Some("serve".into()),
+                    }),
+                    cwd: denied(),
+                    parent_pid: ok(1),
+                    children: ok(vec![ChildProcess {
+                        pid: 43,
+                        parent_pid: 42,
+                        name: "VLLM::EngineCore".into(),
+                        argv: vec!["VLLM::EngineCore".into()],
+                        ns_pids: vec![91043, 43],
+                    }]),
+                    environment: ok(EnvironmentFacts {
+                        cuda_visible_devices: Some("0,1".into()),
+                        nvidia_visible_devices: None,
+                        names: vec!["CUDA_VISIBLE_DEVICES".into(), "HF_TOKEN".into()],
+                        values: BTreeMap::from([("HF_TOKEN".to_owned(), "<redacted>".to_owned())]),
+                    }),
+                    ns_pids: ok(vec![91042, 42]),
                 },
-                name: ok("vllm".into()),
-                exe: denied(),
-                argv: ok(vec!["vllm".into(), "serve".into()]),
-                started_at: ok("2026-01-02T00:00:00.000Z".into()),
-                user: ok(ProcessUser {
-                    uid: 1000,
-                    name: Some("serve".into()),
-                }),
-                cwd: denied(),
-                parent_pid: ok(1),
-                children: ok(vec![ChildProcess {
-                    pid: 43,
-                    parent_pid: 42,
-                    name: "VLLM::EngineCore".into(),
-                    argv: vec!["VLLM::EngineCore".into()],
-                    ns_pids: vec![91043, 43],
-                }]),
-                environment: ok(EnvironmentFacts {
-                    cuda_visible_devices: Some("0,1".into()),
-                    nvidia_visible_devices: None,
-                    names: vec!["CUDA_VISIBLE_DEVICES".into(), "HF_TOKEN".into()],
-                    values: BTreeMap::from([("HF_TOKEN".to_owned(), "<redacted>".to_owned())]),
-                }),
-                ns_pids: ok(vec![91042, 42]),
-            }),
+            }]),
         }],
     }
 }
@@ -122,12 +145,19 @@ fn constructed_snapshot_round_trips_with_stable_shape() {
     let value = round_trip(&full_snapshot());
     let server = &value["servers"][0];
     assert_eq!(server["port"], 8000);
-    assert_eq!(server["process"]["status"], "ok");
+    assert_eq!(server["candidates"]["status"], "ok");
+    let candidate = &server["candidates"]["value"][0];
     assert_eq!(
-        server["process"]["value"]["found_by"],
+        candidate["process"]["found_by"],
         json!({"by": "port", "port": 8000, "addresses": ["0.0.0.0:8000"], "holders": [42]})
     );
-    assert_eq!(server["process"]["value"]["exe"]["status"], "unknown");
+    assert_eq!(candidate["process"]["exe"]["status"], "unknown");
+    assert_eq!(
+        candidate["network"]["reach"],
+        json!({"via": "here", "address": "127.0.0.1:18000"})
+    );
+    assert_eq!(candidate["network"]["chain"][0]["kind"], "conmon");
+    assert_eq!(candidate["workload"]["runtime"], "podman");
     assert_eq!(value["storage"][0]["facts"]["value"]["total_bytes"], 1u64 << 40);
     assert_eq!(
         value["limits"]["cpu"],
@@ -145,17 +175,49 @@ fn constructed_snapshot_round_trips_with_stable_shape() {
 fn absent_and_unasked_parts_round_trip() {
     let mut snapshot = full_snapshot();
     if let Some(server) = snapshot.servers.first_mut() {
-        server.process = Observed::Absent {
+        server.candidates = Observed::Absent {
             reason: "nothing listens on port 8000".into(),
         };
     }
     snapshot.storage.clear();
     let value = round_trip(&snapshot);
     assert_eq!(
-        value["servers"][0]["process"],
+        value["servers"][0]["candidates"],
         json!({"status": "absent", "reason": "nothing listens on port 8000"})
     );
     assert_eq!(value["storage"], json!([]));
+}
+
+/// An observation written before namespaces were surveyed names one `process` and its
+/// `limits`; it reads as one candidate, and a server entry with neither is refused.
+#[test]
+fn a_server_written_with_one_process_reads_as_one_candidate() {
+    let full = full_snapshot();
+    let Some(candidate) = full.servers.first().and_then(|s| s.candidates().first()).cloned() else {
+        panic!("the constructed snapshot has a candidate");
+    };
+    let old = json!({
+        "port": 8000,
+        "pid": null,
+        "process": {"status": "ok", "value": candidate.process},
+        "limits": full.limits,
+    });
+    let server: ServerObservation = match serde_json::from_value(old) {
+        Ok(s) => s,
+        Err(e) => panic!("an old server entry does not read: {e}"),
+    };
+    assert_eq!(server.candidates().len(), 1);
+    assert_eq!(server.candidates()[0].process, candidate.process);
+    assert_eq!(server.candidates()[0].limits.as_ref().map(|l| l.pid), Some(42));
+    assert!(server.candidates()[0].network.is_none());
+    let absent: ServerObservation = match serde_json::from_value(json!({
+        "port": 8000, "pid": null, "process": {"status": "absent", "reason": "nothing listens"}
+    })) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(absent.candidates.is_absent());
+    assert!(serde_json::from_value::<ServerObservation>(json!({"port": 8000, "pid": null})).is_err());
 }
 
 #[test]

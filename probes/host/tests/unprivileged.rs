@@ -100,7 +100,7 @@ fn unprivileged_probe_reports_permission_not_absence() {
     };
 
     let by_port = run_as_nobody(&binary, &["--port".into(), port.to_string()]);
-    let serving = &by_port["servers"][0]["process"];
+    let serving = &by_port["servers"][0]["candidates"];
     assert_eq!(serving["status"], "unknown", "{serving}");
     let reason = serving["reason"].as_str().unwrap_or_default();
     assert!(reason.contains(HINT), "{reason}");

@@ -2,6 +2,7 @@
 
 use super::{Context, LintInfo};
 use crate::spec::diagnostic::{Diagnostic, Severity};
+use crate::spec::selector::{Selector, WORKLOAD_ANNOTATION};
 
 /// `metadata.name` that is not a DNS-1123 label: it cannot name the Kubernetes objects,
 /// metrics labels and files a deployment derives from it.
@@ -53,7 +54,34 @@ fn dns_spelling(s: &str) -> String {
         .to_string()
 }
 
+/// A `modelspec.piqc.ai/workload` annotation that is not a workload selector: the scan could
+/// not use it to find the spec's workload.
+pub const WORKLOAD_SELECTOR: &str = "metadata-workload-selector-invalid";
+
+pub(super) const WORKLOAD_SELECTOR_INFO: LintInfo = LintInfo {
+    code: WORKLOAD_SELECTOR,
+    severity: Severity::Error,
+    summary: "the modelspec.piqc.ai/workload annotation is a workload selector (pid:PID, container:NAME, NAMESPACE/POD)",
+};
+
 pub(super) fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    if let Some(text) = cx.spec.metadata.annotations.get(WORKLOAD_ANNOTATION)
+        && let Err(why) = text.parse::<Selector>()
+    {
+        out.push(
+            cx.at(
+                WORKLOAD_SELECTOR,
+                Severity::Error,
+                &["metadata", "annotations", WORKLOAD_ANNOTATION],
+                format!("the {WORKLOAD_ANNOTATION} annotation is not a workload selector: {why}"),
+            )
+            .with_help("write container:NAME-OR-ID or NAMESPACE/POD[/CONTAINER] (`*` matches any run of characters)"),
+        );
+    }
+    name(cx, out);
+}
+
+fn name(cx: &Context, out: &mut Vec<Diagnostic>) {
     let name = &cx.spec.metadata.name;
     if is_dns_label(name) {
         return;

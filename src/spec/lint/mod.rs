@@ -47,6 +47,7 @@ pub const LINTS: &[LintInfo] = &[
     dependencies::SPEC_INVALID_INFO,
     dependencies::CYCLE_INFO,
     metadata::NAME_INFO,
+    metadata::WORKLOAD_SELECTOR_INFO,
 ];
 
 /// A `specRef` found in a document, for the caller to resolve.

@@ -1,0 +1,649 @@
+//! Who serves a port on this node: every listener on it in every network namespace, with port
+//! forwarders followed to the workload behind them.
+//!
+//! A port asked about is looked for in every namespace of the [`Survey`]. What holds it is a
+//! candidate serving process, unless it is a known port forwarder, which is followed:
+//!
+//! - **`conmon`** (podman) holds a published host port to reserve it while nftables DNAT
+//!   carries the traffic into the container. Its child is the container's first process; the
+//!   listener is looked for in that process's namespace.
+//! - **`docker-proxy`** (docker's userland proxy) names its target on its command line
+//!   (`-container-ip 172.17.0.2 -container-port 8000`): the listener is the one on that port in
+//!   the namespace that owns that address.
+//! - **A published port no process holds** (docker with `userland-proxy: false`) is looked up
+//!   in docker's own state, `/var/lib/docker/containers/<id>/hostconfig.json`, which needs no
+//!   daemon. Podman's mappings live in its database and Kubernetes `hostPort`s in the CNI's
+//!   rules; neither is read, and the reason says so.
+//!
+//! Each candidate carries the chain that led to it, so a finding can say "host
+//! 127.0.0.1:18000 → conmon 812 → python3 1190 in container 3f2a… (10.88.0.5:8000)", and how to
+//! reach its endpoint from the scanner ([`Reach`]).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Read;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::netns::{Namespace, Socket, Survey, show};
+use crate::observed::{Observed, PERMISSION_HINT};
+use crate::process::{self, FoundBy, ServingProcess};
+use crate::workload::{Workload, workload_of};
+use crate::{EffectiveLimits, LimitsOf, Roots, limits};
+
+/// A process that serves a port, as one of possibly several on the node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The serving process: the topmost holder of the listening socket behind any forwarder.
+    pub process: ServingProcess,
+    /// Its own cgroup limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<EffectiveLimits>,
+    /// Where it listens, and how it was reached (absent in observations made before namespaces
+    /// were surveyed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkPlace>,
+    /// Its container and pod, when it runs in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<Workload>,
+}
+
+impl Candidate {
+    /// The process's host pid.
+    pub fn pid(&self) -> u32 {
+        self.process.pid
+    }
+
+    /// The whole chain in words: "host 127.0.0.1:18000 → conmon 812 → python3 1190 in
+    /// container 3f2a9c1b7e4d (10.88.0.5:8000)".
+    pub fn route(&self) -> String {
+        let name = self.process.name.value().cloned().unwrap_or_else(|| "?".into());
+        let mut parts = Vec::new();
+        if let Some(network) = &self.network {
+            for hop in &network.chain {
+                if parts.is_empty() {
+                    parts.push(format!("host {}", hop.address));
+                }
+                parts.push(match hop.pid {
+                    Some(pid) => format!("{} {pid}", hop.kind),
+                    None => hop.kind.clone(),
+                });
+            }
+        }
+        let place = match &self.workload {
+            Some(w) if !w.is_host() => format!(" in {}", w.describe()),
+            _ => String::new(),
+        };
+        let listening = self
+            .network
+            .as_ref()
+            .and_then(|n| n.listening.first())
+            .map(|a| format!(" ({a})"))
+            .unwrap_or_default();
+        parts.push(format!("{name} {}{place}{listening}", self.process.pid));
+        parts.join(" → ")
+    }
+}
+
+/// Where a candidate listens and how the scanner reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkPlace {
+    /// The inode of its network namespace (`net:[N]`).
+    pub namespace: u64,
+    /// Whether that is the scanner's own namespace (the host's, for a scanner on the host).
+    pub scanner_namespace: bool,
+    /// The addresses its socket is bound to there (`0.0.0.0:8000`).
+    pub listening: Vec<String>,
+    /// The namespace's own addresses (a pod or container IP), loopback excluded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespace_addresses: Vec<String>,
+    /// Forwarders between the asked port and the process, outermost first; empty when the
+    /// process itself holds the asked port.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<Hop>,
+    /// How the scanner can reach the endpoint.
+    pub reach: Reach,
+}
+
+/// One forwarder on the way to a workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hop {
+    /// `conmon`, `docker-proxy`, or `docker state` for a published port no process holds.
+    pub kind: String,
+    /// The forwarder's pid, when a process forwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The address it holds (`127.0.0.1:18000`).
+    pub address: String,
+    /// How it was followed, in words.
+    pub followed: String,
+}
+
+/// How the scanner reaches an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum Reach {
+    /// From the scanner's namespace at this address: the process listens there, or a
+    /// forwarder's host port leads to it.
+    Here { address: String },
+    /// At the namespace's own address (a pod IP), routed from the scanner's namespace.
+    NamespaceAddress { address: String },
+    /// Bound to loopback inside another namespace: reachable only from inside it, by entering
+    /// the namespace of `pid` (`setns`, which needs `CAP_SYS_ADMIN`).
+    InsideNamespace { pid: u32, address: String },
+    /// No way found.
+    Unreachable { reason: String },
+}
+
+/// Every candidate serving `port` on the node; `Absent` when nothing listens on it anywhere we
+/// could look, `Unknown` when something may, but we could not see it. The blind spots come back
+/// beside a list that may be incomplete because of them.
+pub(crate) fn for_port(
+    roots: &Roots,
+    survey: &Survey,
+    port: u16,
+    declared_env: &[String],
+) -> (Observed<Vec<Candidate>>, Vec<String>) {
+    if let Some(failed) = &survey.failed {
+        return (Observed::unknown(failed.clone()), Vec::new());
+    }
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    for ns in &survey.namespaces {
+        let sockets: Vec<&Socket> = ns.sockets.iter().filter(|s| s.port == port).collect();
+        if sockets.is_empty() {
+            continue;
+        }
+        let holders = holders(survey, &sockets);
+        let Some(top) = process::topmost(roots, &holders) else {
+            problems.push(no_owner(survey, ns, port));
+            continue;
+        };
+        let hop_address = sockets.first().map(|s| s.shown()).unwrap_or_default();
+        let resolved = match process::comm(roots, top).as_deref() {
+            Some("conmon") => via_conmon(roots, survey, top, port, &hop_address),
+            Some("docker-proxy") => via_docker_proxy(roots, survey, top, &hop_address),
+            _ => Ok(Resolved {
+                ns,
+                sockets,
+                holders,
+                pid: top,
+                chain: Vec::new(),
+            }),
+        };
+        match resolved {
+            Ok(r) => push(&mut candidates, candidate(roots, survey, r, declared_env)),
+            Err(why) => problems.push(why),
+        }
+    }
+    if candidates.is_empty()
+        && let Some(found) = docker_published(roots, survey, port)
+    {
+        match found {
+            Ok(r) => push(&mut candidates, candidate(roots, survey, r, declared_env)),
+            Err(why) => problems.push(why),
+        }
+    }
+    let mut blind = survey.blind_spots();
+    blind.extend(problems.iter().cloned());
+    if !candidates.is_empty() {
+        return (Observed::Ok { value: candidates }, blind);
+    }
+    if !problems.is_empty() {
+        return (
+            Observed::unknown(format!("port {port} is listening, but: {}", problems.join("; "))),
+            blind,
+        );
+    }
+    let looked = survey.namespaces.len();
+    if !blind.is_empty() {
+        return (
+            Observed::unknown(format!(
+                "nothing was seen listening on port {port} in the {looked} network namespaces that could be read, \
+                 but {}",
+                blind.join("; ")
+            )),
+            blind,
+        );
+    }
+    (
+        Observed::absent(format!(
+            "nothing listens on port {port} in any of the node's {looked} network namespaces{}",
+            NO_STATE_NOTE
+        )),
+        blind,
+    )
+}
+
+/// What "absent" cannot rule out, said once.
+const NO_STATE_NOTE: &str = " (a port published by podman or a Kubernetes hostPort without a \
+    holding process is kept in the runtime's database or CNI rules, which are not read without their API)";
+
+/// A candidate the same process already is (a port published on the same number it listens on
+/// inside) is kept once, the forwarded one first: that is how clients reach it.
+fn push(candidates: &mut Vec<Candidate>, found: Candidate) {
+    if let Some(known) = candidates.iter_mut().find(|c| c.process.pid == found.process.pid) {
+        let forwarded = |c: &Candidate| c.network.as_ref().is_some_and(|n| !n.chain.is_empty());
+        if forwarded(&found) && !forwarded(known) {
+            *known = found;
+        }
+        return;
+    }
+    candidates.push(found);
+}
+
+/// The listener a port leads to, before its facts are read.
+struct Resolved<'a> {
+    ns: &'a Namespace,
+    sockets: Vec<&'a Socket>,
+    holders: Vec<u32>,
+    pid: u32,
+    chain: Vec<Hop>,
+}
+
+fn holders(survey: &Survey, sockets: &[&Socket]) -> Vec<u32> {
+    let mut all: BTreeSet<u32> = BTreeSet::new();
+    for s in sockets {
+        all.extend(survey.holders_of(s.inode));
+    }
+    all.into_iter().collect()
+}
+
+fn no_owner(survey: &Survey, ns: &Namespace, port: u16) -> String {
+    let closed =
+        survey.closed_fds.get(&ns.inode).copied().unwrap_or(0) + survey.closed_fds.get(&0).copied().unwrap_or(0);
+    if closed > 0 {
+        format!(
+            "port {port} listens in {}, but the file descriptors of {closed} processes could not be read \
+             ({PERMISSION_HINT})",
+            ns.label()
+        )
+    } else {
+        format!(
+            "port {port} listens in {}, but no visible process holds the socket (it may have just closed, or its \
+             owner is hidden from this scanner)",
+            ns.label()
+        )
+    }
+}
+
+/// podman's conmon: the container is its child; the listener is in the child's namespace.
+fn via_conmon<'a>(
+    roots: &Roots,
+    survey: &'a Survey,
+    conmon: u32,
+    port: u16,
+    address: &str,
+) -> Result<Resolved<'a>, String> {
+    let children = process::child_pids(roots, conmon);
+    let Some(&child) = children.first() else {
+        return Err(format!(
+            "port {port} is held by conmon {conmon}, which has no child: its container is not running"
+        ));
+    };
+    let Some(ns) = survey.namespace_of.get(&child).and_then(|i| survey.namespace(*i)) else {
+        return Err(format!(
+            "port {port} is held by conmon {conmon}; the network namespace of its container process {child} could \
+             not be read ({PERMISSION_HINT})"
+        ));
+    };
+    let listening: BTreeSet<u16> = ns.sockets.iter().map(|s| s.port).collect();
+    // The host port maps to one container port; podman keeps that mapping in its database. The
+    // container's listeners tell it when they can: the same number, or a single port.
+    let inner = if listening.contains(&port) {
+        Some((port, "the container listens on the same port number".to_string()))
+    } else if listening.len() == 1 {
+        listening
+            .first()
+            .map(|&p| (p, format!("the container's only listening port is {p}")))
+    } else {
+        None
+    };
+    let Some((inner, how)) = inner else {
+        let ports: Vec<String> = listening.iter().map(u16::to_string).collect();
+        return Err(format!(
+            "port {port} is held by conmon {conmon} for container process {child}, which listens on {}; which of \
+             them the host port maps to is in podman's database (use --workload pid:PID or --endpoint)",
+            if ports.is_empty() {
+                "no port".to_string()
+            } else {
+                ports.join(", ")
+            }
+        ));
+    };
+    let sockets: Vec<&Socket> = ns.sockets.iter().filter(|s| s.port == inner).collect();
+    let holders = holders(survey, &sockets);
+    let pid = process::topmost(roots, &holders).unwrap_or(child);
+    Ok(Resolved {
+        ns,
+        sockets,
+        holders,
+        pid,
+        chain: vec![Hop {
+            kind: "conmon".into(),
+            pid: Some(conmon),
+            address: address.to_string(),
+            followed: format!("conmon's child {child} is the container; {how}"),
+        }],
+    })
+}
+
+/// The value after `flag` (`-container-ip 172.17.0.2`), also as `-flag=value` or `--flag`.
+fn flag_value<'a>(argv: &'a [String], flag: &str) -> Option<&'a str> {
+    let mut args = argv.iter();
+    while let Some(arg) = args.next() {
+        let bare = arg.trim_start_matches('-');
+        if arg.starts_with('-') {
+            if bare == flag {
+                return args.next().map(String::as_str);
+            }
+            if let Some(value) = bare.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+                return Some(value);
+            }
+        }
+    }
+    None
+}
+
+/// docker-proxy: its argv names the container address and port.
+fn via_docker_proxy<'a>(roots: &Roots, survey: &'a Survey, proxy: u32, address: &str) -> Result<Resolved<'a>, String> {
+    let argv = process::argv(roots, proxy).unwrap_or_default();
+    let ip = flag_value(&argv, "container-ip").and_then(|v| v.parse::<IpAddr>().ok());
+    let port = flag_value(&argv, "container-port").and_then(|v| v.parse::<u16>().ok());
+    let (Some(ip), Some(port)) = (ip, port) else {
+        return Err(format!(
+            "{address} is held by docker-proxy {proxy}, whose command line names no -container-ip and -container-port"
+        ));
+    };
+    let target = show(ip, port);
+    let followed = format!("docker-proxy forwards to {target} (its -container-ip and -container-port)");
+    to_address(roots, survey, ip, port)
+        .map(|(ns, sockets, holders, pid)| Resolved {
+            ns,
+            sockets,
+            holders,
+            pid,
+            chain: vec![Hop {
+                kind: "docker-proxy".into(),
+                pid: Some(proxy),
+                address: address.to_string(),
+                followed,
+            }],
+        })
+        .map_err(|why| format!("{address} is held by docker-proxy {proxy}, forwarding to {target}: {why}"))
+}
+
+type Found<'a> = (&'a Namespace, Vec<&'a Socket>, Vec<u32>, u32);
+
+/// The listener on `port` in the namespace that owns `ip`.
+fn to_address<'a>(roots: &Roots, survey: &'a Survey, ip: IpAddr, port: u16) -> Result<Found<'a>, String> {
+    let ns = survey
+        .namespaces
+        .iter()
+        .filter(|n| n.sockets.iter().any(|s| s.port == port))
+        .find(|n| n.addresses(roots).contains(&ip))
+        .ok_or_else(|| format!("no network namespace with address {ip} listens on port {port}"))?;
+    let sockets: Vec<&Socket> = ns.sockets.iter().filter(|s| s.port == port).collect();
+    let holders = holders(survey, &sockets);
+    let pid = process::topmost(roots, &holders).ok_or_else(|| no_owner(survey, ns, port))?;
+    Ok((ns, sockets, holders, pid))
+}
+
+/// Largest docker state file read.
+const STATE_MAX_BYTES: u64 = 1 << 20;
+
+/// A port docker publishes without a proxy process: its `hostconfig.json` `PortBindings`.
+fn docker_published<'a>(roots: &Roots, survey: &'a Survey, port: u16) -> Option<Result<Resolved<'a>, String>> {
+    let dir = roots.fs_root.join("var/lib/docker/containers");
+    let entries = fs::read_dir(&dir).ok()?;
+    for entry in entries.flatten() {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let Ok(file) = fs::File::open(entry.path().join("hostconfig.json")) else {
+            continue;
+        };
+        let mut text = String::new();
+        if file.take(STATE_MAX_BYTES).read_to_string(&mut text).is_err() {
+            continue;
+        }
+        let Ok(config) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let Some(bindings) = config.get("PortBindings").and_then(|b| b.as_object()) else {
+            continue;
+        };
+        for (inner, hosts) in bindings {
+            let Some(inner_port) = inner.strip_suffix("/tcp").and_then(|p| p.parse::<u16>().ok()) else {
+                continue;
+            };
+            let published = hosts.as_array().into_iter().flatten().any(|h| {
+                h.get("HostPort")
+                    .and_then(|p| p.as_str())
+                    .and_then(|p| p.parse::<u16>().ok())
+                    == Some(port)
+            });
+            if !published {
+                continue;
+            }
+            let short: String = id.chars().take(12).collect();
+            let hop = Hop {
+                kind: "docker state".into(),
+                pid: None,
+                address: format!("*:{port}"),
+                followed: format!(
+                    "/var/lib/docker/containers/{short}…/hostconfig.json publishes host port {port} as {inner}"
+                ),
+            };
+            return Some(
+                in_container(roots, survey, &id, inner_port).map(|(ns, sockets, holders, pid)| Resolved {
+                    ns,
+                    sockets,
+                    holders,
+                    pid,
+                    chain: vec![hop],
+                }),
+            );
+        }
+    }
+    None
+}
+
+/// The listener on `port` in the namespace of the container `id` (a process whose cgroup
+/// names it).
+fn in_container<'a>(roots: &Roots, survey: &'a Survey, id: &str, port: u16) -> Result<Found<'a>, String> {
+    let member =
+        survey.namespace_of.keys().copied().find(|&pid| {
+            fs::read_to_string(roots.proc.join(pid.to_string()).join("cgroup")).is_ok_and(|c| c.contains(id))
+        });
+    let short: String = id.chars().take(12).collect();
+    let ns = member
+        .and_then(|pid| survey.namespace_of.get(&pid))
+        .and_then(|inode| survey.namespace(*inode))
+        .ok_or_else(|| format!("container {short}… publishes port {port}, but none of its processes is visible"))?;
+    let sockets: Vec<&Socket> = ns.sockets.iter().filter(|s| s.port == port).collect();
+    if sockets.is_empty() {
+        return Err(format!(
+            "container {short}… does not listen on its published port {port}"
+        ));
+    }
+    let holders = holders(survey, &sockets);
+    let pid = process::topmost(roots, &holders).ok_or_else(|| no_owner(survey, ns, port))?;
+    Ok((ns, sockets, holders, pid))
+}
+
+/// Where a process named by pid listens on `port`, in its own namespace, and how to reach it;
+/// `None` when its namespace is not known or nothing listens on the port there.
+pub(crate) fn place_of(roots: &Roots, survey: &Survey, pid: u32, port: u16) -> Option<NetworkPlace> {
+    let ns = survey
+        .namespace_of
+        .get(&pid)
+        .and_then(|inode| survey.namespace(*inode))?;
+    let sockets: Vec<&Socket> = ns.sockets.iter().filter(|s| s.port == port).collect();
+    if sockets.is_empty() {
+        return None;
+    }
+    let holders = holders(survey, &sockets);
+    Some(place(
+        roots,
+        survey,
+        &Resolved {
+            ns,
+            sockets,
+            holders,
+            pid,
+            chain: Vec::new(),
+        },
+    ))
+}
+
+fn place(roots: &Roots, survey: &Survey, r: &Resolved<'_>) -> NetworkPlace {
+    let listening: Vec<String> = r.sockets.iter().map(|s| s.shown()).collect();
+    let inner_port = r.sockets.first().map_or(0, |s| s.port);
+    let own_addresses = if r.ns.own { Vec::new() } else { r.ns.addresses(roots) };
+    NetworkPlace {
+        namespace: r.ns.inode,
+        scanner_namespace: r.ns.own,
+        listening,
+        namespace_addresses: own_addresses.iter().map(IpAddr::to_string).collect(),
+        chain: r.chain.clone(),
+        reach: reach(survey, r, &own_addresses, inner_port),
+    }
+}
+
+fn candidate(roots: &Roots, survey: &Survey, r: Resolved<'_>, declared_env: &[String]) -> Candidate {
+    let network = place(roots, survey, &r);
+    let listening = network.listening.clone();
+    let inner_port = r.sockets.first().map_or(0, |s| s.port);
+    let found_by = FoundBy::Port {
+        port: inner_port,
+        addresses: listening.clone(),
+        holders: r.holders.clone(),
+    };
+    let process = match process::serving_process(roots, r.pid, found_by, declared_env) {
+        Observed::Ok { value } => value,
+        // Exited between the survey and now: keep what the survey knew.
+        _ => ServingProcess::vanished(r.pid, r.holders.clone(), inner_port, listening.clone()),
+    };
+    let workload = workload_of(roots, r.pid);
+    Candidate {
+        limits: Some(limits::effective_limits(roots, r.pid, LimitsOf::ServingProcess)),
+        network: Some(network),
+        workload: (!workload.is_host() || !workload.gaps.is_empty()).then_some(workload),
+        process,
+    }
+}
+
+/// How the scanner reaches the endpoint: through the forwarder's host address, in its own
+/// namespace, at the namespace's address, or only from inside.
+fn reach(survey: &Survey, r: &Resolved<'_>, own_addresses: &[IpAddr], port: u16) -> Reach {
+    if let Some(first) = r.chain.first()
+        && first.pid.is_some()
+    {
+        return Reach::Here {
+            address: loopback_for(&first.address),
+        };
+    }
+    let bound: Vec<IpAddr> = r.sockets.iter().map(|s| s.ip).collect();
+    let wildcard = bound.iter().any(IpAddr::is_unspecified);
+    if r.ns.own || survey.namespaces.iter().all(|n| n.own) {
+        let ip = if wildcard || bound.is_empty() {
+            bound
+                .iter()
+                .find(|ip| ip.is_unspecified())
+                .map(|ip| match ip {
+                    IpAddr::V4(_) => "127.0.0.1".parse().ok(),
+                    IpAddr::V6(_) => "::1".parse().ok(),
+                })
+                .unwrap_or(None)
+        } else {
+            bound.first().copied()
+        };
+        return match ip {
+            Some(ip) => Reach::Here {
+                address: show(ip, port),
+            },
+            None => Reach::Here {
+                address: format!("127.0.0.1:{port}"),
+            },
+        };
+    }
+    if let Some(ip) = bound.iter().find(|ip| !ip.is_unspecified() && !ip.is_loopback()) {
+        return Reach::NamespaceAddress {
+            address: show(*ip, port),
+        };
+    }
+    if wildcard {
+        // A wildcard bound on IPv4 answers on the namespace's IPv4 addresses; on IPv6, on both.
+        let v4_only = bound.iter().all(|ip| ip.is_ipv4());
+        if let Some(ip) = own_addresses.iter().find(|ip| !v4_only || ip.is_ipv4()) {
+            return Reach::NamespaceAddress {
+                address: show(*ip, port),
+            };
+        }
+    }
+    match bound.iter().find(|ip| ip.is_loopback()).or(bound.first()) {
+        Some(ip) => Reach::InsideNamespace {
+            pid: r.pid,
+            address: show(if ip.is_unspecified() { loopback(*ip) } else { *ip }, port),
+        },
+        None => Reach::Unreachable {
+            reason: format!("{} has no address to reach port {port} at", r.ns.label()),
+        },
+    }
+}
+
+fn loopback(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    }
+}
+
+/// A forwarder's bound address as a client reaches it: a wildcard becomes loopback.
+fn loopback_for(address: &str) -> String {
+    match address.rsplit_once(':') {
+        Some((ip, port)) => {
+            let ip = ip.trim_start_matches('[').trim_end_matches(']');
+            match ip.parse::<IpAddr>() {
+                Ok(parsed) if parsed.is_unspecified() => format!(
+                    "{}:{port}",
+                    match parsed {
+                        IpAddr::V4(_) => "127.0.0.1",
+                        IpAddr::V6(_) => "[::1]",
+                    }
+                ),
+                _ => address.to_string(),
+            }
+        }
+        None => address.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn docker_proxy_flags_in_both_spellings() {
+        let argv = args(
+            "/usr/bin/docker-proxy -proto tcp -host-ip 127.0.0.1 -host-port 18000 -container-ip 172.17.0.2 -container-port 8000",
+        );
+        assert_eq!(flag_value(&argv, "container-ip"), Some("172.17.0.2"));
+        assert_eq!(flag_value(&argv, "container-port"), Some("8000"));
+        let argv = args("docker-proxy --container-ip=10.0.0.2 --container-port=80");
+        assert_eq!(flag_value(&argv, "container-ip"), Some("10.0.0.2"));
+        assert_eq!(flag_value(&argv, "container-port"), Some("80"));
+        assert_eq!(flag_value(&args("docker-proxy -container-ip"), "container-ip"), None);
+    }
+
+    #[test]
+    fn wildcard_forwarders_are_reached_on_loopback() {
+        assert_eq!(loopback_for("0.0.0.0:18000"), "127.0.0.1:18000");
+        assert_eq!(loopback_for("[::]:18000"), "[::1]:18000");
+        assert_eq!(loopback_for("127.0.0.1:18000"), "127.0.0.1:18000");
+    }
+}

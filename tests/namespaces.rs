@@ -95,7 +95,7 @@ fn pointer_in<'a>(section: &'a Json, pointer: &str) -> &'a Json {
     report::in_findings(&section["findings"], "pointer", pointer)
 }
 
-/// Two servers on :8000, each in its own namespace with its own address, plus a crowd of
+/// Two servers on one port (28000: no other test's), each in its own namespace with its own address, plus a crowd of
 /// namespaces with nothing in them: each spec finds its own by the model id, a spec whose model
 /// runs nowhere is "not deployed on this node", and no server's secret leaks.
 #[test]
@@ -108,13 +108,13 @@ fn two_servers_on_one_port_in_their_own_namespaces() {
     let pid_a = a.engine(
         "org/model-a",
         "0.0.0.0",
-        8000,
+        28000,
         &[("ENGINE_ROLE", "model-a"), ("HF_TOKEN", SECRET)],
     );
     let pid_b = b.engine(
         "org/model-b",
         "0.0.0.0",
-        8000,
+        28000,
         &[("ENGINE_ROLE", "model-b"), ("HF_TOKEN", SECRET)],
     );
     // Namespaces with processes but no listener: the survey walks them all.
@@ -128,7 +128,7 @@ fn two_servers_on_one_port_in_their_own_namespaces() {
         ("b.yaml", "model-b", "org/model-b"),
         ("c.yaml", "model-c", "org/model-c"),
     ] {
-        std::fs::write(dir.path().join(file), spec(name, model, 8000, None)).expect("write spec");
+        std::fs::write(dir.path().join(file), spec(name, model, 28000, None)).expect("write spec");
     }
     let s = scan(dir.path(), &["a.yaml", "b.yaml", "c.yaml"], &[]);
     assert!(!s.text.contains(SECRET), "a planted secret leaked");
@@ -146,7 +146,7 @@ fn two_servers_on_one_port_in_their_own_namespaces() {
         let address = ns.address.clone().unwrap_or_default();
         assert_eq!(
             matched["evidence"]["raw"]["reach"],
-            serde_json::json!({"via": "namespace_address", "address": format!("{address}:8000")}),
+            serde_json::json!({"via": "namespace_address", "address": format!("{address}:28000")}),
             "{matched:#}"
         );
         assert_eq!(code_in(sec, "model-id")["status"], "pass", "{name}");
@@ -163,7 +163,7 @@ fn two_servers_on_one_port_in_their_own_namespaces() {
     let message = note["message"].as_str().unwrap_or_default();
     assert!(message.starts_with("model-c is not deployed on this node"), "{note:#}");
     assert!(
-        message.contains("no workload on port 8000 serves org/model-c"),
+        message.contains("no workload on port 28000 serves org/model-c"),
         "{message}"
     );
     assert!(
@@ -179,7 +179,7 @@ fn two_servers_on_one_port_in_their_own_namespaces() {
     );
     // Alone, a spec whose model neither serves is still not deployed: the port alone does not
     // pick one of two servers that name other models.
-    std::fs::write(dir.path().join("x.yaml"), spec("model-x", "org/model-x", 8000, None)).expect("write");
+    std::fs::write(dir.path().join("x.yaml"), spec("model-x", "org/model-x", 28000, None)).expect("write");
     let x = scan(dir.path(), &["x.yaml"], &[]);
     let sec = section(&x.report, "model-x");
     assert_eq!(
@@ -203,9 +203,11 @@ fn a_loopback_only_server_is_reached_from_inside_its_namespace() {
         return;
     }
     let mut ns = Netns::isolated();
-    let pid = ns.engine("org/inside", "127.0.0.1", 8000, &[("ENGINE_ROLE", "inside")]);
+    // Each test has its own port: the tests run at once, and a server of another test on the
+    // same port would be one more candidate.
+    let pid = ns.engine("org/inside", "127.0.0.1", 8001, &[("ENGINE_ROLE", "inside")]);
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("i.yaml"), spec("inside", "org/inside", 8000, None)).expect("write");
+    std::fs::write(dir.path().join("i.yaml"), spec("inside", "org/inside", 8001, None)).expect("write");
     let s = scan(dir.path(), &["i.yaml"], &["--workload", &format!("pid:{pid}")]);
     let sec = section(&s.report, "inside");
     assert_eq!(
@@ -227,9 +229,9 @@ fn an_unprivileged_scan_says_permission_not_absence() {
         return;
     }
     let mut ns = Netns::linked();
-    ns.engine("org/hidden", "0.0.0.0", 8000, &[]);
+    ns.engine("org/hidden", "0.0.0.0", 8002, &[]);
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("h.yaml"), spec("hidden", "org/hidden", 8000, None)).expect("write");
+    std::fs::write(dir.path().join("h.yaml"), spec("hidden", "org/hidden", 8002, None)).expect("write");
     // World-readable for nobody.
     let mut perms = std::fs::metadata(dir.path()).expect("stat").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
@@ -262,5 +264,80 @@ fn an_unprivileged_scan_says_permission_not_absence() {
         report["node"]
             .as_array()
             .is_none_or(|n| n.iter().all(|f| f["code"] != "not-deployed"))
+    );
+}
+
+/// docker's userland proxy, the real binary from Debian's `docker.io` (`.ci/run` unpacks it to
+/// /opt/modelspec-test; no dockerd runs): it holds the host port and forwards to the address
+/// its command line names. The scan follows it to the server in the namespace behind it.
+#[test]
+fn a_port_held_by_docker_proxy_resolves_to_the_server_behind_it() {
+    if !netns::available() {
+        return;
+    }
+    let proxy = std::env::var("MODELSPEC_DOCKER_PROXY").unwrap_or_else(|_| "/opt/modelspec-test/docker-proxy".into());
+    if !Path::new(&proxy).is_file() {
+        let why = format!("no docker-proxy at {proxy} (.ci/run unpacks it from Debian's docker.io)");
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{why}");
+        }
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let mut ns = Netns::linked();
+    let server = ns.engine("org/proxied", "0.0.0.0", 8003, &[("ENGINE_ROLE", "proxied")]);
+    let address = ns.address.clone().unwrap_or_default();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("address").port()
+    };
+    // docker-proxy reports readiness on fd 3 and must find it open.
+    let script = format!(
+        "exec {proxy} -proto tcp -host-ip 127.0.0.1 -host-port {port} -container-ip {address} -container-port 8003 3>/dev/null"
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start docker-proxy");
+    let proxy_pid = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "docker-proxy did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("p.yaml"), spec("proxied", "org/proxied", port, None)).expect("write");
+    let s = scan(dir.path(), &["p.yaml"], &[]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let sec = section(&s.report, "proxied");
+    let matched = code_in(sec, "workload-match");
+    assert_eq!(matched["status"], "pass", "{matched:#}");
+    assert_eq!(
+        matched["observed"]["pid"], server,
+        "the server behind the proxy: {matched:#}"
+    );
+    let route = matched["evidence"]["raw"]["route"].as_str().unwrap_or_default();
+    assert_eq!(
+        route,
+        format!("host 127.0.0.1:{port} → docker-proxy {proxy_pid} → python3 {server} (0.0.0.0:8003)"),
+        "{matched:#}"
+    );
+    // Asked through the proxy, as clients reach it.
+    assert_eq!(
+        code_in(sec, "model-id")["status"],
+        "pass",
+        "{:#}",
+        code_in(sec, "model-id")
+    );
+    let role = pointer_in(sec, "/spec/runtime/environment/variables/ENGINE_ROLE");
+    assert_eq!(
+        role["status"], "pass",
+        "the proxied server's environment, not the proxy's: {role:#}"
     );
 }

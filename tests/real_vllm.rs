@@ -29,6 +29,13 @@ struct RealVllm {
 
 impl RealVllm {
     fn start(extra_args: &str) -> RealVllm {
+        RealVllm::start_in(extra_args, None)
+    }
+
+    /// Starts it in the network namespace `netns` (`ip netns exec`), listening on all of the
+    /// namespace's addresses, as a pod's server does; the start script's health check runs in
+    /// there too.
+    fn start_in(extra_args: &str, netns: Option<&str>) -> RealVllm {
         let installed = installed();
         if !installed.join("venv/bin/vllm").exists() {
             let status = Command::new("bash")
@@ -48,7 +55,15 @@ impl RealVllm {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("free port");
-        let status = Command::new("bash")
+        let mut command = match netns {
+            Some(name) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", name, "bash"]).env("HOST", "0.0.0.0");
+                c
+            }
+            None => Command::new("bash"),
+        };
+        let status = command
             .arg(scripts().join("start.sh"))
             .env("REAL_VLLM_DIR", root.path())
             .env("PORT", port.to_string())
@@ -144,7 +159,7 @@ fn the_real_vllm_is_found_by_its_port_with_its_argv_tree_and_environment() {
     // The API server itself holds the socket (its engine runs in children).
     assert_eq!(port["observed"]["name"], "vllm", "{port:#}");
 
-    let process = &report["observation"]["host"]["snapshot"]["servers"][0]["process"]["value"];
+    let process = &report["observation"]["host"]["snapshot"]["servers"][0]["candidates"]["value"][0]["process"];
     let argv = process["argv"]["value"].as_array().expect("argv read");
     assert_eq!(argv.get(2).and_then(Json::as_str), Some("serve"), "{argv:?}");
     assert_eq!(flag(argv, "--max-model-len"), Some("1024"));
@@ -217,4 +232,55 @@ fn the_real_vllm_is_found_by_its_port_with_its_argv_tree_and_environment() {
     assert_eq!(f["observed"], "cpu");
     assert_eq!(code, Some(1));
     drop(server);
+}
+
+#[path = "support/netns.rs"]
+mod netns;
+
+/// The same real vLLM in a network namespace of its own, as in a pod: found through the
+/// namespace survey, reached at the namespace's address, and judged the same.
+#[test]
+fn the_real_vllm_in_its_own_network_namespace_is_found_and_judged_the_same() {
+    if std::env::var_os("MODELSPEC_REAL_VLLM").is_none_or(|v| v != "1") {
+        eprintln!("skipped: set MODELSPEC_REAL_VLLM=1 to run against a real vLLM (../shared/real-vllm)");
+        return;
+    }
+    if !netns::available() {
+        return;
+    }
+    let ns = netns::Netns::linked();
+    let server = RealVllm::start_in("--enforce-eager", Some(&ns.name));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, report) = scan(dir.path(), &spec(server.port, "cpu"));
+    let matched = by_code(&report, "workload-match");
+    assert_eq!(matched["status"], "pass", "{matched:#}");
+    let address = ns.address.clone().unwrap_or_default();
+    assert_eq!(
+        matched["evidence"]["raw"]["reach"],
+        serde_json::json!({"via": "namespace_address", "address": format!("{address}:{}", server.port)}),
+        "{matched:#}"
+    );
+    let port = by_pointer(&report, "/spec/operations/serving/port");
+    assert_eq!(port["status"], "pass", "{port:#}");
+    for name in ["VLLM_TARGET_DEVICE", "HF_HUB_OFFLINE"] {
+        let f = by_pointer(&report, &format!("/spec/runtime/environment/variables/{name}"));
+        assert_eq!(f["status"], "pass", "{f:#}");
+    }
+    for code in [
+        "model-id",
+        "model-framework",
+        "model-precision",
+        "batch-max-size",
+        "batch-max-sequence-length",
+        "serving-protocol",
+        "readiness-probe",
+        "metrics-exposed",
+        "batch-observed",
+        "saturation",
+    ] {
+        let f = by_code(&report, code);
+        assert_eq!(f["status"], "pass", "{code}: {f:#}");
+    }
+    drop(server);
+    drop(ns);
 }

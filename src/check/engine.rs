@@ -126,7 +126,7 @@ impl Unseen {
 /// The endpoint answers of one workload: the target asked for that process, else the one
 /// asked for the port alone (an older observation, `--endpoint`, a host probe that found no
 /// process).
-fn endpoint_of<'a>(snapshot: &'a EndpointSnapshot, port: u16, pid: Option<u32>) -> Option<&'a EndpointTarget> {
+fn endpoint_of(snapshot: &EndpointSnapshot, port: u16, pid: Option<u32>) -> Option<&EndpointTarget> {
     pid.and_then(|pid| snapshot.targets.iter().find(|t| t.port == port && t.pid == Some(pid)))
         .or_else(|| snapshot.targets.iter().find(|t| t.port == port && t.pid.is_none()))
 }

@@ -50,7 +50,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check this node against a ModelSpec: probe, compare, report drift.
-    Scan(ScanArgs),
+    // Boxed: its many options make it far larger than the other commands' arguments.
+    Scan(Box<ScanArgs>),
     /// Capture what the probes see on this node, with no spec (to save and replay).
     Facts(FactsArgs),
     /// Validate ModelSpec files against the v0.1 schema and lint rules.
@@ -434,47 +435,50 @@ pub fn main() -> i32 {
     init_logging(cli.verbose);
     interrupt::install();
     match cli.command {
-        Command::Scan(args) => scan::run(&scan::Request {
-            specs: args.specs,
-            demo: args.demo,
-            facts: args.facts,
-            nvml_lib: args.nvml_lib,
-            timeout: args.timeout,
-            format: args.format,
-            no_facts: args.no_facts,
-            fail_on: match args.fail_on {
-                FailOnArg::Fail => crate::report::FailOn::Fail,
-                FailOnArg::Warn => crate::report::FailOn::Warn,
-                FailOnArg::Unknown => crate::report::FailOn::Unknown,
-            },
-            color: args.color,
-            outputs: args.output,
-            waivers: args.waivers,
-            quiet: cli.quiet,
-            verbose: cli.verbose,
-            command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
-            show_skipped: args.show_skipped,
-            // A pid selector asks for that process directly, as --pid does.
-            pid: args.pid.or(match &args.workload {
-                Some(crate::check::target::Selector::Pid { pid }) => Some(*pid),
-                _ => None,
-            }),
-            workload: args
-                .workload
-                .filter(|w| !matches!(w, crate::check::target::Selector::Pid { .. })),
-            require_deployed: args.require_deployed,
-            storage_path: args.storage_path,
-            connect: args.connect,
-            metrics_url: args.metrics_url,
-            gpu_hourly_usd: args.gpu_hourly_usd,
-            window: args
-                .window
-                .map(|w| (w, args.sample_interval.max(std::time::Duration::from_millis(100)))),
-            prometheus: args.prometheus.map(|url| scan::PrometheusArgs {
-                url,
-                range: args.range,
-                selector: args.selector,
-            }),
+        Command::Scan(args) => scan::run(&{
+            let args = *args;
+            scan::Request {
+                specs: args.specs,
+                demo: args.demo,
+                facts: args.facts,
+                nvml_lib: args.nvml_lib,
+                timeout: args.timeout,
+                format: args.format,
+                no_facts: args.no_facts,
+                fail_on: match args.fail_on {
+                    FailOnArg::Fail => crate::report::FailOn::Fail,
+                    FailOnArg::Warn => crate::report::FailOn::Warn,
+                    FailOnArg::Unknown => crate::report::FailOn::Unknown,
+                },
+                color: args.color,
+                outputs: args.output,
+                waivers: args.waivers,
+                quiet: cli.quiet,
+                verbose: cli.verbose,
+                command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
+                show_skipped: args.show_skipped,
+                // A pid selector asks for that process directly, as --pid does.
+                pid: args.pid.or(match &args.workload {
+                    Some(crate::check::target::Selector::Pid { pid }) => Some(*pid),
+                    _ => None,
+                }),
+                workload: args
+                    .workload
+                    .filter(|w| !matches!(w, crate::check::target::Selector::Pid { .. })),
+                require_deployed: args.require_deployed,
+                storage_path: args.storage_path,
+                connect: args.connect,
+                metrics_url: args.metrics_url,
+                gpu_hourly_usd: args.gpu_hourly_usd,
+                window: args
+                    .window
+                    .map(|w| (w, args.sample_interval.max(std::time::Duration::from_millis(100)))),
+                prometheus: args.prometheus.map(|url| scan::PrometheusArgs {
+                    url,
+                    range: args.range,
+                    selector: args.selector,
+                }),
+            }
         }),
         Command::Facts(args) => facts::run(&facts::Request {
             output: args.output,

@@ -289,9 +289,15 @@ fn via_conmon<'a>(
         ));
     };
     let listening: BTreeSet<u16> = ns.sockets.iter().map(|s| s.port).collect();
-    // The host port maps to one container port; podman keeps that mapping in its database. The
-    // container's listeners tell it when they can: the same number, or a single port.
-    let inner = if listening.contains(&port) {
+    // The host port maps to one container port, which podman keeps in its database; without
+    // it, the container's listeners tell it when they can: the same number, or a single port.
+    let mapped = process::raw_argv(roots, conmon)
+        .as_deref()
+        .and_then(|argv| flag_value(argv, "c").map(str::to_string))
+        .and_then(|id| podman_mapping(roots, &id, port));
+    let inner = if let Some((inner, how)) = mapped {
+        Some((inner, how))
+    } else if listening.contains(&port) {
         Some((port, "the container listens on the same port number".to_string()))
     } else if listening.len() == 1 {
         listening
@@ -329,6 +335,79 @@ fn via_conmon<'a>(
     })
 }
 
+/// Where podman keeps its containers' configuration, port mappings included (rootful default).
+const PODMAN_DB: &str = "var/lib/containers/storage/libpod/bolt_state.db";
+
+/// Largest podman database read.
+const PODMAN_DB_MAX_BYTES: u64 = 64 << 20;
+
+/// The container port podman maps host `port` to for container `id`, from its database.
+///
+/// Podman 4 stores each container's configuration in a BoltDB file as plain JSON
+/// (`{"spec":{...},"id":"<id>",...,"newPortMappings":[{"host_port":18000,"container_port":8000,
+/// "range":1,...}]}`); no Go BoltDB reader exists in Rust worth the dependency for one field, and
+/// a Bolt value is stored contiguously, so each configuration is parsed where it starts. Old
+/// copies of a configuration may remain in free pages; only one with this container's id counts,
+/// and a configuration does not change while its container runs.
+fn podman_mapping(roots: &Roots, id: &str, port: u16) -> Option<(u16, String)> {
+    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let file = fs::File::open(roots.fs_root.join(PODMAN_DB)).ok()?;
+    let mut bytes = Vec::new();
+    file.take(PODMAN_DB_MAX_BYTES).read_to_end(&mut bytes).ok()?;
+    let wanted = format!("\"id\":\"{id}\"");
+    let start = b"{\"spec\":";
+    let mut at = 0;
+    while let Some(found) = find(&bytes[at..], start) {
+        let from = at + found;
+        at = from + start.len();
+        // Cheap test before parsing: the id must follow within the configuration.
+        if find(
+            bytes.get(from..(from + 256 * 1024).min(bytes.len()))?,
+            wanted.as_bytes(),
+        )
+        .is_none()
+        {
+            continue;
+        }
+        // One value, whatever follows it (binary: not `StreamDeserializer`, which refuses that).
+        let mut de = serde_json::Deserializer::from_slice(&bytes[from..]);
+        let Ok(config) = <serde_json::Value as serde::Deserialize>::deserialize(&mut de) else {
+            continue;
+        };
+        if config.get("id").and_then(|v| v.as_str()) != Some(id) {
+            continue;
+        }
+        let mappings = config.get("newPortMappings").and_then(|m| m.as_array())?;
+        for m in mappings {
+            let number = |key: &str| m.get(key).and_then(serde_json::Value::as_u64);
+            let (Some(host), Some(inner)) = (number("host_port"), number("container_port")) else {
+                continue;
+            };
+            let range = number("range").unwrap_or(1).max(1);
+            let tcp = m
+                .get("protocol")
+                .and_then(|p| p.as_str())
+                .is_none_or(|p| p.split(',').any(|p| p == "tcp"));
+            let port = u64::from(port);
+            if tcp && (host..host + range).contains(&port) {
+                let inner = u16::try_from(inner + (port - host)).ok()?;
+                return Some((
+                    inner,
+                    format!("podman's database maps host port {port} to container port {inner}"),
+                ));
+            }
+        }
+        return None;
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// The value after `flag` (`-container-ip 172.17.0.2`), also as `-flag=value` or `--flag`.
 fn flag_value<'a>(argv: &'a [String], flag: &str) -> Option<&'a str> {
     let mut args = argv.iter();
@@ -348,7 +427,7 @@ fn flag_value<'a>(argv: &'a [String], flag: &str) -> Option<&'a str> {
 
 /// docker-proxy: its argv names the container address and port.
 fn via_docker_proxy<'a>(roots: &Roots, survey: &'a Survey, proxy: u32, address: &str) -> Result<Resolved<'a>, String> {
-    let argv = process::argv(roots, proxy).unwrap_or_default();
+    let argv = process::raw_argv(roots, proxy).unwrap_or_default();
     let ip = flag_value(&argv, "container-ip").and_then(|v| v.parse::<IpAddr>().ok());
     let port = flag_value(&argv, "container-port").and_then(|v| v.parse::<u16>().ok());
     let (Some(ip), Some(port)) = (ip, port) else {
@@ -638,6 +717,37 @@ mod tests {
         assert_eq!(flag_value(&argv, "container-ip"), Some("10.0.0.2"));
         assert_eq!(flag_value(&argv, "container-port"), Some("80"));
         assert_eq!(flag_value(&args("docker-proxy -container-ip"), "container-ip"), None);
+    }
+
+    #[test]
+    fn podman_mappings_are_read_from_its_database_bytes() {
+        let tree = crate::fake_tree::FakeTree::new();
+        let id = "3f2a".repeat(16);
+        let other = "9b1c".repeat(16);
+        let config = |id: &str, host: u16, inner: u16| {
+            format!(
+                r#"{{"spec":{{"ociVersion":"1.0.2","process":{{"args":["vllm"]}}}},"id":"{id}","name":"x","newPortMappings":[{{"host_ip":"127.0.0.1","container_port":{inner},"host_port":{host},"range":1,"protocol":"tcp"}}]}}"#
+            )
+        };
+        // Binary noise around the values, and a stale copy of another container's config.
+        let mut db = vec![0u8, 7, 255, 1];
+        db.extend_from_slice(b"config");
+        db.extend_from_slice(config(&other, 18000, 9000).as_bytes());
+        db.extend_from_slice(&[0, 0, 3, 255]);
+        db.extend_from_slice(config(&id, 18000, 8000).as_bytes());
+        // As in a real database: the value is followed by binary, then more values.
+        db.extend_from_slice(&[0, 1, 2, 0x80]);
+        db.extend_from_slice(b"{\"spec\":{broken");
+        tree.write(
+            "root/var/lib/containers/storage/libpod/bolt_state.db",
+            &String::from_utf8_lossy(&db),
+        );
+        let roots = tree.roots();
+        assert_eq!(podman_mapping(&roots, &id, 18000).map(|m| m.0), Some(8000));
+        assert_eq!(podman_mapping(&roots, &other, 18000).map(|m| m.0), Some(9000));
+        assert_eq!(podman_mapping(&roots, &id, 18001), None);
+        assert_eq!(podman_mapping(&roots, "not-an-id", 18000), None);
+        assert_eq!(podman_mapping(&roots, &"0".repeat(64), 18000), None);
     }
 
     #[test]

@@ -337,9 +337,12 @@ pub(crate) fn child_pids(roots: &Roots, pid: u32) -> Vec<u32> {
     kids
 }
 
-/// A process's command line (credentials redacted), when readable.
-pub(crate) fn argv(roots: &Roots, pid: u32) -> Option<Vec<String>> {
-    argv_of(roots, pid).value().cloned()
+/// A forwarder's command line as it is, for reading its flags (a container id there looks like
+/// a token to the redaction); never stored in a snapshot.
+pub(crate) fn raw_argv(roots: &Roots, pid: u32) -> Option<Vec<String>> {
+    fs::read(roots.proc.join(pid.to_string()).join("cmdline"))
+        .ok()
+        .map(|raw| split_cmdline(&raw))
 }
 
 impl ServingProcess {

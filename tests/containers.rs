@@ -1,0 +1,209 @@
+//! Real containers (podman + runc), the way model servers run on a node: three vLLM imitations
+//! each listening on :8000 in a network namespace of its own, one of them also published on
+//! 127.0.0.1. One scan of four specs must give each spec its own workload (process, container id,
+//! endpoint answers, environment), follow the published port through conmon, and call the spec
+//! whose model runs nowhere "not deployed on this node"; no container's secret may leak.
+//!
+//! Traffic goes only to 127.0.0.1 and to the test's own containers. A missing podman or
+//! privilege fails under `CI=true` and is skipped elsewhere (`support/containers.rs`).
+
+#[path = "support/containers.rs"]
+mod containers;
+#[path = "support/report.rs"]
+mod report;
+
+use std::path::Path;
+use std::process::Command;
+
+use containers::{Container, Engine};
+use serde_json::Value as Json;
+
+const SECRET: &str = "hf_ContainerSecretValue0123456789abcdefgh";
+
+fn spec(name: &str, model: &str, port: u16, annotation: Option<&str>) -> String {
+    let annotations = annotation
+        .map(|a| format!("  annotations:\n    modelspec.piqc.ai/workload: \"{a}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "apiVersion: piqc.ai/v1alpha1
+kind: ModelSpec
+metadata:
+  name: {name}
+{annotations}spec:
+  identity:
+    model: {{id: {model}, family: f, task: chat, framework: vllm}}
+  runtime:
+    accelerator: {{vendor: nvidia, type: a100, count: 1}}
+    batch: {{maxSequenceLengthTokens: 4096}}
+    environment:
+      variables:
+        ENGINE_ROLE: {name}
+  operations:
+    serving: {{protocol: http, port: {port}}}
+"
+    )
+}
+
+fn section<'a>(report: &'a Json, name: &str) -> &'a Json {
+    report["specs"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["spec"]["name"] == name))
+        .unwrap_or_else(|| panic!("no section {name} in {:#}", report["specs"]))
+}
+
+fn code_in<'a>(section: &'a Json, code: &str) -> &'a Json {
+    report::in_findings(&section["findings"], "code", code)
+}
+
+fn start(model: &str, role: &str) -> Engine {
+    Engine::new(model).env("ENGINE_ROLE", role).env("HF_TOKEN", SECRET)
+}
+
+fn scan(dir: &Path, files: &[&str]) -> (Option<i32>, Json, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .current_dir(dir)
+        .arg("scan")
+        .args(files)
+        .args([
+            "--nvml-lib",
+            "/nonexistent/libnvidia-ml.so.1",
+            "--timeout",
+            "10s",
+            "--format",
+            "json",
+        ])
+        .env_remove("MODELSPEC_NVML_LIB")
+        .output()
+        .expect("run modelspec");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("report JSON ({e}): {text}"));
+    (o.status.code(), report, text)
+}
+
+/// The workload a section was matched to: its pid, container id and route.
+fn assert_matched(sec: &Json, container: &Container, by: &str) -> String {
+    let matched = code_in(sec, "workload-match");
+    assert_eq!(matched["status"], "pass", "{matched:#}");
+    assert_eq!(matched["observed"]["pid"], container.pid, "{matched:#}");
+    assert_eq!(
+        matched["observed"]["container_id"],
+        container.id.as_str(),
+        "{matched:#}"
+    );
+    let message = matched["message"].as_str().unwrap_or_default();
+    assert!(message.contains(by), "matched by {by}? {message}");
+    let workload = &matched["evidence"]["raw"]["workload"];
+    assert_eq!(workload["runtime"], "podman", "{workload:#}");
+    assert_eq!(workload["container_name"], container.name.as_str(), "{workload:#}");
+    matched["evidence"]["raw"]["route"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn one_scan_tells_containers_on_one_port_apart() {
+    if !containers::require("the container scan test") {
+        return;
+    }
+    let port = containers::free_port();
+    let alpha = start("org/alpha-7b", "alpha").start();
+    let beta = start("org/beta-1b", "beta").start();
+    let gamma = start("org/gamma-3b", "gamma").publish(port).start();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let by_name = format!("container:{}", gamma.name);
+    for (file, text) in [
+        ("alpha.yaml", spec("alpha", "org/alpha-7b", 8000, None)),
+        ("beta.yaml", spec("beta", "org/beta-1b", 8000, None)),
+        ("gamma.yaml", spec("gamma", "org/gamma-3b", port, Some(&by_name))),
+        ("delta.yaml", spec("delta", "org/delta-70b", 8000, None)),
+    ] {
+        std::fs::write(dir.path().join(file), text).expect("write spec");
+    }
+    let (_, report, text) = scan(dir.path(), &["alpha.yaml", "beta.yaml", "gamma.yaml", "delta.yaml"]);
+    assert!(!text.contains(SECRET), "a container's secret leaked");
+
+    let model_and_port = "the serving port and the model id its engine serves";
+    for (name, container) in [("alpha", &alpha), ("beta", &beta)] {
+        let sec = section(&report, name);
+        let route = assert_matched(sec, container, model_and_port);
+        assert!(route.contains(&container.id[..12]), "{route}");
+        let reach = &code_in(sec, "workload-match")["evidence"]["raw"]["reach"];
+        assert_eq!(
+            reach,
+            &serde_json::json!({"via": "namespace_address", "address": container.addr().to_string()}),
+            "{name}: reached at the container's own address"
+        );
+        assert_eq!(code_in(sec, "model-id")["status"], "pass", "{name}");
+        let role = report::in_findings(
+            &sec["findings"],
+            "pointer",
+            "/spec/runtime/environment/variables/ENGINE_ROLE",
+        );
+        assert_eq!(role["status"], "pass", "{name}: its own environment: {role:#}");
+    }
+
+    // Published: host 127.0.0.1:PORT -> conmon -> the engine in gamma, chosen by its annotation.
+    let sec = section(&report, "gamma");
+    let route = assert_matched(sec, &gamma, "modelspec.piqc.ai/workload annotation");
+    assert!(
+        route.starts_with(&format!("host 127.0.0.1:{port} → conmon ")),
+        "the whole chain: {route}"
+    );
+    assert!(
+        route.contains(&format!("{} in container {}", gamma.pid, &gamma.id[..12])),
+        "{route}"
+    );
+    assert_eq!(code_in(sec, "model-id")["status"], "pass");
+    assert_eq!(code_in(sec, "serving-port")["status"], "pass");
+    // The host port's container port comes from podman's own state, not a guess.
+    let servers = report["observation"]["host"]["snapshot"]["servers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let published = servers
+        .iter()
+        .find(|s| s["port"] == port)
+        .unwrap_or_else(|| panic!("no server entry for port {port}: {servers:#?}"));
+    let hop = &published["candidates"]["value"][0]["network"]["chain"][0];
+    assert_eq!(hop["kind"], "conmon", "{hop:#}");
+    assert!(
+        hop["followed"].as_str().is_some_and(|f| f.contains(&format!(
+            "podman's database maps host port {port} to container port 8000"
+        ))),
+        "{hop:#}"
+    );
+
+    // Nowhere on this node: a note, never drift.
+    let sec = section(&report, "delta");
+    assert_eq!(code_in(sec, "workload-match")["status"], "skip");
+    let note = report::in_findings(&report["node"], "code", "not-deployed");
+    assert!(
+        note["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("delta is not deployed on this node")),
+        "{note:#}"
+    );
+    assert_eq!(note["status"], "skip");
+    assert_eq!(section(&report, "delta")["summary"]["fail"], 0);
+
+    // Each endpoint was asked once per workload, each at its own address.
+    let targets = report["observation"]["endpoint"]["snapshot"]["targets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for c in [&alpha, &beta, &gamma] {
+        assert!(
+            targets.iter().any(|t| t["pid"] == c.pid),
+            "{} was not asked: {targets:#?}",
+            c.name
+        );
+    }
+    drop((alpha, beta, gamma));
+    containers::cleanup();
+}

@@ -3,8 +3,8 @@
 //! Deployment files rot quietly: a flag is renamed, a report is written to a folder that is not
 //! mounted, someone "tidies" a securityContext, an alert queries a metric the scan stopped
 //! writing. None of that fails at `kubectl apply`; it fails on a node, later, silently. So
-//! every `modelspec` command line in the manifests, unit files, Dockerfile and READMEs is parsed
-//! with the real clap definition ([`modelspec::cli::command`]), every path it writes must lie on
+//! every `modelspec` command line in the manifests, unit files, Quadlet files, Dockerfile and
+//! READMEs is parsed with the real clap definition ([`modelspec::cli::command`]), every path it writes must lie on
 //! a writable volume, the scanner pods must keep the privileges they document (and no more),
 //! the lines that can run without a GPU are run, and the alert rules go through `promtool`.
 
@@ -82,11 +82,12 @@ fn manifests() -> Vec<(String, Value)> {
     out
 }
 
-/// The Kubernetes objects (documents with `apiVersion` and `kind`).
+/// The Kubernetes objects (documents with `apiVersion` and `kind`; not the ModelSpecs that sit
+/// beside the podman example).
 fn kubernetes_objects() -> Vec<(String, Value)> {
     let objects: Vec<_> = manifests()
         .into_iter()
-        .filter(|(_, d)| d.get("apiVersion").is_some() && d.get("kind").is_some())
+        .filter(|(_, d)| d.get("apiVersion").is_some() && d.get("kind").is_some() && d["kind"] != "ModelSpec")
         .collect();
     assert!(
         objects.len() >= 5,
@@ -505,17 +506,58 @@ fn mount_for<'a>(c: &'a Container, path: &str) -> Option<(&'a Value, &'a Value)>
     Some((mount, volume))
 }
 
-/// The systemd service's ExecStart command lines.
-fn systemd_invocations() -> (Unit, Vec<Invocation>) {
-    let path = deploy().join("systemd/modelspec-scan.service");
-    let unit = unit_file(&read(&path));
+/// The folders holding a scanner service and its timer (`modelspec-scan.service`,
+/// `modelspec-scan.timer`).
+const SCAN_UNIT_FOLDERS: &[&str] = &["systemd", "podman"];
+
+/// Every scanner service's ExecStart command lines.
+fn systemd_invocations() -> Vec<(Unit, Vec<Invocation>)> {
+    SCAN_UNIT_FOLDERS
+        .iter()
+        .map(|folder| service_invocations(&deploy().join(folder).join("modelspec-scan.service")))
+        .collect()
+}
+
+/// A service's ExecStart command lines.
+fn service_invocations(path: &Path) -> (Unit, Vec<Invocation>) {
+    let unit = unit_file(&read(path));
     let mut invocations = Vec::new();
     for exec in unit_values(&unit, "Service", "ExecStart") {
         let line = exec.trim_start_matches(['-', '@', ':', '+', '!']);
-        invocations.extend(modelspec_lines(line, &relative(&path)));
+        invocations.extend(modelspec_lines(line, &relative(path)));
     }
-    assert!(!invocations.is_empty(), "{} runs no modelspec", relative(&path));
+    assert!(!invocations.is_empty(), "{} runs no modelspec", relative(path));
     (unit, invocations)
+}
+
+/// The Quadlet `.container` files under examples/deploy/, parsed as the INI they are (they are
+/// not systemd units: Quadlet's generator makes services of them at `daemon-reload`).
+fn quadlet_containers() -> Vec<(PathBuf, Unit)> {
+    files(&deploy(), &[".container"])
+        .into_iter()
+        .map(|path| {
+            let unit = unit_file(&read(&path));
+            (path, unit)
+        })
+        .collect()
+}
+
+/// The `modelspec` command lines a Quadlet container runs: `Exec=` after the documented image's
+/// entry point (`modelspec`), or an `Exec=` that runs `modelspec` itself.
+fn quadlet_invocations(path: &Path, unit: &Unit) -> Vec<Invocation> {
+    let origin = relative(path);
+    let exec = unit_values(unit, "Container", "Exec").join(" ");
+    let image = documented_image();
+    if unit_values(unit, "Container", "Image").contains(&image.as_str()) {
+        let (entrypoint, cmd) = image_entrypoint_and_cmd();
+        let words: Vec<String> = shell_commands(&exec).into_iter().flatten().collect();
+        let args = if words.is_empty() { cmd } else { words };
+        return vec![Invocation {
+            origin,
+            args: entrypoint.into_iter().chain(args).collect(),
+        }];
+    }
+    modelspec_lines(&exec, &origin)
 }
 
 /// The `modelspec` command lines in the READMEs' shell blocks, `docker run IMAGE ARGS` included
@@ -850,7 +892,13 @@ fn the_daemonset_writes_the_textfile_to_the_host_on_an_interval() {
 
 #[test]
 fn systemd_units_are_hardened_and_write_only_where_allowed() {
-    let (unit, invocations) = systemd_invocations();
+    for folder in SCAN_UNIT_FOLDERS {
+        scan_units_are_hardened_and_write_only_where_allowed(&deploy().join(folder));
+    }
+}
+
+fn scan_units_are_hardened_and_write_only_where_allowed(folder: &Path) {
+    let (unit, invocations) = service_invocations(&folder.join("modelspec-scan.service"));
     let one = |key: &str| unit_values(&unit, "Service", key).last().copied();
     assert_eq!(one("Type"), Some("oneshot"));
     assert_eq!(one("ProtectSystem"), Some("strict"));
@@ -911,7 +959,7 @@ fn systemd_units_are_hardened_and_write_only_where_allowed() {
         }
     }
 
-    let timer = unit_file(&read(&deploy().join("systemd/modelspec-scan.timer")));
+    let timer = unit_file(&read(&folder.join("modelspec-scan.timer")));
     let t = |key: &str| unit_values(&timer, "Timer", key).last().copied();
     assert!(
         t("OnCalendar").is_some() || t("OnUnitActiveSec").is_some(),
@@ -929,24 +977,26 @@ fn systemd_analyze_verifies_the_units() {
         println!("skipped: systemd-analyze is not installed");
         return;
     };
-    // verify checks that ExecStart's program exists: point it at the binary just built.
-    let tmp = tempfile::tempdir().expect("tempdir");
-    for name in ["modelspec-scan.service", "modelspec-scan.timer"] {
-        let text = read(&deploy().join("systemd").join(name))
-            .replace("/usr/local/bin/modelspec", env!("CARGO_BIN_EXE_modelspec"));
-        std::fs::write(tmp.path().join(name), text).expect("write unit");
+    for folder in SCAN_UNIT_FOLDERS {
+        // verify checks that ExecStart's program exists: point it at the binary just built.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        for name in ["modelspec-scan.service", "modelspec-scan.timer"] {
+            let text = read(&deploy().join(folder).join(name))
+                .replace("/usr/local/bin/modelspec", env!("CARGO_BIN_EXE_modelspec"));
+            std::fs::write(tmp.path().join(name), text).expect("write unit");
+        }
+        let o = Command::new(&analyze)
+            .args(["verify", "--man=no"])
+            .arg(tmp.path().join("modelspec-scan.service"))
+            .arg(tmp.path().join("modelspec-scan.timer"))
+            .output()
+            .expect("run systemd-analyze");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success() && !stderr.contains("modelspec-scan"),
+            "systemd-analyze verify ({folder}/):\n{stderr}"
+        );
     }
-    let o = Command::new(analyze)
-        .args(["verify", "--man=no"])
-        .arg(tmp.path().join("modelspec-scan.service"))
-        .arg(tmp.path().join("modelspec-scan.timer"))
-        .output()
-        .expect("run systemd-analyze");
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        o.status.success() && !stderr.contains("modelspec-scan"),
-        "systemd-analyze verify:\n{stderr}"
-    );
 }
 
 #[test]
@@ -1072,8 +1122,9 @@ fn readme_command_lines_parse_and_use_the_documented_image() {
 #[test]
 fn runnable_example_lines_run_here() {
     let mut all = readme_invocations();
-    let (_, systemd) = systemd_invocations();
-    all.extend(systemd);
+    for (_, systemd) in systemd_invocations() {
+        all.extend(systemd);
+    }
     let runnable: Vec<_> = all.into_iter().filter(runnable).collect();
     assert!(runnable.len() >= 3, "{runnable:#?}");
     for inv in runnable {
@@ -1275,6 +1326,198 @@ fn promtool_checks_and_tests_the_rules() {
             of.iter().any(|c| c["exp_alerts"].as_array().is_some_and(Vec::is_empty)),
             "{alert}: no test where it stays quiet"
         );
+    }
+}
+
+#[test]
+fn quadlet_containers_parse_and_their_scanner_lines_check() {
+    let containers = quadlet_containers();
+    assert!(!containers.is_empty(), "no .container file under examples/deploy/");
+    for (path, unit) in &containers {
+        let origin = relative(path);
+        // Quadlet's sections; a typo in one is silently ignored by the generator.
+        for (section, key) in unit.keys() {
+            assert!(
+                ["Unit", "Container", "Service", "Install", "Quadlet"].contains(&section.as_str()),
+                "{origin}: [{section}] {key}"
+            );
+        }
+        assert_eq!(unit_values(unit, "Container", "Image").len(), 1, "{origin}: one Image=");
+        for inv in quadlet_invocations(path, unit) {
+            check(&inv);
+        }
+    }
+}
+
+/// `Environment=` values as NAME -> value (several pairs on one line, quoted or not).
+fn quadlet_environment(unit: &Unit) -> BTreeMap<String, String> {
+    unit_values(unit, "Container", "Environment")
+        .iter()
+        .flat_map(|line| shell_commands(line).into_iter().flatten())
+        .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
+}
+
+#[test]
+fn the_podman_container_serves_what_its_spec_declares() {
+    let dir = deploy().join("podman");
+    let unit = unit_file(&read(&dir.join("vllm.container")));
+    let c = |key: &str| unit_values(&unit, "Container", key);
+    let spec_path = dir.join("chat-llama.modelspec.yaml");
+    let spec: Value = serde_saphyr::from_str(&read(&spec_path)).expect("spec YAML");
+
+    // The spec is valid, with no warnings (its annotation is a selector).
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args(["validate", "--strict"])
+        .arg(&spec_path)
+        .output()
+        .expect("run validate");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}:\n{}",
+        relative(&spec_path),
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // The annotation names this container.
+    let name = *c("ContainerName").last().expect("ContainerName=");
+    assert_eq!(
+        spec["metadata"]["annotations"]["modelspec.piqc.ai/workload"].as_str(),
+        Some(format!("container:{name}").as_str())
+    );
+    // GPUs through NVIDIA's CDI spec.
+    assert!(
+        c("AddDevice").iter().any(|d| d.starts_with("nvidia.com/gpu=")),
+        "no CDI GPU: {:?}",
+        c("AddDevice")
+    );
+    // Published on the host's loopback only, to the declared serving port.
+    let port = spec["spec"]["operations"]["serving"]["port"]
+        .as_u64()
+        .expect("serving port");
+    assert!(
+        c("PublishPort").iter().any(|p| {
+            let parts: Vec<&str> = p.split(':').collect();
+            parts.len() == 3 && parts[0] == "127.0.0.1" && parts[2].parse::<u64>().ok() == Some(port)
+        }),
+        "PublishPort= does not publish 127.0.0.1:HOST:{port}: {:?}",
+        c("PublishPort")
+    );
+    // The engine serves the declared model on the declared port.
+    let exec: Vec<String> = shell_commands(&c("Exec").join(" ")).into_iter().flatten().collect();
+    let after = |flag: &str| {
+        exec.iter()
+            .position(|w| w == flag)
+            .and_then(|i| exec.get(i + 1))
+            .cloned()
+    };
+    assert_eq!(
+        after("--model").as_deref(),
+        spec["spec"]["identity"]["model"]["id"].as_str()
+    );
+    assert_eq!(after("--port").and_then(|p| p.parse::<u64>().ok()), Some(port));
+    // Every declared variable is set as declared.
+    let env = quadlet_environment(&unit);
+    let declared = spec["spec"]["runtime"]["environment"]["variables"]
+        .as_object()
+        .expect("declared variables");
+    for (k, v) in declared {
+        assert_eq!(env.get(k).map(String::as_str), v.as_str(), "Environment={k}");
+    }
+    // The README installs it where Quadlet looks, and the spec where the scan reads.
+    let readme = read(&dir.join("README.md"));
+    assert!(readme.contains("/etc/containers/systemd/"));
+    let (_, invocations) = service_invocations(&dir.join("modelspec-scan.service"));
+    for inv in &invocations {
+        let folder = check(inv).reads.first().cloned().expect("a spec folder");
+        assert!(
+            readme.contains(&format!("chat-llama.modelspec.yaml {folder}")),
+            "the README does not install the spec in {folder}"
+        );
+    }
+}
+
+#[test]
+fn the_podman_hosts_scan_requires_its_model_and_runs_against_a_recorded_node() {
+    let dir = deploy().join("podman");
+    let (_, invocations) = service_invocations(&dir.join("modelspec-scan.service"));
+    for inv in invocations {
+        assert!(
+            inv.args.iter().any(|a| a == "--require-deployed"),
+            "{}: a host that must run its model scans with --require-deployed",
+            inv.origin
+        );
+        let touches = check(&inv);
+        let folder = touches.reads.first().expect("a spec folder").clone();
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let specs_dir = tmp.path().join(folder.trim_start_matches('/'));
+        std::fs::create_dir_all(&specs_dir).expect("create spec folder");
+        std::fs::copy(
+            dir.join("chat-llama.modelspec.yaml"),
+            specs_dir.join("chat-llama.modelspec.yaml"),
+        )
+        .expect("copy spec");
+        let mut args = inv.args.clone();
+        args.extend(["--facts".to_string(), "fixtures/demo/observation.json".to_string()]);
+        let replay = Invocation {
+            origin: inv.origin.clone(),
+            args,
+        };
+        let (output, expected) = run_here(&replay, tmp.path());
+        assert_ran(&replay, &output, &expected, format_of(&replay.args));
+        assert_eq!(
+            expected.len(),
+            touches.writes.len(),
+            "{}: every output written",
+            inv.origin
+        );
+        let prom = expected
+            .iter()
+            .map(|(_, p)| std::fs::read_to_string(p).unwrap_or_default())
+            .collect::<String>();
+        assert!(prom.contains("chat-llama"), "{}: {prom}", inv.origin);
+    }
+    // The systemd host's scan must run its models too.
+    for (_, invocations) in systemd_invocations() {
+        for inv in invocations {
+            assert!(inv.args.iter().any(|a| a == "--require-deployed"), "{}", inv.origin);
+        }
+    }
+}
+
+#[test]
+fn quadlet_generates_services_from_the_container_files() {
+    let Some(quadlet) = ["/usr/libexec/podman/quadlet", "/usr/lib/podman/quadlet"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+    else {
+        println!("skipped: Quadlet (podman 4.4 or later) is not installed");
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let containers = quadlet_containers();
+    for (path, _) in &containers {
+        std::fs::copy(path, tmp.path().join(path.file_name().expect("a name"))).expect("copy");
+    }
+    let o = Command::new(quadlet)
+        .arg("-dryrun")
+        .env("QUADLET_UNIT_DIRS", tmp.path())
+        .output()
+        .expect("run quadlet");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "quadlet -dryrun:\n{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for (path, unit) in &containers {
+        let service = path.file_stem().expect("a stem").to_string_lossy().into_owned() + ".service";
+        assert!(stdout.contains(&service), "no {service} generated:\n{stdout}");
+        for device in unit_values(unit, "Container", "AddDevice") {
+            assert!(stdout.contains(device), "{device} not passed to podman:\n{stdout}");
+        }
     }
 }
 

@@ -173,7 +173,7 @@ pub(crate) fn for_port(
             }),
         };
         match resolved {
-            Ok(r) => push(&mut candidates, candidate(roots, survey, r, declared_env)),
+            Ok(r) => push(&mut candidates, candidate(roots, r, declared_env)),
             Err(why) => problems.push(why),
         }
     }
@@ -181,7 +181,7 @@ pub(crate) fn for_port(
         && let Some(found) = docker_published(roots, survey, port)
     {
         match found {
-            Ok(r) => push(&mut candidates, candidate(roots, survey, r, declared_env)),
+            Ok(r) => push(&mut candidates, candidate(roots, r, declared_env)),
             Err(why) => problems.push(why),
         }
     }
@@ -564,7 +564,6 @@ pub(crate) fn place_of(roots: &Roots, survey: &Survey, pid: u32, port: u16) -> O
     let holders = holders(survey, &sockets);
     Some(place(
         roots,
-        survey,
         &Resolved {
             ns,
             sockets,
@@ -575,7 +574,7 @@ pub(crate) fn place_of(roots: &Roots, survey: &Survey, pid: u32, port: u16) -> O
     ))
 }
 
-fn place(roots: &Roots, survey: &Survey, r: &Resolved<'_>) -> NetworkPlace {
+fn place(roots: &Roots, r: &Resolved<'_>) -> NetworkPlace {
     let listening: Vec<String> = r.sockets.iter().map(|s| s.shown()).collect();
     let inner_port = r.sockets.first().map_or(0, |s| s.port);
     let own_addresses = if r.ns.own { Vec::new() } else { r.ns.addresses(roots) };
@@ -585,12 +584,12 @@ fn place(roots: &Roots, survey: &Survey, r: &Resolved<'_>) -> NetworkPlace {
         listening,
         namespace_addresses: own_addresses.iter().map(IpAddr::to_string).collect(),
         chain: r.chain.clone(),
-        reach: reach(survey, r, &own_addresses, inner_port),
+        reach: reach(r, &own_addresses, inner_port),
     }
 }
 
-fn candidate(roots: &Roots, survey: &Survey, r: Resolved<'_>, declared_env: &[String]) -> Candidate {
-    let network = place(roots, survey, &r);
+fn candidate(roots: &Roots, r: Resolved<'_>, declared_env: &[String]) -> Candidate {
+    let network = place(roots, &r);
     let listening = network.listening.clone();
     let inner_port = r.sockets.first().map_or(0, |s| s.port);
     let found_by = FoundBy::Port {
@@ -614,7 +613,7 @@ fn candidate(roots: &Roots, survey: &Survey, r: Resolved<'_>, declared_env: &[St
 
 /// How the scanner reaches the endpoint: through the forwarder's host address, in its own
 /// namespace, at the namespace's address, or only from inside.
-fn reach(survey: &Survey, r: &Resolved<'_>, own_addresses: &[IpAddr], port: u16) -> Reach {
+fn reach(r: &Resolved<'_>, own_addresses: &[IpAddr], port: u16) -> Reach {
     if let Some(first) = r.chain.first()
         && first.pid.is_some()
     {
@@ -624,7 +623,7 @@ fn reach(survey: &Survey, r: &Resolved<'_>, own_addresses: &[IpAddr], port: u16)
     }
     let bound: Vec<IpAddr> = r.sockets.iter().map(|s| s.ip).collect();
     let wildcard = bound.iter().any(IpAddr::is_unspecified);
-    if r.ns.own || survey.namespaces.iter().all(|n| n.own) {
+    if r.ns.own {
         let ip = if wildcard || bound.is_empty() {
             bound
                 .iter()

@@ -108,14 +108,15 @@ fn unprivileged_probe_reports_permission_not_absence() {
 
     // Named by pid, the process is visible but its environment is not.
     let by_pid = run_as_nobody(&binary, &["--pid".into(), std::process::id().to_string()]);
-    let process = &by_pid["servers"][0]["process"];
-    assert_eq!(process["status"], "ok", "{process}");
-    let environment = &process["value"]["environment"];
+    let candidates = &by_pid["servers"][0]["candidates"];
+    assert_eq!(candidates["status"], "ok", "{candidates}");
+    let process = &candidates["value"][0]["process"];
+    let environment = &process["environment"];
     assert_eq!(environment["status"], "unknown", "{environment}");
     assert!(
         environment["reason"].as_str().unwrap_or_default().contains(HINT),
         "{environment}"
     );
-    assert_eq!(process["value"]["argv"]["status"], "ok", "{process}");
+    assert_eq!(process["argv"]["status"], "ok", "{process}");
     drop(listener);
 }

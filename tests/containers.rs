@@ -16,44 +16,10 @@ use std::path::Path;
 use std::process::Command;
 
 use containers::{Container, Engine};
+use report::{code_in, section, served_spec as spec};
 use serde_json::Value as Json;
 
 const SECRET: &str = "hf_ContainerSecretValue0123456789abcdefgh";
-
-fn spec(name: &str, model: &str, port: u16, annotation: Option<&str>) -> String {
-    let annotations = annotation
-        .map(|a| format!("  annotations:\n    modelspec.piqc.ai/workload: \"{a}\"\n"))
-        .unwrap_or_default();
-    format!(
-        "apiVersion: piqc.ai/v1alpha1
-kind: ModelSpec
-metadata:
-  name: {name}
-{annotations}spec:
-  identity:
-    model: {{id: {model}, family: f, task: chat, framework: vllm}}
-  runtime:
-    accelerator: {{vendor: nvidia, type: a100, count: 1}}
-    batch: {{maxSequenceLengthTokens: 4096}}
-    environment:
-      variables:
-        ENGINE_ROLE: {name}
-  operations:
-    serving: {{protocol: http, port: {port}}}
-"
-    )
-}
-
-fn section<'a>(report: &'a Json, name: &str) -> &'a Json {
-    report["specs"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["spec"]["name"] == name))
-        .unwrap_or_else(|| panic!("no section {name} in {:#}", report["specs"]))
-}
-
-fn code_in<'a>(section: &'a Json, code: &str) -> &'a Json {
-    report::in_findings(&section["findings"], "code", code)
-}
 
 fn start(model: &str, role: &str) -> Engine {
     Engine::new(model).env("ENGINE_ROLE", role).env("HF_TOKEN", SECRET)

@@ -15,34 +15,11 @@ use std::path::Path;
 use std::process::Command;
 
 use netns::Netns;
+use report::{code_in, pointer_in, section, served_spec as spec};
 use serde_json::Value as Json;
 
 /// A token planted in every server's environment: it must appear in no output.
 const SECRET: &str = "hf_NamespacedSecretValue0123456789abcdef";
-
-fn spec(name: &str, model: &str, port: u16, annotation: Option<&str>) -> String {
-    let annotations = annotation
-        .map(|a| format!("  annotations:\n    modelspec.piqc.ai/workload: \"{a}\"\n"))
-        .unwrap_or_default();
-    format!(
-        "apiVersion: piqc.ai/v1alpha1
-kind: ModelSpec
-metadata:
-  name: {name}
-{annotations}spec:
-  identity:
-    model: {{id: {model}, family: f, task: chat, framework: vllm}}
-  runtime:
-    accelerator: {{vendor: nvidia, type: a100, count: 1}}
-    batch: {{maxBatchSize: 16, maxSequenceLengthTokens: 4096}}
-    environment:
-      variables:
-        ENGINE_ROLE: {name}
-  operations:
-    serving: {{protocol: http, port: {port}}}
-"
-    )
-}
 
 struct Scan {
     code: Option<i32>,
@@ -78,21 +55,6 @@ fn scan(dir: &Path, files: &[&str], extra: &[&str]) -> Scan {
         report,
         text,
     }
-}
-
-fn section<'a>(report: &'a Json, name: &str) -> &'a Json {
-    report["specs"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["spec"]["name"] == name || s["name"] == name))
-        .unwrap_or_else(|| panic!("no section {name} in {:#}", report["specs"]))
-}
-
-fn code_in<'a>(section: &'a Json, code: &str) -> &'a Json {
-    report::in_findings(&section["findings"], "code", code)
-}
-
-fn pointer_in<'a>(section: &'a Json, pointer: &str) -> &'a Json {
-    report::in_findings(&section["findings"], "pointer", pointer)
 }
 
 /// Two servers on one port (28000: no other test's), each in its own namespace with its own address, plus a crowd of

@@ -16,3 +16,47 @@ pub fn in_findings<'a>(findings: &'a Json, key: &str, value: &str) -> &'a Json {
         .and_then(|fs| fs.iter().find(|f| f[key] == value))
         .unwrap_or_else(|| panic!("no finding with {key} {value} in {findings:#}"))
 }
+
+/// The report's section of the spec named `name`.
+pub fn section<'a>(report: &'a Json, name: &str) -> &'a Json {
+    report["specs"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["spec"]["name"] == name))
+        .unwrap_or_else(|| panic!("no section {name} in {:#}", report["specs"]))
+}
+
+/// A section's finding with this code.
+pub fn code_in<'a>(section: &'a Json, code: &str) -> &'a Json {
+    in_findings(&section["findings"], "code", code)
+}
+
+/// A section's finding at this pointer.
+pub fn pointer_in<'a>(section: &'a Json, pointer: &str) -> &'a Json {
+    in_findings(&section["findings"], "pointer", pointer)
+}
+
+/// A vLLM spec served on `port`, declaring `ENGINE_ROLE=name` (each test server's own value),
+/// with the workload annotation when given.
+pub fn served_spec(name: &str, model: &str, port: u16, annotation: Option<&str>) -> String {
+    let annotations = annotation
+        .map(|a| format!("  annotations:\n    modelspec.piqc.ai/workload: \"{a}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "apiVersion: piqc.ai/v1alpha1
+kind: ModelSpec
+metadata:
+  name: {name}
+{annotations}spec:
+  identity:
+    model: {{id: {model}, family: f, task: chat, framework: vllm}}
+  runtime:
+    accelerator: {{vendor: nvidia, type: a100, count: 1}}
+    batch: {{maxBatchSize: 16, maxSequenceLengthTokens: 4096}}
+    environment:
+      variables:
+        ENGINE_ROLE: {name}
+  operations:
+    serving: {{protocol: http, port: {port}}}
+"
+    )
+}

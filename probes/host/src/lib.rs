@@ -42,7 +42,6 @@ pub mod env;
 mod fake_tree;
 mod limits;
 mod listeners;
-mod net;
 mod netns;
 mod observed;
 mod process;
@@ -300,10 +299,12 @@ fn find_server(roots: &Roots, survey: Option<&netns::Survey>, query: &ServerQuer
 /// Who listens on `port` in the network namespace of `pid` (its own sockets, wherever it runs).
 fn port_listener(roots: &Roots, survey: &netns::Survey, pid: u32, port: u16) -> Observed<PortListener> {
     let Some(ns) = survey.namespace_of.get(&pid).and_then(|inode| survey.namespace(*inode)) else {
-        // Not surveyed (its namespace link is closed to us): the scanner's own tables.
-        return net::port_owners(roots, port)
-            .map(|(listeners, holders)| listener(roots, port, listeners.addresses, holders));
+        return Observed::unknown(format!(
+            "the network namespace of pid {pid} could not be read, so who listens on port {port} there is not \
+             known ({PERMISSION_HINT})"
+        ));
     };
+
     if let Some(why) = &ns.unreadable {
         return Observed::unknown(why.clone());
     }

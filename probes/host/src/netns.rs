@@ -11,7 +11,13 @@
 //!    sockets (the kernel shows the table of the reading process's namespace). Every LISTEN row
 //!    is kept, on every port: a forwarder's target may listen on another port than the one asked.
 //! 3. One pass over every process's `/proc/PID/fd` maps each listening socket's inode to the
-//!    processes holding it, as [`crate::net`] does for one namespace.
+//!    processes holding it (a link to `socket:[inode]`). Another user's fd directory is closed
+//!    without root or `CAP_DAC_READ_SEARCH`/`CAP_SYS_PTRACE`: a socket with no visible owner
+//!    while some were closed to us is a permission problem, never "not listening".
+//!
+//! The scanner's own namespace is read through `sock_diag` netlink when it can (the same
+//! answer, without the kernel walking its connection table), and every table file is read only
+//! up to its first non-LISTEN row, for the same reason.
 //!
 //! Nothing here enters a namespace: everything is a file read, so the survey works from the
 //! host, from a privileged DaemonSet pod with `hostPID`, and (with blind spots, said as such)
@@ -180,7 +186,12 @@ pub(crate) fn survey(roots: &Roots) -> Survey {
     }
     for (inode, mut members) in by_namespace {
         members.sort_unstable();
-        let (sockets, unreadable) = match read_tables(roots, &members) {
+        // The scanner's own namespace answers faster through sock_diag (no walk of the
+        // connection table at all); fake trees (tests) have only files.
+        let diag = (Some(inode) == own && roots.proc == std::path::Path::new("/proc"))
+            .then(crate::sock_diag::listening)
+            .flatten();
+        let (sockets, unreadable) = match diag.map_or_else(|| read_tables(roots, &members), Ok) {
             Ok(sockets) => (sockets, None),
             Err(why) => (Vec::new(), Some(why)),
         };
@@ -324,12 +335,35 @@ pub(crate) fn parse_listen_rows(text: &str, v6: bool, out: &mut Vec<Socket>) {
         let (Ok(port), Ok(inode)) = (u16::from_str_radix(port, 16), inode.parse::<u64>()) else {
             continue;
         };
-        let Some(ip) = crate::net::parse_address(address, v6) else {
+        let Some(ip) = parse_address(address, v6) else {
             continue;
         };
         if inode != 0 {
             out.push(Socket { ip, port, inode });
         }
+    }
+}
+
+/// The kernel prints each 32-bit word of the address in host byte order.
+pub(crate) fn parse_address(hex: &str, v6: bool) -> Option<IpAddr> {
+    let word = |i: usize| -> Option<[u8; 4]> {
+        let text = hex.get(i * 8..i * 8 + 8)?;
+        u32::from_str_radix(text, 16).ok().map(u32::to_ne_bytes)
+    };
+    if v6 {
+        if hex.len() != 32 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        for i in 0..4 {
+            bytes[i * 4..i * 4 + 4].copy_from_slice(&word(i)?);
+        }
+        Some(IpAddr::V6(Ipv6Addr::from(bytes)))
+    } else {
+        if hex.len() != 8 {
+            return None;
+        }
+        Some(IpAddr::V4(Ipv4Addr::from(word(0)?)))
     }
 }
 

@@ -6,9 +6,9 @@
 //! established table. Any failure here (no netlink, an old kernel, a seccomp filter) returns
 //! `None` and the caller falls back to the files, so this is only ever a faster path.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::net::Listeners;
+use crate::netns::Socket;
 
 const NETLINK_SOCK_DIAG: libc::c_int = 4;
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -23,9 +23,9 @@ const HEADER: usize = 16;
 const DIAG_MSG: usize = 72;
 
 /// An owned netlink socket, closed on drop.
-struct Socket(libc::c_int);
+struct Netlink(libc::c_int);
 
-impl Drop for Socket {
+impl Drop for Netlink {
     fn drop(&mut self) {
         // SAFETY: the descriptor is ours and closed once.
         unsafe { libc::close(self.0) };
@@ -50,8 +50,8 @@ fn request(family: u8) -> Vec<u8> {
     m
 }
 
-/// One family's LISTEN sockets on `port`, added to `found`; `None` on any netlink failure.
-fn dump(socket: &Socket, family: u8, port: u16, found: &mut Listeners) -> Option<()> {
+/// One family's LISTEN sockets, added to `found`; `None` on any netlink failure.
+fn dump(socket: &Netlink, family: u8, found: &mut Vec<Socket>) -> Option<()> {
     // SAFETY: sockaddr_nl is plain data; all-zero is a valid value (port 0 = the kernel).
     let mut address: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
     address.nl_family = libc::AF_NETLINK as libc::sa_family_t;
@@ -88,21 +88,22 @@ fn dump(socket: &Socket, family: u8, port: u16, found: &mut Listeners) -> Option
                 NLMSG_ERROR => return None,
                 SOCK_DIAG_BY_FAMILY if len >= HEADER + DIAG_MSG => {
                     let msg = &buffer[at + HEADER..at + len];
-                    let local_port = u16::from_be_bytes([msg[4], msg[5]]);
-                    if local_port == port && u32::from(msg[1]) == TCP_LISTEN {
-                        let shown = if msg[0] == libc::AF_INET6 as u8 {
+                    let port = u16::from_be_bytes([msg[4], msg[5]]);
+                    if u32::from(msg[1]) == TCP_LISTEN {
+                        let ip = if msg[0] == libc::AF_INET6 as u8 {
                             let mut bytes = [0u8; 16];
                             bytes.copy_from_slice(&msg[8..24]);
-                            format!("[{}]:{port}", Ipv6Addr::from(bytes))
+                            IpAddr::V6(Ipv6Addr::from(bytes))
                         } else {
-                            format!("{}:{port}", Ipv4Addr::new(msg[8], msg[9], msg[10], msg[11]))
+                            IpAddr::V4(Ipv4Addr::new(msg[8], msg[9], msg[10], msg[11]))
                         };
-                        if !found.addresses.contains(&shown) {
-                            found.addresses.push(shown);
-                        }
                         let inode = u32::from_ne_bytes([msg[68], msg[69], msg[70], msg[71]]);
                         if inode != 0 {
-                            found.inodes.insert(u64::from(inode));
+                            found.push(Socket {
+                                ip,
+                                port,
+                                inode: u64::from(inode),
+                            });
                         }
                     }
                 }
@@ -114,8 +115,8 @@ fn dump(socket: &Socket, family: u8, port: u16, found: &mut Listeners) -> Option
     }
 }
 
-/// The LISTEN sockets on `port`, IPv4 and IPv6, or `None` to say "use the files".
-pub(crate) fn listening(port: u16) -> Option<Listeners> {
+/// The scanner's namespace's LISTEN sockets, IPv4 and IPv6, or `None` to say "use the files".
+pub(crate) fn listening() -> Option<Vec<Socket>> {
     // SAFETY: plain socket creation; the descriptor is owned by `Socket`.
     let fd = unsafe {
         libc::socket(
@@ -127,7 +128,7 @@ pub(crate) fn listening(port: u16) -> Option<Listeners> {
     if fd < 0 {
         return None;
     }
-    let socket = Socket(fd);
+    let socket = Netlink(fd);
     // A netlink answer never takes long; do not hang a scan if the kernel does not answer.
     let timeout = libc::timeval { tv_sec: 1, tv_usec: 0 };
     // SAFETY: a valid option value of the stated length.
@@ -143,10 +144,10 @@ pub(crate) fn listening(port: u16) -> Option<Listeners> {
     if set != 0 {
         return None;
     }
-    let mut found = Listeners::default();
-    dump(&socket, libc::AF_INET as u8, port, &mut found)?;
+    let mut found = Vec::new();
+    dump(&socket, libc::AF_INET as u8, &mut found)?;
     // A kernel without IPv6 answers the IPv6 dump with an error: keep what IPv4 gave.
-    let _ = dump(&socket, libc::AF_INET6 as u8, port, &mut found);
+    let _ = dump(&socket, libc::AF_INET6 as u8, &mut found);
     Some(found)
 }
 
@@ -169,14 +170,15 @@ mod tests {
             return;
         };
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-        let Some(found) = listening(port) else {
+        let Some(found) = listening() else {
             eprintln!("skipped: sock_diag is not available here");
             return;
         };
-        assert_eq!(found.addresses, [format!("127.0.0.1:{port}")]);
-        assert_eq!(found.inodes.len(), 1);
+        let ours: Vec<&Socket> = found.iter().filter(|s| s.port == port).collect();
+        assert_eq!(ours.len(), 1, "{found:?}");
+        assert_eq!(ours[0].shown(), format!("127.0.0.1:{port}"));
         drop(listener);
-        let after = listening(port).unwrap_or_default();
-        assert!(after.addresses.is_empty(), "{after:?}");
+        let after = listening().unwrap_or_default();
+        assert!(after.iter().all(|s| s.port != port), "{after:?}");
     }
 }

@@ -467,6 +467,181 @@ fn weak<'a>(claim: &Claim<'_, 'a>, node: &'a HostSnapshot, claimed: &[u32]) -> R
 mod tests {
     use super::*;
 
+    use crate::spec::validate::typed_documents;
+    use crate::spec::{Limits, Syntax};
+
+    fn unknown() -> Json {
+        json!({"status": "unknown", "reason": "not in this test"})
+    }
+
+    /// A candidate serving on `port`, in a container named `container` when given.
+    fn candidate(pid: u32, container: Option<&str>) -> Json {
+        let u = unknown();
+        json!({
+            "process": {
+                "pid": pid, "found_by": {"by": "pid"}, "name": {"status": "ok", "value": "vllm"},
+                "exe": u, "argv": u, "started_at": u, "user": u, "cwd": u, "parent_pid": u,
+                "children": {"status": "ok", "value": []}, "environment": u,
+            },
+            "workload": container.map(|name| json!({
+                "runtime": "podman", "container_id": format!("{pid:0>64}"), "container_name": name,
+            })),
+        })
+    }
+
+    /// An observation whose host probe saw `candidates` on port 8000.
+    fn observed(candidates: Json) -> Observation {
+        let u = unknown();
+        let doc = json!({
+            "schema": crate::observe::SCHEMA,
+            "meta": {"hostname": "n", "machine_id": null, "tool_version": "0", "collected_at": "t", "duration_ms": 1},
+            "gpu": {"outcome": "not_run", "reason": "test"},
+            "host": {"outcome": "observed",
+                "provenance": {"source": "host", "method": "test", "observed_at": "t", "duration_ms": 1},
+                "snapshot": {
+                    "observed_at": "t", "duration_ms": 1,
+                    "system": {"hostname": u, "os_name": u, "os_version": u, "kernel": u, "logical_cores": u,
+                        "physical_cores": u, "total_memory_bytes": u, "available_memory_bytes": u},
+                    "container": {"in_container": false, "runtime": null, "evidence": []},
+                    "limits": {"pid": 1, "of": "probe", "cgroup_version": u, "cgroup_path": u, "cpu": u, "memory": u},
+                    "servers": [{"port": 8000, "pid": null, "candidates": candidates}],
+                }},
+        });
+        match serde_json::from_value(doc) {
+            Ok(o) => o,
+            Err(e) => panic!("test observation: {e}"),
+        }
+    }
+
+    fn spec(model: &str, annotation: Option<&str>) -> ModelSpec {
+        let annotations = annotation
+            .map(|a| format!("  annotations: {{modelspec.piqc.ai/workload: \"{a}\"}}\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "apiVersion: piqc.ai/v1alpha1\nkind: ModelSpec\nmetadata:\n  name: t\n{annotations}spec:\n  identity:\n    \
+             model: {{id: {model}, family: f, task: t, framework: tgi}}\n  runtime:\n    accelerator: {{vendor: nvidia, \
+             type: l4, count: 1}}\n  operations:\n    serving: {{port: 8000}}\n"
+        );
+        match typed_documents(&text, Syntax::Yaml, &Limits::default())
+            .into_iter()
+            .next()
+        {
+            Some((_, spec)) => spec,
+            None => panic!("invalid test spec:\n{text}"),
+        }
+    }
+
+    /// Resolves `specs` (model, annotation) where each pid serves the model in `serving`
+    /// (`None`: its engine did not say).
+    fn resolve(
+        observation: &Observation,
+        specs: &[(&str, Option<&str>)],
+        serving: &[(u32, Option<&str>)],
+        workload: Option<&Selector>,
+    ) -> Vec<String> {
+        let specs: Vec<ModelSpec> = specs.iter().map(|(m, a)| spec(m, *a)).collect();
+        let serves: Vec<Box<dyn Fn(&Candidate) -> Option<bool>>> = specs
+            .iter()
+            .map(|s| {
+                let model = s.spec.identity.model.id.clone();
+                let serving = serving.to_vec();
+                Box::new(move |c: &Candidate| {
+                    serving
+                        .iter()
+                        .find(|(pid, _)| *pid == c.pid())
+                        .and_then(|(_, m)| m.map(|m| m == model))
+                }) as Box<dyn Fn(&Candidate) -> Option<bool>>
+            })
+            .collect();
+        let claims: Vec<Claim> = specs
+            .iter()
+            .zip(&serves)
+            .map(|(spec, serves_model)| Claim {
+                spec,
+                serves_model: serves_model.as_ref(),
+            })
+            .collect();
+        resolve_all(&claims, observation, workload)
+            .iter()
+            .map(|r| match r {
+                Resolution::Found { candidate, by, .. } => format!("found {} by {by:?}", candidate.pid()),
+                Resolution::NotDeployed { reason } => format!("not deployed: {reason}"),
+                Resolution::Unresolved { status, reason } => format!("{}: {reason}", status.as_str()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn specs_find_their_workloads_in_order() {
+        let two = observed(json!({"status": "ok", "value": [candidate(10, Some("a")), candidate(20, Some("b"))]}));
+        let serving = [(10, Some("org/a")), (20, Some("org/b"))];
+        // By model id, each its own; a third spec whose model neither serves: not deployed.
+        let r = resolve(
+            &two,
+            &[("org/a", None), ("org/b", None), ("org/c", None)],
+            &serving,
+            None,
+        );
+        assert_eq!(r[0], "found 10 by PortAndModel");
+        assert_eq!(r[1], "found 20 by PortAndModel");
+        assert!(
+            r[2].starts_with("not deployed: no workload on port 8000 serves org/c"),
+            "{}",
+            r[2]
+        );
+        // The annotation wins over the model; --workload wins over the annotation.
+        let r = resolve(&two, &[("org/a", Some("container:b"))], &serving, None);
+        assert_eq!(r[0], "found 20 by Annotation");
+        let by_flag = Selector::Container { name: "a".into() };
+        let r = resolve(&two, &[("org/b", Some("container:b"))], &serving, Some(&by_flag));
+        assert_eq!(r[0], "found 10 by Workload");
+        // A selector that matches nothing here: not deployed, naming what serves the port.
+        let r = resolve(&two, &[("org/a", Some("container:zz"))], &serving, None);
+        assert!(
+            r[0].starts_with("not deployed: no workload matching container:zz"),
+            "{}",
+            r[0]
+        );
+        // A glob matching both: unknown, listing them.
+        let r = resolve(&two, &[("org/a", Some("container:*"))], &serving, None);
+        assert!(r[0].starts_with("unknown: 2 workloads match container:*"), "{}", r[0]);
+        // Engines that do not say what they serve: the port alone is ambiguous with two.
+        let r = resolve(&two, &[("org/a", None)], &[(10, None), (20, Some("org/b"))], None);
+        assert!(r[0].starts_with("unknown: 2 workloads serve port 8000"), "{}", r[0]);
+        // Two serving the same model (replicas): unknown, never the first one found.
+        let r = resolve(
+            &two,
+            &[("org/a", None)],
+            &[(10, Some("org/a")), (20, Some("org/a"))],
+            None,
+        );
+        assert!(
+            r[0].starts_with("unknown: 2 workloads on port 8000 serve org/a"),
+            "{}",
+            r[0]
+        );
+    }
+
+    #[test]
+    fn the_port_alone_needs_one_unclaimed_process() {
+        let one = observed(json!({"status": "ok", "value": [candidate(10, None)]}));
+        // It serves another model, and no other spec claims it: drift, judged against it.
+        let r = resolve(&one, &[("org/x", None)], &[(10, Some("org/a"))], None);
+        assert_eq!(r[0], "found 10 by Port");
+        // Claimed by the spec whose model it serves: the other is not deployed here.
+        let r = resolve(&one, &[("org/a", None), ("org/x", None)], &[(10, Some("org/a"))], None);
+        assert_eq!(r[0], "found 10 by PortAndModel");
+        assert!(r[1].starts_with("not deployed"), "{}", r[1]);
+        // Nothing on the port anywhere: not deployed; could not look: unknown, never absent.
+        let none = observed(json!({"status": "absent", "reason": "nothing listens on port 8000 in any namespace"}));
+        assert!(resolve(&none, &[("org/a", None)], &[], None)[0].starts_with("not deployed: nothing listens"));
+        let blind = observed(json!({"status": "unknown", "reason": "insufficient permission"}));
+        assert_eq!(
+            resolve(&blind, &[("org/a", None)], &[], None)[0],
+            "unknown: insufficient permission"
+        );
+    }
+
     #[test]
     fn globs() {
         assert!(glob("vllm-*", "vllm-7d9f8c-abcde"));

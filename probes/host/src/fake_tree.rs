@@ -30,6 +30,20 @@ impl FakeTree {
         assert!(fs::write(&path, text).is_ok(), "write {}", path.display());
     }
 
+    /// A symbolic link at `relative` whose target reads `target` (`net:[4026531840]`,
+    /// `socket:[1234]`: what the kernel's `/proc` links read; nothing need exist there).
+    pub(crate) fn link(&self, relative: &str, target: &str) {
+        let path = self.path().join(relative);
+        if let Some(parent) = path.parent() {
+            assert!(fs::create_dir_all(parent).is_ok(), "mkdir {}", parent.display());
+        }
+        assert!(
+            std::os::unix::fs::symlink(target, &path).is_ok(),
+            "symlink {}",
+            path.display()
+        );
+    }
+
     /// Roots that read only from this tree.
     pub(crate) fn roots(&self) -> Roots {
         Roots {

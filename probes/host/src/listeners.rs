@@ -749,6 +749,199 @@ mod tests {
         assert_eq!(podman_mapping(&roots, &"0".repeat(64), 18000), None);
     }
 
+    use crate::fake_tree::FakeTree;
+
+    const HOST_NS: u64 = 4_026_531_840;
+    const POD_NS: u64 = 4_026_532_301;
+
+    /// A process of a fake node: its stat, name, command line, namespace and socket fds.
+    fn process(tree: &FakeTree, pid: u32, ppid: u32, comm: &str, argv: &[&str], ns: u64, sockets: &[u64]) {
+        tree.write(
+            &format!("proc/{pid}/stat"),
+            &format!("{pid} ({comm}) S {ppid} {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0"),
+        );
+        tree.write(&format!("proc/{pid}/comm"), &format!("{comm}\n"));
+        tree.write(&format!("proc/{pid}/cmdline"), &argv.join("\0"));
+        tree.link(&format!("proc/{pid}/ns/net"), &format!("net:[{ns}]"));
+        tree.write(&format!("proc/{pid}/task/{pid}/children"), "");
+        for (i, inode) in sockets.iter().enumerate() {
+            tree.link(&format!("proc/{pid}/fd/{}", i + 3), &format!("socket:[{inode}]"));
+        }
+    }
+
+    /// LISTEN rows `(hex address, port, inode)` in the IPv4 table as seen through `pid`.
+    fn listening(tree: &FakeTree, pid: u32, rows: &[(&str, u16, u64)]) {
+        let mut text = String::from(
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
+        );
+        for (i, (address, port, inode)) in rows.iter().enumerate() {
+            text.push_str(&format!(
+                "   {i}: {address}:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 {inode} 1 0\n"
+            ));
+        }
+        tree.write(&format!("proc/{pid}/net/tcp"), &text);
+    }
+
+    fn node() -> FakeTree {
+        let tree = FakeTree::new();
+        tree.link("proc/self/ns/net", &format!("net:[{HOST_NS}]"));
+        process(&tree, 1, 0, "init", &["/sbin/init"], HOST_NS, &[]);
+        listening(&tree, 1, &[]);
+        tree
+    }
+
+    fn found(tree: &FakeTree, port: u16) -> (Observed<Vec<Candidate>>, Vec<String>) {
+        let roots = tree.roots();
+        let survey = crate::netns::survey(&roots);
+        for_port(&roots, &survey, port, &[])
+    }
+
+    /// Little-endian hex of an IPv4 address, as /proc/net/tcp prints it on x86 and arm64.
+    fn hex(ip: [u8; 4]) -> String {
+        format!("{:08X}", u32::from_ne_bytes(ip))
+    }
+
+    #[test]
+    fn two_namespaces_on_one_port_are_two_candidates() {
+        let tree = node();
+        process(&tree, 100, 1, "vllm", &["vllm", "serve", "a"], HOST_NS, &[11]);
+        process(&tree, 200, 1, "vllm", &["vllm", "serve", "b"], POD_NS, &[22]);
+        listening(&tree, 1, &[(&hex([0, 0, 0, 0]), 8000, 11)]);
+        listening(&tree, 100, &[(&hex([0, 0, 0, 0]), 8000, 11)]);
+        listening(&tree, 200, &[(&hex([0, 0, 0, 0]), 8000, 22)]);
+        tree.write(
+            "proc/200/net/fib_trie",
+            "Main:\n  +-- 10.88.0.0/16 2 0 2\n     |-- 10.88.0.7\n        /32 host LOCAL\n",
+        );
+        let (candidates, blind) = found(&tree, 8000);
+        assert!(blind.is_empty(), "{blind:?}");
+        let Observed::Ok { value } = candidates else {
+            panic!("{candidates:?}")
+        };
+        let pids: Vec<u32> = value.iter().map(Candidate::pid).collect();
+        assert_eq!(pids, [100, 200]);
+        let reach = |c: &Candidate| c.network.as_ref().map(|n| n.reach.clone());
+        if cfg!(target_endian = "little") {
+            assert_eq!(
+                reach(&value[0]),
+                Some(Reach::Here {
+                    address: "127.0.0.1:8000".into()
+                })
+            );
+            assert_eq!(
+                reach(&value[1]),
+                Some(Reach::NamespaceAddress {
+                    address: "10.88.0.7:8000".into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_port_docker_publishes_without_a_proxy_is_found_through_its_state() {
+        let tree = node();
+        let id = "ab12".repeat(16);
+        process(&tree, 500, 1, "python3", &["python3", "-m", "server"], POD_NS, &[55]);
+        tree.write("proc/500/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
+        listening(&tree, 500, &[(&hex([0, 0, 0, 0]), 8000, 55)]);
+        tree.write(
+            &format!("root/var/lib/docker/containers/{id}/hostconfig.json"),
+            r#"{"PortBindings":{"8000/tcp":[{"HostIp":"","HostPort":"18080"}]}}"#,
+        );
+        let (candidates, _) = found(&tree, 18080);
+        let Observed::Ok { value } = candidates else {
+            panic!("{candidates:?}")
+        };
+        assert_eq!(value.len(), 1);
+        let network = value[0].network.clone().unwrap_or_else(|| panic!("no network"));
+        assert_eq!(value[0].pid(), 500);
+        assert_eq!(network.chain[0].kind, "docker state");
+        assert!(
+            network.chain[0]
+                .followed
+                .contains("publishes host port 18080 as 8000/tcp"),
+            "{network:?}"
+        );
+        assert_eq!(
+            value[0].workload.as_ref().and_then(|w| w.container_id.clone()),
+            Some(id)
+        );
+        // A port nobody publishes is still absent, and says what was not read.
+        let (nothing, _) = found(&tree, 18081);
+        assert!(nothing.is_absent(), "{nothing:?}");
+        assert!(
+            nothing
+                .reason()
+                .is_some_and(|r| r.contains("not read without their API"))
+        );
+    }
+
+    #[test]
+    fn conmon_leads_to_its_container_only_when_the_port_is_certain() {
+        let tree = node();
+        process(
+            &tree,
+            300,
+            1,
+            "conmon",
+            &["/usr/bin/conmon", "--api-version", "1", "-c", "x"],
+            HOST_NS,
+            &[70],
+        );
+        tree.write("proc/300/task/300/children", "301");
+        process(&tree, 301, 300, "vllm", &["vllm", "serve", "m"], POD_NS, &[71, 72]);
+        listening(&tree, 1, &[(&hex([127, 0, 0, 1]), 18000, 70)]);
+        listening(
+            &tree,
+            301,
+            &[(&hex([0, 0, 0, 0]), 8000, 71), (&hex([0, 0, 0, 0]), 8001, 72)],
+        );
+        // Two ports in the container and no database: which one is not guessed.
+        let (candidates, _) = found(&tree, 18000);
+        assert!(candidates.is_unknown(), "{candidates:?}");
+        assert!(
+            candidates.reason().is_some_and(|r| r.contains("8000, 8001")),
+            "{candidates:?}"
+        );
+        // One port: that one, said so, and reached through the host port.
+        listening(&tree, 301, &[(&hex([0, 0, 0, 0]), 8000, 71)]);
+        let (candidates, _) = found(&tree, 18000);
+        let Observed::Ok { value } = candidates else {
+            panic!("{candidates:?}")
+        };
+        let network = value[0].network.clone().unwrap_or_else(|| panic!("no network"));
+        assert_eq!(value[0].pid(), 301);
+        assert!(network.chain[0].followed.contains("only listening port is 8000"));
+        if cfg!(target_endian = "little") {
+            assert_eq!(
+                network.reach,
+                Reach::Here {
+                    address: "127.0.0.1:18000".into()
+                }
+            );
+            assert!(
+                value[0]
+                    .route()
+                    .starts_with("host 127.0.0.1:18000 → conmon 300 → vllm 301"),
+                "{}",
+                value[0].route()
+            );
+        }
+    }
+
+    #[test]
+    fn a_namespace_that_cannot_be_read_is_a_blind_spot_not_an_absence() {
+        let tree = node();
+        // A process whose namespace is known, but whose socket tables are not there to read.
+        process(&tree, 600, 1, "sleep", &["sleep"], POD_NS, &[]);
+        let (candidates, blind) = found(&tree, 8000);
+        assert!(candidates.is_unknown(), "{candidates:?}");
+        assert!(
+            blind.iter().any(|b| b.contains(&format!("net:[{POD_NS}]"))),
+            "{blind:?}"
+        );
+    }
+
     #[test]
     fn wildcard_forwarders_are_reached_on_loopback() {
         assert_eq!(loopback_for("0.0.0.0:18000"), "127.0.0.1:18000");

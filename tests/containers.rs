@@ -25,19 +25,30 @@ fn start(model: &str, role: &str) -> Engine {
     Engine::new(model).env("ENGINE_ROLE", role).env("HF_TOKEN", SECRET)
 }
 
-fn scan(dir: &Path, files: &[&str]) -> (Option<i32>, Json, String) {
+include!("../probes/fake-nvml/locate.rs");
+
+/// A four-A100 node (the fake NVML) whose GPUs hold these host pids, one each; GPU 3 idle.
+fn gpus_holding(dir: &Path, pids: [u32; 3]) -> std::path::PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gpus/a100-sxm4-80gb-x4.json");
+    let mut profile: Json =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("a100 profile")).expect("profile JSON");
+    for (i, pid) in pids.into_iter().enumerate() {
+        profile["devices"][i]["processes"] = serde_json::json!([{"pid": pid, "used_mib": 70000}]);
+    }
+    let out = dir.join("node.json");
+    std::fs::write(&out, profile.to_string()).expect("write profile");
+    out
+}
+
+fn scan(dir: &Path, files: &[&str], profile: &Path) -> (Option<i32>, Json, String) {
+    let lib = build_and_locate();
     let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
         .current_dir(dir)
         .arg("scan")
         .args(files)
-        .args([
-            "--nvml-lib",
-            "/nonexistent/libnvidia-ml.so.1",
-            "--timeout",
-            "10s",
-            "--format",
-            "json",
-        ])
+        .args(["--timeout", "10s", "--format", "json", "--nvml-lib"])
+        .arg(&lib)
+        .env("FAKE_NVML_PROFILE", profile)
         .env_remove("MODELSPEC_NVML_LIB")
         .output()
         .expect("run modelspec");
@@ -91,7 +102,13 @@ fn one_scan_tells_containers_on_one_port_apart() {
     ] {
         std::fs::write(dir.path().join(file), text).expect("write spec");
     }
-    let (_, report, text) = scan(dir.path(), &["alpha.yaml", "beta.yaml", "gamma.yaml", "delta.yaml"]);
+    // NVML reports host pids: the containers' processes, as the host sees them.
+    let profile = gpus_holding(dir.path(), [alpha.pid, beta.pid, gamma.pid]);
+    let (_, report, text) = scan(
+        dir.path(),
+        &["alpha.yaml", "beta.yaml", "gamma.yaml", "delta.yaml"],
+        &profile,
+    );
     assert!(!text.contains(SECRET), "a container's secret leaked");
 
     let model_and_port = "the serving port and the model id its engine serves";
@@ -113,6 +130,22 @@ fn one_scan_tells_containers_on_one_port_apart() {
         );
         assert_eq!(role["status"], "pass", "{name}: its own environment: {role:#}");
     }
+
+    // Each container's GPU is attributed to it across the PID namespaces; the idle one is said.
+    for name in ["alpha", "beta", "gamma"] {
+        let count = code_in(section(&report, name), "accelerator-count");
+        assert_eq!(count["status"], "pass", "{name}: {count:#}");
+        assert_eq!(
+            code_in(section(&report, name), "gpu-shared")["status"],
+            "pass",
+            "{name}"
+        );
+    }
+    let unclaimed = report::in_findings(&report["node"], "code", "gpu-unclaimed");
+    assert!(
+        unclaimed["message"].as_str().is_some_and(|m| m.contains("[3] idle")),
+        "{unclaimed:#}"
+    );
 
     // Published: host 127.0.0.1:PORT -> conmon -> the engine in gamma, chosen by its annotation.
     let sec = section(&report, "gamma");

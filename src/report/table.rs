@@ -107,7 +107,7 @@ fn findings(out: &mut impl Write, findings: &[Finding], options: TableOptions) -
     let mut domain = None;
     let mut table = new_table(color, width);
     let mut previous_message: Option<&str> = None;
-    for f in findings.iter().filter(|f| show_skipped || f.status != Status::Skip) {
+    for f in findings.iter().filter(|f| show_skipped || shown_when_skipped(f)) {
         if domain != Some(f.domain) {
             if domain.is_some() {
                 writeln!(out, "{table}")?;
@@ -156,10 +156,16 @@ fn findings(out: &mut impl Write, findings: &[Finding], options: TableOptions) -
     Ok(())
 }
 
+/// Whether a finding has a row without `--show-skipped`: everything but skips, and the skips
+/// that say which workload a spec is and that it is not deployed here (why the rest is skipped).
+fn shown_when_skipped(f: &Finding) -> bool {
+    f.status != Status::Skip || f.code == crate::check::host::WORKLOAD || f.code == crate::check::node::NOT_DEPLOYED
+}
+
 /// One line naming how many fields were not checked, by domain.
 fn skipped_line(out: &mut impl Write, findings: &[Finding]) -> std::io::Result<()> {
     let mut counts: Vec<(&str, usize)> = Vec::new();
-    for f in findings.iter().filter(|f| f.status == Status::Skip) {
+    for f in findings.iter().filter(|f| !shown_when_skipped(f)) {
         match counts.iter_mut().find(|(d, _)| *d == f.domain.as_str()) {
             Some((_, n)) => *n += 1,
             None => counts.push((f.domain.as_str(), 1)),

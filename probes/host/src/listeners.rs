@@ -209,16 +209,15 @@ pub(crate) fn for_port(
     }
     (
         Observed::absent(format!(
-            "nothing listens on port {port} in any of the node's {looked} network namespaces{}",
-            NO_STATE_NOTE
+            "nothing listens on port {port} in any of the node's {looked} network namespaces{NO_STATE_NOTE}"
         )),
         blind,
     )
 }
 
 /// What "absent" cannot rule out, said once.
-const NO_STATE_NOTE: &str = " (a port published by podman or a Kubernetes hostPort without a \
-    holding process is kept in the runtime's database or CNI rules, which are not read without their API)";
+const NO_STATE_NOTE: &str = "; a port published with no process holding it by podman or as a Kubernetes hostPort \
+    is not seen (their mappings are not read)";
 
 /// A candidate the same process already is (a port published on the same number it listens on
 /// inside) is kept once, the forwarded one first: that is how clients reach it.
@@ -872,7 +871,7 @@ mod tests {
         assert!(
             nothing
                 .reason()
-                .is_some_and(|r| r.contains("not read without their API"))
+                .is_some_and(|r| r.contains("their mappings are not read"))
         );
     }
 

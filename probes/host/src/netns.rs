@@ -184,14 +184,16 @@ pub(crate) fn survey(roots: &Roots) -> Survey {
             Err(_) => {}
         }
     }
-    for (inode, mut members) in by_namespace {
-        members.sort_unstable();
-        // The scanner's own namespace answers faster through sock_diag (no walk of the
-        // connection table at all); fake trees (tests) have only files.
-        let diag = (Some(inode) == own && roots.proc == std::path::Path::new("/proc"))
-            .then(crate::sock_diag::listening)
-            .flatten();
-        let (sockets, unreadable) = match diag.map_or_else(|| read_tables(roots, &members), Ok) {
+    let groups: Vec<(u64, Vec<u32>)> = by_namespace
+        .into_iter()
+        .map(|(inode, mut members)| {
+            members.sort_unstable();
+            (inode, members)
+        })
+        .collect();
+    let tables = tables_of(roots, &groups, own);
+    for ((inode, members), table) in groups.into_iter().zip(tables) {
+        let (sockets, unreadable) = match table {
             Ok(sockets) => (sockets, None),
             Err(why) => (Vec::new(), Some(why)),
         };
@@ -241,6 +243,71 @@ pub(crate) fn survey(roots: &Roots) -> Survey {
         }
     }
     survey
+}
+
+/// Every namespace's LISTEN sockets, in the order of `groups`.
+///
+/// Reading `/proc/PID/net/tcp` makes the kernel walk the node's whole connection table, which
+/// all namespaces share (hundreds of thousands of buckets on a large machine), on every read:
+/// about a millisecond a file on a small VM, most of a survey's cost. `sock_diag` asked for
+/// LISTEN sockets only skips that table, but answers for the namespace its socket was made in.
+/// So on the live system, where the scanner may enter namespaces (`CAP_SYS_ADMIN`), one thread
+/// made for it enters each in turn and asks there; the scanner's own namespace needs no entering.
+/// Whatever that could not answer is read from the files, spread over a few threads.
+fn tables_of(roots: &Roots, groups: &[(u64, Vec<u32>)], own: Option<u64>) -> Vec<Result<Vec<Socket>, String>> {
+    let live = roots.proc == std::path::Path::new("/proc");
+    let mut tables: Vec<Option<Result<Vec<Socket>, String>>> = groups
+        .iter()
+        .map(|(inode, _)| {
+            (live && Some(*inode) == own)
+                .then(crate::sock_diag::listening)
+                .flatten()
+                .map(Ok)
+        })
+        .collect();
+    if live {
+        let others: Vec<(usize, u32)> = groups
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| tables[*i].is_none())
+            .filter_map(|(i, (_, members))| members.first().map(|pid| (i, *pid)))
+            .collect();
+        for (i, sockets) in crate::sock_diag::listening_inside(&others) {
+            if let Some(slot) = tables.get_mut(i) {
+                *slot = Some(Ok(sockets));
+            }
+        }
+    }
+    let missing: Vec<usize> = (0..groups.len()).filter(|i| tables[*i].is_none()).collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8)
+        .min(missing.len().max(1));
+    let read: Vec<(usize, Result<Vec<Socket>, String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let mine: Vec<usize> = missing.iter().copied().skip(w).step_by(workers).collect();
+                scope.spawn(move || {
+                    mine.into_iter()
+                        .map(|i| (i, read_tables(roots, &groups[i].1)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, table) in read {
+        if let Some(slot) = tables.get_mut(i) {
+            *slot = Some(table);
+        }
+    }
+    tables
+        .into_iter()
+        .map(|t| t.unwrap_or_else(|| Err("internal: the socket tables were not read".into())))
+        .collect()
 }
 
 /// Places the processes whose namespace link is closed to us (another user's, or one that is

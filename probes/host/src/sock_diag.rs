@@ -151,6 +151,41 @@ pub(crate) fn listening() -> Option<Vec<Socket>> {
     Some(found)
 }
 
+/// The LISTEN sockets of other namespaces, each asked from inside it: `(index, pid)` names a
+/// namespace by one of its processes. A thread made for it enters each namespace in turn
+/// (`setns`, which needs `CAP_SYS_ADMIN`) and asks there; refused at the first, it stops, and
+/// the caller reads the files for whatever is not answered.
+pub(crate) fn listening_inside(namespaces: &[(usize, u32)]) -> Vec<(usize, Vec<Socket>)> {
+    if namespaces.is_empty() {
+        return Vec::new();
+    }
+    let work = namespaces.to_vec();
+    // Its own thread, never reused: a thread that entered another namespace stays there.
+    std::thread::Builder::new()
+        .name("probe-host-netns".into())
+        .spawn(move || {
+            let mut answers = Vec::new();
+            for (index, pid) in work {
+                if crate::enter_network_namespace(pid).is_err() {
+                    // The first refusal is the privilege: files for the rest. Later ones are a
+                    // process that exited meanwhile: files for that one.
+                    if answers.is_empty() {
+                        break;
+                    }
+                    continue;
+                }
+                match listening() {
+                    Some(sockets) => answers.push((index, sockets)),
+                    None => break,
+                }
+            }
+            answers
+        })
+        .ok()
+        .and_then(|h| h.join().ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,10 +294,7 @@ fn tables_of(roots: &Roots, groups: &[(u64, Vec<u32>)], own: Option<u64>) -> Vec
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
     for (i, table) in read {
         if let Some(slot) = tables.get_mut(i) {

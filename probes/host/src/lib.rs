@@ -5,10 +5,17 @@
 //! the "really" for everything but the GPUs: what machine this is ([`SystemFacts`], through
 //! sysinfo built with only its `system` feature), whether it is a container
 //! ([`ContainerFacts`]), what CPU and memory the cgroup really allows ([`EffectiveLimits`]),
-//! how much room the model's filesystem has ([`StorageFacts`]) and which process serves the
-//! model and how it was started ([`ServingProcess`]: argv, user, process tree, and an
-//! environment from which secrets never leave, see [`mod@env`]). It knows nothing of ModelSpec and
-//! judges nothing.
+//! how much room the model's filesystem has ([`StorageFacts`]) and which processes serve a port
+//! and how they were started ([`ServingProcess`]: argv, user, process tree, and an environment
+//! from which secrets never leave, see [`mod@env`]). It knows nothing of ModelSpec and judges
+//! nothing.
+//!
+//! A port is looked for in every network namespace of the node, since model servers run in
+//! containers and pods that each have their own (see `netns`), and port forwarders (podman's
+//! conmon, docker-proxy, docker's published ports) are followed to the process behind them
+//! (`listeners`). Each process found is a [`Candidate`] with its container and pod
+//! ([`Workload`]) and how to reach it ([`Reach`]); which of several candidates a spec means is
+//! the caller's decision.
 //!
 //! Failure is data here, not control flow. Each fact is an [`Observed`]: a value, `Absent`
 //! (we looked and there is none: "nothing listens on port 8000") or `Unknown` (we could not

@@ -531,6 +531,9 @@ mod tests {
         }
     }
 
+    /// Whether a candidate serves a spec's model, as the engine view answers it.
+    type Serves<'a> = Box<dyn Fn(&Candidate) -> Option<bool> + 'a>;
+
     /// Resolves `specs` (model, annotation) where each pid serves the model in `serving`
     /// (`None`: its engine did not say).
     fn resolve(
@@ -540,7 +543,7 @@ mod tests {
         workload: Option<&Selector>,
     ) -> Vec<String> {
         let specs: Vec<ModelSpec> = specs.iter().map(|(m, a)| spec(m, *a)).collect();
-        let serves: Vec<Box<dyn Fn(&Candidate) -> Option<bool>>> = specs
+        let serves: Vec<Serves<'_>> = specs
             .iter()
             .map(|s| {
                 let model = s.spec.identity.model.id.clone();
@@ -550,7 +553,7 @@ mod tests {
                         .iter()
                         .find(|(pid, _)| *pid == c.pid())
                         .and_then(|(_, m)| m.map(|m| m == model))
-                }) as Box<dyn Fn(&Candidate) -> Option<bool>>
+                }) as Serves<'_>
             })
             .collect();
         let claims: Vec<Claim> = specs

@@ -437,3 +437,143 @@ fn metrics_inspects_a_real_vllm_page_and_reports_errors_with_positions() {
     let o = modelspec(&["metrics", "/nonexistent/metrics.prom"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn metrics_reads_standard_input_with_a_dash() {
+    let page = std::fs::read_to_string("fixtures/engines/vllm-0.32/default/metrics/saturated.prom").expect("fixture");
+    let o = run_with_stdin(&["metrics", "-", "--format", "json"], Some(&page));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["source"], "-");
+    assert_eq!(j["engine"], "vllm", "{j}");
+    assert_eq!(j["bytes"].as_u64(), Some(page.len() as u64));
+    // A malformed page on standard input is judged the same way, with positions.
+    let o = run_with_stdin(&["metrics", "-"], Some("# TYPE x counter\nx{ 1\n"));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("-:2:"), "{}", stdout(&o));
+}
+
+#[test]
+fn codes_as_json_have_a_stable_shape() {
+    let o = modelspec(&["codes", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j = json(&o);
+    let codes = j["codes"].as_array().expect("a codes array");
+    for entry in codes {
+        let keys: Vec<&str> = entry.as_object().expect("object").keys().map(String::as_str).collect();
+        assert_eq!(keys, ["code", "command", "severity", "summary"], "{entry}");
+        let command = entry["command"].as_str().expect("command");
+        let severity = entry["severity"].as_str().expect("severity");
+        match command {
+            "scan" => assert_eq!(severity, "check", "{entry}"),
+            "validate" => assert!(severity == "error" || severity == "warning", "{entry}"),
+            other => panic!("unexpected command {other}"),
+        }
+        assert!(!entry["summary"].as_str().expect("summary").is_empty());
+    }
+    let has = |code: &str, command: &str| codes.iter().any(|e| e["code"] == code && e["command"] == command);
+    for (code, _) in modelspec::check::CHECKS {
+        assert!(has(code, "scan"), "{code} missing");
+    }
+    for lint in modelspec::spec::lint::LINTS {
+        assert!(has(lint.code, "validate"), "{} missing", lint.code);
+    }
+}
+
+#[test]
+fn version_shows_the_git_commit() {
+    let o = modelspec(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    match option_env!("MODELSPEC_GIT_COMMIT").filter(|c| !c.is_empty()) {
+        Some(commit) => assert!(text.contains(&format!("(commit {commit})")), "{text}"),
+        None => assert!(text.contains("commit unknown"), "{text}"),
+    }
+    // Subcommands show the same.
+    assert_eq!(
+        stdout(&modelspec(&["scan", "--version"])),
+        text.replacen("modelspec", "modelspec-scan", 1)
+    );
+}
+
+#[test]
+fn only_and_skip_select_checks_and_the_report_still_verifies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("only.json");
+    let path_arg = format!("json={}", path.display());
+    let o = modelspec(&["scan", "--demo", "--only", "model-id", "-o", &path_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("report")).expect("json");
+    let codes: Vec<&str> = report["specs"]
+        .as_array()
+        .expect("specs")
+        .iter()
+        .flat_map(|s| s["findings"].as_array().into_iter().flatten())
+        .chain(report["node"].as_array().into_iter().flatten())
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(!codes.is_empty() && codes.iter().all(|c| *c == "model-id"), "{codes:?}");
+    let counted: u64 = ["pass", "fail", "warn", "unknown", "skip", "waived"]
+        .iter()
+        .filter_map(|k| report["summary"][k].as_u64())
+        .sum();
+    assert_eq!(counted, codes.len() as u64, "the summary counts what is kept");
+    assert_eq!(report["provenance"]["inputs"]["only"], serde_json::json!(["model-id"]));
+    // The table shows only that check too.
+    let table = stdout(&modelspec(&[
+        "scan", "--demo", "--only", "model-id", "--color", "never",
+    ]));
+    assert!(
+        table.contains("model-id") && !table.contains("accelerator-count"),
+        "{table}"
+    );
+
+    let path_str = path.to_string_lossy().into_owned();
+    let o = modelspec(&["verify", &path_str]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // The selection is part of what verify derives from: dropping it from the report shows.
+    let mut doctored = report.clone();
+    if let Some(inputs) = doctored["provenance"]["inputs"].as_object_mut() {
+        inputs.remove("only");
+    }
+    assert_matches_schema(modelspec::schemas::REPORT, &report.to_string());
+    std::fs::write(&path, doctored.to_string()).expect("write doctored");
+    assert_eq!(modelspec(&["verify", &path_str]).status.code(), Some(1));
+
+    // --skip leaves a check out, and is recorded.
+    let o = modelspec(&["scan", "--demo", "--skip", "model-id", "--format", "json"]);
+    assert_matches_schema(modelspec::schemas::REPORT, &stdout(&o));
+    let j = json(&o);
+    assert!(!j.to_string().contains("\"code\":\"model-id\""));
+    assert_eq!(j["provenance"]["inputs"]["skip"], serde_json::json!(["model-id"]));
+    assert!(j.to_string().contains("\"code\":\"accelerator-count\""));
+
+    // An unknown code is a usage error naming the closest one.
+    let o = modelspec(&["scan", "--demo", "--only", "modle-id"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("did you mean `model-id`"), "{}", stderr(&o));
+}
+
+#[test]
+fn report_files_are_0644_even_under_a_private_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("modelspec.prom");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_modelspec"));
+    command
+        .args(["scan", "--demo", "-q", "-o"])
+        .arg(format!("prom={}", path.display()));
+    // SAFETY: umask is async-signal-safe and touches only the child about to exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::umask(0o077);
+            Ok(())
+        });
+    }
+    let o = command.output().expect("run modelspec");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mode = std::fs::metadata(&path).expect("report written").permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o644, "node_exporter, another user, must read it: {mode:o}");
+}

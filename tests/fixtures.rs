@@ -122,6 +122,7 @@ fn every_code_is_covered_by_a_fixture() {
         "schema-unknown-field",
         "schema-enum",
         "schema-const",
+        "foreign-apiversion",
         "schema-minimum",
         "schema-maximum",
         "yaml-syntax",

@@ -250,14 +250,9 @@ const MATCHING: &[Case] = &[
     case("t4-x1", "t4", 1, "fp16", ALL_PASS),
     case("h100-nvl-x2", "h100-nvl", 2, "fp8", ALL_PASS),
     case("h200-x1", "h200", 1, "fp8", ALL_PASS),
-    // MIG on: a warning, not drift.
-    case(
-        "a100-mig",
-        "a100-80gb",
-        1,
-        "bf16",
-        verdict("pass", "pass", "pass", "warn", 0),
-    ),
+    // MIG on, and the type names the profile served from.
+    // (MIG on while the type asks for whole GPUs is drift: mig_is_drift_unless_the_type_names_its_profile.)
+    case("a100-mig", "a100-80gb-mig-3g.40gb", 1, "bf16", ALL_PASS),
     // 3 of 4 GPUs usable: the count passes, the lost GPU fails the scan.
     case(
         "node-lost-gpu",
@@ -533,24 +528,86 @@ fn precision_needs_the_compute_capability_on_the_node() {
     assert!(!findings(&report).iter().any(|f| f["code"] == "accelerator-precision"));
 }
 
-#[test]
-fn mig_warns_and_fails_only_with_fail_on_warn() {
-    let scratch = Scratch::nvidia("a100-80gb", 1, Some("bf16"));
-    let (exit, report) = scratch.scan("a100-mig", &[]);
-    assert_eq!(exit, 0);
-    let f = finding(&report, "accelerator-mig");
-    assert_eq!(f["status"], "warn");
-    assert_eq!(f["pointer"], "/spec/runtime/accelerator/type");
-    assert_eq!(f["observed"], serde_json::json!({"mig_enabled_on": [0]}));
-    assert_eq!(report["summary"]["warn"], 1);
-    assert_eq!(report["summary"]["fail"], 0);
+/// `a100-sxm4-80gb-x4` with MIG mode changed on GPU 0 (`current`, `pending`), written into the
+/// scratch directory; the path of the new profile.
+fn mig_profile_variant(scratch: &Scratch, current: bool, pending: bool) -> PathBuf {
+    let text = std::fs::read_to_string(profile("a100-sxm4-80gb-x4")).expect("read profile");
+    let mut doc: Json = serde_json::from_str(&text).expect("profile is JSON");
+    let mig = doc["devices"][0]["mig"]
+        .as_object_mut()
+        .expect("GPU 0 has a mig object");
+    mig.insert("current".into(), Json::Bool(current));
+    mig.insert("pending".into(), Json::Bool(pending));
+    let path = scratch.path().join(format!("mig-{current}-{pending}.json"));
+    std::fs::write(&path, doc.to_string()).expect("write profile");
+    path
+}
 
-    let (exit, _) = scratch.scan("a100-mig", &["--fail-on", "warn"]);
+/// `modelspec scan` against a GPU profile given by path.
+fn scan_with_profile(scratch: &Scratch, profile: &Path) -> (i32, Json) {
+    let lib = build_and_locate();
+    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        .args(["scan", SPEC, "--format", "json", "--no-facts", "--nvml-lib"])
+        .arg(&lib)
+        .current_dir(scratch.path())
+        .env("NO_COLOR", "1")
+        .env_remove("MODELSPEC_NVML_LIB")
+        .env("FAKE_NVML_PROFILE", profile)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run modelspec");
+    (code(&o), json_of(&o))
+}
+
+/// `explain accelerator-mig` is the rule: MIG on or pending is drift unless the declared type
+/// names a MIG profile, and a declared profile with MIG off is drift too.
+#[test]
+fn mig_is_drift_unless_the_type_names_its_profile() {
+    let whole = Scratch::nvidia("a100-80gb", 1, Some("bf16"));
+    let (exit, report) = whole.scan("a100-mig", &[]);
     assert_eq!(exit, 1);
-    let (exit, _) = scratch.scan("a100-mig", &["--fail-on", "unknown"]);
-    assert_eq!(exit, 1);
-    let (exit, _) = scratch.scan("a100-mig", &["--fail-on", "fail"]);
-    assert_eq!(exit, 0);
+    let f = finding(&report, "accelerator-mig");
+    assert_eq!(f["status"], "fail", "{f:#}");
+    assert_eq!(f["pointer"], "/spec/runtime/accelerator/type");
+    assert_eq!(f["declared"], "whole GPUs");
+    assert_eq!(f["observed"]["mig_enabled_on"], serde_json::json!([0]));
+
+    let sliced = Scratch::nvidia("a100-80gb-mig-3g.40gb", 1, Some("bf16"));
+    let (exit, report) = sliced.scan("a100-mig", &[]);
+    let f = finding(&report, "accelerator-mig");
+    assert_eq!((exit, f["status"].as_str()), (0, Some("pass")), "{f:#}");
+    assert_eq!(f["declared"], "MIG profile 3g.40gb");
+    assert_eq!(status(&report, "accelerator-type"), "pass");
+
+    // A profile that is not among the slices.
+    let other = Scratch::nvidia("a100-80gb-mig-7g.80gb", 1, Some("bf16"));
+    let (_, report) = other.scan("a100-mig", &[]);
+    let f = finding(&report, "accelerator-mig");
+    assert_eq!(f["status"], "fail", "{f:#}");
+    assert!(
+        f["message"].as_str().unwrap_or_default().contains("no 7g.80gb slice"),
+        "{f:#}"
+    );
+
+    // A declared profile with MIG off.
+    let (exit, report) = sliced.scan("a100-sxm4-80gb-x4", &[]);
+    let f = finding(&report, "accelerator-mig");
+    assert_eq!((exit, f["status"].as_str()), (1, Some("fail")), "{f:#}");
+    assert!(
+        f["message"].as_str().unwrap_or_default().contains("MIG is off"),
+        "{f:#}"
+    );
+
+    // Pending: off now, on after the next GPU reset. Drift for whole GPUs, not yet a slice.
+    let pending = mig_profile_variant(&whole, false, true);
+    let (exit, report) = scan_with_profile(&whole, &pending);
+    let f = finding(&report, "accelerator-mig");
+    assert_eq!((exit, f["status"].as_str()), (1, Some("fail")), "{f:#}");
+    assert!(f["message"].as_str().unwrap_or_default().contains("pending"), "{f:#}");
+    assert_eq!(f["observed"]["mig_pending_on"], serde_json::json!([0]));
+    let pending = mig_profile_variant(&sliced, false, true);
+    let (_, report) = scan_with_profile(&sliced, &pending);
+    assert_eq!(status(&report, "accelerator-mig"), "fail");
 }
 
 #[test]

@@ -213,7 +213,9 @@ include!("../probes/fake-nvml/locate.rs");
 /// process holds, and another process on one of them is reported.
 #[test]
 fn gpus_are_attributed_to_the_serving_process() {
-    let Some((server, port)) = serve_with(&["--tensor-parallel-size", "2"]) else {
+    // Its command line reads as `vllm serve`: parallelism is vLLM's own flag, read by the engine's
+    // flag parser (an engine no one can identify states no parallelism).
+    let Some((server, port)) = serve_with(&["vllm", "serve", "m", "--tensor-parallel-size", "2"]) else {
         eprintln!("skipped: python3 could not start a listener");
         return;
     };

@@ -294,6 +294,9 @@ pub struct DeclaredGpuType {
     pub form_factor: Option<FormFactor>,
     /// The normalized spelling the declaration was read from.
     pub spelling: String,
+    /// The MIG profile the type names (`a100-80gb-mig-3g.40gb` -> `3g.40gb`): the model is
+    /// served from MIG slices of such GPUs, not from whole ones.
+    pub mig_profile: Option<String>,
 }
 
 /// A GPU `type` that names nothing in the catalogue.
@@ -446,12 +449,14 @@ impl fmt::Display for DeclaredGpuType {
 /// Reads a spec's GPU `type` into what it declares; see the module docs for the rules.
 pub fn parse_declared_type(s: &str) -> Result<DeclaredGpuType, UnknownGpuType> {
     let spelling = normalize(s);
-    let parsed = declare_from_row(&spelling).or_else(|| declare_from_parts(&spelling));
+    let (base, mig_profile) = split_mig_profile(&spelling);
+    let parsed = declare_from_row(base).or_else(|| declare_from_parts(base));
     if let Some((family, memory_gib, form_factor)) = parsed {
         let declared = DeclaredGpuType {
             family,
             memory_gib,
             form_factor,
+            mig_profile: mig_profile.map(str::to_string),
             spelling,
         };
         if declared.candidates().next().is_some() {
@@ -466,6 +471,31 @@ pub fn parse_declared_type(s: &str) -> Result<DeclaredGpuType, UnknownGpuType> {
         given: s.to_string(),
         suggestion: suggest(&spelling),
     })
+}
+
+/// A MIG profile as NVIDIA names it: `<n>g.<m>gb`, optionally with `+me` (media extensions)
+/// or `+gfx`.
+fn is_mig_profile(p: &str) -> bool {
+    let core = p
+        .split_once('+')
+        .map_or(p, |(core, ext)| if matches!(ext, "me" | "gfx") { core } else { "" });
+    let Some((slices, memory)) = core.split_once("g.") else {
+        return false;
+    };
+    let Some(gb) = memory.strip_suffix("gb") else {
+        return false;
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    digits(slices) && digits(gb)
+}
+
+/// A normalized spelling without its MIG suffix (`a100-80gb-mig-3g.40gb` -> `a100-80gb`,
+/// `3g.40gb`); unchanged, with no profile, when it names none.
+fn split_mig_profile(n: &str) -> (&str, Option<&str>) {
+    match n.rsplit_once("-mig-") {
+        Some((base, profile)) if is_mig_profile(profile) => (base, Some(profile)),
+        _ => (n, None),
+    }
 }
 
 type Declaration = (&'static str, Option<u32>, Option<FormFactor>);
@@ -560,6 +590,24 @@ mod tests {
     fn assert_matches(decl: &str, nvml: &str, mib: u64) {
         let got = declared(decl).matches(nvml, mib);
         assert!(got.is_match(), "{decl} vs {nvml}/{mib}: {got:?}");
+    }
+
+    #[test]
+    fn mig_profile_types_name_their_parent_and_profile() {
+        let d = declared("a100-80gb-mig-3g.40gb");
+        assert_eq!(
+            (d.family, d.memory_gib, d.mig_profile.as_deref()),
+            ("a100", Some(80), Some("3g.40gb"))
+        );
+        assert_eq!(
+            declared("H100_MIG_1g.10gb+me").mig_profile.as_deref(),
+            Some("1g.10gb+me")
+        );
+        assert_eq!(declared("a100-80gb").mig_profile, None);
+        assert_matches("a100-80gb-mig-3g.40gb", "NVIDIA A100-SXM4-80GB", 81920);
+        // Not a profile: the type stays unknown rather than silently whole-GPU.
+        assert!(parse_declared_type("a100-mig-3x").is_err());
+        assert!(parse_declared_type("a100-mig-g.gb").is_err());
     }
 
     #[test]

@@ -5,9 +5,11 @@ use modelspec_probe_host::ServingProcess;
 use serde_json::{Value as Json, json};
 
 use super::attribution::{Attribution, attribute};
+use super::engine::{EngineView, Unseen};
 use super::{Domain, Finding, FindingBuilder, Status};
 use crate::catalogue::{ComputeCapability, Precision, PrecisionSpelling, parse_declared_type};
 use crate::observe::{Observation, ProbeOutcome};
+use crate::runtime::{EngineFacts, Fact, Source};
 use crate::spec::ModelSpec;
 
 /// NVML sees NVIDIA GPUs on the node.
@@ -18,7 +20,7 @@ pub const TYPE: &str = "accelerator-type";
 pub const COUNT: &str = "accelerator-count";
 /// The declared precision runs natively on every GPU (compute capability).
 pub const PRECISION: &str = "accelerator-precision";
-/// No GPU is split by MIG while the spec asks for whole GPUs.
+/// MIG is on (or pending) exactly where the declared type names a MIG profile.
 pub const MIG: &str = "accelerator-mig";
 /// No other process shares the GPUs the serving process holds.
 pub const SHARED: &str = "gpu-shared";
@@ -59,6 +61,7 @@ pub(crate) fn check(
     spec: &ModelSpec,
     observation: &Observation,
     resolution: &super::target::Resolution,
+    engine: &Result<EngineView, Unseen>,
     out: &mut Vec<Finding>,
 ) {
     let accelerator = &spec.spec.runtime.accelerator;
@@ -121,13 +124,24 @@ pub(crate) fn check(
     out.push(gpu_type(&accelerator.kind, devices));
     out.push(count(accelerator.count, devices, serving, attribution.as_ref()));
     out.push(shared(serving, attribution.as_ref()));
-    if let Some(f) = serving.and_then(|s| parallelism(accelerator.count, s)) {
+    // The engine's own reading of its parallelism (one parser: runtime/argv.rs, where the last
+    // occurrence wins and `_` equals `-`); from the process alone when the endpoint was not asked.
+    let from_process = match engine {
+        Ok(v) if v.engine().is_some() => None,
+        _ => serving.and_then(super::engine::process_view),
+    };
+    let facts = match (engine, &from_process) {
+        (_, Some(v)) => Some(&v.facts),
+        (Ok(v), None) if v.engine().is_some() => Some(&v.facts),
+        _ => None,
+    };
+    if let Some(f) = facts.and_then(|facts| parallelism(accelerator.count, facts, serving)) {
         out.push(f);
     }
     if let Some(p) = precision {
         out.push(precision_check(p, devices));
     }
-    out.push(mig(devices));
+    out.push(mig(&accelerator.kind, devices));
 }
 
 fn names(devices: &[DeviceFacts]) -> Json {
@@ -297,42 +311,37 @@ fn count(
     }
 }
 
-/// The value of a command-line option, as `--name VALUE` or `--name=VALUE`.
-fn option_value<'a>(argv: &'a [String], names: &[&str]) -> Option<&'a str> {
-    argv.iter().enumerate().find_map(|(i, arg)| {
-        names.iter().find_map(|name| {
-            if arg == name {
-                argv.get(i + 1).map(String::as_str)
-            } else {
-                arg.strip_prefix(name).and_then(|rest| rest.strip_prefix('='))
-            }
-        })
-    })
-}
-
-/// Tensor × pipeline parallelism as the serving command line states it (vLLM, SGLang and TGI
-/// spellings); `None` when it states neither.
-fn stated_parallelism(argv: &[String]) -> Option<(u64, u64)> {
-    let number = |names: &[&str]| option_value(argv, names).and_then(|v| v.parse::<u64>().ok());
-    let tensor = number(&["--tensor-parallel-size", "-tp", "--tp", "--tp-size", "--num-shard"]);
-    let pipeline = number(&["--pipeline-parallel-size", "-pp", "--pp", "--pp-size"]);
-    if tensor.is_none() && pipeline.is_none() {
+/// Tensor × pipeline parallelism as the engine states it; `None` when neither is stated (an
+/// engine default alone is no statement: the count check judges the GPUs actually held).
+fn parallelism(declared: u64, facts: &EngineFacts, serving: Option<&ServingProcess>) -> Option<Finding> {
+    let stated = |f: &Option<Fact<u64>>| {
+        f.as_ref()
+            .filter(|f| !matches!(f.source, Source::Default { .. }))
+            .is_some()
+    };
+    if !stated(&facts.tensor_parallel) && !stated(&facts.pipeline_parallel) {
         return None;
     }
-    Some((tensor.unwrap_or(1), pipeline.unwrap_or(1)))
-}
-
-fn parallelism(declared: u64, serving: &ServingProcess) -> Option<Finding> {
-    let argv = serving.argv.value()?;
-    let (tensor, pipeline) = stated_parallelism(argv)?;
+    let tensor = facts.tensor_parallel.as_ref().map_or(1, |f| f.value);
+    let pipeline = facts.pipeline_parallel.as_ref().map_or(1, |f| f.value);
+    let source = |f: &Option<Fact<u64>>| f.as_ref().map(|f| f.source.describe());
     let gpus = tensor.saturating_mul(pipeline);
+    let asked = [&facts.tensor_parallel, &facts.pipeline_parallel]
+        .iter()
+        .any(|f| matches!(f.as_ref().map(|f| &f.source), Some(Source::Endpoint { .. })));
     let b = FindingBuilder::new(PARALLELISM, Domain::Accelerator, COUNT_PTR)
         .declared(declared)
         .observed(gpus)
         .evidence(
-            "host",
-            json!({"pid": serving.pid, "tensor_parallel": tensor, "pipeline_parallel": pipeline}),
-            "tensor-parallel size × pipeline-parallel size on the serving command line equals the declared count",
+            if asked { "http+host" } else { "host" },
+            json!({
+                "pid": serving.map(|s| s.pid),
+                "tensor_parallel": tensor,
+                "tensor_parallel_from": source(&facts.tensor_parallel),
+                "pipeline_parallel": pipeline,
+                "pipeline_parallel_from": source(&facts.pipeline_parallel),
+            }),
+            "tensor-parallel size × pipeline-parallel size the engine runs with equals the declared count",
         );
     Some(if gpus == declared {
         b.status(
@@ -465,16 +474,34 @@ fn precision_check(declared: &str, devices: &[DeviceFacts]) -> Finding {
     }
 }
 
-fn mig(devices: &[DeviceFacts]) -> Finding {
+fn mig(declared_type: &str, devices: &[DeviceFacts]) -> Finding {
+    // A type naming a MIG profile (`a100-80gb-mig-3g.40gb`) asks for MIG slices; any other asks
+    // for whole GPUs. An unknown type is judged as whole GPUs (accelerator-type says it is unknown).
+    let profile = parse_declared_type(declared_type).ok().and_then(|d| d.mig_profile);
     let mut raw = Vec::new();
-    let mut on = Vec::new();
+    let mut current = Vec::new();
+    let mut pending = Vec::new();
+    let mut slices: Vec<String> = Vec::new();
+    let mut slices_unread = false;
     let mut unseen = 0;
     for d in usable(devices) {
         match (&d.mig.mode.value(), d.mig.mode.is_unsupported()) {
             (Some(mode), _) => {
-                raw.push(json!({"index": d.index, "current": mode.current_enabled, "pending": mode.pending_enabled}));
+                let profiles: Option<Vec<String>> = d
+                    .mig
+                    .instances
+                    .value()
+                    .map(|i| i.iter().filter_map(|m| m.profile.clone()).collect());
+                raw.push(json!({"index": d.index, "current": mode.current_enabled, "pending": mode.pending_enabled, "profiles": profiles}));
                 if mode.current_enabled {
-                    on.push(d.index);
+                    current.push(d.index);
+                    match profiles {
+                        Some(p) => slices.extend(p),
+                        None => slices_unread = true,
+                    }
+                }
+                if mode.pending_enabled && !mode.current_enabled {
+                    pending.push(d.index);
                 }
             }
             (None, true) => raw.push(json!({"index": d.index, "current": "not supported"})),
@@ -482,73 +509,130 @@ fn mig(devices: &[DeviceFacts]) -> Finding {
         }
     }
     let b = FindingBuilder::new(MIG, Domain::Accelerator, TYPE_PTR)
-        .declared("whole GPUs")
-        .observed(if on.is_empty() {
+        .declared(match &profile {
+            Some(p) => json!(format!("MIG profile {p}")),
+            None => json!("whole GPUs"),
+        })
+        .observed(if current.is_empty() && pending.is_empty() {
             json!("no MIG")
         } else {
-            json!({"mig_enabled_on": on})
+            json!({"mig_enabled_on": current, "mig_pending_on": pending, "profiles": slices})
         })
         .evidence(
             "nvml",
             Json::Array(raw.clone()),
-            "a spec for whole GPUs expects MIG mode off",
+            if profile.is_some() {
+                "a type naming a MIG profile expects MIG on, with a slice of that profile"
+            } else {
+                "a spec for whole GPUs expects MIG mode off"
+            },
         );
-    if !on.is_empty() {
-        b.remediation("disable MIG (`nvidia-smi -mig 0`) on these GPUs, or serve from the MIG slices deliberately")
-            .status(
-                Status::Warn,
-                format!("MIG is on for GPU(s) {on:?}; the spec asks for whole GPUs"),
-            )
-    } else if raw.is_empty() {
+    if raw.is_empty() {
         let why = if unseen > 0 {
             "no GPU reported its MIG mode"
         } else {
             "there is no usable GPU to look at"
         };
-        b.status(Status::Unknown, why)
+        return b.status(Status::Unknown, why);
+    }
+    let pending_note = if pending.is_empty() {
+        String::new()
     } else {
-        b.status(Status::Pass, "no GPU is split by MIG")
+        format!("; pending (on after the next GPU reset) for GPU(s) {pending:?}")
+    };
+    match profile {
+        None if !current.is_empty() || !pending.is_empty() => {
+            let now = if current.is_empty() {
+                "MIG is off now".to_string()
+            } else {
+                format!("MIG is on for GPU(s) {current:?}")
+            };
+            b.remediation("disable MIG (`nvidia-smi -mig 0`) on these GPUs, or declare the MIG profile served from (e.g. `a100-80gb-mig-3g.40gb`)")
+                .status(
+                    Status::Fail,
+                    format!("{now}{pending_note}; the declared type names no MIG profile, so whole GPUs are expected"),
+                )
+        }
+        None => b.status(Status::Pass, "no GPU is split by MIG"),
+        Some(p) if current.is_empty() => b
+            .remediation(format!(
+                "enable MIG and create {p} slices, or declare the whole-GPU type"
+            ))
+            .status(
+                Status::Fail,
+                format!("the declared type names MIG profile {p}, but MIG is off on every GPU{pending_note}"),
+            ),
+        Some(p) if slices.contains(&p) => b.status(
+            Status::Pass,
+            format!("MIG is on for GPU(s) {current:?}, with {p} slices as declared"),
+        ),
+        Some(p) if slices_unread => b.status(
+            Status::Unknown,
+            format!("MIG is on for GPU(s) {current:?}, but their slices could not be read to find {p}"),
+        ),
+        Some(p) => b
+            .remediation(format!("create {p} slices, or declare the profile that is served from"))
+            .status(
+                Status::Fail,
+                format!(
+                    "MIG is on for GPU(s) {current:?}, with no {p} slice (slices: {})",
+                    slices.join(", ")
+                ),
+            ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::engine::test_view;
+    use crate::runtime::StaticAnswers;
+    use std::collections::BTreeMap;
 
-    fn argv(args: &[&str]) -> Vec<String> {
-        args.iter().map(|a| (*a).to_string()).collect()
+    /// The parallelism finding for a serving command line, judged against `declared` GPUs.
+    fn judged(line: &str, declared: u64) -> Option<Finding> {
+        let argv: Vec<String> = line.split_whitespace().map(String::from).collect();
+        let answers = StaticAnswers::default();
+        let env = BTreeMap::new();
+        let view = test_view(&answers, &argv, &env);
+        parallelism(declared, &view.facts, None)
+    }
+
+    fn gpus(line: &str) -> Option<u64> {
+        judged(line, 1).and_then(|f| f.observed.as_u64())
     }
 
     #[test]
     fn parallelism_spellings() {
+        assert_eq!(gpus("vllm serve m --tensor-parallel-size 4"), Some(4));
         assert_eq!(
-            stated_parallelism(&argv(&["vllm", "serve", "m", "--tensor-parallel-size", "4"])),
-            Some((4, 1))
+            gpus("vllm serve --tensor-parallel-size=2 --pipeline-parallel-size 2"),
+            Some(4)
         );
-        assert_eq!(
-            stated_parallelism(&argv(&[
-                "vllm",
-                "serve",
-                "--tensor-parallel-size=2",
-                "--pipeline-parallel-size",
-                "2"
-            ])),
-            Some((2, 2))
-        );
-        assert_eq!(
-            stated_parallelism(&argv(&["python", "-m", "sglang.launch_server", "--tp", "8"])),
-            Some((8, 1))
-        );
-        assert_eq!(
-            stated_parallelism(&argv(&["text-generation-launcher", "--num-shard", "2"])),
-            Some((2, 1))
-        );
-        assert_eq!(
-            stated_parallelism(&argv(&["vllm", "serve", "m", "--max-model-len", "4096"])),
-            None
-        );
-        assert_eq!(stated_parallelism(&argv(&["vllm", "--tensor-parallel-size"])), None);
+        assert_eq!(gpus("python -m sglang.launch_server --tp 8"), Some(8));
+        assert_eq!(gpus("python -m sglang.launch_server --tp-size 2 --pp-size 2"), Some(4));
+        assert_eq!(gpus("text-generation-launcher --num-shard 2"), Some(2));
+        assert_eq!(gpus("trtllm-serve /engines/m --tp_size 2 --pp_size 2"), Some(4));
+        // Nothing stated (engine defaults only): no finding.
+        assert_eq!(judged("vllm serve m --max-model-len 4096", 1), None);
+        assert_eq!(judged("vllm serve m --tensor-parallel-size", 1), None);
         // `--tpx` is not `--tp`.
-        assert_eq!(stated_parallelism(&argv(&["x", "--tpx=3"])), None);
+        assert_eq!(judged("python -m sglang.launch_server --tpx=3", 1), None);
+    }
+
+    /// Regression: the check parsed the command line itself, took the first occurrence and
+    /// told `_` from `-`, so `--tensor_parallel_size 4` gave no finding. The engines' parser
+    /// reads argparse's spellings and takes the last occurrence.
+    #[test]
+    fn parallelism_reads_the_engines_parser() {
+        let f = judged("vllm serve m --tensor_parallel_size 4", 1).expect("a finding");
+        assert_eq!(f.status, Status::Fail, "{f:#?}");
+        assert_eq!(f.observed, json!(4));
+        assert_eq!(
+            gpus("vllm serve m --tensor-parallel-size 2 --tensor_parallel_size=4"),
+            Some(4)
+        );
+        let f = judged("vllm serve m --tensor-parallel-size 4 --tensor-parallel-size 2", 2).expect("a finding");
+        assert_eq!(f.status, Status::Pass, "{f:#?}");
     }
 }

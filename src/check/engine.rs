@@ -237,6 +237,34 @@ fn view_of<'a>(
     view
 }
 
+/// No endpoint answers: what an engine read from its process alone sees.
+struct NoAnswers;
+
+impl Answers for NoAnswers {
+    fn get(&self, _path: &str) -> Option<runtime::Answer<'_>> {
+        None
+    }
+}
+
+static NO_ANSWERS: NoAnswers = NoAnswers;
+
+/// The engine as its process alone (command line, environment) tells it, for facts that need
+/// no endpoint (parallelism) when the endpoint could not be asked; `None` when the command line
+/// names no engine.
+pub(crate) fn process_view(process: &ServingProcess) -> Option<EngineView<'_>> {
+    let environment = process.environment.value();
+    let view = EngineView::new(&Inputs {
+        argv: Some(process.argv.value()?.as_slice()),
+        env: environment.map_or(no_env(), |e| &e.values),
+        env_names: environment.map(|e| e.names.as_slice()),
+        answers: &NO_ANSWERS,
+        largest_gpu_mib: None,
+        model_hint: None,
+        model_config: None,
+    });
+    view.detection.is_some().then_some(view)
+}
+
 /// A fixed set of answers for unit tests of the engine checks.
 #[cfg(test)]
 pub(crate) fn test_view<'a>(
@@ -371,6 +399,40 @@ spec:
         // 8192 allowed, 4096 declared: longer than planned.
         assert_eq!(status(&f, batch::MAX_SEQUENCE_LENGTH), Status::Warn);
         assert_eq!(status(&f, serving::MAX_CONCURRENCY), Status::Fail);
+    }
+
+    /// Fewer admitted than declared refuses promised traffic (fail, with how many); more than
+    /// declared leaves the cap unenforced (fail); equal passes.
+    #[test]
+    fn max_concurrency_holds_both_ways() {
+        let answers = StaticAnswers::default().json(
+            "/info",
+            200,
+            r#"{"model_id":"meta-llama/Llama-3.1-8B-Instruct","max_total_tokens":8192,"max_input_tokens":4096,"max_concurrent_requests":128,"version":"3.0.1","router":"text-generation-router"}"#,
+        );
+        let env = BTreeMap::new();
+        let none: Vec<String> = Vec::new();
+        let view = Ok(test_view(&answers, &none, &env));
+        let finding = |declared: u64| {
+            let s = spec(&format!(
+                "  operations: {{serving: {{port: 80, maxConcurrency: {declared}}}}} #tgi\n"
+            ));
+            run(&s, &view)
+                .into_iter()
+                .find(|f| f.code == serving::MAX_CONCURRENCY)
+                .unwrap_or_else(|| panic!("no max-concurrency finding for {declared}"))
+        };
+        let under = finding(200);
+        assert_eq!(under.status, Status::Fail, "{under:#?}");
+        assert!(
+            under.message.contains("72 of the 200") && under.message.contains("429"),
+            "{}",
+            under.message
+        );
+        let over = finding(64);
+        assert_eq!(over.status, Status::Fail, "{over:#?}");
+        assert!(over.message.contains("not enforced"), "{}", over.message);
+        assert_eq!(finding(128).status, Status::Pass);
     }
 
     #[test]

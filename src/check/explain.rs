@@ -24,7 +24,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "accelerator-mig",
-        "A spec for whole GPUs expects MIG mode off on every GPU; MIG on (or pending) is drift unless the declared type names a MIG profile.",
+        "A spec for whole GPUs expects MIG mode off on every GPU: MIG on, or pending (on after the next GPU reset, NVML's pending mode), is drift (fail) unless runtime.accelerator.type names a MIG profile (`<gpu>-mig-<profile>`, e.g. a100-80gb-mig-3g.40gb). A declared profile is drift when MIG is off on every GPU, or when no MIG slice has that profile; unknown when the slices cannot be read.",
     ),
     (
         "gpu-shared",
@@ -32,7 +32,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "accelerator-parallelism",
-        "Equality: tensor-parallel size x pipeline-parallel size on the serving command line (vLLM --tensor-parallel-size/--pipeline-parallel-size, SGLang --tp/--pp, TGI --num-shard) must equal runtime.accelerator.count.",
+        "Equality: tensor-parallel size x pipeline-parallel size the engine runs with must equal runtime.accelerator.count. Read by the engine readers (one parser: the last occurrence of a flag wins, --tensor_parallel_size equals --tensor-parallel-size): vLLM and NIM --tensor-parallel-size/-tp, --pipeline-parallel-size/-pp; SGLang /server_info tp_size/pp_size, else --tp-size/--tp, --pp-size/--pp; TGI --num-shard or NUM_SHARD; TensorRT-LLM --tp_size/--pp_size. No finding when neither is stated (engine defaults only).",
     ),
     (
         "gpu-lost",
@@ -128,7 +128,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "max-concurrency",
-        "Bound: the engine's admission limit (requests accepted at once, queued or running) must be at most operations.serving.maxConcurrency. Sources: TGI /info max_concurrent_requests (default 128), Ollama OLLAMA_MAX_QUEUE (default 512), SGLang max_queued_requests, Triton dynamic_batching max_queue_size. vLLM and llama.cpp queue without limit: skipped, with the reason.",
+        "Equality: the engine's admission limit (requests accepted at once, queued or running) must equal operations.serving.maxConcurrency. Fewer fails: requests the contract promises are refused (TGI answers 429 past max_concurrent_requests, Ollama 503 past OLLAMA_MAX_QUEUE), and the message says how many. More fails: the cap the contract relies on is not enforced. Sources: TGI /info max_concurrent_requests (default 128), Ollama OLLAMA_MAX_QUEUE (default 512), SGLang max_queued_requests, Triton dynamic_batching max_queue_size. vLLM and llama.cpp queue without limit: skipped, with the reason.",
     ),
     (
         "serving-timeout",
@@ -148,7 +148,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "metrics-exposed",
-        "operations.observability.metrics: with enabled (or unset), the metrics endpoint (the declared port, else the engine's metrics port, else the serving port; the engine's path: /metrics, NIM /v1/metrics, TensorRT-LLM /prometheus/metrics) must answer Prometheus or OpenMetrics text; missing expected families (vLLM's running, waiting, latency and token families, with their renames) and malformed lines warn. enabled: false with an endpoint serving warns. Providers other than prometheus are skipped.",
+        "operations.observability.metrics: with enabled (or unset), the metrics endpoint (the declared port, else the engine's metrics port, else the serving port; the engine's path: /metrics, NIM /v1/metrics, TensorRT-LLM /prometheus/metrics) must answer Prometheus or OpenMetrics text; missing expected families (vLLM's running, waiting, latency and token families, with their renames) and malformed lines warn. Names with `:` (vllm:, sglang:, llamacpp:) are also found as an OpenTelemetry collector or a managed Prometheus rewrites them (vllm_, sglang_, llamacpp_), and the message says which form the page uses. enabled: false with an endpoint serving warns. Providers other than prometheus are skipped.",
     ),
     (
         "latency-p95",
@@ -160,7 +160,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     ),
     (
         "saturation",
-        "Warns when the page shows requests waiting (vllm:num_requests_waiting, tgi_queue_size, sglang:num_queue_reqs, llamacpp:requests_deferred), a KV cache 90% full or more (vllm:kv_cache_usage_perc, formerly gpu_cache_usage_perc), or preemptions since start.",
+        "Warns when the page shows requests waiting (vllm:num_requests_waiting, tgi_queue_size, sglang:num_queue_reqs, llamacpp:requests_deferred), a KV cache 90% full or more (vllm:kv_cache_usage_perc, formerly gpu_cache_usage_perc; llama.cpp's llamacpp:kv_cache_usage_ratio only on older builds), or preemptions since start. When the engine's KV-cache gauge is absent (llama.cpp removed it), the message says so and names the families judged instead (requests_deferred, with requests_processing). Names with `:` are also read as a collector rewrites them (vllm_, sglang_, llamacpp_); the evidence lists the families as the page names them.",
     ),
     (
         "request-rate",

@@ -146,7 +146,8 @@ pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
             running_filter: None,
             waiting_filter: None,
             waiting: &["llamacpp:requests_deferred"],
-            // Removed upstream (llama.cpp #13660); older builds still have it.
+            // Removed upstream (llama.cpp #13660, with llamacpp:kv_cache_tokens); older builds
+            // still have it. Saturation does not need it: requests_deferred is the queue.
             kv_cache_usage: &["llamacpp:kv_cache_usage_ratio"],
             preemptions: &[],
             token_counters: &["llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total"],
@@ -321,9 +322,50 @@ fn metrics_decl(spec: &ModelSpec) -> Option<&crate::spec::model::Metrics> {
         .and_then(|o| o.metrics.as_ref())
 }
 
-/// The first family present among `names`.
+/// A name with `:` as a collector writes it: an OpenTelemetry collector, or a managed
+/// Prometheus, rewrites `vllm:num_requests_running` to `vllm_num_requests_running`, and SGLang
+/// itself has served both forms. `None` for a name without `:`.
+fn rewritten(name: &str) -> Option<String> {
+    name.contains(':').then(|| name.replace(':', "_"))
+}
+
+/// Whether a sample or family name is `name`, as the engine writes it or as a collector
+/// rewrites it.
+fn same_name(seen: &str, name: &str) -> bool {
+    seen == name || rewritten(name).is_some_and(|r| r == seen)
+}
+
+/// The first family present among `names`, each as the engine writes it, else rewritten
+/// ([`rewritten`]); the family's own name says which form was seen.
 fn find<'e, 'a>(exposition: &'e Exposition<'a>, names: &[&str]) -> Option<&'e Family<'a>> {
-    names.iter().find_map(|n| exposition.family(n))
+    names.iter().find_map(|n| {
+        exposition
+            .family(n)
+            .or_else(|| rewritten(n).and_then(|r| exposition.family(&r)))
+    })
+}
+
+/// Which form of the engine's `prefix:` names the page uses, in words, when the engine's names
+/// contain `:` (`vllm:`, `sglang:`, `llamacpp:`): `None` when no such family was found.
+fn name_form(exposition: &Exposition, names: &EngineMetrics) -> Option<String> {
+    let mut colon = None;
+    let mut underscore = None;
+    for name in names.expected.iter().flat_map(|a| a.iter()) {
+        let Some((prefix, _)) = name.split_once(':') else {
+            continue;
+        };
+        if exposition.family(name).is_some() {
+            colon.get_or_insert(prefix);
+        } else if rewritten(name).is_some_and(|r| exposition.family(&r).is_some()) {
+            underscore.get_or_insert(prefix);
+        }
+    }
+    match (colon, underscore) {
+        (Some(c), Some(u)) => Some(format!("both `{c}:` and `{u}_` names")),
+        (Some(c), None) => Some(format!("`{c}:` names")),
+        (None, Some(u)) => Some(format!("`{u}_` names (`{u}:` as a collector rewrites it)")),
+        (None, None) => None,
+    }
 }
 
 /// The sum of a gauge (or counter) family's samples, optionally filtered by one label.
@@ -529,7 +571,9 @@ fn exposed(decl: &crate::spec::model::Metrics, view: &EngineView, page: &Result<
                 .filter_map(|alternatives| alternatives.first().copied())
                 .collect();
             let errors = p.exposition.outcome.error_count;
-            let b = b.observed(json!({"served": p.place, "families": p.exposition.families.len(), "missing": missing, "parse_errors": errors}))
+            let form = view.engine().and_then(|e| name_form(&p.exposition, &engine_metrics(e)));
+            let in_form = form.as_ref().map(|f| format!(" ({f})")).unwrap_or_default();
+            let b = b.observed(json!({"served": p.place, "families": p.exposition.families.len(), "missing": missing, "parse_errors": errors, "names": form}))
                 .evidence(
                     "http",
                     json!({"errors": p.exposition.outcome.errors.iter().take(5).map(|e| format!("{}:{}: {}", e.line, e.column, e.message)).collect::<Vec<_>>()}),
@@ -544,12 +588,16 @@ fn exposed(decl: &crate::spec::model::Metrics, view: &EngineView, page: &Result<
             } else if !missing.is_empty() {
                 b.status(
                     Status::Warn,
-                    format!("{} serves metrics, without {}", p.place, missing.join(", ")),
+                    format!("{} serves metrics{in_form}, without {}", p.place, missing.join(", ")),
                 )
             } else {
                 b.status(
                     Status::Pass,
-                    format!("{} serves {} metric families", p.place, p.exposition.families.len()),
+                    format!(
+                        "{} serves {} metric families{in_form}",
+                        p.place,
+                        p.exposition.families.len()
+                    ),
                 )
             }
         }
@@ -667,12 +715,35 @@ fn observed_batch(declared: u64, family: &Family, filter: Option<(&str, &str)>, 
 }
 
 fn saturation(names: &EngineMetrics, page: &Page) -> Option<Finding> {
-    let waiting = find(&page.exposition, names.waiting).map(|f| total(f, names.waiting_filter));
-    let kv = find(&page.exposition, names.kv_cache_usage).map(|f| total(f, None));
-    let preempted = find(&page.exposition, names.preemptions).map(|f| total(f, None));
+    let waiting_family = find(&page.exposition, names.waiting);
+    let kv_family = find(&page.exposition, names.kv_cache_usage);
+    let preempted_family = find(&page.exposition, names.preemptions);
+    let waiting = waiting_family.map(|f| total(f, names.waiting_filter));
+    let kv = kv_family.map(|f| total(f, None));
+    let preempted = preempted_family.map(|f| total(f, None));
     if waiting.is_none() && kv.is_none() && preempted.is_none() {
         return None;
     }
+    // The families judged, as the page names them (which form of a renamed name was seen).
+    let running_family = find(&page.exposition, names.running);
+    let running = running_family.map(|f| total(f, names.running_filter));
+    let used: Vec<&str> = [waiting_family, preempted_family, kv_family]
+        .into_iter()
+        .flatten()
+        .map(|f| f.name)
+        .collect();
+    // An engine whose KV-cache gauge is gone (llama.cpp removed llamacpp:kv_cache_usage_ratio
+    // and llamacpp:kv_cache_tokens) is judged on what is left, and the message says so.
+    let instead = (kv.is_none() && !names.kv_cache_usage.is_empty()).then(|| {
+        let mut judged = used.join(", ");
+        if let (Some(f), Some(r)) = (running_family, running) {
+            judged.push_str(&format!(" (with {} = {r} running)", f.name));
+        }
+        format!(
+            "no KV-cache usage on the page ({} is absent, removed in newer builds): judged on {judged}",
+            names.kv_cache_usage.join(" or ")
+        )
+    });
     let mut signs = Vec::new();
     if let Some(w) = waiting.filter(|w| *w > 0.0) {
         signs.push(format!("{w} request(s) waiting"));
@@ -687,14 +758,18 @@ fn saturation(names: &EngineMetrics, page: &Page) -> Option<Finding> {
         .observed(json!({"waiting": waiting, "kv_cache_usage": kv, "preemptions": preempted}))
         .evidence(
             "http",
-            json!({"at": page.place}),
+            json!({"at": page.place, "families": used, "running": running, "kv_cache_usage": if kv.is_some() { "read" } else { "absent" }}),
             "no waiting requests, KV cache under 90%, no preemptions",
         );
+    let note = instead.map(|i| format!("; {i}")).unwrap_or_default();
     Some(if signs.is_empty() {
-        b.status(Status::Pass, "no queueing, preemption or full KV cache on the page")
+        b.status(
+            Status::Pass,
+            format!("no queueing, preemption or full KV cache on the page{note}"),
+        )
     } else {
         b.remediation("the engine is at capacity: add replicas or GPUs, or lower the load")
-            .status(Status::Warn, signs.join("; "))
+            .status(Status::Warn, format!("{}{note}", signs.join("; ")))
     })
 }
 
@@ -918,7 +993,7 @@ fn windowed_rate(names: &EngineMetrics, w: &Windowed) -> Option<f64> {
 
 /// The highest sum of the running gauge over the window's samples and its two pages.
 fn windowed_peak(names: &EngineMetrics, w: &Windowed) -> Option<f64> {
-    let family = names.running.iter().find(|r| w.end.family(r).is_some())?;
+    let family = find(&w.end, names.running)?.name;
     let prefix = format!("{family}{{");
     let matches = |key: &str| {
         key.starts_with(&prefix)
@@ -959,7 +1034,7 @@ fn token_rate(
                 e.families
                     .iter()
                     .flat_map(|f| f.samples.iter())
-                    .filter(|s| names.token_counters.contains(&s.name))
+                    .filter(|s| names.token_counters.iter().any(|c| same_name(s.name, c)))
                     .map(|s| s.value)
                     .sum()
             };
@@ -1244,6 +1319,107 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn fixture(rel: &str) -> String {
+        page(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel))
+    }
+
+    fn page_of(text: &str) -> Page<'_> {
+        Page {
+            place: "port 8000 /metrics".into(),
+            exposition: parse(text, Format::Prometheus, &Limits::default()),
+        }
+    }
+
+    /// A collector (or SGLang itself) writes `vllm:x` as `vllm_x`: every family the checks read
+    /// is found in that form too, and the evidence says which form was seen.
+    #[test]
+    fn renamed_metric_names_are_read_in_both_forms() {
+        let cases = [
+            (
+                "engines/vllm-0.32/default/metrics/saturated.prom",
+                EngineId::Vllm,
+                "vllm",
+                8.0,
+                4.0,
+            ),
+            (
+                "metrics/sglang-0.5/saturated.prom",
+                EngineId::Sglang,
+                "sglang",
+                48.0,
+                7.0,
+            ),
+            (
+                "metrics/llamacpp-b7xxx/saturated.prom",
+                EngineId::LlamaCpp,
+                "llamacpp",
+                4.0,
+                3.0,
+            ),
+        ];
+        for (file, engine, prefix, running, waiting) in cases {
+            let original = fixture(file);
+            let renamed = original.replace(&format!("{prefix}:"), &format!("{prefix}_"));
+            assert_ne!(original, renamed, "{file}");
+            let names = engine_metrics(engine);
+            for (text, form) in [(&original, format!("{prefix}:")), (&renamed, format!("{prefix}_"))] {
+                let page = page_of(text);
+                let family =
+                    find(&page.exposition, names.running).unwrap_or_else(|| panic!("{file} {form}: no running"));
+                assert!(family.name.starts_with(&form), "{file}: {}", family.name);
+                assert_eq!(total(family, names.running_filter), running, "{file} {form}");
+                let f = saturation(&names, &page).unwrap_or_else(|| panic!("{file} {form}: no saturation"));
+                assert_eq!(f.status, Status::Warn, "{f:#?}");
+                assert!(
+                    f.message.contains(&format!("{waiting} request(s) waiting")),
+                    "{}",
+                    f.message
+                );
+                let families = f.evidence.raw["families"].to_string();
+                assert!(families.contains(&form), "{file}: {families}");
+                let said = name_form(&page.exposition, &names).unwrap_or_else(|| panic!("{file} {form}: no form"));
+                assert!(said.starts_with(&format!("`{form}` names")), "{file}: {said}");
+                let detected =
+                    crate::runtime::engine_from_metric_names(page.exposition.families.iter().map(|f| f.name));
+                let (seen, why) = detected.unwrap_or_else(|| panic!("{file} {form}: no engine"));
+                assert_eq!(seen, engine, "{file} {form}");
+                assert!(why.contains(&form), "{why}");
+            }
+        }
+    }
+
+    /// llama.cpp removed llamacpp:kv_cache_usage_ratio and llamacpp:kv_cache_tokens: saturation is
+    /// judged on the deferred and processing requests, and the message says so.
+    #[test]
+    fn llamacpp_saturation_without_its_kv_cache_gauges() {
+        let names = engine_metrics(EngineId::LlamaCpp);
+        for (file, status) in [
+            ("metrics/llamacpp-b7xxx/saturated.prom", Status::Warn),
+            ("metrics/llamacpp-b7xxx/idle.prom", Status::Pass),
+        ] {
+            let text = fixture(file);
+            assert!(
+                !text.contains("kv_cache"),
+                "{file} is a page without the removed gauges"
+            );
+            let page = page_of(&text);
+            let f = saturation(&names, &page).unwrap_or_else(|| panic!("{file}: no saturation finding"));
+            assert_eq!(f.status, status, "{f:#?}");
+            for said in [
+                "llamacpp:kv_cache_usage_ratio is absent",
+                "judged on llamacpp:requests_deferred",
+                "llamacpp:requests_processing",
+            ] {
+                assert!(f.message.contains(said), "{file}: {said:?} not in {:?}", f.message);
+            }
+        }
+        // An older build with the gauge: judged on it, no note.
+        let old = "# TYPE llamacpp:requests_deferred gauge\nllamacpp:requests_deferred 0\n\
+            # TYPE llamacpp:kv_cache_usage_ratio gauge\nllamacpp:kv_cache_usage_ratio 0.95\n";
+        let f = saturation(&names, &page_of(old)).expect("a finding");
+        assert_eq!((f.status, f.message.as_str()), (Status::Warn, "KV cache 95% full"));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub const CHECKS: &[(&str, &str)] = &[
     ),
     (
         accelerator::MIG,
-        "no GPU is split by MIG while the spec asks for whole GPUs",
+        "MIG is on (or pending) only when the declared type names a MIG profile",
     ),
     (
         accelerator::SHARED,
@@ -386,6 +386,12 @@ pub struct Inputs {
     /// A spec not deployed on the node is a failure, not a note (`--require-deployed`).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub require_deployed: bool,
+    /// Check codes left out of the report (`--skip`, repeatable).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub skip: Vec<String>,
+    /// When not empty, the only check codes the report keeps (`--only`, repeatable).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub only: Vec<String>,
 }
 
 /// [`compare`], with the user's inputs.
@@ -441,10 +447,10 @@ pub(crate) fn judge(
         findings.sort_by_key(|f| f.domain);
         return findings;
     }
-    accelerator::check(spec, observation, resolution, &mut findings);
+    let engine = engine::view(spec, observation, resolution);
+    accelerator::check(spec, observation, resolution, &engine, &mut findings);
     health::check(spec, observation, &mut findings);
     host::check(spec, observation, resolution, &mut findings);
-    let engine = engine::view(spec, observation, resolution);
     identity::check(spec, &engine, &mut findings);
     batch::check(spec, &engine, &mut findings);
     serving::check(spec, &engine, &mut findings);

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::engine::{EngineView, Unseen};
 use super::{Domain, Finding, FindingBuilder, Status};
-use crate::runtime::Answer;
+use crate::runtime::{Answer, EngineId};
 use crate::spec::ModelSpec;
 use crate::spec::model::Protocol;
 
@@ -228,25 +228,34 @@ fn max_concurrency(declared: u64, view: &Result<EngineView, Unseen>) -> Finding 
         view.evidence(fact),
         "the engine admits at most maxConcurrency requests at once",
     );
-    if fact.value > declared {
-        b.remediation("lower the engine's admission limit (TGI --max-concurrent-requests, Ollama OLLAMA_MAX_QUEUE), or raise maxConcurrency")
+    let admits = format!(
+        "the engine admits up to {} requests ({}), {declared} declared",
+        fact.value,
+        fact.source.describe()
+    );
+    match fact.value.cmp(&declared) {
+        std::cmp::Ordering::Greater => b
+            .remediation("lower the engine's admission limit (TGI --max-concurrent-requests, Ollama OLLAMA_MAX_QUEUE), or raise maxConcurrency")
             .status(
                 Status::Fail,
-                format!(
-                    "the engine admits up to {} requests ({}), {declared} declared",
-                    fact.value,
-                    fact.source.describe()
-                ),
-            )
-    } else {
-        b.status(
-            Status::Pass,
-            format!(
-                "the engine admits up to {} requests ({}), {declared} declared",
-                fact.value,
-                fact.source.describe()
+                format!("{admits}: the cap the contract relies on is not enforced"),
             ),
-        )
+        std::cmp::Ordering::Less => {
+            let refused = declared - fact.value;
+            let how = match view.engine() {
+                Some(EngineId::Tgi) => "; TGI answers 429 past max_concurrent_requests",
+                Some(EngineId::Ollama) => "; Ollama answers 503 past OLLAMA_MAX_QUEUE",
+                _ => "",
+            };
+            b.remediation("raise the engine's admission limit (TGI --max-concurrent-requests, Ollama OLLAMA_MAX_QUEUE), or lower maxConcurrency")
+                .status(
+                    Status::Fail,
+                    format!(
+                        "{admits}: {refused} of the {declared} concurrent requests the contract promises would be refused{how}"
+                    ),
+                )
+        }
+        std::cmp::Ordering::Equal => b.status(Status::Pass, admits),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `modelspec metrics URL|FILE`: what an exposition holds, as our parser reads it.
+//! `modelspec metrics URL|FILE|-`: what an exposition holds, as our parser reads it.
 //!
 //! Useful on its own ("is `vllm:num_requests_waiting` there? why does Prometheus reject this
 //! page?") and as the debugging aid behind every metrics finding: the same parser, the same
@@ -30,7 +30,7 @@ pub enum MetricsFormat {
 /// What the user asked for.
 #[derive(Debug)]
 pub struct Request {
-    /// A URL (http or https) or a file.
+    /// A URL (http or https), a file, or `-` for standard input.
     pub source: String,
     pub format: MetricsFormat,
     pub timeout: Duration,
@@ -80,20 +80,28 @@ fn read(req: &Request) -> Result<(Vec<u8>, Option<String>), String> {
             response.headers.get("content-type").cloned(),
         ));
     }
+    if req.source == "-" {
+        return read_capped(std::io::stdin().lock(), "standard input").map(|bytes| (bytes, None));
+    }
     let path = Path::new(&req.source);
     let file = modelspec_probe_support::open_regular_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_capped(file, &path.display().to_string()).map(|bytes| (bytes, None))
+}
+
+/// Reads at most [`METRICS_MAX_BYTES`] from `reader` (`what` names it in errors).
+fn read_capped(reader: impl Read, what: &str) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
-    file.take(METRICS_MAX_BYTES as u64 + 1)
+    reader
+        .take(METRICS_MAX_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| format!("{what}: {e}"))?;
     if bytes.len() > METRICS_MAX_BYTES {
         return Err(format!(
-            "{}: larger than {} MiB; an exposition that big is not a metrics page",
-            path.display(),
+            "{what}: larger than {} MiB; an exposition that big is not a metrics page",
             METRICS_MAX_BYTES >> 20
         ));
     }
-    Ok((bytes, None))
+    Ok(bytes)
 }
 
 /// Runs the command; returns the exit code: 0 when the page parses clean, 1 when it has errors.

@@ -33,9 +33,20 @@ pub mod exit {
     pub const CHANGED: i32 = 1;
 }
 
+/// `--version`: the package version and the git commit it was built from (build.rs records it).
+static VERSION: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| version_text(env!("CARGO_PKG_VERSION"), option_env!("MODELSPEC_GIT_COMMIT")));
+
+fn version_text(version: &str, commit: Option<&str>) -> String {
+    match commit.filter(|c| !c.is_empty()) {
+        Some(commit) => format!("{version} (commit {commit})"),
+        None => format!("{version} (commit unknown: built outside a git checkout)"),
+    }
+}
+
 /// Checks AI model deployments against their declared ModelSpec contract.
 #[derive(Debug, Parser)]
-#[command(name = "modelspec", version, about, long_about = None, propagate_version = true)]
+#[command(name = "modelspec", version = VERSION.as_str(), about, long_about = None, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,6 +64,11 @@ enum Command {
     // Boxed: its many options make it far larger than the other commands' arguments.
     Scan(Box<ScanArgs>),
     /// Capture what the probes see on this node, with no spec (to save and replay).
+    // `facts` has ports, not specs: the shared endpoint flags say so in its own words.
+    #[command(
+        mut_arg("host", |a| a.help("Host of the serving endpoints on the --port ports (default 127.0.0.1)")),
+        mut_arg("endpoint", |a| a.help("Base URL of the serving endpoint, replacing http://HOST:PORT (with exactly one --port)"))
+    )]
     Facts(FactsArgs),
     /// Validate ModelSpec files against the v0.1 schema and lint rules.
     Validate(ValidateArgs),
@@ -65,7 +81,11 @@ enum Command {
     /// Inspect a Prometheus/OpenMetrics exposition (URL or file): families, engine, errors.
     Metrics(MetricsArgs),
     /// List every diagnostic and check code with what it checks.
-    Codes,
+    Codes {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CodesFormat::Table)]
+        format: CodesFormat,
+    },
     /// Check a filed report: recompute its hashes and derive its findings again.
     Verify(VerifyArgs),
     /// Drift between two reports: new failures, resolved findings, values that moved.
@@ -130,6 +150,13 @@ struct ScanArgs {
     /// List skipped findings too (table, prom).
     #[arg(long)]
     show_skipped: bool,
+    /// Leave this check out of the report (repeatable; a code from `modelspec codes`). Recorded
+    /// in the report, so `verify` derives the same findings. Waivers are for accepted drift.
+    #[arg(long, value_name = "CODE", value_parser = parse_check_code)]
+    skip: Vec<String>,
+    /// Keep only this check in the report (repeatable; a code from `modelspec codes`).
+    #[arg(long, value_name = "CODE", value_parser = parse_check_code)]
+    only: Vec<String>,
     /// The serving process's pid (else it is found by the spec's serving port).
     #[arg(long, value_name = "PID", conflicts_with = "workload")]
     pid: Option<u32>,
@@ -199,8 +226,8 @@ struct VerifyArgs {
 
 #[derive(Debug, clap::Args)]
 struct MetricsArgs {
-    /// An http(s) URL to scrape, or a file holding an exposition.
-    #[arg(value_name = "URL|FILE")]
+    /// An http(s) URL to scrape, a file holding an exposition, or `-` for standard input.
+    #[arg(value_name = "URL|FILE|-")]
     source: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = metrics::MetricsFormat::Table)]
@@ -253,27 +280,74 @@ enum FailOnArg {
     Unknown,
 }
 
+/// A scan check code, or a usage error naming the closest one.
+fn parse_check_code(text: &str) -> Result<String, String> {
+    let codes = crate::check::CHECKS.iter().map(|(code, _)| *code);
+    if codes.clone().any(|c| c == text) {
+        return Ok(text.to_string());
+    }
+    let hint = crate::suggest::closest(text, codes)
+        .map(|c| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default();
+    Err(format!(
+        "unknown check code `{text}`{hint}; `modelspec codes` lists them under \"scan checks\""
+    ))
+}
+
 fn parse_selector(text: &str) -> Result<crate::check::target::Selector, String> {
     text.parse()
 }
 
+/// A duration: a number with a unit (`ms`, `s`, `m`, `min`, `h`), or several added up
+/// (`1m30s`, `1h15m`); a bare number is seconds. Between 1ms and 1h.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let usage = "use e.g. 10s, 500ms, 2m, 1m30s or 1h";
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
-    let (number, unit) = (&t[..split], t[split..].trim());
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration; use e.g. 10s, 500ms or 2m"))?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        _ => return Err(format!("unknown unit {unit:?} in {s:?}; use ms, s or m")),
-    };
-    if !seconds.is_finite() || seconds <= 0.0 || seconds > 3600.0 {
+    if t.is_empty() {
+        return Err(format!("an empty duration; {usage}"));
+    }
+    let mut rest = t;
+    let mut seconds = 0.0_f64;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(split);
+        let n: f64 = number
+            .parse()
+            .map_err(|_| format!("{s:?} is not a duration; {usage}"))?;
+        let tail = tail.trim_start();
+        let unit_len = tail.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(tail.len());
+        let (unit, after) = tail.split_at(unit_len);
+        let factor = match unit {
+            // A bare number is seconds, but only alone: `1m30` is a typo, not 90 seconds.
+            "" if split == t.len() => 1.0,
+            "" => return Err(format!("{s:?}: {number} has no unit; {usage}")),
+            "s" => 1.0,
+            "ms" => 0.001,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            _ => {
+                return Err(format!(
+                    "unknown unit {unit:?} in {s:?}; use ms, s, m or h (e.g. 1m30s)"
+                ));
+            }
+        };
+        seconds += n * factor;
+        rest = after.trim_start();
+    }
+    if !seconds.is_finite() || !(0.001..=3600.0).contains(&seconds) {
         return Err(format!("{s:?} is out of range: between 1ms and 1h"));
     }
     Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CodesFormat {
+    /// One line per code, for people.
+    Table,
+    /// A JSON array of `{"code", "kind", "severity", "summary"}`, for programs.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -325,14 +399,18 @@ struct ValidateArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     strict: bool,
-    /// Largest file accepted, in bytes (suffixes KiB, MiB accepted).
-    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
+    /// Largest file accepted: bytes, or Kubernetes units (k, M, G: powers of 1000; Ki, Mi, Gi:
+    /// powers of 1024).
+    #[arg(long, value_name = "SIZE", default_value = "4Mi", value_parser = parse_size)]
     max_file_size: u64,
     /// When to use colors in human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
 }
 
+/// A size in bytes, in Kubernetes quantity units: decimal `k`, `M`, `G`, `T` (10^3 .. 10^12)
+/// and binary `Ki`, `Mi`, `Gi`, `Ti` (2^10 .. 2^40), a trailing `B` allowed (`MiB`, `MB`).
+/// Case matters, as in Kubernetes: `m` would be milli, so it is refused with a hint.
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let (digits, unit) = t
@@ -340,13 +418,23 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .map_or((t, ""), |i| (&t[..i], t[i..].trim()));
     let n: u64 = digits
         .parse()
-        .map_err(|_| format!("{s:?} is not a size; use e.g. 4194304, 512KiB or 4MiB"))?;
-    let factor: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => 1024 * 1024,
-        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
-        _ => return Err(format!("unknown size unit {unit:?}; use KiB, MiB or GiB")),
+        .map_err(|_| format!("{s:?} is not a size; use e.g. 4194304, 512Ki, 4Mi or 4M"))?;
+    let factor: u64 = match unit.strip_suffix('B').unwrap_or(unit) {
+        "" => 1,
+        "k" | "K" => 1000,
+        "M" => 1000 * 1000,
+        "G" => 1000 * 1000 * 1000,
+        "T" => 1000 * 1000 * 1000 * 1000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "unknown size unit {unit:?} in {s:?}; use Kubernetes units: k, M, G, T (powers of 1000) \
+                 or Ki, Mi, Gi, Ti (powers of 1024), e.g. 4Mi"
+            ));
+        }
     };
     n.checked_mul(factor).ok_or_else(|| format!("{s:?} is too large"))
 }
@@ -383,13 +471,63 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::registry().with(layer).with(filter).try_init();
 }
 
+/// The man page's EXIT STATUS section (roff).
+const MAN_EXIT_STATUS: &str = r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+Success: nothing at or above \fB\-\-fail\-on\fR (scan), every document valid (validate), the report holds (verify), nothing newly failing (diff), a clean page (metrics).
+.TP
+\fB1\fR
+Drift or invalid input found: a finding at or above \fB\-\-fail\-on\fR, or a spec not deployed under \fB\-\-require\-deployed\fR (scan); an invalid document, or warnings under \fB\-\-strict\fR (validate); a report that no longer holds (verify); something failing that did not before (diff); a page with errors (metrics).
+.TP
+\fB2\fR
+Usage error, a file that cannot be read, an invalid spec or waiver file, or an internal error. \fBscan \-\-demo\fR always exits 0 and says which code a real scan would give.
+.TP
+\fB130\fR, \fB143\fR
+Interrupted by SIGINT or SIGTERM; a report being written is the previous file or the new one, never half of one.
+"#;
+
+/// The man page's ENVIRONMENT section (roff): every variable the tool reads.
+const MAN_ENVIRONMENT: &str = r#".SH ENVIRONMENT
+.TP
+\fBMODELSPEC_NVML_LIB\fR
+The NVML library to load when \fB\-\-nvml\-lib\fR is not given (else libnvidia\-ml.so.1).
+.TP
+\fBMODELSPEC_TOKEN\fR
+The bearer token for serving endpoints and metrics URLs when \fB\-\-token\-file\fR is not given; sent to the target host only, never printed.
+.TP
+\fBNO_COLOR\fR
+When set and not empty, no colour under \fB\-\-color auto\fR.
+.TP
+\fBTERM\fR
+\fBdumb\fR turns off colour under \fB\-\-color auto\fR, the spinner and the \fB\-\-window\fR progress bar.
+"#;
+
+/// A man page: clap_mangen's sections, then EXIT STATUS and ENVIRONMENT, then the version.
+fn man_page(cmd: clap::Command) -> std::io::Result<Vec<u8>> {
+    let has_subcommands = cmd.has_subcommands();
+    let has_version = cmd.get_version().is_some();
+    let man = clap_mangen::Man::new(cmd);
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    if has_subcommands {
+        man.render_subcommands_section(&mut page)?;
+    }
+    page.extend_from_slice(MAN_EXIT_STATUS.as_bytes());
+    page.extend_from_slice(MAN_ENVIRONMENT.as_bytes());
+    if has_version {
+        man.render_version_section(&mut page)?;
+    }
+    Ok(page)
+}
+
 /// `modelspec man`.
 fn man(out_dir: Option<&std::path::Path>) -> i32 {
-    let render = |cmd: clap::Command| -> std::io::Result<Vec<u8>> {
-        let mut buffer = Vec::new();
-        clap_mangen::Man::new(cmd).render(&mut buffer)?;
-        Ok(buffer)
-    };
+    let render = |cmd: clap::Command| -> std::io::Result<Vec<u8>> { man_page(cmd) };
     let root = command();
     let Some(dir) = out_dir else {
         return match render(root) {
@@ -457,6 +595,8 @@ pub fn main() -> i32 {
                 verbose: cli.verbose,
                 command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
                 show_skipped: args.show_skipped,
+                skip: args.skip,
+                only: args.only,
                 // A pid selector asks for that process directly, as --pid does.
                 pid: args.pid.or(match &args.workload {
                     Some(crate::check::target::Selector::Pid { pid }) => Some(*pid),
@@ -529,10 +669,13 @@ pub fn main() -> i32 {
             exit::OK
         }
         Command::Man { out_dir } => man(out_dir.as_deref()),
-        Command::Codes => {
-            validate::print_codes();
-            exit::OK
-        }
+        Command::Codes { format } => match format {
+            CodesFormat::Table => {
+                validate::print_codes();
+                exit::OK
+            }
+            CodesFormat::Json => codes_json(),
+        },
         Command::Explain { code } => explain(&code),
         Command::Metrics(args) => metrics::run(&metrics::Request {
             source: args.source,
@@ -541,6 +684,32 @@ pub fn main() -> i32 {
             connect: args.connect,
             output: args.output,
         }),
+    }
+}
+
+/// `modelspec codes --format json`: `{"codes": [{"code", "command", "severity", "summary"}]}`,
+/// `command` being `validate` or `scan`, `severity` `error` or `warning` for validate's
+/// diagnostics and `check` for scan checks.
+fn codes_json() -> i32 {
+    let codes: Vec<serde_json::Value> = validate::all_codes()
+        .into_iter()
+        .map(|(code, severity, summary)| {
+            serde_json::json!({
+                "code": code,
+                "command": if severity == "check" { "scan" } else { "validate" },
+                "severity": severity,
+                "summary": summary,
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({ "codes": codes })).unwrap_or_default();
+    text.push('\n');
+    match output::write_stdout(text.as_bytes()) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::ERROR
+        }
     }
 }
 
@@ -598,6 +767,105 @@ mod tests {
         assert_eq!(parse_size("100"), Ok(100));
         assert!(parse_size("4 parsecs").is_err());
         assert!(parse_size("99999999999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn sizes_follow_kubernetes_units() {
+        assert_eq!(parse_size("4M"), Ok(4_000_000), "M is 10^6");
+        assert_eq!(parse_size("4Mi"), Ok(4 << 20), "Mi is 2^20");
+        assert_eq!(parse_size("4MB"), Ok(4_000_000));
+        assert_eq!(parse_size("512k"), Ok(512_000));
+        assert_eq!(parse_size("512Ki"), Ok(512 << 10));
+        assert_eq!(parse_size("1G"), Ok(1_000_000_000));
+        assert_eq!(parse_size("1Gi"), Ok(1 << 30));
+        assert_eq!(parse_size("1Ti"), Ok(1 << 40));
+        let err = parse_size("4m").expect_err("m is milli in Kubernetes");
+        assert!(err.contains("Mi") && err.contains("\"m\""), "{err}");
+        assert!(parse_size("4mi").is_err());
+    }
+
+    #[test]
+    fn durations_add_up_parts_and_take_hours() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1s500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0.5h"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("30min"), Ok(Duration::from_secs(1800)));
+        let err = parse_duration("1m30").expect_err("a trailing number needs a unit");
+        assert!(err.contains("no unit"), "{err}");
+        assert!(parse_duration("1h1s").is_err(), "over an hour");
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("1..2s").is_err());
+    }
+
+    #[test]
+    fn version_names_the_commit() {
+        assert_eq!(
+            version_text("0.1.0", Some("0123456789abcdef0123456789abcdef01234567")),
+            "0.1.0 (commit 0123456789abcdef0123456789abcdef01234567)"
+        );
+        assert!(version_text("0.1.0", None).contains("commit unknown"));
+        assert!(version_text("0.1.0", Some("")).contains("commit unknown"));
+        let shown = command().render_version();
+        assert!(shown.contains("commit"), "{shown}");
+    }
+
+    #[test]
+    fn check_codes_are_checked_with_a_suggestion() {
+        assert_eq!(parse_check_code("model-id"), Ok("model-id".to_string()));
+        let err = parse_check_code("modle-id").expect_err("typo");
+        assert!(
+            err.contains("`modle-id`") && err.contains("did you mean `model-id`"),
+            "{err}"
+        );
+        // A validate diagnostic is not a scan check.
+        assert!(parse_check_code("schema-type").is_err());
+    }
+
+    #[test]
+    fn man_pages_have_exit_status_and_environment() {
+        let root = String::from_utf8(man_page(command()).expect("render")).expect("utf-8");
+        for wanted in [
+            ".SH \"EXIT STATUS\"",
+            ".SH ENVIRONMENT",
+            "MODELSPEC_NVML_LIB",
+            "MODELSPEC_TOKEN",
+            "NO_COLOR",
+            ".SH SUBCOMMANDS",
+            ".SH OPTIONS",
+            ".SH VERSION",
+        ] {
+            assert!(root.contains(wanted), "{wanted} missing from the man page");
+        }
+        let exit_at = root.find("EXIT STATUS").unwrap_or(usize::MAX);
+        let version_at = root.find(".SH VERSION").unwrap_or(0);
+        assert!(exit_at < version_at, "EXIT STATUS before VERSION");
+        let scan = command().find_subcommand("scan").cloned().expect("scan");
+        let page = String::from_utf8(man_page(scan).expect("render")).expect("utf-8");
+        assert!(page.contains("EXIT STATUS") && page.contains("ENVIRONMENT"));
+        assert!(!page.contains(".SH SUBCOMMANDS"));
+    }
+
+    #[test]
+    fn facts_help_speaks_of_ports_not_specs() {
+        let mut cmd = command();
+        let facts = cmd.find_subcommand_mut("facts").expect("facts");
+        let help = facts.render_long_help().to_string();
+        for spoken in ["the specs", "one spec"] {
+            assert!(!help.contains(spoken), "{spoken:?} in: {help}");
+        }
+        assert!(help.contains("--port"), "{help}");
+        // scan keeps its wording.
+        let scan = cmd
+            .find_subcommand_mut("scan")
+            .expect("scan")
+            .render_long_help()
+            .to_string();
+        assert!(scan.contains("ports come from the specs"), "{scan}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A spinner on standard error while the probes run, so a person at a terminal sees that the
 //! scan is working (a hung endpoint takes the whole `--timeout`). Only on a terminal, never
 //! under `--quiet` or `-v` (log lines and a redrawn line do not mix), never in a pipe or a job
-//! log, where the carriage returns would be noise.
+//! log, where the carriage returns would be noise. The `--window` progress bar follows the
+//! same rule ([`allowed`]).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -15,9 +16,21 @@ pub struct Spinner {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Whether a spinner may draw: a terminal on standard error that is not `dumb`.
+/// Whether a spinner or a progress bar may draw: a terminal on standard error that is not
+/// `dumb`, and neither `--quiet` nor `-v`.
 pub fn allowed(quiet: bool, verbose: u8) -> bool {
-    !quiet && verbose == 0 && std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    may_draw(
+        quiet,
+        verbose,
+        std::io::stderr().is_terminal(),
+        std::env::var("TERM").ok().as_deref(),
+    )
+}
+
+/// [`allowed`], given what it reads from the process: whether standard error is a terminal,
+/// and `$TERM`.
+fn may_draw(quiet: bool, verbose: u8, stderr_is_terminal: bool, term: Option<&str>) -> bool {
+    !quiet && verbose == 0 && stderr_is_terminal && term != Some("dumb")
 }
 
 impl Spinner {
@@ -58,5 +71,21 @@ impl Spinner {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_draw;
+
+    #[test]
+    fn draws_only_on_a_quiet_free_terminal_that_is_not_dumb() {
+        assert!(may_draw(false, 0, true, Some("xterm-256color")));
+        assert!(may_draw(false, 0, true, None));
+        assert!(!may_draw(false, 1, true, Some("xterm")), "never under -v");
+        assert!(!may_draw(false, 3, true, Some("xterm")), "never under -vvv");
+        assert!(!may_draw(true, 0, true, Some("xterm")), "never under -q");
+        assert!(!may_draw(false, 0, true, Some("dumb")), "never on a dumb terminal");
+        assert!(!may_draw(false, 0, false, Some("xterm")), "never in a pipe");
     }
 }

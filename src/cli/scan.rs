@@ -106,6 +106,10 @@ pub struct Request {
     pub gpu_hourly_usd: Option<f64>,
     /// Measure the metrics over a window, sampling gauges at an interval.
     pub window: Option<(std::time::Duration, std::time::Duration)>,
+    /// `--skip CODE`: checks left out of the report.
+    pub skip: Vec<String>,
+    /// `--only CODE`: when not empty, the only checks the report keeps.
+    pub only: Vec<String>,
 }
 
 /// One `-o [FORMAT=]PATH`.
@@ -436,7 +440,7 @@ fn endpoint_plan(req: &Request, specs: &[LoadedSpec]) -> Result<EndpointPlan, St
         window: req.window.map(|(duration, interval)| WindowPlan {
             duration,
             interval,
-            progress: !req.quiet,
+            progress: progress::allowed(req.quiet, req.verbose),
         }),
         metrics_url: req.metrics_url.clone(),
     })
@@ -585,6 +589,8 @@ pub fn run(req: &Request) -> i32 {
         gpu_hourly_usd: req.gpu_hourly_usd,
         workload: req.workload.clone(),
         require_deployed: req.require_deployed,
+        skip: req.skip.clone(),
+        only: req.only.clone(),
     };
     let judged: Vec<Judged> = specs
         .iter()

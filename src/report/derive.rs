@@ -71,6 +71,11 @@ pub fn derive(
     });
     let outcomes = waivers::apply(&mut targets, waivers, today);
     drop(targets);
+    // `--skip`/`--only` after the waivers: a waiver for a check left out still counts as used,
+    // not as drift that went away. Each section's summary is computed from what is kept.
+    for f in findings.iter_mut().chain(std::iter::once(&mut node)) {
+        f.retain(|finding| selected(inputs, &finding.code));
+    }
     Derived {
         sections: specs
             .iter()
@@ -80,6 +85,11 @@ pub fn derive(
         node,
         waivers: outcomes,
     }
+}
+
+/// Whether `--skip` and `--only` keep the findings of `code`.
+pub fn selected(inputs: &Inputs, code: &str) -> bool {
+    (inputs.only.is_empty() || inputs.only.iter().any(|c| c == code)) && !inputs.skip.iter().any(|c| c == code)
 }
 
 /// The hash of an observation as a report embeds it: SHA-256 of its compact JSON with object
@@ -201,6 +211,49 @@ mod tests {
             shown.contains("prom.example:9090/api") && shown.contains("spec.yaml"),
             "{shown}"
         );
+    }
+
+    /// NGC, GitLab and Google keys on the report's command line, alone or inside a value.
+    #[test]
+    fn command_lines_lose_ngc_gitlab_and_google_keys() {
+        let args: Vec<String> = [
+            "modelspec",
+            "scan",
+            "nvapi-Ab3dEf0gH",
+            "--header=X-Goog-Api-Key:AIzaSyA1b2C3",
+            r#"{"t": "glpat-xYz12AbC"}"#,
+            "spec.yaml",
+        ]
+        .map(String::from)
+        .to_vec();
+        let shown = redacted_command_line(&args).join(" ");
+        for secret in ["nvapi-", "Ab3dEf0gH", "AIza", "glpat-"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("spec.yaml"), "{shown}");
+    }
+
+    #[test]
+    fn skip_and_only_select_checks_and_are_recorded_only_when_given() {
+        let all = Inputs::default();
+        assert!(selected(&all, "model-id"));
+        let only = Inputs {
+            only: vec!["model-id".into(), "serving-port".into()],
+            ..Inputs::default()
+        };
+        assert!(selected(&only, "model-id") && selected(&only, "serving-port"));
+        assert!(!selected(&only, "accelerator-count"));
+        let skip = Inputs {
+            skip: vec!["model-id".into()],
+            ..Inputs::default()
+        };
+        assert!(!selected(&skip, "model-id") && selected(&skip, "accelerator-count"));
+        // An older report's inputs have neither field, and a new one without them says nothing.
+        let old: Inputs = serde_json::from_str("{}").expect("inputs without skip or only");
+        assert_eq!(old, all);
+        assert_eq!(serde_json::to_string(&all).expect("json"), "{}");
+        let recorded: Inputs = serde_json::from_str(&serde_json::to_string(&only).expect("json")).expect("back");
+        assert_eq!(recorded, only);
     }
 
     #[test]

@@ -645,8 +645,10 @@ pub fn undetected_reason(inputs: &Inputs) -> String {
 pub const METRICS_PATHS: &[&str] = &["/metrics", "/v1/metrics", "/prometheus/metrics"];
 
 /// The engine whose metric-name prefix most families carry (`vllm:`, `tgi_`, `sglang:`, `nv_`,
-/// `llamacpp:`, `trtllm_`), and why.
+/// `llamacpp:`, `trtllm_`, and the `:` names rewritten with `_`), and why (the form seen).
 pub fn engine_from_metric_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<(EngineId, String)> {
+    // `vllm_`, `sglang_`, `llamacpp_`: the `:` names as an OpenTelemetry collector or a managed
+    // Prometheus rewrites them (SGLang has also served both forms itself).
     const PREFIXES: &[(&str, EngineId)] = &[
         ("vllm:", EngineId::Vllm),
         ("tgi_", EngineId::Tgi),
@@ -654,8 +656,11 @@ pub fn engine_from_metric_names<'a>(names: impl IntoIterator<Item = &'a str>) ->
         ("nv_", EngineId::Triton),
         ("llamacpp:", EngineId::LlamaCpp),
         ("trtllm_", EngineId::TensorrtLlm),
+        ("vllm_", EngineId::Vllm),
+        ("sglang_", EngineId::Sglang),
+        ("llamacpp_", EngineId::LlamaCpp),
     ];
-    let mut counts = [0usize; 6];
+    let mut counts = [0usize; PREFIXES.len()];
     for name in names {
         if let Some(i) = PREFIXES.iter().position(|(p, _)| name.starts_with(p)) {
             counts[i] += 1;

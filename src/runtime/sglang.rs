@@ -86,8 +86,11 @@ pub(crate) fn facts(inputs: &Inputs) -> EngineFacts {
         source: d.source,
     });
     f.quantization = text("quantization");
-    f.tensor_parallel = number("tp_size");
-    f.pipeline_parallel = number("pp_size");
+    // The server's own arguments first; the command line when /server_info did not answer
+    // (`--tp` is argparse's abbreviation of `--tp-size`).
+    let flag = |names: &[&'static str]| super::argv::number(inputs.args(), names).map(|(n, flag)| Fact::argv(n, flag));
+    f.tensor_parallel = number("tp_size").or_else(|| flag(&["--tensor-parallel-size", "--tp-size", "--tp"]));
+    f.pipeline_parallel = number("pp_size").or_else(|| flag(&["--pipeline-parallel-size", "--pp-size", "--pp"]));
     f.log_level = text("log_level").map(|l| Fact {
         value: l.value.to_ascii_lowercase(),
         source: l.source,

@@ -34,7 +34,14 @@ pub mod codes {
     pub const MINIMUM: &str = "schema-minimum";
     /// `maximum`: above the upper bound.
     pub const MAXIMUM: &str = "schema-maximum";
+    /// A `kind: ModelSpec` document of another format: its `apiVersion` names another group
+    /// (`modelspec.paralleliq.ai/v1`), written by other tools under the same name. Replaces the
+    /// `const` error and the errors that follow from reading another format with this schema.
+    pub const FOREIGN_API_VERSION: &str = "foreign-apiversion";
 }
+
+/// The API group of the ModelSpec this schema describes (`piqc.ai/v1alpha1`).
+const API_GROUP: &str = "piqc.ai";
 
 /// A JSON Schema type name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,12 +225,49 @@ impl Schema {
     }
 }
 
+/// `kind: ModelSpec` with an `apiVersion` of another group (`group/version`): another format
+/// under the same name, whose other errors against this schema would only be noise.
+fn foreign(root: &Node) -> Option<Diagnostic> {
+    if root.get("kind")?.as_str()? != "ModelSpec" {
+        return None;
+    }
+    let entry = root.entry("apiVersion")?;
+    let api_version = entry.value.as_str()?;
+    let (group, _) = api_version.split_once('/')?;
+    if group == API_GROUP || group.is_empty() {
+        return None;
+    }
+    let mut d = Diagnostic::new(
+        codes::FOREIGN_API_VERSION,
+        Severity::Error,
+        "/apiVersion".to_string(),
+        entry.value.anchor(Some(&entry.key)),
+        format!(
+            "apiVersion {api_version:?} is another format that is also called ModelSpec (API group {group:?}); this tool reads {API_GROUP}/v1alpha1 ModelSpecs"
+        ),
+    );
+    d.help = Some(format!(
+        "validate this file with the tool that wrote it, or write a {API_GROUP}/v1alpha1 ModelSpec (`modelspec schema modelspec` prints its schema)"
+    ));
+    Some(d)
+}
+
 static MODELSPEC: LazyLock<Result<Schema, String>> = LazyLock::new(|| Schema::compile(MODELSPEC_SCHEMA));
 
-/// Validates `root` against the ModelSpec schema; returns every violation, in file order.
+/// Validates `root` against the ModelSpec schema; returns every violation, in file order. A
+/// document of another format called ModelSpec gets one diagnostic saying so ([`foreign`]).
 pub fn validate(root: &Node) -> Vec<Diagnostic> {
     match &*MODELSPEC {
-        Ok(schema) => schema.validate(root),
+        Ok(schema) => {
+            let diagnostics = schema.validate(root);
+            let wrong_api_version = diagnostics
+                .iter()
+                .any(|d| d.code == codes::CONST && d.pointer == "/apiVersion");
+            match wrong_api_version.then(|| foreign(root)).flatten() {
+                Some(d) => vec![d],
+                None => diagnostics,
+            }
+        }
         Err(e) => vec![Diagnostic::new(
             "internal",
             Severity::Error,
@@ -442,6 +486,14 @@ mod tests {
     #[test]
     fn embedded_schema_compiles() {
         assert_eq!(compiles(), Ok(()));
+    }
+
+    /// The group a foreign document is told apart by is the schema's own.
+    #[test]
+    fn the_api_group_is_the_schemas() {
+        let schema: Json = serde_json::from_str(MODELSPEC_SCHEMA).expect("the schema is JSON");
+        let api_version = schema["properties"]["apiVersion"]["const"].as_str().unwrap_or_default();
+        assert_eq!(api_version.split_once('/').map(|(g, _)| g), Some(API_GROUP));
     }
 
     #[test]

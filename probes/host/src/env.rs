@@ -46,7 +46,8 @@ pub const SECRET_NAME_PARTS: &[&str] = &[
 ];
 
 /// Value prefixes of well-known token formats (Hugging Face, OpenAI, GitHub, Slack, AWS access
-/// keys, HTTP bearer credentials).
+/// keys, NVIDIA NGC API keys, GitLab personal access tokens, Google API keys, HTTP bearer
+/// credentials).
 pub const TOKEN_PREFIXES: &[&str] = &[
     "hf_",
     "sk-",
@@ -58,6 +59,9 @@ pub const TOKEN_PREFIXES: &[&str] = &[
     "xoxp-",
     "AKIA",
     "ASIA",
+    "nvapi-",
+    "glpat-",
+    "AIza",
     "Bearer ",
     "Basic ",
 ];
@@ -316,6 +320,11 @@ mod tests {
             "ghp_abc",
             "xoxb-1-2",
             "AKIAIOSFODNN7EXAMPLE",
+            // NGC, GitLab and Google keys: short enough to pass the length rule, so only
+            // their prefixes catch them.
+            "nvapi-Ab3dEf",
+            "glpat-xYz12",
+            "AIzaSyA-1b",
             "Bearer abc.def",
             "3f9a1c07b2e84d65a0c9e1f27b8d4c3e",
             "dGhpcyBpcyBhIGxvbmcgc2VjcmV0IHZhbHVlMTIzNDU2Nzg5MA==",

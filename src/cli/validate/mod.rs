@@ -178,6 +178,11 @@ pub fn all_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         (schema::codes::CONST, "error", "not the required value"),
         (schema::codes::MINIMUM, "error", "below the minimum"),
         (schema::codes::MAXIMUM, "error", "above the maximum"),
+        (
+            schema::codes::FOREIGN_API_VERSION,
+            "error",
+            "kind ModelSpec of another format: an apiVersion of another API group",
+        ),
     ];
     let mut all: Vec<(&'static str, &'static str, &'static str)> = fixed.to_vec();
     for l in LINTS {

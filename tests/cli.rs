@@ -52,27 +52,33 @@ spec:
 
 #[test]
 fn examples_validate_with_exit_zero() {
-    // The specs only: examples/deploy/ holds Kubernetes manifests and alert rules, which are
-    // YAML but not ModelSpecs (tests/deploy.rs checks those).
-    let o = modelspec(&[
-        "validate",
-        "examples/deps",
-        "examples/00-minimal.modelspec.yaml",
-        "examples/01-artifacts.modelspec.yaml",
-        "examples/02-serving.modelspec.yaml",
-        "examples/03-batching.modelspec.yaml",
-        "examples/04-scaling.modelspec.yaml",
-        "examples/05-observability.modelspec.yaml",
-        "examples/06-dependencies-rag.modelspec.yaml",
-        "examples/07-governance.modelspec.yaml",
-        "examples/08-full-production.modelspec.yaml",
-    ]);
+    // The whole folder: examples/deploy/ holds Kubernetes manifests and alert rules, YAML that
+    // is clearly not a ModelSpec, listed as skipped with what it is (tests/deploy.rs checks them).
+    let o = modelspec(&["validate", "examples"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
     assert!(
-        stdout(&o).contains("ok: 13 files, 13 documents valid (0 errors, 0 warnings)"),
-        "{}",
-        stdout(&o)
+        out.contains("ok: 14 files, 14 documents valid (0 errors, 0 warnings)"),
+        "{out}"
     );
+    assert!(
+        out.contains("skipped examples/deploy/kubernetes/daemonset.yaml: not a ModelSpec: `kind: Namespace` (v1), `kind: DaemonSet` (apps/v1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "skipped examples/deploy/prometheus/modelspec.rules.yml: not a ModelSpec: a Prometheus rules file"
+        ),
+        "{out}"
+    );
+    let o = modelspec(&["validate", "--format", "json", "examples"]);
+    assert_matches_output_schema(&o);
+    let v = json(&o);
+    let skipped = v["skipped"].as_array().map_or(0, Vec::len);
+    assert!(skipped >= 4, "{v:#}");
+    // A manifest named explicitly is still validated, and is not a valid ModelSpec.
+    let o = modelspec(&["validate", "examples/deploy/kubernetes/daemonset.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
 }
 
 #[test]

@@ -301,7 +301,13 @@ fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
         ));
     }
     // A folder stands for the spec files in it, as for `validate`.
-    let (inputs, missing) = discover(&req.specs);
+    let found = discover(&req.specs);
+    let (inputs, missing) = (found.inputs, found.missing);
+    if !req.quiet {
+        for s in &found.skipped {
+            eprintln!("skipped {}: {}", s.path.display(), s.reason);
+        }
+    }
     if let Some(error) = missing.first() {
         eprintln!("error: {}: {}", error.path.display(), error.message);
         return Err(exit::ERROR);
@@ -326,6 +332,7 @@ fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
         let _ = human::render(
             &mut std::io::stderr().lock(),
             &reports,
+            &[],
             &summary,
             false,
             Style::new(ColorChoice::Never),
@@ -563,6 +570,7 @@ pub fn run(req: &Request) -> i32 {
                 let _ = human::render(
                     &mut std::io::stderr().lock(),
                     std::slice::from_ref(&file_report),
+                    &[],
                     &summary,
                     false,
                     Style::new(ColorChoice::Never),

@@ -4,6 +4,13 @@
 //! named directory we take `*.yaml`, `*.yml` and `*.json`, skip hidden entries (`.git`,
 //! `.venv`, editor backups), and do not follow symlinked directories, which could loop.
 //! Order is deterministic (sorted by name) so reports diff cleanly between runs.
+//!
+//! A folder often holds YAML that is not a ModelSpec at all: Kubernetes manifests, Prometheus
+//! rules, promtool tests (this project's own `examples/` does). Found while walking a folder, a
+//! file whose every document is clearly something else (a `kind` other than `ModelSpec`, or a
+//! Prometheus rules, configuration or test file) is listed as skipped, with the reason, rather
+//! than reported as an invalid spec. Anything that could be a ModelSpec, or that does not parse,
+//! is validated as usual; a file named explicitly is always validated.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +23,84 @@ pub struct DiscoverError {
     pub path: PathBuf,
     /// What went wrong.
     pub message: String,
+}
+
+/// A file found in a folder and left out, because it is clearly not a ModelSpec.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    /// The path.
+    pub path: PathBuf,
+    /// What it is instead.
+    pub reason: String,
+}
+
+/// What the named paths expand to.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Files to validate (or `-`).
+    pub inputs: Vec<Input>,
+    /// Paths that could not be found or listed.
+    pub missing: Vec<DiscoverError>,
+    /// Files in named folders that are not ModelSpecs.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Largest file looked into to tell whether it is a ModelSpec; a larger one is validated (and
+/// its size reported there).
+const PEEK_MAX_BYTES: u64 = 1 << 20;
+
+/// What a file is, when every document in it is clearly not a ModelSpec; `None` when it may be
+/// one (or cannot be read or parsed: validation says why).
+pub fn not_a_modelspec(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    let mut text = String::new();
+    file.take(PEEK_MAX_BYTES + 1).read_to_string(&mut text).ok()?;
+    if text.len() as u64 > PEEK_MAX_BYTES {
+        return None;
+    }
+    let syntax = super::validate::syntax_for(path);
+    let docs = super::yaml::load(text.trim_start_matches('\u{feff}'), syntax, &super::Limits::default());
+    let mut reasons: Vec<String> = Vec::new();
+    for doc in &docs {
+        let root = doc.as_ref().ok()?;
+        let reason = other_kind(root)?;
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    (!reasons.is_empty()).then(|| format!("not a ModelSpec: {}", reasons.join(", ")))
+}
+
+/// What a document is when it is clearly not a ModelSpec.
+fn other_kind(root: &super::node::Node) -> Option<String> {
+    let super::node::Value::Map(entries) = &root.value else {
+        return None;
+    };
+    let get = |key: &str| entries.iter().find(|e| e.key.as_str() == Some(key)).map(|e| &e.value);
+    let text = |key: &str| get(key).and_then(|v| v.as_str());
+    if let Some(kind) = text("kind") {
+        if kind == "ModelSpec" {
+            return None;
+        }
+        return Some(match text("apiVersion") {
+            Some(api) => format!("`kind: {kind}` ({api})"),
+            None => format!("`kind: {kind}`"),
+        });
+    }
+    if get("apiVersion").is_some() || get("spec").is_some() || get("metadata").is_some() {
+        return None;
+    }
+    if get("groups").is_some() {
+        return Some("a Prometheus rules file (`groups:`)".into());
+    }
+    if get("rule_files").is_some() && get("tests").is_some() {
+        return Some("a promtool rule test file (`rule_files:`, `tests:`)".into());
+    }
+    if get("scrape_configs").is_some() || get("global").is_some() {
+        return Some("a Prometheus configuration (`scrape_configs:`)".into());
+    }
+    None
 }
 
 /// Whether a file name has a spec extension.
@@ -32,16 +117,17 @@ fn is_hidden(path: &Path) -> bool {
 }
 
 /// Expands the named paths into files to validate. `-` is standard input.
-pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<DiscoverError>) {
+pub fn discover(paths: &[PathBuf]) -> Discovered {
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
+    let mut skipped = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
             inputs.push(Input::Stdin);
             continue;
         }
         match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => walk(path, &mut inputs, &mut errors),
+            Ok(m) if m.is_dir() => walk(path, &mut inputs, &mut errors, &mut skipped),
             Ok(_) => inputs.push(Input::File(path.clone())),
             Err(e) => errors.push(DiscoverError {
                 path: path.clone(),
@@ -53,10 +139,14 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Input>, Vec<DiscoverError>) {
             }),
         }
     }
-    (inputs, errors)
+    Discovered {
+        inputs,
+        missing: errors,
+        skipped,
+    }
 }
 
-fn walk(root: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<DiscoverError>) {
+fn walk(root: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<DiscoverError>, skipped: &mut Vec<Skipped>) {
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries = match std::fs::read_dir(&dir) {
@@ -86,10 +176,99 @@ fn walk(root: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<DiscoverError>) {
             } else if is_spec_file(&path)
                 && (kind.is_file() || kind.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_file()))
             {
-                inputs.push(Input::File(path));
+                match not_a_modelspec(&path) {
+                    Some(reason) => skipped.push(Skipped { path, reason }),
+                    None => inputs.push(Input::File(path)),
+                }
             }
         }
         // Depth-first in name order: push subdirectories reversed so the first pops first.
         pending.extend(subdirs.into_iter().rev());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        assert!(std::fs::write(&path, text).is_ok(), "write {name}");
+        path
+    }
+
+    /// Regression: `modelspec validate examples` reported the Kubernetes manifests and
+    /// Prometheus rules under examples/deploy as invalid specs.
+    #[test]
+    fn other_yaml_in_a_folder_is_skipped_with_what_it_is() {
+        let Ok(dir) = tempfile::tempdir() else { return };
+        let d = dir.path();
+        write(
+            d,
+            "a-spec.yaml",
+            "apiVersion: piqc.ai/v1alpha1\nkind: ModelSpec\nmetadata: {name: x}\n",
+        );
+        write(
+            d,
+            "b-broken-spec.yaml",
+            "apiVersion: piqc.ai/v1alpha1\nmetadata: {name: x}\n",
+        );
+        write(
+            d,
+            "c-daemonset.yaml",
+            "apiVersion: v1\nkind: Namespace\n---\napiVersion: apps/v1\nkind: DaemonSet\n",
+        );
+        write(d, "d-rules.yml", "groups:\n  - name: g\n    rules: []\n");
+        write(
+            d,
+            "e-mixed.yaml",
+            "apiVersion: v1\nkind: ConfigMap\n---\napiVersion: piqc.ai/v1alpha1\nkind: ModelSpec\n",
+        );
+        write(d, "f-garbage.yaml", "{ not yaml");
+        let found = discover(&[d.to_path_buf()]);
+        let names = |inputs: &[Input]| -> Vec<String> {
+            inputs
+                .iter()
+                .filter_map(|i| match i {
+                    Input::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
+                    Input::Stdin => None,
+                })
+                .collect()
+        };
+        // A spec, a broken spec, a file with one ModelSpec among others, and junk are validated.
+        assert_eq!(
+            names(&found.inputs),
+            ["a-spec.yaml", "b-broken-spec.yaml", "e-mixed.yaml", "f-garbage.yaml"]
+        );
+        let skipped: Vec<(String, &str)> = found
+            .skipped
+            .iter()
+            .map(|s| {
+                (
+                    s.path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    s.reason.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                (
+                    "c-daemonset.yaml".to_string(),
+                    "not a ModelSpec: `kind: Namespace` (v1), `kind: DaemonSet` (apps/v1)"
+                ),
+                (
+                    "d-rules.yml".to_string(),
+                    "not a ModelSpec: a Prometheus rules file (`groups:`)"
+                ),
+            ]
+        );
+        // Named explicitly, the same manifest is validated (and fails there, with its reason).
+        let named = discover(&[d.join("c-daemonset.yaml")]);
+        assert_eq!(names(&named.inputs), ["c-daemonset.yaml"]);
+        assert!(named.skipped.is_empty());
     }
 }

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use super::Summary;
 use crate::cli::style::Style;
+use crate::spec::discover::Skipped;
 use crate::spec::validate::FileReport;
 use crate::spec::{Diagnostic, Severity};
 
@@ -11,10 +12,17 @@ use crate::spec::{Diagnostic, Severity};
 pub fn render(
     out: &mut impl Write,
     reports: &[FileReport],
+    skipped: &[Skipped],
     summary: &Summary,
     strict: bool,
     style: Style,
 ) -> std::io::Result<()> {
+    for s in skipped {
+        writeln!(out, "{} {}: {}", style.bold("skipped"), s.path.display(), s.reason)?;
+    }
+    if !skipped.is_empty() {
+        writeln!(out)?;
+    }
     for r in reports {
         if let Some(io) = &r.io_error {
             writeln!(out, "{}: {}", style.error("error[io]"), style.bold(io))?;

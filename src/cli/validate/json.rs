@@ -6,12 +6,16 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::Summary;
+use crate::spec::discover::Skipped;
 use crate::spec::validate::{FileReport, Origin};
 use crate::spec::{Diagnostic, Severity};
 
 #[derive(Serialize)]
 struct Output<'a> {
     files: Vec<Entry<'a>>,
+    /// Files found in a named folder that are clearly not ModelSpecs, with what they are.
+    #[serde(skip_serializing_if = "<[Skipped]>::is_empty")]
+    skipped: &'a [Skipped],
     summary: &'a Summary,
 }
 
@@ -64,7 +68,13 @@ impl<'a> From<&'a Diagnostic> for Item<'a> {
 }
 
 /// Writes the whole run as one JSON object.
-pub fn render(out: &mut impl Write, reports: &[FileReport], summary: &Summary, strict: bool) -> std::io::Result<()> {
+pub fn render(
+    out: &mut impl Write,
+    reports: &[FileReport],
+    skipped: &[Skipped],
+    summary: &Summary,
+    strict: bool,
+) -> std::io::Result<()> {
     let mut files = Vec::new();
     for r in reports {
         if let Some(io) = &r.io_error {
@@ -103,6 +113,14 @@ pub fn render(out: &mut impl Write, reports: &[FileReport], summary: &Summary, s
             });
         }
     }
-    serde_json::to_writer_pretty(&mut *out, &Output { files, summary }).map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &Output {
+            files,
+            skipped,
+            summary,
+        },
+    )
+    .map_err(std::io::Error::other)?;
     writeln!(out)
 }

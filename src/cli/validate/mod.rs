@@ -81,7 +81,8 @@ impl Summary {
 
 /// Runs the command; returns the exit code.
 pub fn run(req: &Request) -> i32 {
-    let (inputs, missing) = discover(&req.paths);
+    let found = discover(&req.paths);
+    let (inputs, missing) = (found.inputs, found.missing);
     let options = Options {
         lint: req.lint,
         strict: req.strict,
@@ -105,8 +106,15 @@ pub fn run(req: &Request) -> i32 {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match req.format {
-        Format::Human => human::render(&mut out, &reports, &summary, req.strict, Style::new(req.color)),
-        Format::Json => json::render(&mut out, &reports, &summary, req.strict),
+        Format::Human => human::render(
+            &mut out,
+            &reports,
+            &found.skipped,
+            &summary,
+            req.strict,
+            Style::new(req.color),
+        ),
+        Format::Json => json::render(&mut out, &reports, &found.skipped, &summary, req.strict),
     };
     // A closed pipe (`| head`) is not our failure; anything else is worth a word.
     if let Err(e) = written.and_then(|()| out.flush())
@@ -119,7 +127,10 @@ pub fn run(req: &Request) -> i32 {
     if reports.iter().any(|r| r.io_error.is_some()) {
         exit::ERROR
     } else if inputs.is_empty() {
-        eprintln!("error: no *.yaml, *.yml or *.json files found under the given paths");
+        match found.skipped.len() {
+            0 => eprintln!("error: no *.yaml, *.yml or *.json files found under the given paths"),
+            n => eprintln!("error: no ModelSpec found under the given paths ({n} other YAML file(s) skipped)"),
+        }
         exit::ERROR
     } else if summary.invalid > 0 {
         exit::INVALID

@@ -68,6 +68,18 @@ pub struct LabelledValue {
 pub fn selected(family: &str, selector: &str, extra: Option<(&str, &str)>) -> String {
     let inner = selector.trim().trim_start_matches('{').trim_end_matches('}').trim();
     let mut matchers: Vec<String> = Vec::new();
+    // An OpenTelemetry collector or a managed Prometheus stores `vllm:x` as `vllm_x` (a colon
+    // is reserved for recording rules there): a name with a colon matches both spellings.
+    if family.contains(':') {
+        matchers.push(format!("__name__=~\"{}\"", family.replace(':', "[:_]")));
+        if !inner.is_empty() {
+            matchers.push(inner.to_string());
+        }
+        if let Some((k, v)) = extra {
+            matchers.push(format!("{k}=\"{v}\""));
+        }
+        return format!("{{{}}}", matchers.join(","));
+    }
     if !inner.is_empty() {
         matchers.push(inner.to_string());
     }
@@ -222,6 +234,20 @@ mod tests {
             selected("m", "{ns=\"p\", pod=~\"x-.*\"}", Some(("request_type", "active"))),
             "m{ns=\"p\", pod=~\"x-.*\",request_type=\"active\"}"
         );
+    }
+
+    /// Issue 14: a collector that rewrote `vllm:` to `vllm_` must still be found.
+    #[test]
+    fn names_with_a_colon_match_both_spellings() {
+        assert_eq!(
+            selected("vllm:num_requests_running", "", None),
+            "{__name__=~\"vllm[:_]num_requests_running\"}"
+        );
+        assert_eq!(
+            selected("sglang:num_running_reqs", "{ns=\"p\"}", Some(("model", "m"))),
+            "{__name__=~\"sglang[:_]num_running_reqs\",ns=\"p\",model=\"m\"}"
+        );
+        assert_eq!(selected("tgi_queue_size", "", None), "tgi_queue_size");
     }
 
     #[test]

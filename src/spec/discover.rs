@@ -79,10 +79,21 @@ fn other_kind(root: &super::node::Node) -> Option<String> {
     };
     let get = |key: &str| entries.iter().find(|e| e.key.as_str() == Some(key)).map(|e| &e.value);
     let text = |key: &str| get(key).and_then(|v| v.as_str());
+    // Anything that tries to be a ModelSpec is validated, however broken (a misspelt kind, a
+    // mangled line): its apiVersion's group, a kind that reads as ModelSpec, or a spec body.
+    let letters = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphabetic)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let attempt = text("apiVersion").is_some_and(|a| a.contains("piqc"))
+        || text("kind").is_some_and(|k| letters(k).contains("modelspe"))
+        || get("spec").is_some_and(|s| s.entry("identity").is_some() || s.entry("runtime").is_some());
+    if attempt {
+        return None;
+    }
     if let Some(kind) = text("kind") {
-        if kind == "ModelSpec" {
-            return None;
-        }
         return Some(match text("apiVersion") {
             Some(api) => format!("`kind: {kind}` ({api})"),
             None => format!("`kind: {kind}`"),
@@ -225,6 +236,14 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\n---\napiVersion: piqc.ai/v1alpha1\nkind: ModelSpec\n",
         );
         write(d, "f-garbage.yaml", "{ not yaml");
+        // Broken ModelSpecs stay the validator's (the standard's corpus mutates exactly these).
+        write(
+            d,
+            "g-kind-typo.yaml",
+            "apiVersion: piqc.ai/v1alpha1\nkind: Deployment\nmetadata: {name: x}\n",
+        );
+        write(d, "h-kind-mangled.yaml", "apiVersion: v9\nkind: Mod  elSpec\n");
+        write(d, "i-body.yaml", "apiVersion: v1\nkind: '8'\nspec:\n  identity: {}\n");
         let found = discover(&[d.to_path_buf()]);
         let names = |inputs: &[Input]| -> Vec<String> {
             inputs
@@ -238,7 +257,15 @@ mod tests {
         // A spec, a broken spec, a file with one ModelSpec among others, and junk are validated.
         assert_eq!(
             names(&found.inputs),
-            ["a-spec.yaml", "b-broken-spec.yaml", "e-mixed.yaml", "f-garbage.yaml"]
+            [
+                "a-spec.yaml",
+                "b-broken-spec.yaml",
+                "e-mixed.yaml",
+                "f-garbage.yaml",
+                "g-kind-typo.yaml",
+                "h-kind-mangled.yaml",
+                "i-body.yaml"
+            ]
         );
         let skipped: Vec<(String, &str)> = found
             .skipped

@@ -1165,9 +1165,28 @@ fn pid_with_several_specs_is_a_usage_error() {
     assert!(stderr(&o).contains("--pid names one serving process"), "{}", stderr(&o));
 }
 
+/// `modelspec scan --demo` in a pipe, `COLUMNS` set to `columns`, with `env` besides.
+fn demo_table_at(columns: u16, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelspec"));
+    cmd.args(["scan", "--demo"])
+        .args(args)
+        .current_dir(root())
+        .env("COLUMNS", columns.to_string())
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("MODELSPEC_NVML_LIB")
+        .env_remove("FAKE_NVML_PROFILE")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.output().expect("run modelspec")
+}
+
 #[test]
 fn demo_table_snapshot() {
-    let o = modelspec_in(root(), None, &["scan", "--demo", "--color", "never"]);
+    // 80 columns: what a pipe gets without `COLUMNS`, and the narrowest terminal read.
+    let o = demo_table_at(80, &["--color", "never"], &[]);
     assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
     assert!(
         stderr(&o).contains("would exit with code 1"),
@@ -1176,7 +1195,70 @@ fn demo_table_snapshot() {
     );
     let table = stdout(&o);
     assert!(!table.contains('\u{1b}'), "--color never: {table}");
+    for line in table.lines() {
+        assert!(line.chars().count() <= 80, "wider than 80 columns: {line:?}\n{table}");
+    }
+    // Values are written for people, not as JSON.
+    assert!(table.contains("/health → 32 ms, 200"), "{table}");
+    assert!(!table.contains("[\"") && !table.contains("{\""), "{table}");
     insta::assert_snapshot!("demo_table", table);
+    // Without `COLUMNS`, a pipe is 80 columns wide.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelspec"));
+    let o = cmd
+        .args(["scan", "--demo", "--color", "never"])
+        .current_dir(root())
+        .env_remove("COLUMNS")
+        .env_remove("MODELSPEC_NVML_LIB")
+        .env_remove("FAKE_NVML_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run modelspec");
+    assert_eq!(stdout(&o), table);
+}
+
+#[test]
+fn demo_table_snapshot_at_120_columns() {
+    let o = demo_table_at(120, &["--color", "never"], &[]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    let table = stdout(&o);
+    for line in table.lines() {
+        assert!(line.chars().count() <= 120, "wider than 120 columns: {line:?}\n{table}");
+    }
+    insta::assert_snapshot!("demo_table_120", table);
+
+    // From 160 columns on, the six-column table.
+    let wide = stdout(&demo_table_at(160, &["--color", "never"], &[]));
+    assert!(wide.contains("│ status"), "{wide}");
+    assert!(wide.lines().all(|l| l.chars().count() <= 160), "{wide}");
+
+    // Colour is decided apart from width: `--color always` colours a pipe, `CLICOLOR_FORCE`
+    // too, and `NO_COLOR` wins over it for `auto`.
+    let colored = |o: &Output| o.stdout.contains(&0x1b);
+    let plain = demo_table_at(120, &[], &[]);
+    assert!(!colored(&plain), "a pipe has no colour: {}", stdout(&plain));
+    assert!(colored(&demo_table_at(120, &["--color", "always"], &[])));
+    assert!(colored(&demo_table_at(120, &[], &[("CLICOLOR_FORCE", "1")])));
+    assert!(!colored(&demo_table_at(120, &[], &[("CLICOLOR_FORCE", "0")])));
+    assert!(!colored(&demo_table_at(
+        120,
+        &[],
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]
+    )));
+    assert!(colored(&demo_table_at(
+        120,
+        &["--color", "always"],
+        &[("NO_COLOR", "1")]
+    )));
+    // The same words, coloured or not.
+    let always = stdout(&demo_table_at(120, &["--color", "always"], &[]));
+    let mut stripped = String::new();
+    let mut rest = always.as_str();
+    while let Some(at) = rest.find('\u{1b}') {
+        stripped.push_str(&rest[..at]);
+        rest = rest[at..].split_once('m').map_or("", |(_, after)| after);
+    }
+    stripped.push_str(rest);
+    assert_eq!(stripped, table);
 }
 
 #[test]

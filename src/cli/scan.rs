@@ -1,7 +1,6 @@
 //! `modelspec scan`: validate the spec, observe the node (or replay a saved observation),
 //! compare, report, and compute the exit code once from the report.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -498,11 +497,8 @@ fn render(
     color: bool,
 ) -> std::io::Result<Vec<u8>> {
     let mut buffer = Vec::new();
-    let width = if color && std::io::stdout().is_terminal() {
-        None
-    } else {
-        Some(160)
-    };
+    // Width apart from colour: the terminal's, else `COLUMNS`, else 80 (a pipe, a file).
+    let width = Some(Style::width(report::table::DEFAULT_WIDTH));
     match format {
         ReportFormat::Json => report::json::render(&mut buffer, report),
         ReportFormat::Table => report::table::render(

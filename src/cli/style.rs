@@ -11,18 +11,41 @@ pub struct Style {
 }
 
 impl Style {
-    /// Resolves `--color` against the terminal and `NO_COLOR`.
+    /// Resolves `--color` against the terminal and the environment: for `auto`, `NO_COLOR`
+    /// (non-empty) turns colours off, then `CLICOLOR_FORCE` (non-empty, not `0`) turns them on
+    /// even in a pipe, else a terminal that is not `TERM=dumb` has them.
     pub fn new(choice: ColorChoice) -> Self {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
         let enabled = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            ColorChoice::Auto if set("NO_COLOR") => false,
+            ColorChoice::Auto
+                if set("CLICOLOR_FORCE") && std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0") =>
+            {
+                true
             }
+            ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb"),
         };
         Style { enabled }
+    }
+
+    /// The width of human output, in columns, decided apart from colour: the terminal's when
+    /// standard output is one, else `COLUMNS` (a positive number), else `fallback`.
+    pub fn width(fallback: u16) -> u16 {
+        // comfy-table asks the terminal (and answers nothing when standard output is not one).
+        let terminal = std::io::stdout()
+            .is_terminal()
+            .then(|| comfy_table::Table::new().width())
+            .flatten();
+        terminal
+            .or_else(|| {
+                std::env::var("COLUMNS")
+                    .ok()
+                    .and_then(|c| c.trim().parse::<u16>().ok())
+                    .filter(|&c| c > 0)
+            })
+            .unwrap_or(fallback)
     }
 
     /// Whether colors are on.

@@ -8,13 +8,13 @@
 //! observable`, `not comparable`), the words `check::coverage` gives such fields; every other
 //! skip is listed under "Not checked".
 //!
-//! Values are not cut, unlike the table: an audit wants the whole value.
+//! Values are written for people ([`super::human::value`]) but not cut, unlike the table: an
+//! audit wants the whole value.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use serde_json::Value as Json;
-
+use super::human::value;
 use super::{Report, SpecSection, Summary};
 use crate::check::{Domain, Finding, Status};
 use crate::waivers::WaiverState;
@@ -234,15 +234,6 @@ fn message(f: &Finding) -> String {
     }
 }
 
-/// A JSON value for people: strings without quotes, nothing for null.
-fn value(v: &Json) -> String {
-    match v {
-        Json::Null => String::new(),
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Text inside a table cell: as [`inline`], and line breaks become `<br>` since a cell is one
 /// line.
 fn cell(text: &str) -> String {
@@ -273,6 +264,7 @@ mod tests {
     use super::*;
     use crate::check::Evidence;
     use crate::report::SpecInfo;
+    use serde_json::Value as Json;
 
     fn skip(pointer: &str, declared: &str, message: &str) -> Finding {
         Finding {

@@ -7,6 +7,7 @@
 pub mod derive;
 pub mod diff;
 pub mod html;
+pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;

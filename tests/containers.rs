@@ -52,13 +52,7 @@ fn scan(dir: &Path, files: &[&str], profile: &Path) -> (Option<i32>, Json, Strin
         .env_remove("MODELSPEC_NVML_LIB")
         .output()
         .expect("run modelspec");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("report JSON ({e}): {text}"));
-    (o.status.code(), report, text)
+    report::report_of(&o)
 }
 
 /// The workload a section was matched to: its pid, container id and route.

@@ -598,6 +598,20 @@ fn readme_invocations() -> Vec<Invocation> {
 
 /// Runs a command line with the built binary in `tmp`: absolute paths are moved under `tmp`
 /// (their folders created), relative ones are read from the repository. Returns the output and the files that must now exist.
+/// Runs an example's own command line here, replaying the demo node's observation instead of
+/// probing, and checks it ran as written; answers the outputs it was expected to write.
+fn replay_on_the_demo_node(inv: &Invocation, tmp: &Path) -> (Output, Vec<(Option<String>, PathBuf)>) {
+    let mut args = inv.args.clone();
+    args.extend(["--facts".to_string(), "fixtures/demo/observation.json".to_string()]);
+    let replay = Invocation {
+        origin: inv.origin.clone(),
+        args,
+    };
+    let (output, expected) = run_here(&replay, tmp);
+    assert_ran(&replay, &output, &expected, format_of(&replay.args));
+    (output, expected)
+}
+
 fn run_here(inv: &Invocation, tmp: &Path) -> (Output, Vec<(Option<String>, PathBuf)>) {
     let args = inv.args.clone();
     let outputs: BTreeSet<usize> = output_values(&args).into_iter().map(|(i, _)| i).collect();
@@ -1164,14 +1178,7 @@ fn the_pods_scans_run_on_their_config_map_against_a_recorded_node() {
             );
 
             // The pod's own command line, replaying the demo node's observation instead of probing.
-            let mut args = inv.args.clone();
-            args.extend(["--facts".to_string(), "fixtures/demo/observation.json".to_string()]);
-            let replay = Invocation {
-                origin: inv.origin.clone(),
-                args,
-            };
-            let (output, expected) = run_here(&replay, tmp.path());
-            assert_ran(&replay, &output, &expected, format_of(&replay.args));
+            let (output, expected) = replay_on_the_demo_node(&inv, tmp.path());
             assert_eq!(
                 expected.len(),
                 touches.writes.len(),
@@ -1458,14 +1465,7 @@ fn the_podman_hosts_scan_requires_its_model_and_runs_against_a_recorded_node() {
             specs_dir.join("chat-llama.modelspec.yaml"),
         )
         .expect("copy spec");
-        let mut args = inv.args.clone();
-        args.extend(["--facts".to_string(), "fixtures/demo/observation.json".to_string()]);
-        let replay = Invocation {
-            origin: inv.origin.clone(),
-            args,
-        };
-        let (output, expected) = run_here(&replay, tmp.path());
-        assert_ran(&replay, &output, &expected, format_of(&replay.args));
+        let (_, expected) = replay_on_the_demo_node(&inv, tmp.path());
         assert_eq!(
             expected.len(),
             touches.writes.len(),

@@ -44,17 +44,8 @@ fn scan(dir: &Path, files: &[&str], extra: &[&str]) -> Scan {
         .env_remove("MODELSPEC_NVML_LIB")
         .output()
         .expect("run modelspec");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let report: Json = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("report JSON: {e}\n{text}"));
-    Scan {
-        code: o.status.code(),
-        report,
-        text,
-    }
+    let (code, report, text) = report::report_of(&o);
+    Scan { code, report, text }
 }
 
 /// Two servers on one port (28000: no other test's), each in its own namespace with its own address, plus a crowd of

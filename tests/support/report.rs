@@ -60,3 +60,15 @@ metadata:
 "
     )
 }
+
+/// A finished `modelspec` run: its exit code, its JSON report, and everything it printed (for
+/// failure messages and for asserting a secret appears nowhere).
+pub fn report_of(o: &std::process::Output) -> (Option<i32>, Json, String) {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("report JSON ({e}): {text}"));
+    (o.status.code(), report, text)
+}

@@ -106,6 +106,14 @@ fn read_capped(reader: impl Read, what: &str) -> Result<Vec<u8>, String> {
 
 /// Runs the command; returns the exit code: 0 when the page parses clean, 1 when it has errors.
 pub fn run(req: &Request) -> i32 {
+    // The shared connection flags name a serving endpoint; here the argument is the URL itself.
+    if req.connect.host.is_some() || req.connect.endpoint.is_some() {
+        eprintln!(
+            "error: `metrics` scrapes the URL given as its argument; --host and --endpoint are for `scan` and \
+             `facts` (write the whole URL, e.g. http://10.0.0.5:8000/metrics)"
+        );
+        return exit::ERROR;
+    }
     let (bytes, content_type) = match read(req) {
         Ok(read) => read,
         Err(e) => {

@@ -79,6 +79,9 @@ enum Command {
         which: SchemaName,
     },
     /// Inspect a Prometheus/OpenMetrics exposition (URL or file): families, engine, errors.
+    // The argument is the URL: the endpoint flags `scan` and `facts` share have no place here
+    // (refused when given).
+    #[command(mut_arg("host", |a| a.hide(true)), mut_arg("endpoint", |a| a.hide(true)))]
     Metrics(MetricsArgs),
     /// List every diagnostic and check code with what it checks.
     Codes {
@@ -866,6 +869,19 @@ mod tests {
             .render_long_help()
             .to_string();
         assert!(scan.contains("ports come from the specs"), "{scan}");
+    }
+
+    /// `metrics` takes the URL as its argument: its help offers no endpoint flags, and says
+    /// nothing of specs.
+    #[test]
+    fn metrics_help_offers_no_endpoint_flags() {
+        let mut cmd = command();
+        let metrics = cmd.find_subcommand_mut("metrics").expect("metrics");
+        let help = metrics.render_long_help().to_string();
+        for unwanted in ["--host", "--endpoint", "the specs", "one spec"] {
+            assert!(!help.contains(unwanted), "{unwanted:?} in: {help}");
+        }
+        assert!(help.contains("--token-file"), "{help}");
     }
 
     #[test]

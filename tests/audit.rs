@@ -127,7 +127,8 @@ fn several_outputs_in_one_run_and_stdout_keeps_its_format() {
         text(&o.stdout)
     );
     let report = s.json("out/last.json");
-    assert_eq!(report["summary"]["fail"], 2);
+    // accelerator-count, batch-max-size and the serving process's VLLM_LOGGING_LEVEL.
+    assert_eq!(report["summary"]["fail"], 3);
     let prom = std::fs::read_to_string(s.file("out/modelspec.prom")).expect("prom");
     assert!(
         prom.contains("modelspec_scan_success 1\n"),
@@ -256,7 +257,9 @@ fn waivers_waive_expire_and_go_unused() {
     assert_eq!(count["waiver"]["status"], "fail");
     assert_eq!(count["waiver"]["owner"], "ml-platform@example.com");
     assert_eq!(finding(&report, "batch-max-size")["status"], "fail");
-    assert_eq!(report["summary"]["fail"], 1);
+    // And the environment drift no waiver covers.
+    assert_eq!(finding(&report, "env-variable")["status"], "fail");
+    assert_eq!(report["summary"]["fail"], 2);
     assert_eq!(report["summary"]["waived"], 1);
     let states: Vec<(&str, &str, u64)> = report["waivers"]["outcomes"]
         .as_array()
@@ -280,7 +283,13 @@ fn waivers_waive_expire_and_go_unused() {
     );
 
     // Waiving the last failure makes the scan pass.
-    s.write("all.yaml", &WAIVERS.replace("2000-01-31", "2999-01-31"));
+    // Every drift of the demo waived: its two GPU/batch waivers, and its logging level.
+    let all = format!(
+        "{}  - code: env-variable\n    pointer: /spec/runtime/environment/variables/VLLM_LOGGING_LEVEL\n    \
+         reason: debugging a tokenizer issue\n    owner: serving-team\n    expires: 2999-01-01\n",
+        WAIVERS.replace("2000-01-31", "2999-01-31")
+    );
+    s.write("all.yaml", &all);
     let o = s.scan(&["--waivers", "all.yaml", "--quiet"]);
     assert_eq!(code(&o), 0, "{}", text(&o.stdout));
     assert!(o.stderr.is_empty(), "--quiet: {}", text(&o.stderr));
@@ -451,7 +460,13 @@ fn the_command_line_in_the_report_is_redacted() {
 #[test]
 fn diff_lists_new_failures_and_exits_1_only_for_them() {
     let s = Scratch::new();
-    s.write("all.yaml", &WAIVERS.replace("2000-01-31", "2999-01-31"));
+    // Every drift of the demo waived: its two GPU/batch waivers, and its logging level.
+    let all = format!(
+        "{}  - code: env-variable\n    pointer: /spec/runtime/environment/variables/VLLM_LOGGING_LEVEL\n    \
+         reason: debugging a tokenizer issue\n    owner: serving-team\n    expires: 2999-01-01\n",
+        WAIVERS.replace("2000-01-31", "2999-01-31")
+    );
+    s.write("all.yaml", &all);
     assert_eq!(
         code(&s.scan(&["--waivers", "all.yaml", "-o", "json=before.json", "-q"])),
         0
@@ -461,22 +476,22 @@ fn diff_lists_new_failures_and_exits_1_only_for_them() {
     let o = modelspec(s.path(), &["diff", "before.json", "after.json"]);
     assert_eq!(code(&o), 1, "new failures: {}", text(&o.stderr));
     let out = text(&o.stdout);
-    assert!(out.contains("New failures (2):"), "{out}");
+    assert!(out.contains("New failures (3):"), "{out}");
     assert!(
         out.contains("support-chat accelerator-count /spec/runtime/accelerator/count: waived -> fail"),
         "{out}"
     );
-    assert!(out.contains("fail 0 -> 2 (+2)"), "{out}");
+    assert!(out.contains("fail 0 -> 3 (+3)"), "{out}");
 
     // The other way round the failures are resolved, and nothing new fails.
     let o = modelspec(s.path(), &["diff", "after.json", "before.json", "--format", "json"]);
     assert_eq!(code(&o), 0);
     let d: Json = serde_json::from_slice(&o.stdout).expect("diff JSON");
-    assert_eq!(d["resolved"].as_array().map(Vec::len), Some(2), "{d:#}");
+    assert_eq!(d["resolved"].as_array().map(Vec::len), Some(3), "{d:#}");
     assert_eq!(d["new_failures"].as_array().map(Vec::len), Some(0));
 
     let o = modelspec(s.path(), &["diff", "before.json", "after.json", "--format", "markdown"]);
-    assert!(text(&o.stdout).contains("## New failures (2)"), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("## New failures (3)"), "{}", text(&o.stdout));
 
     let o = modelspec(s.path(), &["diff", "before.json", "before.json"]);
     assert_eq!(code(&o), 0);

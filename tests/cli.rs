@@ -132,25 +132,12 @@ fn json_output_has_the_documented_shape() {
 }
 
 /// Checks output against `schema/validate-output.v1.json` with the tool's own schema engine.
+#[path = "support/report.rs"]
+mod report;
+use report::assert_matches_schema;
+
 fn assert_matches_output_schema(o: &Output) {
     assert_matches_schema(modelspec::schemas::VALIDATE_OUTPUT, &stdout(o));
-}
-
-/// Checks JSON text against one of our published schemas, with the tool's own schema engine.
-fn assert_matches_schema(schema_text: &str, text: &str) {
-    use modelspec::spec::schema::Schema;
-    use modelspec::spec::yaml::{Limits, Syntax, load};
-    let schema = Schema::compile(schema_text).expect("schema compiles");
-    let limits = Limits {
-        max_nodes: usize::MAX,
-        ..Limits::default()
-    };
-    let docs = load(text, Syntax::Json, &limits);
-    let Some(Ok(root)) = docs.first() else {
-        panic!("output does not load: {docs:?}")
-    };
-    let problems = schema.validate(root);
-    assert!(problems.is_empty(), "output violates its schema: {problems:#?}");
 }
 
 #[test]

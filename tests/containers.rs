@@ -104,6 +104,8 @@ fn one_scan_tells_containers_on_one_port_apart() {
         &profile,
     );
     assert!(!text.contains(SECRET), "a container's secret leaked");
+    // Containers, namespaces, forwarders and reach, as the published observation schema says.
+    report::assert_matches_schema(modelspec::schemas::OBSERVATION, &report["observation"].to_string());
 
     let model_and_port = "the serving port and the model id its engine serves";
     for (name, container) in [("alpha", &alpha), ("beta", &beta)] {

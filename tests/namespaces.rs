@@ -85,6 +85,8 @@ fn two_servers_on_one_port_in_their_own_namespaces() {
     }
     let s = scan(dir.path(), &["a.yaml", "b.yaml", "c.yaml"], &[]);
     assert!(!s.text.contains(SECRET), "a planted secret leaked");
+    // Containers, namespaces, forwarders and reach, as the published observation schema says.
+    report::assert_matches_schema(modelspec::schemas::OBSERVATION, &s.report["observation"].to_string());
 
     for (name, pid, ns) in [("model-a", pid_a, &a), ("model-b", pid_b, &b)] {
         let sec = section(&s.report, name);

@@ -73,16 +73,20 @@ pub(crate) fn workload(spec: &ModelSpec, resolution: &Resolution) -> Finding {
          one process serves it",
     );
     match resolution {
-        Resolution::Found { candidate, .. } => b
-            .observed(json!({
-                "pid": candidate.process.pid,
-                "container_id": candidate.workload.as_ref().and_then(|w| w.container_id.clone()),
-                "pod": candidate.workload.as_ref().and_then(|w| match (&w.pod_namespace, &w.pod_name) {
-                    (Some(ns), Some(pod)) => Some(format!("{ns}/{pod}")),
-                    _ => None,
-                }),
-            }))
-            .status(Status::Pass, resolution.describe()),
+        Resolution::Found { candidate, .. } => {
+            // What identifies the workload: its pid, and its container and pod when it has them.
+            let mut observed = serde_json::Map::new();
+            observed.insert("pid".into(), json!(candidate.process.pid));
+            let workload = candidate.workload.as_ref();
+            if let Some(id) = workload.and_then(|w| w.container_id.clone()) {
+                observed.insert("container_id".into(), json!(id));
+            }
+            if let Some((ns, pod)) = workload.and_then(|w| w.pod_namespace.as_ref().zip(w.pod_name.as_ref())) {
+                observed.insert("pod".into(), json!(format!("{ns}/{pod}")));
+            }
+            b.observed(Json::Object(observed))
+                .status(Status::Pass, resolution.describe())
+        }
         Resolution::NotDeployed { .. } => b.status(Status::Skip, resolution.describe()),
         Resolution::Unresolved { status, reason } => b.status(*status, reason.clone()),
     }

@@ -72,3 +72,20 @@ pub fn report_of(o: &std::process::Output) -> (Option<i32>, Json, String) {
     let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("report JSON ({e}): {text}"));
     (o.status.code(), report, text)
 }
+
+/// Checks JSON text against one of our published schemas, with the tool's own schema engine.
+pub fn assert_matches_schema(schema_text: &str, text: &str) {
+    use modelspec::spec::schema::Schema;
+    use modelspec::spec::yaml::{Limits, Syntax, load};
+    let schema = Schema::compile(schema_text).expect("schema compiles");
+    let limits = Limits {
+        max_nodes: usize::MAX,
+        ..Limits::default()
+    };
+    let docs = load(text, Syntax::Json, &limits);
+    let Some(Ok(root)) = docs.first() else {
+        panic!("output does not load: {docs:?}")
+    };
+    let problems = schema.validate(root);
+    assert!(problems.is_empty(), "output violates its schema: {problems:#?}");
+}

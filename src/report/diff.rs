@@ -179,16 +179,11 @@ fn status(s: Option<Status>) -> &'static str {
     s.map_or("absent", Status::as_str)
 }
 
+/// A value as people read it (the table's and Markdown's rules), `-` for none, cut at 60.
 fn value(v: &Json) -> String {
-    let text = match v {
+    match v {
         Json::Null => "-".to_string(),
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 60 {
-        format!("{}…", text.chars().take(59).collect::<String>())
-    } else {
-        text
+        other => super::human::short(other, 60),
     }
 }
 

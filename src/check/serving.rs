@@ -169,7 +169,7 @@ fn probe_check(code: &str, pointer: &str, path: &str, timeout_s: u64, view: &Res
                     &rule,
                 );
             let slow = latency_ms.is_some_and(|ms| ms > (timeout_s * 1000) as f64);
-            let ms = latency_ms.map_or_else(String::new, |ms| format!(" in {ms:.0} ms"));
+            let ms = latency_ms.map_or_else(String::new, |ms| format!(" in {} ms", super::milliseconds(ms)));
             if !(200..300).contains(&status) {
                 b.remediation(format!("the probe would fail; check the server's state{semantics}"))
                     .status(

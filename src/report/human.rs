@@ -54,11 +54,10 @@ fn number(v: &Json) -> String {
     }
 }
 
-/// Milliseconds rounded to whole ones (one decimal under 10 ms).
+/// Milliseconds by [`crate::check::milliseconds`], the rule findings' messages follow.
 fn milliseconds(v: &Json) -> String {
     match v.as_f64() {
-        Some(f) if f.abs() < 10.0 && f.fract() != 0.0 => format!("{:.1}", f),
-        Some(f) if f.abs() < 1e15 => format!("{}", f.round() as i64),
+        Some(f) if f.abs() < 1e15 => crate::check::milliseconds(f),
         _ => value(v),
     }
 }

@@ -13,7 +13,8 @@
 //!   in any case, one of [`SECRET_NAME_PARTS`]) or the value looks like a token: it starts
 //!   with one of [`TOKEN_PREFIXES`], or it is at least 32 characters all from
 //!   `[A-Za-z0-9_+/=-]`, with letters and digits, and more than 3 bits of entropy per
-//!   character (API keys, base64, hex secrets; a plain path or word list is not), or it is a
+//!   character, with a run between `-`, `_`, `.` and `/` that reads as random rather than as
+//!   words (API keys, base64, hex secrets; a model name, a path, a GPU UUID are not), or it is a
 //!   URL with credentials in its authority (`https://user:pass@collector:4317`).
 //!
 //! Command lines are shown (they are how the model is served) but pass through [`redact_argv`]:
@@ -207,7 +208,31 @@ pub fn looks_like_token(value: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '/' | '=' | '-'));
     let letters = value.chars().any(|c| c.is_ascii_alphabetic());
     let digits = value.chars().any(|c| c.is_ascii_digit());
-    token_chars && letters && digits && shannon_entropy(value) > 3.0
+    token_chars && letters && digits && shannon_entropy(value) > 3.0 && has_random_run(value)
+}
+
+/// Whether `value` has a run between name separators (`-`, `_`, `.`, `/`) that reads as random
+/// rather than as words: 24 characters or more, 16 or more with letters and digits, or 12 or
+/// more whose case turns from lower to upper at least three times (`bPxRfiCYEXAMPLEKEY`, where
+/// words in CamelCase turn once or twice). Model
+/// names and paths are short words joined by separators (`mistralai/Mistral-7B-Instruct-v0.3`,
+/// `/models/deepseek-ai/DeepSeek-R1-Distill-Qwen-32B`), and so are GPU and MIG UUIDs; keys and
+/// base64 secrets are long runs. A Hugging Face cache's commit folder (`snapshots/<40 hex>`) is
+/// a revision, not a secret, and does not count.
+fn has_random_run(value: &str) -> bool {
+    let mut previous = "";
+    value.split(['-', '_', '.', '/']).any(|run| {
+        let revision = previous == "snapshots" && run.len() == 40 && run.bytes().all(|b| b.is_ascii_hexdigit());
+        previous = run;
+        let letters = run.bytes().any(|b| b.is_ascii_alphabetic());
+        let digits = run.bytes().any(|b| b.is_ascii_digit());
+        let case_turns = run
+            .as_bytes()
+            .windows(2)
+            .filter(|pair| pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase())
+            .count();
+        !revision && (run.len() >= 24 || (run.len() >= 16 && letters && digits) || (run.len() >= 12 && case_turns >= 3))
+    })
 }
 
 /// Whether a value is a URL with credentials in it (`https://user:pass@host/`).
@@ -328,6 +353,11 @@ mod tests {
             "Bearer abc.def",
             "3f9a1c07b2e84d65a0c9e1f27b8d4c3e",
             "dGhpcyBpcyBhIGxvbmcgc2VjcmV0IHZhbHVlMTIzNDU2Nzg5MA==",
+            // An AWS secret access key's shape: base64 with slashes, one long run.
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "models/a8Kd93JfLq02Mzx7PwQe5TnBv6",
+            // A 40-hex run outside a Hugging Face cache's `snapshots/` is treated as a key.
+            "/opt/tokens/5f0b02c75b57c5855da9ae460ce51323ea669d8a",
         ] {
             assert!(looks_like_token(value), "{value}");
             assert_eq!(shown_value("MODEL_NAME", value), REDACTED, "{value}");
@@ -345,6 +375,15 @@ mod tests {
             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1",
             "short_token_like_1",
             "abcdefghijklmnopqrstuvwxyzabcdefghij",
+            // Model names, paths and device ids: words joined by separators (these were
+            // redacted out of command lines, so `model-id` compared a redaction).
+            "mistralai/Mistral-7B-Instruct-v0.3",
+            "TheBloke/Mixtral-8x7B-Instruct-v0.1-GPTQ",
+            "/models/deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
+            "/mnt/models/llama3-8b-instruct-q4_k_m.gguf",
+            "/root/.cache/huggingface/hub/models--meta-llama--Meta-Llama-3.1-8B-Instruct/snapshots/5f0b02c75b57c5855da9ae460ce51323ea669d8a",
+            "GPU-8e4c1f2a-3b5d-4c6e-9f70-1a2b3c4d5e6f",
+            "MIG-4b1c2d3e-5f60-7a8b-9c0d-1e2f3a4b5c6d",
         ] {
             assert!(!looks_like_token(value), "{value}");
             assert_eq!(shown_value("MODEL_NAME", value), value);
@@ -380,6 +419,8 @@ mod tests {
             "--api-key",
             "--port",
             "8000",
+            "--served-model-name",
+            "mistralai/Mistral-7B-Instruct-v0.3",
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -403,6 +444,8 @@ mod tests {
             "--api-key",
             "--port",
             "8000",
+            "--served-model-name",
+            "mistralai/Mistral-7B-Instruct-v0.3",
         ];
         assert_eq!(shown, expected);
     }

@@ -15,8 +15,9 @@ What it measures (each a whole process, as users run it):
     replay of the same node's saved observation;
   * peak RSS of each (from /usr/bin/time, so the Python parent's size does not leak in), and the
     release binary's size.
-A figure more than 10% worse than the last recorded one is flagged in the table. Timings from a
-busy machine are noise: the load average is recorded, and the script warns above 1.0.
+A figure more than 10% worse than the last recorded one is flagged in the table (wall-clock
+figures only when the same-run baseline ran within 25% of its last time: same machine speed;
+ratios, memory and size always). Timings from a busy machine are noise: the load average is recorded, and the script warns above 1.0.
 
 Exit: 0 written, 2 something missing (binary, reference standard, Python packages).
 """
@@ -186,13 +187,28 @@ def binary_size(tmp):
 # Which way is better for each figure, for the regression check.
 LOWER_IS_BETTER = {"validate_ours_s", "validate_ours_rss_kib", "metrics_ours_rss_kib", "scan_live_ms",
                    "scan_replay_ms", "scan_live_rss_kib", "scan_replay_rss_kib", "binary_bytes",
-                   "binary_stripped_bytes"}
+                   "binary_stripped_bytes", "scan_ratio"}
 HIGHER_IS_BETTER = {"validate_ratio", "metrics_ours_mb_s", "metrics_python_ratio", "metrics_crate_ratio"}
+# Wall-clock figures: compared with the last run only on a machine of the same speed, judged by
+# the same-run Python validator (a VM moved to slower hardware slows everything alike; the
+# ratios, which carry their own baseline, are compared whatever the machine).
+ABSOLUTE_TIMES = {"validate_ours_s", "metrics_ours_mb_s", "scan_live_ms", "scan_replay_ms"}
+SAME_MACHINE = 0.25
+
+
+def machine_speed_change(now, before):
+    """How much slower (positive) the same-run baseline ran than last time."""
+    if not before.get("validate_python_s") or "validate_python_s" not in now:
+        return 0.0
+    return now["validate_python_s"] / before["validate_python_s"] - 1.0
 
 
 def regressions(now, before):
     out = {}
-    for key in LOWER_IS_BETTER | HIGHER_IS_BETTER:
+    keys = LOWER_IS_BETTER | HIGHER_IS_BETTER
+    if abs(machine_speed_change(now, before)) > SAME_MACHINE:
+        keys -= ABSOLUTE_TIMES
+    for key in keys:
         if key not in now or key not in before or not before[key]:
             continue
         change = (now[key] - before[key]) / before[key]
@@ -241,6 +257,12 @@ def render(m, d, before, worse):
         f" {d['binary_stripped_bytes'] / 1e6:.1f} MB{flag('binary_stripped_bytes')} | | |",
         "",
     ]
+    speed = machine_speed_change(d, before or {})
+    if before is not None and abs(speed) > SAME_MACHINE:
+        lines.append(f"The same-run baseline (the Python validator) ran {speed:+.0%} against the last recorded"
+                     " run: another machine speed, so wall-clock figures are not compared with it, only"
+                     " ratios, memory and size.")
+        lines.append("")
     if before is None:
         lines.append("No earlier run recorded: nothing to compare against.")
     elif worse:

@@ -735,6 +735,39 @@ fn tool(name: &str) -> Option<PathBuf> {
 // ---------------------------------------------------------------------------------------------
 // The tests.
 
+/// The top README's and the reference's command lines, as users copy them.
+#[test]
+fn the_readme_and_the_reference_show_command_lines_that_parse() {
+    let mut seen = 0;
+    for path in [root().join("README.md"), root().join("docs/reference.md")] {
+        for block in shell_blocks(&read(&path)) {
+            for inv in modelspec_lines(&block, &relative(&path)) {
+                check(&inv);
+                seen += 1;
+            }
+        }
+    }
+    assert!(
+        seen >= 4,
+        "only {seen} command lines found in the README and docs/reference.md"
+    );
+}
+
+/// Every scan check is described in the reference, so a new check cannot ship undocumented.
+#[test]
+fn the_reference_names_every_check() {
+    let reference = read(&root().join("docs/reference.md"));
+    let missing: Vec<&str> = modelspec::check::CHECKS
+        .iter()
+        .map(|check| check.0)
+        .filter(|code| !reference.contains(&format!("`{code}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/reference.md does not name the checks {missing:?}"
+    );
+}
+
 #[test]
 fn every_manifest_parses_as_yaml() {
     let docs = manifests();

@@ -132,7 +132,7 @@ pub const CHECKS: &[(&str, &str)] = &[
     (serving::LIVENESS, "the liveness probe answers 2xx within its timeout"),
     (
         serving::MAX_CONCURRENCY,
-        "the engine admits at most maxConcurrency requests",
+        "the engine admits exactly maxConcurrency requests (fewer refuses promised traffic, more leaves the cap unenforced)",
     ),
     (serving::TIMEOUT, "the engine's request timeout equals timeoutSeconds"),
     (observability::LOG_LEVEL, "the engine logs at the declared level"),

@@ -226,7 +226,7 @@ fn max_concurrency(declared: u64, view: &Result<EngineView, Unseen>) -> Finding 
     let b = b.observed(fact.value).evidence(
         "http+host",
         view.evidence(fact),
-        "the engine admits at most maxConcurrency requests at once",
+        "the engine admits exactly maxConcurrency requests at once: fewer refuses promised traffic, more leaves the cap unenforced",
     );
     let admits = format!(
         "the engine admits up to {} requests ({}), {declared} declared",

@@ -143,12 +143,14 @@ pub fn run(req: &Request) -> i32 {
 pub fn print_codes() {
     let mut out = std::io::stdout().lock();
     let mut scan_heading = false;
-    for (code, severity, summary) in all_codes() {
+    let codes = all_codes();
+    let width = codes.iter().map(|(code, _, _)| code.len()).max().unwrap_or(0);
+    for (code, severity, summary) in codes {
         if severity == "check" && !scan_heading {
             scan_heading = true;
             let _ = writeln!(out, "\nscan checks (src/check/):");
         }
-        let _ = writeln!(out, "{code:<32} {severity:<8} {summary}");
+        let _ = writeln!(out, "{code:<width$} {severity:<8} {summary}");
     }
 }
 

@@ -11,7 +11,7 @@ use modelspec_probe_metrics::{Exposition, Family, Format, Limits, MetricType, pa
 use serde_json::json;
 
 use super::engine::{EngineView, Unseen};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::observe::prometheus::LabelledValue;
 use crate::observe::window::MetricsWindow;
 use crate::observe::{Observation, ProbeOutcome};
@@ -19,19 +19,67 @@ use crate::runtime::{Answer, Answers, EngineId};
 use crate::spec::ModelSpec;
 
 /// The metrics endpoint answers Prometheus text with the engine's families, when declared on.
-pub const EXPOSED: &str = "metrics-exposed";
+pub const EXPOSED: Check = Check {
+    code: "metrics-exposed",
+    domain: Domain::Observability,
+    summary: "the metrics endpoint answers Prometheus text with the engine's families",
+    explanation: "operations.observability.metrics: with enabled (or unset), the metrics endpoint (the declared port, else the engine's metrics port, else the serving port; the engine's path: /metrics, NIM /v1/metrics, TensorRT-LLM /prometheus/metrics) must answer Prometheus or OpenMetrics text; missing expected families (vLLM's running, waiting, latency and token families, with their renames) and malformed lines warn. Names with `:` (vllm:, sglang:, llamacpp:) are also found as an OpenTelemetry collector or a managed Prometheus rewrites them (vllm_, sglang_, llamacpp_), and the message says which form the page uses. enabled: false with an endpoint serving warns. Providers other than prometheus are skipped.",
+    pointers: &[METRICS_PTR],
+};
+
 /// The p95 of end-to-end latency is under `targetLatencyMsP95`.
-pub const LATENCY_P95: &str = "latency-p95";
+pub const LATENCY_P95: Check = Check {
+    code: "latency-p95",
+    domain: Domain::Scaling,
+    summary: "the p95 bucket of end-to-end latency lies under targetLatencyMsP95",
+    explanation: "Bound: the bucket holding the 95th percentile of the engine's end-to-end latency histogram (vllm:e2e_request_latency_seconds, tgi_request_duration, sglang:e2e_request_latency_seconds, trtllm_e2e_request_latency_seconds; every label set merged) must lie wholly under operations.scaling.targetLatencyMsP95 to pass, wholly over it to fail; a bucket that straddles the target is unknown. Without a measurement window this is the server's lifetime histogram, and the finding says so.",
+    pointers: &[P95_PTR],
+};
+
 /// Running requests seen on the page do not exceed `maxBatchSize`.
-pub const OBSERVED_BATCH: &str = "batch-observed";
+pub const OBSERVED_BATCH: Check = Check {
+    code: "batch-observed",
+    domain: Domain::Batch,
+    summary: "sequences running at the scrape do not exceed maxBatchSize",
+    explanation: "Bound: sequences running when the page was scraped (vllm:num_requests_running, tgi_batch_current_size, sglang:num_running_reqs, llamacpp:requests_processing, nv_trt_llm_request_metrics{request_type=\"active\"}) must not exceed runtime.batch.maxBatchSize. One scrape is one instant.",
+    pointers: &["/spec/runtime/batch/maxBatchSize"],
+};
+
 /// No queueing, preemption or near-full KV cache on the page.
-pub const SATURATION: &str = "saturation";
+pub const SATURATION: Check = Check {
+    code: "saturation",
+    domain: Domain::Batch,
+    summary: "no waiting requests, preemptions or near-full KV cache",
+    explanation: "Warns when the page shows requests waiting (vllm:num_requests_waiting, tgi_queue_size, sglang:num_queue_reqs, llamacpp:requests_deferred), a KV cache 90% full or more (vllm:kv_cache_usage_perc, formerly gpu_cache_usage_perc; llama.cpp's llamacpp:kv_cache_usage_ratio only on older builds), or preemptions since start. When the engine's KV-cache gauge is absent (llama.cpp removed it), the message says so and names the families judged instead (requests_deferred, with requests_processing). Names with `:` are also read as a collector rewrites them (vllm_, sglang_, llamacpp_); the evidence lists the families as the page names them.",
+    pointers: &["/spec/runtime/batch"],
+};
+
 /// The observed request rate, against `targetRps` (report-only unless clearly exceeded).
-pub const REQUEST_RATE: &str = "request-rate";
+pub const REQUEST_RATE: Check = Check {
+    code: "request-rate",
+    domain: Domain::Scaling,
+    summary: "the observed request rate against targetRps (Prometheus)",
+    explanation: "With --prometheus: the request rate over --range (sum of rate() of the latency histogram's _count) against operations.scaling.targetRps, per replica. Report-only: it passes unless the rate is more than 1.2x the target, which warns.",
+    pointers: &["/spec/operations/scaling/targetRps"],
+};
+
 /// GPU cost per 1,000 tokens, from the token rate and the GPU price, under the target.
-pub const COST: &str = "cost-per-1k-tokens";
+pub const COST: Check = Check {
+    code: "cost-per-1k-tokens",
+    domain: Domain::Governance,
+    summary: "GPU cost per 1,000 tokens (GPUs x --gpu-hourly-usd / token rate) under the target",
+    explanation: "Bound: the declared GPUs (runtime.accelerator.count) x --gpu-hourly-usd, divided by the tokens served per second (prompt and generated token counters: vllm:prompt_tokens_total + vllm:generation_tokens_total, sglang:, llamacpp:, trtllm_ equivalents, TGI's token histogram sums), per 1,000 tokens, must be at most governance.cost.targetCostPer1kTokensUsd. The token rate comes from --prometheus over --range, else from a --window; without either it is unknown, and without a price it is skipped.",
+    pointers: &["/spec/governance/cost/targetCostPer1kTokensUsd"],
+};
+
 /// The prompts the engine has served, from its prompt-length histogram, against the limit.
-pub const SEQUENCE_OBSERVED: &str = "sequence-length-observed";
+pub const SEQUENCE_OBSERVED: Check = Check {
+    code: "sequence-length-observed",
+    domain: Domain::Batch,
+    summary: "the longest prompts served (prompt-length histogram) stay clear of maxSequenceLengthTokens",
+    explanation: "Evidence for runtime.batch.maxSequenceLengthTokens from the engine's prompt-length histogram (vllm:request_prompt_tokens, tgi_request_input_length, nv_llm_input_token_len): the bucket of the longest prompts served. A bucket starting at 90% of the limit or more warns that clients send prompts near it. TGI lays out its buckets up to its max input tokens, so the top bucket also shows that limit.",
+    pointers: &["/spec/runtime/batch/maxSequenceLengthTokens"],
+};
 
 /// How close to `maxSequenceLengthTokens` a prompt bucket may start before it warns.
 const NEAR_LIMIT: f64 = 0.9;
@@ -421,12 +469,12 @@ pub(crate) fn check(
     if let Some(decl) = declared {
         match view {
             Ok(v) => out.push(exposed(decl, v, &page)),
-            Err(unseen) => out.push(unseen.finding(FindingBuilder::new(EXPOSED, Domain::Observability, METRICS_PTR))),
+            Err(unseen) => out.push(unseen.finding(FindingBuilder::new(&EXPOSED, METRICS_PTR))),
         }
     }
     let Some(engine) = engine else {
         if target_p95.is_some() {
-            out.push(FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).status(
+            out.push(FindingBuilder::new(&LATENCY_P95, P95_PTR).status(
                 Status::Unknown,
                 "the serving engine could not be identified, so neither could its latency histogram",
             ));
@@ -442,7 +490,7 @@ pub(crate) fn check(
             (Some(answer), _) => out.push(latency_p95_over_range(target, answer)),
             (None, Some(Ok(w))) => out.push(windowed_latency(target, &names, w)),
             (None, Some(Err(why))) => out.push(
-                FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR)
+                FindingBuilder::new(&LATENCY_P95, P95_PTR)
                     .declared(target)
                     .status(Status::Unknown, why.clone()),
             ),
@@ -534,7 +582,7 @@ const METRICS_PTR: &str = "/spec/operations/observability/metrics";
 const P95_PTR: &str = "/spec/operations/scaling/targetLatencyMsP95";
 
 fn exposed(decl: &crate::spec::model::Metrics, view: &EngineView, page: &Result<Page, String>) -> Finding {
-    let b = FindingBuilder::new(EXPOSED, Domain::Observability, METRICS_PTR).declared(json!({
+    let b = FindingBuilder::new(&EXPOSED, METRICS_PTR).declared(json!({
         "enabled": decl.enabled, "provider": decl.provider, "port": decl.port
     }));
     if let Some(provider) = &decl.provider
@@ -654,7 +702,7 @@ fn p95_of(mut merged: Vec<(f64, f64)>) -> Option<(f64, f64, f64)> {
 }
 
 fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String>) -> Finding {
-    let b = FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).declared(target_ms);
+    let b = FindingBuilder::new(&LATENCY_P95, P95_PTR).declared(target_ms);
     let page = match page {
         Ok(p) => p,
         Err(why) => return b.status(Status::Unknown, format!("no metrics to read the latency from: {why}")),
@@ -693,7 +741,7 @@ fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String
 
 fn observed_batch(declared: u64, family: &Family, filter: Option<(&str, &str)>, page: &Page) -> Finding {
     let running = total(family, filter);
-    let b = FindingBuilder::new(OBSERVED_BATCH, Domain::Batch, "/spec/runtime/batch/maxBatchSize")
+    let b = FindingBuilder::new(&OBSERVED_BATCH, "/spec/runtime/batch/maxBatchSize")
         .declared(declared)
         .observed(running)
         .evidence(
@@ -754,7 +802,7 @@ fn saturation(names: &EngineMetrics, page: &Page) -> Option<Finding> {
     if let Some(p) = preempted.filter(|p| *p > 0.0) {
         signs.push(format!("{p} preemption(s) since start"));
     }
-    let b = FindingBuilder::new(SATURATION, Domain::Batch, "/spec/runtime/batch")
+    let b = FindingBuilder::new(&SATURATION, "/spec/runtime/batch")
         .observed(json!({"waiting": waiting, "kv_cache_usage": kv, "preemptions": preempted}))
         .evidence(
             "http",
@@ -774,7 +822,7 @@ fn saturation(names: &EngineMetrics, page: &Page) -> Option<Finding> {
 }
 
 fn latency_p95_over_range(target_ms: f64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
-    let b = FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).declared(target_ms);
+    let b = FindingBuilder::new(&LATENCY_P95, P95_PTR).declared(target_ms);
     let (samples, scope) = match answer {
         Ok(a) => a,
         Err(why) => return b.status(Status::Unknown, format!("Prometheus could not answer: {why}")),
@@ -811,7 +859,7 @@ fn latency_p95_over_range(target_ms: f64, answer: Result<(&[LabelledValue], Stri
 }
 
 fn request_rate(target: f64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
-    let b = FindingBuilder::new(REQUEST_RATE, Domain::Scaling, "/spec/operations/scaling/targetRps").declared(target);
+    let b = FindingBuilder::new(&REQUEST_RATE, "/spec/operations/scaling/targetRps").declared(target);
     let (samples, scope) = match answer {
         Ok(a) => a,
         Err(why) => return b.status(Status::Unknown, format!("Prometheus could not answer: {why}")),
@@ -833,7 +881,7 @@ fn request_rate(target: f64, answer: Result<(&[LabelledValue], String), String>)
 }
 
 fn peak_batch(declared: u64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
-    let b = FindingBuilder::new(OBSERVED_BATCH, Domain::Batch, "/spec/runtime/batch/maxBatchSize").declared(declared);
+    let b = FindingBuilder::new(&OBSERVED_BATCH, "/spec/runtime/batch/maxBatchSize").declared(declared);
     let (samples, scope) = match answer {
         Ok(a) => a,
         Err(why) => return b.status(Status::Unknown, format!("Prometheus could not answer: {why}")),
@@ -939,7 +987,7 @@ fn bucket_deltas(start: &[(f64, f64)], end: &[(f64, f64)]) -> (Vec<(f64, f64)>, 
 }
 
 fn windowed_latency(target_ms: f64, names: &EngineMetrics, w: &Windowed) -> Finding {
-    let b = FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).declared(target_ms);
+    let b = FindingBuilder::new(&LATENCY_P95, P95_PTR).declared(target_ms);
     let (Some(start), Some(end)) = (
         find(&w.start, names.latency_histogram),
         find(&w.end, names.latency_histogram),
@@ -1048,12 +1096,7 @@ fn token_rate(
 }
 
 fn cost(target: f64, gpus: u64, hourly: Option<f64>, tokens: Option<Result<(f64, String), String>>) -> Finding {
-    let b = FindingBuilder::new(
-        COST,
-        Domain::Governance,
-        "/spec/governance/cost/targetCostPer1kTokensUsd",
-    )
-    .declared(target);
+    let b = FindingBuilder::new(&COST, "/spec/governance/cost/targetCostPer1kTokensUsd").declared(target);
     let Some(hourly) = hourly else {
         return b.status(
             Status::Skip,
@@ -1093,12 +1136,7 @@ fn cost(target: f64, gpus: u64, hourly: Option<f64>, tokens: Option<Result<(f64,
 
 /// The longest prompts served, as the prompt-length histogram's highest non-empty bucket.
 fn sequence_observed(limit: u64, family: &Family, page: &Page) -> Finding {
-    let b = FindingBuilder::new(
-        SEQUENCE_OBSERVED,
-        Domain::Batch,
-        "/spec/runtime/batch/maxSequenceLengthTokens",
-    )
-    .declared(limit);
+    let b = FindingBuilder::new(&SEQUENCE_OBSERVED, "/spec/runtime/batch/maxSequenceLengthTokens").declared(limit);
     let mut buckets = merged_buckets(family);
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     // The highest bucket whose count grows: the longest prompts fall in (previous, that].

@@ -319,7 +319,7 @@ fn waiver(text: &str, item: &Node, pointer: &str, out: &mut Vec<Diagnostic>) -> 
     };
     let before = out.len();
     let code = string("code").unwrap_or_default();
-    if !CHECKS.iter().any(|(c, _)| *c == code) {
+    if !CHECKS.iter().any(|check| check.code == code) {
         let (p, span) = at("code");
         let mut d = Diagnostic::new(
             codes::UNKNOWN_CODE,
@@ -328,7 +328,7 @@ fn waiver(text: &str, item: &Node, pointer: &str, out: &mut Vec<Diagnostic>) -> 
             span,
             format!("{code:?} is not a check code"),
         );
-        d = match crate::suggest::closest(&code, CHECKS.iter().map(|(c, _)| *c)) {
+        d = match crate::suggest::closest(&code, CHECKS.iter().map(|check| check.code)) {
             Some(near) => d.with_help(format!("did you mean `{near}`? `modelspec codes` lists them all")),
             None => d.with_help("`modelspec codes` lists the check codes"),
         };

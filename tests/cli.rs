@@ -376,7 +376,8 @@ fn codes_command_lists_every_lint() {
     for lint in modelspec::spec::lint::LINTS {
         assert!(text.contains(lint.code), "{} missing from `modelspec codes`", lint.code);
     }
-    for (code, _) in modelspec::check::CHECKS {
+    for check in modelspec::check::CHECKS {
+        let code = check.code;
         assert!(text.contains(code), "{code} missing from `modelspec codes`");
     }
 }
@@ -465,7 +466,8 @@ fn codes_as_json_have_a_stable_shape() {
         assert!(!entry["summary"].as_str().expect("summary").is_empty());
     }
     let has = |code: &str, command: &str| codes.iter().any(|e| e["code"] == code && e["command"] == command);
-    for (code, _) in modelspec::check::CHECKS {
+    for check in modelspec::check::CHECKS {
+        let code = check.code;
         assert!(has(code, "scan"), "{code} missing");
     }
     for lint in modelspec::spec::lint::LINTS {

@@ -759,7 +759,7 @@ fn the_reference_names_every_check() {
     let reference = read(&root().join("docs/reference.md"));
     let missing: Vec<&str> = modelspec::check::CHECKS
         .iter()
-        .map(|check| check.0)
+        .map(|check| check.code)
         .filter(|code| !reference.contains(&format!("`{code}`")))
         .collect();
     assert!(

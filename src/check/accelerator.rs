@@ -6,26 +6,74 @@ use serde_json::{Value as Json, json};
 
 use super::attribution::{Attribution, attribute};
 use super::engine::{EngineView, Unseen};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::catalogue::{ComputeCapability, Precision, PrecisionSpelling, parse_declared_type};
 use crate::observe::{Observation, ProbeOutcome};
 use crate::runtime::{EngineFacts, Fact, Source};
 use crate::spec::ModelSpec;
 
 /// NVML sees NVIDIA GPUs on the node.
-pub const VENDOR: &str = "accelerator-vendor";
+pub const VENDOR: Check = Check {
+    code: "accelerator-vendor",
+    domain: Domain::Accelerator,
+    summary: "NVML sees NVIDIA GPUs on the node",
+    explanation: "Compares runtime.accelerator.vendor with what NVML sees. nvidia passes when NVML loads and lists at least one GPU; other vendors are skipped (modelspec reads NVIDIA GPUs only).",
+    pointers: &[VENDOR_PTR],
+};
+
 /// The GPUs are the declared type (family, then memory and form factor when declared).
-pub const TYPE: &str = "accelerator-type";
+pub const TYPE: Check = Check {
+    code: "accelerator-type",
+    domain: Domain::Accelerator,
+    summary: "the GPUs are the declared type (family; memory and form factor when declared)",
+    explanation: "Equality of GPU family between runtime.accelerator.type and every GPU's NVML name (a10 is not a10g). Memory (within 10%) and form factor (pcie, sxm, nvl) are compared only when the declared type names them.",
+    pointers: &[TYPE_PTR],
+};
+
 /// At least the declared number of usable GPUs.
-pub const COUNT: &str = "accelerator-count";
+pub const COUNT: Check = Check {
+    code: "accelerator-count",
+    domain: Domain::Accelerator,
+    summary: "at least the declared number of usable GPUs",
+    explanation: "Bound: the GPUs holding a process of the serving process tree (NVML compute processes joined with the host probe's process tree, across PID namespaces) must be at least runtime.accelerator.count. When nothing can be attributed, usable visible GPUs are counted instead, and the evidence says which rule applied.",
+    pointers: &[COUNT_PTR],
+};
+
 /// The declared precision runs natively on every GPU (compute capability).
-pub const PRECISION: &str = "accelerator-precision";
+pub const PRECISION: Check = Check {
+    code: "accelerator-precision",
+    domain: Domain::Accelerator,
+    summary: "the declared precision runs natively on every GPU (compute capability)",
+    explanation: "The declared identity.model.precision must run natively on every GPU: bf16 needs compute capability 8.0, fp8 8.9, fp4 10.0 (NVML compute capability).",
+    pointers: &[PRECISION_PTR],
+};
+
 /// MIG is on (or pending) exactly where the declared type names a MIG profile.
-pub const MIG: &str = "accelerator-mig";
+pub const MIG: Check = Check {
+    code: "accelerator-mig",
+    domain: Domain::Accelerator,
+    summary: "MIG is on (or pending) only when the declared type names a MIG profile",
+    explanation: "A spec for whole GPUs expects MIG mode off on every GPU: MIG on, or pending (on after the next GPU reset, NVML's pending mode), is drift (fail) unless runtime.accelerator.type names a MIG profile (`<gpu>-mig-<profile>`, e.g. a100-80gb-mig-3g.40gb). A declared profile is drift when MIG is off on every GPU, or when no MIG slice has that profile; unknown when the slices cannot be read.",
+    pointers: &[TYPE_PTR],
+};
+
 /// No other process shares the GPUs the serving process holds.
-pub const SHARED: &str = "gpu-shared";
+pub const SHARED: Check = Check {
+    code: "gpu-shared",
+    domain: Domain::Accelerator,
+    summary: "no process outside the serving process tree on the GPUs it holds",
+    explanation: "Warns when processes outside the serving process tree run on the GPUs it holds (NVML compute processes), naming each pid and its memory.",
+    pointers: &[COUNT_PTR],
+};
+
 /// The serving command line's parallelism (tensor × pipeline) matches the declared count.
-pub const PARALLELISM: &str = "accelerator-parallelism";
+pub const PARALLELISM: Check = Check {
+    code: "accelerator-parallelism",
+    domain: Domain::Accelerator,
+    summary: "tensor × pipeline parallel size on the serving command line equals the declared count",
+    explanation: "Equality: tensor-parallel size x pipeline-parallel size the engine runs with must equal runtime.accelerator.count. Read by the engine readers (one parser: the last occurrence of a flag wins, --tensor_parallel_size equals --tensor-parallel-size): vLLM and NIM --tensor-parallel-size/-tp, --pipeline-parallel-size/-pp; SGLang /server_info tp_size/pp_size, else --tp-size/--tp, --pp-size/--pp; TGI --num-shard or NUM_SHARD; TensorRT-LLM --tp_size/--pp_size. No finding when neither is stated (engine defaults only).",
+    pointers: &[COUNT_PTR],
+};
 
 const VENDOR_PTR: &str = "/spec/runtime/accelerator/vendor";
 const TYPE_PTR: &str = "/spec/runtime/accelerator/type";
@@ -66,7 +114,7 @@ pub(crate) fn check(
 ) {
     let accelerator = &spec.spec.runtime.accelerator;
     let precision = spec.spec.identity.model.precision.as_deref();
-    let b = |code: &str, pointer: &str| FindingBuilder::new(code, Domain::Accelerator, pointer);
+    let b = |check: &Check, pointer: &str| FindingBuilder::new(check, pointer);
 
     if !accelerator.vendor.trim().eq_ignore_ascii_case("nvidia") {
         let why = format!(
@@ -74,14 +122,14 @@ pub(crate) fn check(
             accelerator.vendor
         );
         for (code, pointer, declared) in [
-            (VENDOR, VENDOR_PTR, json!(accelerator.vendor)),
-            (TYPE, TYPE_PTR, json!(accelerator.kind)),
-            (COUNT, COUNT_PTR, json!(accelerator.count)),
+            (&VENDOR, VENDOR_PTR, json!(accelerator.vendor)),
+            (&TYPE, TYPE_PTR, json!(accelerator.kind)),
+            (&COUNT, COUNT_PTR, json!(accelerator.count)),
         ] {
             out.push(b(code, pointer).declared(declared).status(Status::Skip, why.clone()));
         }
         if let Some(p) = precision {
-            out.push(b(PRECISION, PRECISION_PTR).declared(p).status(Status::Skip, why));
+            out.push(b(&PRECISION, PRECISION_PTR).declared(p).status(Status::Skip, why));
         }
         return;
     }
@@ -91,29 +139,29 @@ pub(crate) fn check(
         GpuView::Unseen(reason) => {
             let msg = format!("not observed: {reason}");
             out.push(
-                b(VENDOR, VENDOR_PTR)
+                b(&VENDOR, VENDOR_PTR)
                     .declared(accelerator.vendor.as_str())
                     .status(Status::Unknown, msg.clone()),
             );
             out.push(
-                b(TYPE, TYPE_PTR)
+                b(&TYPE, TYPE_PTR)
                     .declared(accelerator.kind.as_str())
                     .status(Status::Unknown, msg.clone()),
             );
             out.push(
-                b(COUNT, COUNT_PTR)
+                b(&COUNT, COUNT_PTR)
                     .declared(accelerator.count)
                     .status(Status::Unknown, msg.clone()),
             );
             if let Some(p) = precision {
                 out.push(
-                    b(PRECISION, PRECISION_PTR)
+                    b(&PRECISION, PRECISION_PTR)
                         .declared(p)
                         .status(Status::Unknown, msg.clone()),
                 );
             }
-            out.push(b(MIG, TYPE_PTR).status(Status::Unknown, msg.clone()));
-            out.push(b(SHARED, COUNT_PTR).status(Status::Unknown, msg));
+            out.push(b(&MIG, TYPE_PTR).status(Status::Unknown, msg.clone()));
+            out.push(b(&SHARED, COUNT_PTR).status(Status::Unknown, msg));
             return;
         }
     };
@@ -154,7 +202,7 @@ fn names(devices: &[DeviceFacts]) -> Json {
 }
 
 fn vendor(declared: &str, devices: &[DeviceFacts]) -> Finding {
-    let b = FindingBuilder::new(VENDOR, Domain::Accelerator, VENDOR_PTR)
+    let b = FindingBuilder::new(&VENDOR, VENDOR_PTR)
         .declared(declared)
         .observed(if devices.is_empty() {
             Json::Null
@@ -183,7 +231,7 @@ fn gpu_type(declared: &str, devices: &[DeviceFacts]) -> Finding {
             observed_names.push(name.clone());
         }
     }
-    let b = FindingBuilder::new(TYPE, Domain::Accelerator, TYPE_PTR)
+    let b = FindingBuilder::new(&TYPE, TYPE_PTR)
         .declared(declared)
         .observed(json!(observed_names))
         .evidence(
@@ -247,7 +295,7 @@ fn count(
     {
         let held = a.held.len() as u64;
         let indices: Vec<u32> = a.held.iter().map(|g| g.index).collect();
-        let b = FindingBuilder::new(COUNT, Domain::Accelerator, COUNT_PTR)
+        let b = FindingBuilder::new(&COUNT, COUNT_PTR)
             .declared(declared)
             .observed(held)
             .evidence(
@@ -278,7 +326,7 @@ fn count(
     }
     let usable = usable(devices).count() as u64;
     let lost = devices.len() as u64 - usable;
-    let b = FindingBuilder::new(COUNT, Domain::Accelerator, COUNT_PTR)
+    let b = FindingBuilder::new(&COUNT, COUNT_PTR)
         .declared(declared)
         .observed(usable)
         .evidence(
@@ -329,7 +377,7 @@ fn parallelism(declared: u64, facts: &EngineFacts, serving: Option<&ServingProce
     let asked = [&facts.tensor_parallel, &facts.pipeline_parallel]
         .iter()
         .any(|f| matches!(f.as_ref().map(|f| &f.source), Some(Source::Endpoint { .. })));
-    let b = FindingBuilder::new(PARALLELISM, Domain::Accelerator, COUNT_PTR)
+    let b = FindingBuilder::new(&PARALLELISM, COUNT_PTR)
         .declared(declared)
         .observed(gpus)
         .evidence(
@@ -358,7 +406,7 @@ fn parallelism(declared: u64, facts: &EngineFacts, serving: Option<&ServingProce
 }
 
 fn shared(serving: Option<&ServingProcess>, attribution: Option<&Attribution>) -> Finding {
-    let b = FindingBuilder::new(SHARED, Domain::Accelerator, COUNT_PTR);
+    let b = FindingBuilder::new(&SHARED, COUNT_PTR);
     let (Some(process), Some(a)) = (serving, attribution) else {
         let why = if serving.is_none() {
             "no serving process was found to attribute GPUs to"
@@ -404,7 +452,7 @@ fn shared(serving: Option<&ServingProcess>, attribution: Option<&Attribution>) -
 }
 
 fn precision_check(declared: &str, devices: &[DeviceFacts]) -> Finding {
-    let b = FindingBuilder::new(PRECISION, Domain::Accelerator, PRECISION_PTR).declared(declared);
+    let b = FindingBuilder::new(&PRECISION, PRECISION_PTR).declared(declared);
     let precision = match Precision::parse(declared) {
         PrecisionSpelling::Known(p) => p,
         PrecisionSpelling::Auto => {
@@ -508,7 +556,7 @@ fn mig(declared_type: &str, devices: &[DeviceFacts]) -> Finding {
             (None, false) => unseen += 1,
         }
     }
-    let b = FindingBuilder::new(MIG, Domain::Accelerator, TYPE_PTR)
+    let b = FindingBuilder::new(&MIG, TYPE_PTR)
         .declared(match &profile {
             Some(p) => json!(format!("MIG profile {p}")),
             None => json!("whole GPUs"),

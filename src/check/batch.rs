@@ -7,13 +7,26 @@
 //! sequences is worth a warning (requests the spec does not plan for).
 
 use super::engine::{EngineView, Unseen};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::spec::ModelSpec;
 
 /// The engine runs at most `maxBatchSize` sequences at once.
-pub const MAX_BATCH_SIZE: &str = "batch-max-size";
+pub const MAX_BATCH_SIZE: Check = Check {
+    code: "batch-max-size",
+    domain: Domain::Batch,
+    summary: "the engine runs at most maxBatchSize sequences at once",
+    explanation: "Bound: the engine's configured maximum of sequences run at once must be at most runtime.batch.maxBatchSize; more fails. Sources: vLLM --max-num-seqs (default 256, 1024 on GPUs of 70 GiB or more, and the finding says a default applied), TGI /info max_batch_size (before 2.3) or --max-batch-size/MAX_BATCH_SIZE, SGLang /server_info max_running_requests (the command-line value; SGLang may cap lower), Triton config max_batch_size, llama.cpp /props total_slots (-np), TensorRT-LLM --max_batch_size or /metrics maxBatchSizeStatic, Ollama OLLAMA_NUM_PARALLEL.",
+    pointers: &["/spec/runtime/batch/maxBatchSize"],
+};
+
 /// The engine serves sequences of `maxSequenceLengthTokens`, and not much longer.
-pub const MAX_SEQUENCE_LENGTH: &str = "batch-max-sequence-length";
+pub const MAX_SEQUENCE_LENGTH: Check = Check {
+    code: "batch-max-sequence-length",
+    domain: Domain::Batch,
+    summary: "the engine serves maxSequenceLengthTokens (more warns)",
+    explanation: "Bound: the engine's maximum sequence length (prompt + output) must cover runtime.batch.maxSequenceLengthTokens; less fails, more warns. Sources: vLLM /v1/models max_model_len (else --max-model-len), TGI /info max_total_tokens (else --max-total-tokens/MAX_TOTAL_TOKENS, else the highest bucket of its tgi_request_generated_tokens histogram, which TGI lays out up to that limit), SGLang /server_info context_length (else /v1/models max_model_len), llama.cpp /props default_generation_settings.n_ctx (per slot: -c divided by -np), TensorRT-LLM --max_seq_len, Ollama /api/ps context_length or OLLAMA_CONTEXT_LENGTH, NIM /v1/models max_model_len or NIM_MAX_MODEL_LEN.",
+    pointers: &["/spec/runtime/batch/maxSequenceLengthTokens"],
+};
 
 pub(crate) fn check(spec: &ModelSpec, view: &Result<EngineView, Unseen>, out: &mut Vec<Finding>) {
     let Some(batch) = &spec.spec.runtime.batch else {
@@ -28,7 +41,7 @@ pub(crate) fn check(spec: &ModelSpec, view: &Result<EngineView, Unseen>, out: &m
 }
 
 fn max_batch_size(declared: u64, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(MAX_BATCH_SIZE, Domain::Batch, "/spec/runtime/batch/maxBatchSize").declared(declared);
+    let b = FindingBuilder::new(&MAX_BATCH_SIZE, "/spec/runtime/batch/maxBatchSize").declared(declared);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),
@@ -65,12 +78,7 @@ fn max_batch_size(declared: u64, view: &Result<EngineView, Unseen>) -> Finding {
 }
 
 fn max_sequence_length(declared: u64, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(
-        MAX_SEQUENCE_LENGTH,
-        Domain::Batch,
-        "/spec/runtime/batch/maxSequenceLengthTokens",
-    )
-    .declared(declared);
+    let b = FindingBuilder::new(&MAX_SEQUENCE_LENGTH, "/spec/runtime/batch/maxSequenceLengthTokens").declared(declared);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),

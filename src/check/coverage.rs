@@ -7,12 +7,18 @@
 
 use serde_json::Value as Json;
 
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::spec::ModelSpec;
 use crate::spec::node::push_pointer;
 
 /// A declared field no check judged.
-pub const NOT_CHECKED: &str = "not-checked";
+pub const NOT_CHECKED: Check = Check {
+    code: "not-checked",
+    domain: Domain::Identity,
+    summary: "a declared field no check judges (yet), with the reason",
+    explanation: "Every declared field that no check judges gets a skip finding with the reason (descriptive metadata, not observable on a node, or not checked yet), so a report accounts for the whole spec.",
+    pointers: &[],
+};
 
 /// Adds a `skip` finding for every declared field that no finding judges yet.
 pub(crate) fn fill(spec: &ModelSpec, findings: &mut Vec<Finding>) {
@@ -39,7 +45,7 @@ fn fill_with(spec: &ModelSpec, findings: &mut Vec<Finding>, reason_for_all: Opti
         }
         let (domain, reason) = classify(&pointer);
         findings.push(
-            FindingBuilder::new(NOT_CHECKED, domain, &pointer)
+            FindingBuilder::in_domain(&NOT_CHECKED, domain, &pointer)
                 .declared(value)
                 .status(Status::Skip, reason_for_all.map_or(reason, str::to_string)),
         );

@@ -360,11 +360,11 @@ spec:
         let matching = spec("");
         let f = run(&matching, &ok);
         for code in [
-            identity::MODEL_ID,
-            identity::FRAMEWORK,
-            identity::PRECISION,
-            batch::MAX_BATCH_SIZE,
-            batch::MAX_SEQUENCE_LENGTH,
+            identity::MODEL_ID.code,
+            identity::FRAMEWORK.code,
+            identity::PRECISION.code,
+            batch::MAX_BATCH_SIZE.code,
+            batch::MAX_SEQUENCE_LENGTH.code,
         ] {
             assert_eq!(status(&f, code), Status::Pass, "{code}: {f:#?}");
         }
@@ -374,9 +374,9 @@ spec:
         let drifted = Ok(test_view(&answers, &argv, &env));
         let pii = spec("  governance: {compliance: {pii: {allowed: false}}}\n");
         let f = run(&pii, &drifted);
-        assert_eq!(status(&f, identity::PRECISION), Status::Fail);
-        assert_eq!(status(&f, batch::MAX_BATCH_SIZE), Status::Fail);
-        assert_eq!(status(&f, governance::PII_REQUEST_LOGGING), Status::Fail);
+        assert_eq!(status(&f, identity::PRECISION.code), Status::Fail);
+        assert_eq!(status(&f, batch::MAX_BATCH_SIZE.code), Status::Fail);
+        assert_eq!(status(&f, governance::PII_REQUEST_LOGGING.code), Status::Fail);
         let f = run(&spec(""), &Err(Unseen::unknown("the endpoint probe did not run")));
         assert!(f.iter().all(|x| x.status == Status::Unknown), "{f:#?}");
     }
@@ -393,12 +393,12 @@ spec:
         let view = Ok(test_view(&answers, &none, &env));
         let s = spec("  operations: {serving: {port: 80, maxConcurrency: 64}} #tgi\n");
         let f = run(&s, &view);
-        assert_eq!(status(&f, identity::FRAMEWORK), Status::Pass, "{f:#?}");
-        assert_eq!(status(&f, identity::MODEL_ID), Status::Pass);
-        assert_eq!(status(&f, batch::MAX_BATCH_SIZE), Status::Pass);
+        assert_eq!(status(&f, identity::FRAMEWORK.code), Status::Pass, "{f:#?}");
+        assert_eq!(status(&f, identity::MODEL_ID.code), Status::Pass);
+        assert_eq!(status(&f, batch::MAX_BATCH_SIZE.code), Status::Pass);
         // 8192 allowed, 4096 declared: longer than planned.
-        assert_eq!(status(&f, batch::MAX_SEQUENCE_LENGTH), Status::Warn);
-        assert_eq!(status(&f, serving::MAX_CONCURRENCY), Status::Fail);
+        assert_eq!(status(&f, batch::MAX_SEQUENCE_LENGTH.code), Status::Warn);
+        assert_eq!(status(&f, serving::MAX_CONCURRENCY.code), Status::Fail);
     }
 
     /// Fewer admitted than declared refuses promised traffic (fail, with how many); more than
@@ -419,7 +419,7 @@ spec:
             ));
             run(&s, &view)
                 .into_iter()
-                .find(|f| f.code == serving::MAX_CONCURRENCY)
+                .find(|f| f.code == serving::MAX_CONCURRENCY.code)
                 .unwrap_or_else(|| panic!("no max-concurrency finding for {declared}"))
         };
         let under = finding(200);
@@ -445,7 +445,10 @@ spec:
         let view = Ok(test_view(&answers, &none, &env));
         let s = spec("  operations: {serving: {port: 8000, readinessProbe: {path: /v2/health/ready}}}\n");
         let f = run(&s, &view);
-        let probe = f.iter().find(|x| x.code == serving::READINESS).expect("probe finding");
+        let probe = f
+            .iter()
+            .find(|x| x.code == serving::READINESS.code)
+            .expect("probe finding");
         assert_eq!(probe.status, Status::Fail);
         assert!(
             probe.message.contains("400") && probe.message.contains("not 503"),
@@ -453,7 +456,7 @@ spec:
             probe.message
         );
         assert_eq!(
-            status(&f, identity::FRAMEWORK),
+            status(&f, identity::FRAMEWORK.code),
             Status::Fail,
             "triton serves, vllm declared"
         );
@@ -523,12 +526,12 @@ mod per_engine {
 
     fn spec_of(f: &Fixture, drift: bool) -> (String, Vec<&'static str>) {
         let engine = f.expected["engine"].as_str().unwrap_or("vllm");
-        let mut judged = vec![identity::FRAMEWORK];
+        let mut judged = vec![identity::FRAMEWORK.code];
         let id = want(f, "served_model_ids")
             .and_then(|v| v[0].as_str())
             .or_else(|| want(f, "model_root").and_then(Json::as_str));
         if id.is_some() {
-            judged.push(identity::MODEL_ID);
+            judged.push(identity::MODEL_ID.code);
         }
         let id = if drift { Some("someone/else-entirely") } else { id };
         let framework = match (drift, engine) {
@@ -543,16 +546,16 @@ mod per_engine {
                 if drift { n.saturating_sub(1).max(1) } else { n }
             ));
             if !drift || n > 1 {
-                judged.push(batch::MAX_BATCH_SIZE);
+                judged.push(batch::MAX_BATCH_SIZE.code);
             }
         }
         if let Some(n) = want(f, "max_sequence_length").and_then(Json::as_u64) {
             batch.push(format!("maxSequenceLengthTokens: {}", if drift { n + 1 } else { n }));
-            judged.push(batch::MAX_SEQUENCE_LENGTH);
+            judged.push(batch::MAX_SEQUENCE_LENGTH.code);
         }
         let precision = match want(f, "dtype").and_then(Json::as_str) {
             Some(d @ ("bf16" | "fp16" | "fp32")) if want(f, "quantization").is_none() => {
-                judged.push(identity::PRECISION);
+                judged.push(identity::PRECISION.code);
                 format!(
                     ", precision: {}",
                     if drift {
@@ -567,11 +570,11 @@ mod per_engine {
         let mut serving = vec![String::from("port: 8000")];
         if let Some(n) = want(f, "max_concurrency").and_then(Json::as_u64).filter(|n| *n > 1) {
             serving.push(format!("maxConcurrency: {}", if drift { n - 1 } else { n }));
-            judged.push(serving::MAX_CONCURRENCY);
+            judged.push(serving::MAX_CONCURRENCY.code);
         }
         if let Some(n) = want(f, "request_timeout_seconds").and_then(Json::as_u64) {
             serving.push(format!("timeoutSeconds: {}", if drift { n + 1 } else { n }));
-            judged.push(serving::TIMEOUT);
+            judged.push(serving::TIMEOUT.code);
         }
         let mut telemetry = Vec::new();
         if let Some(level) = want(f, "log_level").and_then(Json::as_str) {
@@ -579,7 +582,7 @@ mod per_engine {
                 "logging: {{level: {}}}",
                 if drift { "critical" } else { level }
             ));
-            judged.push(observability::LOG_LEVEL);
+            judged.push(observability::LOG_LEVEL.code);
         }
         // With the engine's own tracing endpoint known (or known absent), tracing is judged.
         if f.expected["facts"].get("tracing_endpoint").is_some() {
@@ -587,7 +590,7 @@ mod per_engine {
             telemetry.push(format!("tracing: {{enabled: {}}}", on != drift));
             // Declared on but off fails; declared off but on only warns.
             if !(drift && on) {
-                judged.push(observability::TRACING);
+                judged.push(observability::TRACING.code);
             }
         }
         let observability = if telemetry.is_empty() {
@@ -601,7 +604,7 @@ mod per_engine {
             && logs == drift
         {
             governance = "\n  governance: {compliance: {pii: {allowed: false}}}".into();
-            judged.push(governance::PII_REQUEST_LOGGING);
+            judged.push(governance::PII_REQUEST_LOGGING.code);
         }
         let text = format!(
             "apiVersion: piqc.ai/v1alpha1

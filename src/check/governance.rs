@@ -2,11 +2,17 @@
 //! prompts written to logs.
 
 use super::engine::{EngineView, Unseen};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::spec::ModelSpec;
 
 /// With `pii.allowed: false`, the engine does not log requests or prompts.
-pub const PII_REQUEST_LOGGING: &str = "pii-request-logging";
+pub const PII_REQUEST_LOGGING: Check = Check {
+    code: "pii-request-logging",
+    domain: Domain::Governance,
+    summary: "no request or prompt logging while PII is not allowed",
+    explanation: "With governance.compliance.pii.allowed: false, the engine must not log requests or prompts. Sources: vLLM --enable-log-requests (off by default), SGLang /server_info log_requests.",
+    pointers: &["/spec/governance/compliance/pii/allowed"],
+};
 
 pub(crate) fn check(spec: &ModelSpec, view: &Result<EngineView, Unseen>, out: &mut Vec<Finding>) {
     let pii_allowed = spec
@@ -22,12 +28,7 @@ pub(crate) fn check(spec: &ModelSpec, view: &Result<EngineView, Unseen>, out: &m
 }
 
 fn request_logging(view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(
-        PII_REQUEST_LOGGING,
-        Domain::Governance,
-        "/spec/governance/compliance/pii/allowed",
-    )
-    .declared(false);
+    let b = FindingBuilder::new(&PII_REQUEST_LOGGING, "/spec/governance/compliance/pii/allowed").declared(false);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),

@@ -5,18 +5,45 @@ use modelspec_probe_gpu::{DeviceFacts, Observed};
 use serde_json::{Value as Json, json};
 
 use super::accelerator::{GpuView, view};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::observe::Observation;
 use crate::spec::ModelSpec;
 
 /// A GPU has fallen off the bus.
-pub const LOST: &str = "gpu-lost";
+pub const LOST: Check = Check {
+    code: "gpu-lost",
+    domain: Domain::Health,
+    summary: "no GPU has fallen off the bus",
+    explanation: "No GPU may answer NVML_ERROR_GPU_IS_LOST (fallen off the bus).",
+    pointers: &[POINTER],
+};
+
 /// Uncorrectable ECC errors, pages waiting for retirement, or a failed row remap.
-pub const MEMORY_ERRORS: &str = "gpu-memory-errors";
+pub const MEMORY_ERRORS: Check = Check {
+    code: "gpu-memory-errors",
+    domain: Domain::Health,
+    summary: "no uncorrectable ECC errors, pending page retirement or failed row remap",
+    explanation: "No uncorrectable ECC errors (volatile or aggregate), no pages pending retirement, no failed row remapping, on any GPU (NVML). A GPU that reports none of these is unknown, not pass.",
+    pointers: &[POINTER],
+};
+
 /// Clocks held down for power or heat.
-pub const THROTTLING: &str = "gpu-throttling";
+pub const THROTTLING: Check = Check {
+    code: "gpu-throttling",
+    domain: Domain::Health,
+    summary: "no GPU throttled for power or heat",
+    explanation: "No power or thermal clock-event (throttle) reason active on any GPU (NVML).",
+    pointers: &[POINTER],
+};
+
 /// Persistence mode off: the driver tears down and re-initializes between clients.
-pub const PERSISTENCE: &str = "gpu-persistence-mode";
+pub const PERSISTENCE: Check = Check {
+    code: "gpu-persistence-mode",
+    domain: Domain::Health,
+    summary: "persistence mode is on",
+    explanation: "Persistence mode should be on for every GPU, so the driver stays initialized between jobs.",
+    pointers: &[POINTER],
+};
 
 /// Health findings point at the accelerator declaration they put at risk.
 const POINTER: &str = "/spec/runtime/accelerator";
@@ -31,16 +58,16 @@ const THROTTLE_REASONS: &[&str] = &[
     "hw_power_brake_slowdown",
 ];
 
-fn b(code: &str) -> FindingBuilder {
-    FindingBuilder::new(code, Domain::Health, POINTER)
+fn b(check: &Check) -> FindingBuilder {
+    FindingBuilder::new(check, POINTER)
 }
 
 pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<Finding>) {
     let vendor = &spec.spec.runtime.accelerator.vendor;
     if !vendor.trim().eq_ignore_ascii_case("nvidia") {
         // The NVIDIA GPUs NVML sees are not the accelerators this spec runs on.
-        for code in [LOST, MEMORY_ERRORS, THROTTLING, PERSISTENCE] {
-            out.push(b(code).status(
+        for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE] {
+            out.push(b(check).status(
                 Status::Skip,
                 format!("GPU health is read through NVML, which does not see {vendor:?} accelerators"),
             ));
@@ -50,8 +77,8 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
     let devices = match view(observation) {
         GpuView::Devices(devices) => devices,
         GpuView::Unseen(reason) => {
-            for code in [LOST, MEMORY_ERRORS, THROTTLING, PERSISTENCE] {
-                out.push(b(code).status(Status::Unknown, format!("not observed: {reason}")));
+            for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE] {
+                out.push(b(check).status(Status::Unknown, format!("not observed: {reason}")));
             }
             return;
         }
@@ -64,7 +91,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
 
 fn lost(devices: &[DeviceFacts]) -> Finding {
     let lost: Vec<u32> = devices.iter().filter(|d| d.lost).map(|d| d.index).collect();
-    let f = b(LOST).observed(json!({"lost": lost})).evidence(
+    let f = b(&LOST).observed(json!({"lost": lost})).evidence(
         "nvml",
         json!({"devices": devices.len(), "lost": lost}),
         "no GPU may answer NVML_ERROR_GPU_IS_LOST",
@@ -129,7 +156,7 @@ fn memory_errors(devices: &[DeviceFacts]) -> Finding {
             problems.push(format!("GPU {}: a row remap failed", d.index));
         }
     }
-    let f = b(MEMORY_ERRORS).observed(json!(problems)).evidence(
+    let f = b(&MEMORY_ERRORS).observed(json!(problems)).evidence(
         "nvml",
         Json::Array(raw),
         "no uncorrectable ECC errors, no pages pending retirement, no failed row remap",
@@ -171,7 +198,7 @@ fn throttling(devices: &[DeviceFacts]) -> Finding {
             }
         }
     }
-    let f = b(THROTTLING).observed(json!(slowed)).evidence(
+    let f = b(&THROTTLING).observed(json!(slowed)).evidence(
         "nvml",
         Json::Array(raw.clone()),
         "no power or thermal clock-event reason active",
@@ -203,7 +230,7 @@ fn persistence(devices: &[DeviceFacts]) -> Finding {
             }
         }
     }
-    let f = b(PERSISTENCE).observed(json!({"off": off})).evidence(
+    let f = b(&PERSISTENCE).observed(json!({"off": off})).evidence(
         "nvml",
         Json::Array(raw.clone()),
         "persistence mode on for every GPU",

@@ -8,25 +8,65 @@ use modelspec_probe_host::{
 use serde_json::{Value as Json, json};
 
 use super::target::{self, Resolution};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::observe::Observation;
 use crate::spec::ModelSpec;
 
 /// Something listens on the declared serving port, and we know which process.
-pub const SERVING_PORT: &str = "serving-port";
+pub const SERVING_PORT: Check = Check {
+    code: "serving-port",
+    domain: Domain::Serving,
+    summary: "the declared serving port is listened on, by the serving process (or the --pid one)",
+    explanation: "Something listens on operations.serving.port (IPv4 or IPv6, any address) and its process is known (socket inode -> pid, via sock_diag or /proc/net). With --pid, the port must be held by that process or its children; another holder is drift, and named.",
+    pointers: &["/spec/operations/serving/port"],
+};
+
 /// A declared environment variable is set, with the declared value, in the serving process.
-pub const ENV_VARIABLE: &str = "env-variable";
+pub const ENV_VARIABLE: Check = Check {
+    code: "env-variable",
+    domain: Domain::Host,
+    summary: "a declared environment variable is set in the serving process, with the declared value",
+    explanation: "Equality: each declared runtime.environment.variables entry must be set in the serving process's environment with the declared value. A missing variable or another value fails; a secret-looking value is never shown and reads unknown. Extra variables are never listed.",
+    pointers: &["/spec/runtime/environment/variables"],
+};
+
 /// The CPU cores available to the serving process are at least the declared count.
-pub const CPU: &str = "resources-cpu";
+pub const CPU: Check = Check {
+    code: "resources-cpu",
+    domain: Domain::Host,
+    summary: "CPU available to the serving process (cgroup quota, else host) covers cpuCores",
+    explanation: "Bound: CPU available to the serving process (its cgroup v2/v1 quota, else the host's logical cores) must cover runtime.resources.cpuCores. Both values are in the evidence.",
+    pointers: &["/spec/runtime/resources/cpuCores"],
+};
+
 /// The memory available to the serving process is at least the declared amount.
-pub const MEMORY: &str = "resources-memory";
+pub const MEMORY: Check = Check {
+    code: "resources-memory",
+    domain: Domain::Host,
+    summary: "memory available to the serving process (cgroup limit, else host) covers memoryGb",
+    explanation: "Bound: memory available to the serving process (its cgroup limit, else the host's total) must cover runtime.resources.memoryGb, read as GiB.",
+    pointers: &["/spec/runtime/resources/memoryGb"],
+};
+
 /// The filesystem holding the model has at least the declared capacity.
-pub const STORAGE: &str = "resources-storage";
+pub const STORAGE: Check = Check {
+    code: "resources-storage",
+    domain: Domain::Host,
+    summary: "the filesystem holding the model has ephemeralStorageGb of capacity",
+    explanation: "Bound: the filesystem holding the model (--storage-path, else a local modelUri) must have runtime.resources.ephemeralStorageGb of capacity, read as GiB (statvfs).",
+    pointers: &["/spec/runtime/resources/ephemeralStorageGb"],
+};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// Which workload the spec is judged against, and how it was chosen.
-pub const WORKLOAD: &str = "workload-match";
+pub const WORKLOAD: Check = Check {
+    code: "workload-match",
+    domain: Domain::Serving,
+    summary: "which workload (process, container, pod) the spec is judged against, and how it was chosen",
+    explanation: "Which workload (process, container, pod) a spec is judged against, and how it was chosen. Every network namespace on the node is searched for listeners on the serving port (a container's or pod's own namespace included), and port forwarders are followed to the workload (podman's conmon to its container, docker-proxy to its -container-ip/-container-port, docker's hostconfig.json for ports no process holds). Then, in order: --workload (pid:PID, container:NAME-OR-ID, NAMESPACE/POD[/CONTAINER], with * globs); the spec's metadata.annotations[\"modelspec.piqc.ai/workload\"] in the same grammar; the port together with the model id its engine serves; the port alone when one process serves it and no other scanned spec claimed it. Pass names the chain (host port -> forwarder -> process in container, and the address it was reached at); unknown lists the candidates when several remain; skip when the spec is not deployed on this node.",
+    pointers: &["/metadata/name", "/metadata/annotations/modelspec.piqc.ai~1workload"],
+};
 
 /// What this spec's host checks read: the node, and the workload resolved for this spec.
 struct View<'a> {
@@ -66,7 +106,7 @@ pub(crate) fn workload(spec: &ModelSpec, resolution: &Resolution) -> Finding {
         // The spec as a whole: which workload on the node is this spec's.
         None => "/metadata/name".to_string(),
     };
-    let b = FindingBuilder::new(WORKLOAD, Domain::Serving, &pointer).evidence(
+    let b = FindingBuilder::new(&WORKLOAD, &pointer).evidence(
         "host",
         resolution.evidence(),
         "--workload, else the spec's annotation, else the port and the served model id, else the port alone when \
@@ -122,7 +162,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, resolution: &Re
 }
 
 fn serving_port(port: u64, snapshot: &Result<View, String>) -> Finding {
-    let b = FindingBuilder::new(SERVING_PORT, Domain::Serving, "/spec/operations/serving/port").declared(port);
+    let b = FindingBuilder::new(&SERVING_PORT, "/spec/operations/serving/port").declared(port);
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
@@ -225,7 +265,7 @@ fn env_variable(name: &str, declared: &str, snapshot: &Result<View, String>) -> 
         } else {
             declared
         };
-    let b = FindingBuilder::new(ENV_VARIABLE, Domain::Host, &pointer).declared(shown_declared);
+    let b = FindingBuilder::new(&ENV_VARIABLE, &pointer).declared(shown_declared);
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
@@ -275,7 +315,7 @@ fn env_variable(name: &str, declared: &str, snapshot: &Result<View, String>) -> 
 }
 
 fn cpu(declared: u64, snapshot: &Result<View, String>) -> Finding {
-    let b = FindingBuilder::new(CPU, Domain::Host, "/spec/runtime/resources/cpuCores").declared(declared);
+    let b = FindingBuilder::new(&CPU, "/spec/runtime/resources/cpuCores").declared(declared);
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
@@ -333,7 +373,7 @@ fn gib(bytes: u64) -> f64 {
 }
 
 fn memory(declared_gb: f64, snapshot: &Result<View, String>) -> Finding {
-    let b = FindingBuilder::new(MEMORY, Domain::Host, "/spec/runtime/resources/memoryGb").declared(declared_gb);
+    let b = FindingBuilder::new(&MEMORY, "/spec/runtime/resources/memoryGb").declared(declared_gb);
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),
@@ -390,8 +430,7 @@ fn memory(declared_gb: f64, snapshot: &Result<View, String>) -> Finding {
 }
 
 fn storage(declared_gb: f64, spec: &ModelSpec, snapshot: &Result<View, String>) -> Finding {
-    let b =
-        FindingBuilder::new(STORAGE, Domain::Host, "/spec/runtime/resources/ephemeralStorageGb").declared(declared_gb);
+    let b = FindingBuilder::new(&STORAGE, "/spec/runtime/resources/ephemeralStorageGb").declared(declared_gb);
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(reason) => return b.status(Status::Unknown, format!("not observed: {reason}")),

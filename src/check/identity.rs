@@ -9,18 +9,45 @@
 use serde_json::json;
 
 use super::engine::{EngineView, Unseen};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::runtime::EngineId;
 use crate::spec::ModelSpec;
 
 /// The engine serves the declared model id (served name or model path).
-pub const MODEL_ID: &str = "model-id";
+pub const MODEL_ID: Check = Check {
+    code: "model-id",
+    domain: Domain::Identity,
+    summary: "the engine serves the declared model id (served name or model path)",
+    explanation: "Equality after normalization: identity.model.id against the engine's served model ids or its model path. hf://org/name and org/name are the same, case is ignored, and a path ending in /org/name or the HF cache's models--org--name matches. Sources: vLLM, SGLang, NIM, llama.cpp and TensorRT-LLM /v1/models data[].id and root; TGI /info model_id; SGLang /server_info served_model_name and model_path; llama.cpp /props model_alias and model_path; Triton the model configuration's name; Ollama /api/ps models[].name.",
+    pointers: &["/spec/identity/model/id"],
+};
+
 /// The engine is the declared framework.
-pub const FRAMEWORK: &str = "model-framework";
+pub const FRAMEWORK: Check = Check {
+    code: "model-framework",
+    domain: Domain::Identity,
+    summary: "the engine on the serving port is the declared framework",
+    explanation: "Equality: identity.model.framework against the engine detected on the serving port (command line first: vllm serve, text-generation-launcher, sglang.launch_server, tritonserver, llama-server, trtllm-serve, ollama serve; then answer signatures: /v1/models owned_by, /info, /server_info, /v2, /props, /api/version, /v1/metadata). A library rather than an engine (transformers, pytorch, ...) is skipped with the reason. A vllm spec served by NIM passes (NIM runs vLLM).",
+    pointers: &["/spec/identity/model/framework"],
+};
+
 /// The engine runs the weights in the declared precision.
-pub const PRECISION: &str = "model-precision";
+pub const PRECISION: Check = Check {
+    code: "model-precision",
+    domain: Domain::Identity,
+    summary: "the engine's dtype (or quantization) is the declared precision",
+    explanation: "Equality: identity.model.precision against the engine's dtype, normalized (bf16 = bfloat16, fp16 = float16 = half, fp32 = float32). A quantized model is compared by its method's precision (awq/gptq -> int4, fp8 -> fp8, int8/w8a8 -> int8). dtype auto is resolved from the local model folder's config.json (torch_dtype), else unknown. Sources: vLLM --dtype/--quantization, TGI /info model_dtype (before 2.3) or --dtype/DTYPE and --quantize/QUANTIZE, SGLang /server_info dtype and quantization, Ollama /api/ps details.quantization_level.",
+    pointers: &["/spec/identity/model/precision"],
+};
+
 /// The engine serves the model from the declared artifact.
-pub const ARTIFACT: &str = "model-artifact";
+pub const ARTIFACT: Check = Check {
+    code: "model-artifact",
+    domain: Domain::Identity,
+    summary: "the engine serves the model from the declared artifact",
+    explanation: "Equality: identity.model.artifacts.modelUri against the engine's model path or repository, when comparable: file:// and absolute paths, and hf:// repositories. Object-store URIs (s3://, gs://, ...) are skipped: the engine serves a local copy.",
+    pointers: &["/spec/identity/model/artifacts/modelUri"],
+};
 
 /// `hf://org/name` -> `org/name`, lowercased, no trailing slash.
 pub(crate) fn normalize_id(id: &str) -> String {
@@ -60,7 +87,7 @@ pub(crate) fn check(spec: &ModelSpec, view: &Result<EngineView, Unseen>, out: &m
 }
 
 fn model_id(declared: &str, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(MODEL_ID, Domain::Identity, "/spec/identity/model/id").declared(declared);
+    let b = FindingBuilder::new(&MODEL_ID, "/spec/identity/model/id").declared(declared);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),
@@ -113,7 +140,7 @@ const LIBRARIES: &[&str] = &[
 ];
 
 fn framework(declared: &str, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(FRAMEWORK, Domain::Identity, "/spec/identity/model/framework").declared(declared);
+    let b = FindingBuilder::new(&FRAMEWORK, "/spec/identity/model/framework").declared(declared);
     let Some(expected) = EngineId::from_framework(declared) else {
         let why = if LIBRARIES.contains(&declared.to_ascii_lowercase().as_str()) {
             format!("{declared} is a model library, not a serving engine: nothing on the node to compare it with")
@@ -163,7 +190,7 @@ fn quantized_precision(method: &str) -> Option<&'static str> {
 }
 
 fn precision(declared: &str, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(PRECISION, Domain::Identity, "/spec/identity/model/precision").declared(declared);
+    let b = FindingBuilder::new(&PRECISION, "/spec/identity/model/precision").declared(declared);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),
@@ -220,7 +247,7 @@ fn precision(declared: &str, view: &Result<EngineView, Unseen>) -> Finding {
 }
 
 fn artifact(uri: &str, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(ARTIFACT, Domain::Identity, "/spec/identity/model/artifacts/modelUri").declared(uri);
+    let b = FindingBuilder::new(&ARTIFACT, "/spec/identity/model/artifacts/modelUri").declared(uri);
     let declared = if let Some(path) = uri.strip_prefix("file://") {
         path.to_string()
     } else if uri.starts_with('/') || uri.starts_with("hf://") || uri.starts_with("huggingface://") {

@@ -5,33 +5,81 @@
 //! that instant. So the p95 here is the lifetime p95 and the running requests are a sample, and
 //! each finding says so (a measurement window is the stronger evidence). A family that is not
 //! on the page is `unknown`, never zero. Engines name the same things differently; the names
-//! live in [`EngineMetrics`], one entry per engine, renames included.
+//! live with each engine in `src/runtime/` ([`EngineMetrics`], renames included).
 
 use modelspec_probe_metrics::{Exposition, Family, Format, Limits, MetricType, parse};
 use serde_json::json;
 
 use super::engine::{EngineView, Unseen};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::observe::prometheus::LabelledValue;
 use crate::observe::window::MetricsWindow;
 use crate::observe::{Observation, ProbeOutcome};
-use crate::runtime::{Answer, Answers, EngineId};
+use crate::runtime::{Answer, Answers, EngineId, EngineMetrics};
 use crate::spec::ModelSpec;
 
 /// The metrics endpoint answers Prometheus text with the engine's families, when declared on.
-pub const EXPOSED: &str = "metrics-exposed";
+pub const EXPOSED: Check = Check {
+    code: "metrics-exposed",
+    domain: Domain::Observability,
+    summary: "the metrics endpoint answers Prometheus text with the engine's families",
+    explanation: "operations.observability.metrics: with enabled (or unset), the metrics endpoint (the declared port, else the engine's metrics port, else the serving port; the engine's path: /metrics, NIM /v1/metrics, TensorRT-LLM /prometheus/metrics) must answer Prometheus or OpenMetrics text; missing expected families (vLLM's running, waiting, latency and token families, with their renames) and malformed lines warn. Names with `:` (vllm:, sglang:, llamacpp:) are also found as an OpenTelemetry collector or a managed Prometheus rewrites them (vllm_, sglang_, llamacpp_), and the message says which form the page uses. enabled: false with an endpoint serving warns. Providers other than prometheus are skipped.",
+    pointers: &[METRICS_PTR],
+};
+
 /// The p95 of end-to-end latency is under `targetLatencyMsP95`.
-pub const LATENCY_P95: &str = "latency-p95";
+pub const LATENCY_P95: Check = Check {
+    code: "latency-p95",
+    domain: Domain::Scaling,
+    summary: "the p95 bucket of end-to-end latency lies under targetLatencyMsP95",
+    explanation: "Bound: the bucket holding the 95th percentile of the engine's end-to-end latency histogram (vllm:e2e_request_latency_seconds, tgi_request_duration, sglang:e2e_request_latency_seconds, trtllm_e2e_request_latency_seconds; every label set merged) must lie wholly under operations.scaling.targetLatencyMsP95 to pass, wholly over it to fail; a bucket that straddles the target is unknown. Without a measurement window this is the server's lifetime histogram, and the finding says so.",
+    pointers: &[P95_PTR],
+};
+
 /// Running requests seen on the page do not exceed `maxBatchSize`.
-pub const OBSERVED_BATCH: &str = "batch-observed";
+pub const OBSERVED_BATCH: Check = Check {
+    code: "batch-observed",
+    domain: Domain::Batch,
+    summary: "sequences running at the scrape do not exceed maxBatchSize",
+    explanation: "Bound: sequences running when the page was scraped (vllm:num_requests_running, tgi_batch_current_size, sglang:num_running_reqs, llamacpp:requests_processing, nv_trt_llm_request_metrics{request_type=\"active\"}) must not exceed runtime.batch.maxBatchSize. One scrape is one instant.",
+    pointers: &["/spec/runtime/batch/maxBatchSize"],
+};
+
 /// No queueing, preemption or near-full KV cache on the page.
-pub const SATURATION: &str = "saturation";
+pub const SATURATION: Check = Check {
+    code: "saturation",
+    domain: Domain::Batch,
+    summary: "no waiting requests, preemptions or near-full KV cache",
+    explanation: "Warns when the page shows requests waiting (vllm:num_requests_waiting, tgi_queue_size, sglang:num_queue_reqs, llamacpp:requests_deferred), a KV cache 90% full or more (vllm:kv_cache_usage_perc, formerly gpu_cache_usage_perc; llama.cpp's llamacpp:kv_cache_usage_ratio only on older builds), or preemptions since start. When the engine's KV-cache gauge is absent (llama.cpp removed it), the message says so and names the families judged instead (requests_deferred, with requests_processing). Names with `:` are also read as a collector rewrites them (vllm_, sglang_, llamacpp_); the evidence lists the families as the page names them.",
+    pointers: &["/spec/runtime/batch"],
+};
+
 /// The observed request rate, against `targetRps` (report-only unless clearly exceeded).
-pub const REQUEST_RATE: &str = "request-rate";
+pub const REQUEST_RATE: Check = Check {
+    code: "request-rate",
+    domain: Domain::Scaling,
+    summary: "the observed request rate against targetRps (Prometheus)",
+    explanation: "With --prometheus: the request rate over --range (sum of rate() of the latency histogram's _count) against operations.scaling.targetRps, per replica. Report-only: it passes unless the rate is more than 1.2x the target, which warns.",
+    pointers: &["/spec/operations/scaling/targetRps"],
+};
+
 /// GPU cost per 1,000 tokens, from the token rate and the GPU price, under the target.
-pub const COST: &str = "cost-per-1k-tokens";
+pub const COST: Check = Check {
+    code: "cost-per-1k-tokens",
+    domain: Domain::Governance,
+    summary: "GPU cost per 1,000 tokens (GPUs x --gpu-hourly-usd / token rate) under the target",
+    explanation: "Bound: the declared GPUs (runtime.accelerator.count) x --gpu-hourly-usd, divided by the tokens served per second (prompt and generated token counters: vllm:prompt_tokens_total + vllm:generation_tokens_total, sglang:, llamacpp:, trtllm_ equivalents, TGI's token histogram sums), per 1,000 tokens, must be at most governance.cost.targetCostPer1kTokensUsd. The token rate comes from --prometheus over --range, else from a --window; without either it is unknown, and without a price it is skipped.",
+    pointers: &["/spec/governance/cost/targetCostPer1kTokensUsd"],
+};
+
 /// The prompts the engine has served, from its prompt-length histogram, against the limit.
-pub const SEQUENCE_OBSERVED: &str = "sequence-length-observed";
+pub const SEQUENCE_OBSERVED: Check = Check {
+    code: "sequence-length-observed",
+    domain: Domain::Batch,
+    summary: "the longest prompts served (prompt-length histogram) stay clear of maxSequenceLengthTokens",
+    explanation: "Evidence for runtime.batch.maxSequenceLengthTokens from the engine's prompt-length histogram (vllm:request_prompt_tokens, tgi_request_input_length, nv_llm_input_token_len): the bucket of the longest prompts served. A bucket starting at 90% of the limit or more warns that clients send prompts near it. TGI lays out its buckets up to its max input tokens, so the top bucket also shows that limit.",
+    pointers: &["/spec/runtime/batch/maxSequenceLengthTokens"],
+};
 
 /// How close to `maxSequenceLengthTokens` a prompt bucket may start before it warns.
 const NEAR_LIMIT: f64 = 0.9;
@@ -39,159 +87,6 @@ const NEAR_LIMIT: f64 = 0.9;
 /// How far over `targetRps` the observed rate must be to warn: a target is a planning figure,
 /// and a rate near it is normal operation.
 const RPS_TOLERANCE: f64 = 1.2;
-
-/// Where an engine keeps the families the checks read. Several names mean renames across
-/// versions (the first present wins).
-pub struct EngineMetrics {
-    pub latency_histogram: &'static [&'static str],
-    /// Gauge of sequences running now, and a label filter (`request_type="active"`).
-    pub running: &'static [&'static str],
-    pub running_filter: Option<(&'static str, &'static str)>,
-    pub waiting: &'static [&'static str],
-    pub waiting_filter: Option<(&'static str, &'static str)>,
-    /// KV-cache usage, 0..1.
-    pub kv_cache_usage: &'static [&'static str],
-    pub preemptions: &'static [&'static str],
-    /// Counter samples of prompt and generated tokens (summed).
-    pub token_counters: &'static [&'static str],
-    /// Histogram of prompt lengths per request, in tokens.
-    pub prompt_histogram: &'static [&'static str],
-    /// Families a healthy page of this engine has.
-    pub expected: &'static [&'static [&'static str]],
-}
-
-/// The families of `engine`.
-pub fn engine_metrics(engine: EngineId) -> EngineMetrics {
-    match engine {
-        // NIM 1.x serves vLLM's families without the `vllm:` prefix; NIM 2.x with it.
-        EngineId::Vllm | EngineId::Nim => EngineMetrics {
-            latency_histogram: &["vllm:e2e_request_latency_seconds", "e2e_request_latency_seconds"],
-            running: &["vllm:num_requests_running", "num_requests_running"],
-            running_filter: None,
-            waiting_filter: None,
-            waiting: &["vllm:num_requests_waiting", "num_requests_waiting"],
-            // Renamed in V1; the old name was removed in 0.12.
-            kv_cache_usage: &[
-                "vllm:kv_cache_usage_perc",
-                "vllm:gpu_cache_usage_perc",
-                "gpu_cache_usage_perc",
-            ],
-            preemptions: &["vllm:num_preemptions_total", "vllm:num_preemptions"],
-            token_counters: &[
-                "vllm:prompt_tokens_total",
-                "vllm:generation_tokens_total",
-                "prompt_tokens_total",
-                "generation_tokens_total",
-            ],
-            prompt_histogram: &["vllm:request_prompt_tokens", "request_prompt_tokens"],
-            expected: &[
-                &["vllm:num_requests_running", "num_requests_running"],
-                &["vllm:num_requests_waiting", "num_requests_waiting"],
-                &["vllm:e2e_request_latency_seconds", "e2e_request_latency_seconds"],
-                &["vllm:time_to_first_token_seconds", "time_to_first_token_seconds"],
-                &[
-                    "vllm:inter_token_latency_seconds",
-                    "vllm:time_per_output_token_seconds",
-                    "time_per_output_token_seconds",
-                ],
-                &[
-                    "vllm:kv_cache_usage_perc",
-                    "vllm:gpu_cache_usage_perc",
-                    "gpu_cache_usage_perc",
-                ],
-                &["vllm:prompt_tokens_total", "vllm:prompt_tokens", "prompt_tokens_total"],
-                &[
-                    "vllm:generation_tokens_total",
-                    "vllm:generation_tokens",
-                    "generation_tokens_total",
-                ],
-            ],
-        },
-        EngineId::Tgi => EngineMetrics {
-            latency_histogram: &["tgi_request_duration"],
-            running: &["tgi_batch_current_size"],
-            running_filter: None,
-            waiting_filter: None,
-            waiting: &["tgi_queue_size"],
-            kv_cache_usage: &[],
-            preemptions: &[],
-            token_counters: &["tgi_request_input_length_sum", "tgi_request_generated_tokens_sum"],
-            prompt_histogram: &["tgi_request_input_length"],
-            expected: &[
-                &["tgi_request_duration"],
-                &["tgi_batch_current_size"],
-                &["tgi_queue_size"],
-                &["tgi_request_count", "tgi_request_count_total"],
-            ],
-        },
-        EngineId::Sglang => EngineMetrics {
-            latency_histogram: &["sglang:e2e_request_latency_seconds"],
-            running: &["sglang:num_running_reqs"],
-            running_filter: None,
-            waiting_filter: None,
-            waiting: &["sglang:num_queue_reqs"],
-            kv_cache_usage: &["sglang:token_usage"],
-            preemptions: &[],
-            token_counters: &["sglang:prompt_tokens_total", "sglang:generation_tokens_total"],
-            prompt_histogram: &[],
-            expected: &[
-                &["sglang:num_running_reqs"],
-                &["sglang:num_queue_reqs"],
-                &["sglang:e2e_request_latency_seconds"],
-            ],
-        },
-        EngineId::LlamaCpp => EngineMetrics {
-            latency_histogram: &[],
-            running: &["llamacpp:requests_processing"],
-            running_filter: None,
-            waiting_filter: None,
-            waiting: &["llamacpp:requests_deferred"],
-            // Removed upstream (llama.cpp #13660, with llamacpp:kv_cache_tokens); older builds
-            // still have it. Saturation does not need it: requests_deferred is the queue.
-            kv_cache_usage: &["llamacpp:kv_cache_usage_ratio"],
-            preemptions: &[],
-            token_counters: &["llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total"],
-            prompt_histogram: &[],
-            expected: &[&["llamacpp:requests_processing"], &["llamacpp:requests_deferred"]],
-        },
-        EngineId::TensorrtLlm => EngineMetrics {
-            latency_histogram: &["trtllm_e2e_request_latency_seconds"],
-            running: &["trtllm_num_requests_running"],
-            running_filter: None,
-            waiting_filter: None,
-            waiting: &["trtllm_num_requests_waiting"],
-            kv_cache_usage: &["trtllm_kv_cache_utilization"],
-            preemptions: &[],
-            token_counters: &["trtllm_prompt_tokens_total", "trtllm_generation_tokens_total"],
-            prompt_histogram: &[],
-            expected: &[&["trtllm_e2e_request_latency_seconds"]],
-        },
-        EngineId::Triton => EngineMetrics {
-            latency_histogram: &[],
-            running: &["nv_trt_llm_request_metrics"],
-            running_filter: Some(("request_type", "active")),
-            waiting: &["nv_trt_llm_request_metrics"],
-            waiting_filter: Some(("request_type", "waiting")),
-            kv_cache_usage: &[],
-            preemptions: &[],
-            token_counters: &[],
-            prompt_histogram: &["nv_llm_input_token_len"],
-            expected: &[&["nv_inference_request_success", "nv_inference_request_success_total"]],
-        },
-        EngineId::Ollama => EngineMetrics {
-            latency_histogram: &[],
-            running: &[],
-            running_filter: None,
-            waiting_filter: None,
-            waiting: &[],
-            kv_cache_usage: &[],
-            preemptions: &[],
-            token_counters: &[],
-            prompt_histogram: &[],
-            expected: &[],
-        },
-    }
-}
 
 /// The scraped page, parsed.
 struct Page<'a> {
@@ -208,33 +103,24 @@ fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observatio
         && let Some(exchange) = &snapshot.metrics_override
     {
         let place = exchange.url.clone();
-        return match (exchange.response(), exchange.failure()) {
-            (Some(r), _)
-                if (200..300).contains(&r.status)
-                    && !r.truncated
-                    && crate::observe::endpoint::reply_problem(r).is_none() =>
-            {
-                let content_type = r.headers.get("content-type").map(String::as_str);
-                Ok(Page {
-                    exposition: parse(
-                        &r.body,
-                        Format::detect(content_type, r.body.as_bytes()),
-                        &Limits::default(),
-                    ),
-                    place,
-                })
-            }
-            (Some(r), _) => Err(match crate::observe::endpoint::reply_problem(r) {
-                Some(problem) if (200..300).contains(&r.status) => format!("{place}: {problem}"),
-                _ => format!(
-                    "{place} answered HTTP {}{}",
-                    r.status,
-                    if r.truncated { ", cut short" } else { "" }
-                ),
-            }),
-            (None, Some(f)) => Err(format!("{place}: {}", f.reason)),
-            (None, None) => Err(format!("{place}: no answer")),
+        let answer = match (exchange.response(), exchange.failure()) {
+            (Some(r), _) => reply(r),
+            (None, Some(f)) => Answer::Failed {
+                reason: &f.reason,
+                timed_out: false,
+            },
+            (None, None) => Answer::Failed {
+                reason: "no answer",
+                timed_out: false,
+            },
         };
+        // The user's URL is taken as Prometheus text whatever its content type says.
+        let crate::runtime::Document { content_type, body } =
+            crate::runtime::document(Some(answer)).map_err(|why| why.at(&place, "page"))?;
+        return Ok(Page {
+            exposition: parse(body, Format::detect(content_type, body.as_bytes()), &Limits::default()),
+            place,
+        });
     }
     let serving_port = super::target::serving_port(spec);
     let declared_port = metrics_decl(spec)
@@ -274,44 +160,46 @@ fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observatio
     };
     let place = format!("port {} {path}", port.map_or("?".into(), |p| p.to_string()));
     match answers.get(path) {
-        None => Err(format!("{place} was not asked")),
-        Some(Answer::Failed { reason, .. }) => Err(format!("{place}: {reason}")),
-        Some(Answer::Reply {
-            status,
-            content_type,
-            body,
-            truncated,
-            problem,
-            ..
-        }) => {
-            if !(200..300).contains(&status) {
-                return Err(format!("{place} answered HTTP {status}"));
-            }
-            // A page cut short (too large, too slow) or not text is not the engine's page:
-            // judging its beginning as the whole passed checks on data that was never complete.
-            if let Some(problem) = problem {
-                return Err(format!("{place}: {problem}"));
-            }
-            if truncated {
-                return Err(format!("{place}: the page was cut short (size cap or deadline)"));
-            }
-            let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-            if !matches!(
-                media.as_deref(),
-                None | Some("text/plain" | "application/openmetrics-text")
-            ) {
-                return Err(format!(
-                    "{place} answered {}, not Prometheus text",
-                    media.unwrap_or_default()
-                ));
-            }
-            let format = Format::detect(content_type, body.as_bytes());
-            Ok(Page {
-                place,
-                exposition: parse(body, format, &Limits::default()),
-            })
-        }
+        Some(answer) => prometheus_page(place, answer),
+        None => Err(crate::runtime::Unusable::NotAsked.at(&place, "page")),
     }
+}
+
+/// A recorded response as the engines' readers see it, with the HTTP layer's word on its body.
+fn reply(r: &modelspec_probe_http::Response) -> Answer<'_> {
+    Answer::Reply {
+        status: r.status,
+        content_type: r.headers.get("content-type").map(String::as_str),
+        server: None,
+        body: &r.body,
+        truncated: r.truncated,
+        problem: crate::observe::endpoint::reply_problem(r),
+        latency_ms: None,
+    }
+}
+
+/// The answer at `place` as a Prometheus page: usable as a document ([`crate::runtime::document`]:
+/// a page cut short or flagged by the HTTP layer is not the engine's page, and judging its
+/// beginning as the whole passed checks on data that was never complete), and Prometheus or
+/// OpenMetrics text.
+fn prometheus_page(place: String, answer: Answer<'_>) -> Result<Page<'_>, String> {
+    let crate::runtime::Document { content_type, body } =
+        crate::runtime::document(Some(answer)).map_err(|why| why.at(&place, "page"))?;
+    let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    if !matches!(
+        media.as_deref(),
+        None | Some("text/plain" | "application/openmetrics-text")
+    ) {
+        return Err(format!(
+            "{place} answered {}, not Prometheus text",
+            media.unwrap_or_default()
+        ));
+    }
+    let format = Format::detect(content_type, body.as_bytes());
+    Ok(Page {
+        place,
+        exposition: parse(body, format, &Limits::default()),
+    })
 }
 
 fn metrics_decl(spec: &ModelSpec) -> Option<&crate::spec::model::Metrics> {
@@ -421,32 +309,32 @@ pub(crate) fn check(
     if let Some(decl) = declared {
         match view {
             Ok(v) => out.push(exposed(decl, v, &page)),
-            Err(unseen) => out.push(unseen.finding(FindingBuilder::new(EXPOSED, Domain::Observability, METRICS_PTR))),
+            Err(unseen) => out.push(unseen.finding(FindingBuilder::new(&EXPOSED, METRICS_PTR))),
         }
     }
     let Some(engine) = engine else {
         if target_p95.is_some() {
-            out.push(FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).status(
+            out.push(FindingBuilder::new(&LATENCY_P95, P95_PTR).status(
                 Status::Unknown,
                 "the serving engine could not be identified, so neither could its latency histogram",
             ));
         }
         return;
     };
-    let names = engine_metrics(engine);
+    let names = engine.metrics();
     let histogram = names.latency_histogram.first().copied();
     let from_prometheus = |query: &str| histogram.and_then(|h| prometheus(observation, &format!("{query}:{h}")));
     let window = view.as_ref().ok().and_then(|v| v.endpoint).and_then(windowed);
     if let Some(target) = target_p95 {
         match (from_prometheus("bucket_rates"), &window) {
             (Some(answer), _) => out.push(latency_p95_over_range(target, answer)),
-            (None, Some(Ok(w))) => out.push(windowed_latency(target, &names, w)),
+            (None, Some(Ok(w))) => out.push(windowed_latency(target, names, w)),
             (None, Some(Err(why))) => out.push(
-                FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR)
+                FindingBuilder::new(&LATENCY_P95, P95_PTR)
                     .declared(target)
                     .status(Status::Unknown, why.clone()),
             ),
-            (None, None) => out.push(latency_p95(target, &names, &page)),
+            (None, None) => out.push(latency_p95(target, names, &page)),
         }
     }
     let target_rps = spec
@@ -460,7 +348,7 @@ pub(crate) fn check(
             (Some(answer), _) => out.push(request_rate(target, answer)),
             (None, Some(Ok(w))) => {
                 let scope = w.scope.clone();
-                let rate = windowed_rate(&names, w).map(|r| LabelledValue {
+                let rate = windowed_rate(names, w).map(|r| LabelledValue {
                     labels: Default::default(),
                     value: r,
                 });
@@ -474,7 +362,7 @@ pub(crate) fn check(
         .first()
         .and_then(|r| prometheus(observation, &format!("peak_running:{r}")));
     let window_peak = match &window {
-        Some(Ok(w)) if peak.is_none() => windowed_peak(&names, w).map(|p| {
+        Some(Ok(w)) if peak.is_none() => windowed_peak(names, w).map(|p| {
             (
                 LabelledValue {
                     labels: Default::default(),
@@ -497,7 +385,7 @@ pub(crate) fn check(
         .and_then(|g| g.cost.as_ref())
         .and_then(|c| c.target_cost_per1k_tokens_usd)
     {
-        let tokens = token_rate(observation, &names, &window);
+        let tokens = token_rate(observation, names, &window);
         out.push(cost(
             target,
             spec.spec.runtime.accelerator.count,
@@ -515,7 +403,7 @@ pub(crate) fn check(
     {
         out.push(observed_batch(declared, family, names.running_filter, page));
     }
-    if let Some(f) = saturation(&names, page) {
+    if let Some(f) = saturation(names, page) {
         out.push(f);
     }
     if let Some(limit) = spec
@@ -534,7 +422,7 @@ const METRICS_PTR: &str = "/spec/operations/observability/metrics";
 const P95_PTR: &str = "/spec/operations/scaling/targetLatencyMsP95";
 
 fn exposed(decl: &crate::spec::model::Metrics, view: &EngineView, page: &Result<Page, String>) -> Finding {
-    let b = FindingBuilder::new(EXPOSED, Domain::Observability, METRICS_PTR).declared(json!({
+    let b = FindingBuilder::new(&EXPOSED, METRICS_PTR).declared(json!({
         "enabled": decl.enabled, "provider": decl.provider, "port": decl.port
     }));
     if let Some(provider) = &decl.provider
@@ -564,14 +452,14 @@ fn exposed(decl: &crate::spec::model::Metrics, view: &EngineView, page: &Result<
             )
             .status(Status::Fail, why.clone()),
         (true, Ok(p)) => {
-            let expected = view.engine().map(|e| engine_metrics(e).expected).unwrap_or(&[]);
+            let expected = view.engine().map(|e| e.metrics().expected).unwrap_or(&[]);
             let missing: Vec<&str> = expected
                 .iter()
                 .filter(|alternatives| find(&p.exposition, alternatives).is_none())
                 .filter_map(|alternatives| alternatives.first().copied())
                 .collect();
             let errors = p.exposition.outcome.error_count;
-            let form = view.engine().and_then(|e| name_form(&p.exposition, &engine_metrics(e)));
+            let form = view.engine().and_then(|e| name_form(&p.exposition, e.metrics()));
             let in_form = form.as_ref().map(|f| format!(" ({f})")).unwrap_or_default();
             let b = b.observed(json!({"served": p.place, "families": p.exposition.families.len(), "missing": missing, "parse_errors": errors, "names": form}))
                 .evidence(
@@ -654,7 +542,7 @@ fn p95_of(mut merged: Vec<(f64, f64)>) -> Option<(f64, f64, f64)> {
 }
 
 fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String>) -> Finding {
-    let b = FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).declared(target_ms);
+    let b = FindingBuilder::new(&LATENCY_P95, P95_PTR).declared(target_ms);
     let page = match page {
         Ok(p) => p,
         Err(why) => return b.status(Status::Unknown, format!("no metrics to read the latency from: {why}")),
@@ -693,7 +581,7 @@ fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String
 
 fn observed_batch(declared: u64, family: &Family, filter: Option<(&str, &str)>, page: &Page) -> Finding {
     let running = total(family, filter);
-    let b = FindingBuilder::new(OBSERVED_BATCH, Domain::Batch, "/spec/runtime/batch/maxBatchSize")
+    let b = FindingBuilder::new(&OBSERVED_BATCH, "/spec/runtime/batch/maxBatchSize")
         .declared(declared)
         .observed(running)
         .evidence(
@@ -754,7 +642,7 @@ fn saturation(names: &EngineMetrics, page: &Page) -> Option<Finding> {
     if let Some(p) = preempted.filter(|p| *p > 0.0) {
         signs.push(format!("{p} preemption(s) since start"));
     }
-    let b = FindingBuilder::new(SATURATION, Domain::Batch, "/spec/runtime/batch")
+    let b = FindingBuilder::new(&SATURATION, "/spec/runtime/batch")
         .observed(json!({"waiting": waiting, "kv_cache_usage": kv, "preemptions": preempted}))
         .evidence(
             "http",
@@ -774,7 +662,7 @@ fn saturation(names: &EngineMetrics, page: &Page) -> Option<Finding> {
 }
 
 fn latency_p95_over_range(target_ms: f64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
-    let b = FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).declared(target_ms);
+    let b = FindingBuilder::new(&LATENCY_P95, P95_PTR).declared(target_ms);
     let (samples, scope) = match answer {
         Ok(a) => a,
         Err(why) => return b.status(Status::Unknown, format!("Prometheus could not answer: {why}")),
@@ -811,7 +699,7 @@ fn latency_p95_over_range(target_ms: f64, answer: Result<(&[LabelledValue], Stri
 }
 
 fn request_rate(target: f64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
-    let b = FindingBuilder::new(REQUEST_RATE, Domain::Scaling, "/spec/operations/scaling/targetRps").declared(target);
+    let b = FindingBuilder::new(&REQUEST_RATE, "/spec/operations/scaling/targetRps").declared(target);
     let (samples, scope) = match answer {
         Ok(a) => a,
         Err(why) => return b.status(Status::Unknown, format!("Prometheus could not answer: {why}")),
@@ -833,7 +721,7 @@ fn request_rate(target: f64, answer: Result<(&[LabelledValue], String), String>)
 }
 
 fn peak_batch(declared: u64, answer: Result<(&[LabelledValue], String), String>) -> Finding {
-    let b = FindingBuilder::new(OBSERVED_BATCH, Domain::Batch, "/spec/runtime/batch/maxBatchSize").declared(declared);
+    let b = FindingBuilder::new(&OBSERVED_BATCH, "/spec/runtime/batch/maxBatchSize").declared(declared);
     let (samples, scope) = match answer {
         Ok(a) => a,
         Err(why) => return b.status(Status::Unknown, format!("Prometheus could not answer: {why}")),
@@ -873,31 +761,16 @@ fn windowed<'a>(target: &'a crate::observe::endpoint::EndpointTarget) -> Option<
     let seconds = window.elapsed_ms as f64 / 1000.0;
     let scope = format!("over a {seconds:.0} s window");
     let page_of = |answer: Option<Answer<'a>>| -> Result<Exposition<'a>, String> {
-        match answer {
-            Some(Answer::Reply {
-                status: 200..=299,
-                content_type,
-                body,
-                truncated: false,
-                problem: None,
-                ..
-            }) => Ok(parse(
+        match crate::runtime::document(answer) {
+            Ok(crate::runtime::Document { content_type, body }) => Ok(parse(
                 body,
                 Format::detect(content_type, body.as_bytes()),
                 &Limits::default(),
             )),
-            _ => Err(format!("the metrics page {} did not answer in full", window.path)),
+            Err(_) => Err(format!("the metrics page {} did not answer in full", window.path)),
         }
     };
-    let end_answer = window.end.response().map(|r| Answer::Reply {
-        status: r.status,
-        content_type: r.headers.get("content-type").map(String::as_str),
-        server: None,
-        body: &r.body,
-        truncated: r.truncated,
-        problem: crate::observe::endpoint::reply_problem(r),
-        latency_ms: None,
-    });
+    let end_answer = window.end.response().map(reply);
     Some((|| {
         Ok(Windowed {
             start: page_of(target.get(&window.path))?,
@@ -939,7 +812,7 @@ fn bucket_deltas(start: &[(f64, f64)], end: &[(f64, f64)]) -> (Vec<(f64, f64)>, 
 }
 
 fn windowed_latency(target_ms: f64, names: &EngineMetrics, w: &Windowed) -> Finding {
-    let b = FindingBuilder::new(LATENCY_P95, Domain::Scaling, P95_PTR).declared(target_ms);
+    let b = FindingBuilder::new(&LATENCY_P95, P95_PTR).declared(target_ms);
     let (Some(start), Some(end)) = (
         find(&w.start, names.latency_histogram),
         find(&w.end, names.latency_histogram),
@@ -1048,12 +921,7 @@ fn token_rate(
 }
 
 fn cost(target: f64, gpus: u64, hourly: Option<f64>, tokens: Option<Result<(f64, String), String>>) -> Finding {
-    let b = FindingBuilder::new(
-        COST,
-        Domain::Governance,
-        "/spec/governance/cost/targetCostPer1kTokensUsd",
-    )
-    .declared(target);
+    let b = FindingBuilder::new(&COST, "/spec/governance/cost/targetCostPer1kTokensUsd").declared(target);
     let Some(hourly) = hourly else {
         return b.status(
             Status::Skip,
@@ -1093,12 +961,7 @@ fn cost(target: f64, gpus: u64, hourly: Option<f64>, tokens: Option<Result<(f64,
 
 /// The longest prompts served, as the prompt-length histogram's highest non-empty bucket.
 fn sequence_observed(limit: u64, family: &Family, page: &Page) -> Finding {
-    let b = FindingBuilder::new(
-        SEQUENCE_OBSERVED,
-        Domain::Batch,
-        "/spec/runtime/batch/maxSequenceLengthTokens",
-    )
-    .declared(limit);
+    let b = FindingBuilder::new(&SEQUENCE_OBSERVED, "/spec/runtime/batch/maxSequenceLengthTokens").declared(limit);
     let mut buckets = merged_buckets(family);
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     // The highest bucket whose count grows: the longest prompts fall in (previous, that].
@@ -1244,7 +1107,7 @@ mod tests {
     }
 
     /// Every engine's page at saturation, as the fixtures record it: the families these checks
-    /// read are there under the names `engine_metrics` gives, with the recorded values.
+    /// read are there under the names `EngineId::metrics` gives, with the recorded values.
     #[test]
     fn every_engine_page_has_the_families_the_checks_read() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -1302,7 +1165,7 @@ mod tests {
                 "{file}: {:?}",
                 exposition.outcome.errors
             );
-            let names = engine_metrics(*engine);
+            let names = engine.metrics();
             let family = find(&exposition, names.running).unwrap_or_else(|| panic!("{file}: no running family"));
             assert_eq!(total(family, names.running_filter), *running, "{file}");
             if let Some(waiting) = waiting {
@@ -1363,14 +1226,14 @@ mod tests {
             let original = fixture(file);
             let renamed = original.replace(&format!("{prefix}:"), &format!("{prefix}_"));
             assert_ne!(original, renamed, "{file}");
-            let names = engine_metrics(engine);
+            let names = engine.metrics();
             for (text, form) in [(&original, format!("{prefix}:")), (&renamed, format!("{prefix}_"))] {
                 let page = page_of(text);
                 let family =
                     find(&page.exposition, names.running).unwrap_or_else(|| panic!("{file} {form}: no running"));
                 assert!(family.name.starts_with(&form), "{file}: {}", family.name);
                 assert_eq!(total(family, names.running_filter), running, "{file} {form}");
-                let f = saturation(&names, &page).unwrap_or_else(|| panic!("{file} {form}: no saturation"));
+                let f = saturation(names, &page).unwrap_or_else(|| panic!("{file} {form}: no saturation"));
                 assert_eq!(f.status, Status::Warn, "{f:#?}");
                 assert!(
                     f.message.contains(&format!("{waiting} request(s) waiting")),
@@ -1379,7 +1242,7 @@ mod tests {
                 );
                 let families = f.evidence.raw["families"].to_string();
                 assert!(families.contains(&form), "{file}: {families}");
-                let said = name_form(&page.exposition, &names).unwrap_or_else(|| panic!("{file} {form}: no form"));
+                let said = name_form(&page.exposition, names).unwrap_or_else(|| panic!("{file} {form}: no form"));
                 assert!(said.starts_with(&format!("`{form}` names")), "{file}: {said}");
                 let detected =
                     crate::runtime::engine_from_metric_names(page.exposition.families.iter().map(|f| f.name));
@@ -1394,7 +1257,7 @@ mod tests {
     /// judged on the deferred and processing requests, and the message says so.
     #[test]
     fn llamacpp_saturation_without_its_kv_cache_gauges() {
-        let names = engine_metrics(EngineId::LlamaCpp);
+        let names = EngineId::LlamaCpp.metrics();
         for (file, status) in [
             ("metrics/llamacpp-b7xxx/saturated.prom", Status::Warn),
             ("metrics/llamacpp-b7xxx/idle.prom", Status::Pass),
@@ -1405,7 +1268,7 @@ mod tests {
                 "{file} is a page without the removed gauges"
             );
             let page = page_of(&text);
-            let f = saturation(&names, &page).unwrap_or_else(|| panic!("{file}: no saturation finding"));
+            let f = saturation(names, &page).unwrap_or_else(|| panic!("{file}: no saturation finding"));
             assert_eq!(f.status, status, "{f:#?}");
             for said in [
                 "llamacpp:kv_cache_usage_ratio is absent",
@@ -1418,7 +1281,7 @@ mod tests {
         // An older build with the gauge: judged on it, no note.
         let old = "# TYPE llamacpp:requests_deferred gauge\nllamacpp:requests_deferred 0\n\
             # TYPE llamacpp:kv_cache_usage_ratio gauge\nllamacpp:kv_cache_usage_ratio 0.95\n";
-        let f = saturation(&names, &page_of(old)).expect("a finding");
+        let f = saturation(names, &page_of(old)).expect("a finding");
         assert_eq!((f.status, f.message.as_str()), (Status::Warn, "KV cache 95% full"));
     }
 
@@ -1446,12 +1309,12 @@ mod tests {
             place: "port 8002 /metrics".into(),
             exposition,
         };
-        let names = engine_metrics(EngineId::Triton);
+        let names = EngineId::Triton.metrics();
         let page = Ok(page);
-        let under = latency_p95(average + 1.0, &names, &page);
+        let under = latency_p95(average + 1.0, names, &page);
         assert_eq!(under.status, Status::Unknown, "{under:?}");
         assert!(under.message.contains("no latency histogram"), "{}", under.message);
-        let over = latency_p95(average / 2.0, &names, &page);
+        let over = latency_p95(average / 2.0, names, &page);
         assert_eq!(over.status, Status::Fail, "{over:?}");
     }
 

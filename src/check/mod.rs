@@ -1,10 +1,11 @@
 //! The check engine: `compare(spec, observation) -> findings`. Pure: no I/O, no clock.
 //!
-//! One module per domain, each owning its stable codes (`grep -rn '"accelerator-type"' src/`
-//! finds the rule). A finding names the spec field it judges by JSON pointer, the declared and
-//! observed values, and its evidence: which probe, the raw value, and the rule applied. What
-//! could not be observed is `unknown` with the reason; what does not apply is `skip` with the
-//! reason. Nothing passes without having been seen. [`coverage`] then gives every declared
+//! One module per domain, each owning its checks: a [`Check`] descriptor (stable code, summary,
+//! explanation, the fields it judges) beside the function that judges it, all listed once in
+//! [`CHECKS`] (`grep -rn '"accelerator-type"' src/` finds the rule). A finding names the spec
+//! field it judges by JSON pointer, the declared and observed values, and its evidence: which
+//! probe, the raw value, and the rule applied. What could not be observed is `unknown` with the
+//! reason; what does not apply is `skip` with the reason. Nothing passes without having been seen. [`coverage`] then gives every declared
 //! field that no check judged a `skip` finding, so a report always accounts for the whole spec.
 
 pub mod accelerator;
@@ -29,154 +30,78 @@ use serde_json::Value as Json;
 use crate::observe::Observation;
 use crate::spec::ModelSpec;
 
-/// Every check code with what it judges, for `modelspec codes` and the docs.
-pub const CHECKS: &[(&str, &str)] = &[
-    (accelerator::VENDOR, "NVML sees NVIDIA GPUs on the node"),
-    (
-        accelerator::TYPE,
-        "the GPUs are the declared type (family; memory and form factor when declared)",
-    ),
-    (accelerator::COUNT, "at least the declared number of usable GPUs"),
-    (
-        accelerator::PRECISION,
-        "the declared precision runs natively on every GPU (compute capability)",
-    ),
-    (
-        accelerator::MIG,
-        "MIG is on (or pending) only when the declared type names a MIG profile",
-    ),
-    (
-        accelerator::SHARED,
-        "no process outside the serving process tree on the GPUs it holds",
-    ),
-    (
-        accelerator::PARALLELISM,
-        "tensor × pipeline parallel size on the serving command line equals the declared count",
-    ),
-    (health::LOST, "no GPU has fallen off the bus"),
-    (
-        health::MEMORY_ERRORS,
-        "no uncorrectable ECC errors, pending page retirement or failed row remap",
-    ),
-    (health::THROTTLING, "no GPU throttled for power or heat"),
-    (health::PERSISTENCE, "persistence mode is on"),
-    (
-        host::WORKLOAD,
-        "which workload (process, container, pod) the spec is judged against, and how it was chosen",
-    ),
-    (
-        node::NOT_DEPLOYED,
-        "a spec whose workload does not run on this node (a note; a failure with --require-deployed)",
-    ),
-    (
-        host::SERVING_PORT,
-        "the declared serving port is listened on, by the serving process (or the --pid one)",
-    ),
-    (
-        host::ENV_VARIABLE,
-        "a declared environment variable is set in the serving process, with the declared value",
-    ),
-    (
-        host::CPU,
-        "CPU available to the serving process (cgroup quota, else host) covers cpuCores",
-    ),
-    (
-        host::MEMORY,
-        "memory available to the serving process (cgroup limit, else host) covers memoryGb",
-    ),
-    (
-        host::STORAGE,
-        "the filesystem holding the model has ephemeralStorageGb of capacity",
-    ),
-    (
-        node::UNCLAIMED,
-        "several specs: every usable GPU is held by some scanned spec's serving process",
-    ),
-    (
-        node::CONTENDED,
-        "several specs: no GPU is held by two specs' serving processes",
-    ),
-    (
-        node::SERVER_SHARED,
-        "several specs: each resolves to its own serving process",
-    ),
-    (
-        identity::MODEL_ID,
-        "the engine serves the declared model id (served name or model path)",
-    ),
-    (
-        identity::FRAMEWORK,
-        "the engine on the serving port is the declared framework",
-    ),
-    (
-        identity::PRECISION,
-        "the engine's dtype (or quantization) is the declared precision",
-    ),
-    (
-        identity::ARTIFACT,
-        "the engine serves the model from the declared artifact",
-    ),
-    (
-        batch::MAX_BATCH_SIZE,
-        "the engine runs at most maxBatchSize sequences at once",
-    ),
-    (
-        batch::MAX_SEQUENCE_LENGTH,
-        "the engine serves maxSequenceLengthTokens (more warns)",
-    ),
-    (
-        serving::PROTOCOL,
-        "the port speaks the declared protocol (HTTP, or HTTP/2 for gRPC)",
-    ),
-    (serving::READINESS, "the readiness probe answers 2xx within its timeout"),
-    (serving::LIVENESS, "the liveness probe answers 2xx within its timeout"),
-    (
-        serving::MAX_CONCURRENCY,
-        "the engine admits exactly maxConcurrency requests (fewer refuses promised traffic, more leaves the cap unenforced)",
-    ),
-    (serving::TIMEOUT, "the engine's request timeout equals timeoutSeconds"),
-    (observability::LOG_LEVEL, "the engine logs at the declared level"),
-    (
-        observability::TRACING,
-        "traces are exported exactly when tracing is declared",
-    ),
-    (
-        metrics::EXPOSED,
-        "the metrics endpoint answers Prometheus text with the engine's families",
-    ),
-    (
-        metrics::LATENCY_P95,
-        "the p95 bucket of end-to-end latency lies under targetLatencyMsP95",
-    ),
-    (
-        metrics::OBSERVED_BATCH,
-        "sequences running at the scrape do not exceed maxBatchSize",
-    ),
-    (
-        metrics::SATURATION,
-        "no waiting requests, preemptions or near-full KV cache",
-    ),
-    (
-        metrics::REQUEST_RATE,
-        "the observed request rate against targetRps (Prometheus)",
-    ),
-    (
-        metrics::SEQUENCE_OBSERVED,
-        "the longest prompts served (prompt-length histogram) stay clear of maxSequenceLengthTokens",
-    ),
-    (
-        metrics::COST,
-        "GPU cost per 1,000 tokens (GPUs x --gpu-hourly-usd / token rate) under the target",
-    ),
-    (
-        governance::PII_REQUEST_LOGGING,
-        "no request or prompt logging while PII is not allowed",
-    ),
-    (
-        coverage::NOT_CHECKED,
-        "a declared field no check judges (yet), with the reason",
-    ),
+/// One check, described once: its stable code, the domain its findings group under, the
+/// one-line summary `modelspec codes` prints, the explanation `modelspec explain` prints, and
+/// the spec fields it judges. The descriptor sits beside the function that judges it; every
+/// list of checks (`codes`, `explain`, `--only`/`--skip`, waivers, SARIF rules, the reference
+/// test) reads [`CHECKS`], so a new check is one descriptor and one function.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Check {
+    /// Stable code, as findings, waivers and `--only`/`--skip` name it.
+    pub code: &'static str,
+    /// The domain its findings belong to (`not-checked` takes the field's own).
+    pub domain: Domain,
+    /// What it judges, in one line (`modelspec codes`).
+    pub summary: &'static str,
+    /// What it compares, whether an equality or a bound, and where each engine's observed
+    /// value comes from (`modelspec explain CODE`).
+    pub explanation: &'static str,
+    /// JSON pointers of the spec fields it judges (a finding's pointer is one of them or lies
+    /// beneath one); empty for `not-checked`, which takes whatever field no check judged.
+    pub pointers: &'static [&'static str],
+}
+
+/// Every check, in the order `modelspec codes` lists them.
+pub const CHECKS: &[&Check] = &[
+    &accelerator::VENDOR,
+    &accelerator::TYPE,
+    &accelerator::COUNT,
+    &accelerator::PRECISION,
+    &accelerator::MIG,
+    &accelerator::SHARED,
+    &accelerator::PARALLELISM,
+    &health::LOST,
+    &health::MEMORY_ERRORS,
+    &health::THROTTLING,
+    &health::PERSISTENCE,
+    &host::WORKLOAD,
+    &node::NOT_DEPLOYED,
+    &host::SERVING_PORT,
+    &host::ENV_VARIABLE,
+    &host::CPU,
+    &host::MEMORY,
+    &host::STORAGE,
+    &node::UNCLAIMED,
+    &node::CONTENDED,
+    &node::SERVER_SHARED,
+    &identity::MODEL_ID,
+    &identity::FRAMEWORK,
+    &identity::PRECISION,
+    &identity::ARTIFACT,
+    &batch::MAX_BATCH_SIZE,
+    &batch::MAX_SEQUENCE_LENGTH,
+    &serving::PROTOCOL,
+    &serving::READINESS,
+    &serving::LIVENESS,
+    &serving::MAX_CONCURRENCY,
+    &serving::TIMEOUT,
+    &observability::LOG_LEVEL,
+    &observability::TRACING,
+    &metrics::EXPOSED,
+    &metrics::LATENCY_P95,
+    &metrics::OBSERVED_BATCH,
+    &metrics::SATURATION,
+    &metrics::REQUEST_RATE,
+    &metrics::SEQUENCE_OBSERVED,
+    &metrics::COST,
+    &governance::PII_REQUEST_LOGGING,
+    &coverage::NOT_CHECKED,
 ];
+
+/// The check whose code is `code`.
+pub fn check_of(code: &str) -> Option<&'static Check> {
+    CHECKS.iter().copied().find(|c| c.code == code)
+}
 
 /// A finding's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -315,10 +240,16 @@ pub(crate) struct FindingBuilder {
 }
 
 impl FindingBuilder {
-    pub(crate) fn new(code: &str, domain: Domain, pointer: &str) -> Self {
+    pub(crate) fn new(check: &Check, pointer: &str) -> Self {
+        Self::in_domain(check, check.domain, pointer)
+    }
+
+    /// [`FindingBuilder::new`] in another domain than the check's (`not-checked` reports each
+    /// field in its section's domain).
+    pub(crate) fn in_domain(check: &Check, domain: Domain, pointer: &str) -> Self {
         FindingBuilder {
             finding: Finding {
-                code: code.to_string(),
+                code: check.code.to_string(),
                 domain,
                 pointer: pointer.to_string(),
                 status: Status::Unknown,
@@ -474,42 +405,99 @@ pub(crate) fn judge(
 
 #[cfg(test)]
 mod tests {
-    /// Every code a check module declares is listed in [`super::CHECKS`], once.
+    use super::CHECKS;
+
+    /// The registry holds every check once, each described in full: codes unique and in the
+    /// stable kebab-case findings, waivers and `--only` use; a summary and an explanation; the
+    /// spec fields it judges given as JSON pointers.
     #[test]
-    fn every_check_code_is_listed() {
-        let sources = [
-            include_str!("accelerator.rs"),
-            include_str!("batch.rs"),
-            include_str!("coverage.rs"),
-            include_str!("governance.rs"),
-            include_str!("health.rs"),
-            include_str!("host.rs"),
-            include_str!("identity.rs"),
-            include_str!("metrics.rs"),
-            include_str!("node.rs"),
-            include_str!("observability.rs"),
-            include_str!("serving.rs"),
-        ];
-        let mut declared = Vec::new();
-        for source in sources {
-            for line in source.lines() {
-                if let Some(rest) = line.strip_prefix("pub const ")
-                    && let Some((_, value)) = rest.split_once(": &str = \"")
-                {
-                    declared.push(value.trim_end_matches("\";").to_string());
-                }
+    fn every_check_is_described_once() {
+        assert!(CHECKS.len() >= 40, "{} checks", CHECKS.len());
+        let mut codes: Vec<&str> = CHECKS.iter().map(|c| c.code).collect();
+        codes.sort_unstable();
+        let before = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), before, "a code is listed twice in CHECKS");
+        for check in CHECKS {
+            let code = check.code;
+            assert!(
+                !code.is_empty()
+                    && code
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{code:?} is not a kebab-case code"
+            );
+            assert!(!check.summary.trim().is_empty(), "{code} has no summary");
+            assert!(
+                check.explanation.len() > check.summary.len(),
+                "{code}'s explanation says no more than its summary"
+            );
+            assert_eq!(super::explain::explain(code), Some(check.explanation), "{code}");
+            assert_eq!(super::check_of(code).map(|c| c.code), Some(code));
+            for pointer in check.pointers {
+                assert!(
+                    pointer.starts_with("/spec/") || pointer.starts_with("/metadata/"),
+                    "{code} judges {pointer:?}, not a spec field's pointer"
+                );
             }
+            assert_eq!(
+                check.pointers.is_empty(),
+                code == super::coverage::NOT_CHECKED.code,
+                "{code}: only not-checked judges no field of its own"
+            );
         }
-        assert!(declared.len() >= 20, "{declared:?}");
-        for code in &declared {
-            let listed = super::CHECKS.iter().filter(|(c, _)| c == code).count();
-            assert_eq!(listed, 1, "{code} is listed {listed} times in CHECKS");
+    }
+
+    /// Every finding a check gives names a field its descriptor says it judges (or one beneath
+    /// it), in its descriptor's domain: a descriptor that drifted from its function fails here.
+    #[test]
+    fn findings_agree_with_their_descriptors() {
+        let observation = match crate::observe::Observation::from_json(
+            include_str!("../../fixtures/demo/observation.json"),
+            "<demo>",
+        ) {
+            Ok(o) => o,
+            Err(e) => panic!("the demo observation reads: {e:?}"),
+        };
+        let specs: Vec<crate::spec::ModelSpec> = [
+            include_str!("../../fixtures/demo/demo.modelspec.yaml"),
+            include_str!("../../examples/08-full-production.modelspec.yaml"),
+        ]
+        .iter()
+        .flat_map(|text| {
+            crate::spec::validate::typed_documents(text, crate::spec::Syntax::Yaml, &crate::spec::Limits::default())
+        })
+        .map(|(_, spec)| spec)
+        .collect();
+        assert_eq!(specs.len(), 2);
+        let inputs = super::Inputs {
+            gpu_hourly_usd: Some(2.0),
+            ..super::Inputs::default()
+        };
+        let findings: Vec<super::Finding> = specs
+            .iter()
+            .flat_map(|spec| super::compare_with(spec, &observation, &inputs))
+            .collect();
+        assert!(findings.len() > 40, "{findings:#?}");
+        for f in &findings {
+            let Some(check) = super::check_of(&f.code) else {
+                panic!("{} is no registered check", f.code);
+            };
+            if check.pointers.is_empty() {
+                continue;
+            }
+            assert_eq!(f.domain, check.domain, "{}", f.code);
+            assert!(
+                check
+                    .pointers
+                    .iter()
+                    .any(|p| f.pointer == *p || f.pointer.starts_with(&format!("{p}/"))),
+                "{} judged {} (its descriptor names {:?})",
+                f.code,
+                f.pointer,
+                check.pointers
+            );
         }
-        assert_eq!(
-            declared.len(),
-            super::CHECKS.len(),
-            "CHECKS lists a code no module declares"
-        );
     }
 
     #[test]

@@ -17,16 +17,36 @@ use serde_json::json;
 use super::accelerator::{GpuView, view};
 use super::attribution::attribute;
 use super::target::Resolution;
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::observe::Observation;
 use crate::spec::ModelSpec;
 
 /// Every usable GPU is held by some scanned spec's serving process.
-pub const UNCLAIMED: &str = "gpu-unclaimed";
+pub const UNCLAIMED: Check = Check {
+    code: "gpu-unclaimed",
+    domain: Domain::Accelerator,
+    summary: "several specs: every usable GPU is held by some scanned spec's serving process",
+    explanation: "Several specs scanned together: every usable GPU should hold a process of some scanned spec's serving tree. Idle GPUs and GPUs held by processes no scanned spec serves are warned about; with a spec's server not found, ownership is unknown.",
+    pointers: &[GPUS_PTR],
+};
+
 /// No GPU is held by the serving processes of two scanned specs.
-pub const CONTENDED: &str = "gpu-contended";
+pub const CONTENDED: Check = Check {
+    code: "gpu-contended",
+    domain: Domain::Accelerator,
+    summary: "several specs: no GPU is held by two specs' serving processes",
+    explanation: "Several specs scanned together: no GPU should hold processes of two specs' serving trees.",
+    pointers: &[GPUS_PTR],
+};
+
 /// No two scanned specs resolve to the same serving process.
-pub const SERVER_SHARED: &str = "server-shared";
+pub const SERVER_SHARED: Check = Check {
+    code: "server-shared",
+    domain: Domain::Serving,
+    summary: "several specs: each resolves to its own serving process",
+    explanation: "Several specs scanned together: each spec should resolve to its own serving process; two specs on one port resolve to one process.",
+    pointers: &[PORT_PTR],
+};
 
 const GPUS_PTR: &str = "/spec/runtime/accelerator";
 const PORT_PTR: &str = "/spec/operations/serving/port";
@@ -39,7 +59,13 @@ pub struct NodeSpec<'a> {
 }
 
 /// A spec whose workload does not run on this node.
-pub const NOT_DEPLOYED: &str = "not-deployed";
+pub const NOT_DEPLOYED: Check = Check {
+    code: "not-deployed",
+    domain: Domain::Serving,
+    summary: "a spec whose workload does not run on this node (a note; a failure with --require-deployed)",
+    explanation: "A note on the node for each spec whose workload does not run there: nothing listens on its serving port in any network namespace, no workload matches its selector, or every workload on its port serves another model. Its checks are then skipped, never reported as drift (a DaemonSet that checks every spec on every node). With --require-deployed it fails the scan, for a node that must run the model.",
+    pointers: &[PORT_PTR],
+};
 
 /// Findings about the node across `specs`; empty for fewer than two specs, or when the GPUs
 /// were not seen.
@@ -61,7 +87,7 @@ fn not_deployed(specs: &[NodeSpec], resolutions: &[Resolution], require_deployed
         .zip(resolutions)
         .filter_map(|(s, r)| {
             let reason = r.not_deployed()?;
-            let b = FindingBuilder::new(NOT_DEPLOYED, Domain::Serving, PORT_PTR)
+            let b = FindingBuilder::new(&NOT_DEPLOYED, PORT_PTR)
                 .declared(s.spec.spec.identity.model.id.clone())
                 .evidence(
                     "host",
@@ -137,7 +163,7 @@ fn across(specs: &[NodeSpec], resolutions: &[Resolution], observation: &Observat
         } else {
             "no GPU reported its processes"
         };
-        out.push(FindingBuilder::new(UNCLAIMED, Domain::Accelerator, GPUS_PTR).status(
+        out.push(FindingBuilder::new(&UNCLAIMED, GPUS_PTR).status(
             Status::Unknown,
             format!("GPU ownership on the node is not known: {why}"),
         ));
@@ -154,7 +180,7 @@ fn server_shared(by_pid: &BTreeMap<u32, Vec<&str>>) -> Finding {
         .filter(|(_, names)| names.len() > 1)
         .map(|(pid, names)| format!("{} all resolve to pid {pid}", names.join(", ")))
         .collect();
-    let b = FindingBuilder::new(SERVER_SHARED, Domain::Serving, PORT_PTR).evidence(
+    let b = FindingBuilder::new(&SERVER_SHARED, PORT_PTR).evidence(
         "host",
         json!(by_pid),
         "each scanned spec has its own serving process",
@@ -176,7 +202,7 @@ fn contended(claims: &BTreeMap<u32, Vec<String>>) -> Finding {
         .filter(|(_, names)| names.len() > 1)
         .map(|(gpu, names)| format!("GPU {gpu} is held by {}", names.join(" and ")))
         .collect();
-    let b = FindingBuilder::new(CONTENDED, Domain::Accelerator, GPUS_PTR).evidence(
+    let b = FindingBuilder::new(&CONTENDED, GPUS_PTR).evidence(
         "nvml+host",
         json!(claims),
         "no GPU holds processes of two scanned specs' serving trees",
@@ -192,7 +218,7 @@ fn contended(claims: &BTreeMap<u32, Vec<String>>) -> Finding {
 }
 
 fn unclaimed(devices: &[DeviceFacts], claims: &BTreeMap<u32, Vec<String>>, unresolved: &[&str]) -> Finding {
-    let b = FindingBuilder::new(UNCLAIMED, Domain::Accelerator, GPUS_PTR);
+    let b = FindingBuilder::new(&UNCLAIMED, GPUS_PTR);
     let mut idle = Vec::new();
     let mut foreign = Vec::new();
     let mut silent = Vec::new();

@@ -7,13 +7,26 @@
 use serde_json::json;
 
 use super::engine::{EngineView, Unseen};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::spec::ModelSpec;
 
 /// The engine logs at the declared level.
-pub const LOG_LEVEL: &str = "logging-level";
+pub const LOG_LEVEL: Check = Check {
+    code: "logging-level",
+    domain: Domain::Observability,
+    summary: "the engine logs at the declared level",
+    explanation: "Equality (case ignored, warning = warn): operations.observability.logging.level against the engine's log level. Sources: vLLM VLLM_LOGGING_LEVEL (default INFO), TGI LOG_LEVEL, SGLang /server_info log_level, TensorRT-LLM --log_level, NIM NIM_LOG_LEVEL.",
+    pointers: &["/spec/operations/observability/logging/level"],
+};
+
 /// Tracing is on exactly when declared.
-pub const TRACING: &str = "tracing-enabled";
+pub const TRACING: Check = Check {
+    code: "tracing-enabled",
+    domain: Domain::Observability,
+    summary: "traces are exported exactly when tracing is declared",
+    explanation: "operations.observability.tracing.enabled against whether traces are exported: the engine's OTLP endpoint (vLLM --otlp-traces-endpoint, TGI --otlp-endpoint/OTLP_ENDPOINT, SGLang --enable-trace with --otlp-traces-endpoint) or OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT in the serving process's environment. Declared but off fails; on but declared off warns.",
+    pointers: &["/spec/operations/observability/tracing/enabled"],
+};
 
 const OTEL_VARIABLES: &[&str] = &["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"];
 
@@ -40,12 +53,7 @@ pub(crate) fn check(spec: &ModelSpec, view: &Result<EngineView, Unseen>, out: &m
 }
 
 fn log_level(declared: &str, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(
-        LOG_LEVEL,
-        Domain::Observability,
-        "/spec/operations/observability/logging/level",
-    )
-    .declared(declared);
+    let b = FindingBuilder::new(&LOG_LEVEL, "/spec/operations/observability/logging/level").declared(declared);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),
@@ -73,12 +81,7 @@ fn log_level(declared: &str, view: &Result<EngineView, Unseen>) -> Finding {
 }
 
 fn tracing(declared: bool, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(
-        TRACING,
-        Domain::Observability,
-        "/spec/operations/observability/tracing/enabled",
-    )
-    .declared(declared);
+    let b = FindingBuilder::new(&TRACING, "/spec/operations/observability/tracing/enabled").declared(declared);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),

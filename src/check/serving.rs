@@ -9,21 +9,55 @@
 use serde_json::json;
 
 use super::engine::{EngineView, Unseen};
-use super::{Domain, Finding, FindingBuilder, Status};
+use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::runtime::{Answer, EngineId};
 use crate::spec::ModelSpec;
 use crate::spec::model::Protocol;
 
 /// The endpoint speaks the declared protocol (HTTP, or HTTP/2 for gRPC).
-pub const PROTOCOL: &str = "serving-protocol";
+pub const PROTOCOL: Check = Check {
+    code: "serving-protocol",
+    domain: Domain::Serving,
+    summary: "the port speaks the declared protocol (HTTP, or HTTP/2 for gRPC)",
+    explanation: "http: the port must answer an HTTP request (any status). grpc: a TCP connection must answer the HTTP/2 connection preface with a SETTINGS frame.",
+    pointers: &["/spec/operations/serving/protocol"],
+};
+
 /// The readiness probe answers 2xx within its timeout.
-pub const READINESS: &str = "readiness-probe";
+pub const READINESS: Check = Check {
+    code: "readiness-probe",
+    domain: Domain::Serving,
+    summary: "the readiness probe answers 2xx within its timeout",
+    explanation: "GET operations.serving.readinessProbe.path must answer 2xx within its timeoutSeconds (1 s when not given, as the kubelet). The latency is recorded. Engines say not-ready differently: vLLM refuses connections while loading and answers 503 when its engine is dead; Triton answers 400; llama.cpp 503 Loading model; SGLang /health_generate 503 while starting.",
+    pointers: &["/spec/operations/serving/readinessProbe"],
+};
+
 /// The liveness probe answers 2xx within its timeout.
-pub const LIVENESS: &str = "liveness-probe";
+pub const LIVENESS: Check = Check {
+    code: "liveness-probe",
+    domain: Domain::Serving,
+    summary: "the liveness probe answers 2xx within its timeout",
+    explanation: "As readiness-probe, for operations.serving.livenessProbe.",
+    pointers: &["/spec/operations/serving/livenessProbe"],
+};
+
 /// The engine admits at most `maxConcurrency` requests at once.
-pub const MAX_CONCURRENCY: &str = "max-concurrency";
+pub const MAX_CONCURRENCY: Check = Check {
+    code: "max-concurrency",
+    domain: Domain::Serving,
+    summary: "the engine admits exactly maxConcurrency requests (fewer refuses promised traffic, more leaves the cap unenforced)",
+    explanation: "Equality: the engine's admission limit (requests accepted at once, queued or running) must equal operations.serving.maxConcurrency. Fewer fails: requests the contract promises are refused (TGI answers 429 past max_concurrent_requests, Ollama 503 past OLLAMA_MAX_QUEUE), and the message says how many. More fails: the cap the contract relies on is not enforced. Sources: TGI /info max_concurrent_requests (default 128), Ollama OLLAMA_MAX_QUEUE (default 512), SGLang max_queued_requests, Triton dynamic_batching max_queue_size. vLLM and llama.cpp queue without limit: skipped, with the reason.",
+    pointers: &["/spec/operations/serving/maxConcurrency"],
+};
+
 /// The engine's request timeout matches `timeoutSeconds`.
-pub const TIMEOUT: &str = "serving-timeout";
+pub const TIMEOUT: Check = Check {
+    code: "serving-timeout",
+    domain: Domain::Serving,
+    summary: "the engine's request timeout equals timeoutSeconds",
+    explanation: "Equality: the engine's own request timeout against operations.serving.timeoutSeconds (llama.cpp -to/--timeout); shorter fails, longer warns. Engines without one are skipped: the gateway's timeout applies.",
+    pointers: &["/spec/operations/serving/timeoutSeconds"],
+};
 
 /// The kubelet's default probe timeout, when the spec gives none.
 const DEFAULT_PROBE_TIMEOUT_S: u64 = 1;
@@ -35,14 +69,14 @@ pub(crate) fn check(spec: &ModelSpec, view: &Result<EngineView, Unseen>, out: &m
     if let Some(protocol) = serving.protocol {
         out.push(protocol_check(protocol, view));
     }
-    for (code, pointer, probe) in [
+    for (check, pointer, probe) in [
         (
-            READINESS,
+            &READINESS,
             "/spec/operations/serving/readinessProbe",
             &serving.readiness_probe,
         ),
         (
-            LIVENESS,
+            &LIVENESS,
             "/spec/operations/serving/livenessProbe",
             &serving.liveness_probe,
         ),
@@ -51,7 +85,7 @@ pub(crate) fn check(spec: &ModelSpec, view: &Result<EngineView, Unseen>, out: &m
             && let Some(path) = &probe.path
         {
             let timeout = probe.timeout_seconds.unwrap_or(DEFAULT_PROBE_TIMEOUT_S);
-            out.push(probe_check(code, pointer, path, timeout, view));
+            out.push(probe_check(check, pointer, path, timeout, view));
         }
     }
     if let Some(declared) = serving.max_concurrency {
@@ -63,7 +97,7 @@ pub(crate) fn check(spec: &ModelSpec, view: &Result<EngineView, Unseen>, out: &m
 }
 
 fn protocol_check(protocol: Protocol, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(PROTOCOL, Domain::Serving, "/spec/operations/serving/protocol");
+    let b = FindingBuilder::new(&PROTOCOL, "/spec/operations/serving/protocol");
     match protocol {
         Protocol::Http => {
             let b = b.declared("http");
@@ -134,8 +168,8 @@ fn protocol_check(protocol: Protocol, view: &Result<EngineView, Unseen>) -> Find
     }
 }
 
-fn probe_check(code: &str, pointer: &str, path: &str, timeout_s: u64, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(code, Domain::Serving, pointer).declared(path);
+fn probe_check(check: &Check, pointer: &str, path: &str, timeout_s: u64, view: &Result<EngineView, Unseen>) -> Finding {
+    let b = FindingBuilder::new(check, pointer).declared(path);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),
@@ -203,12 +237,7 @@ fn probe_check(code: &str, pointer: &str, path: &str, timeout_s: u64, view: &Res
 }
 
 fn max_concurrency(declared: u64, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(
-        MAX_CONCURRENCY,
-        Domain::Serving,
-        "/spec/operations/serving/maxConcurrency",
-    )
-    .declared(declared);
+    let b = FindingBuilder::new(&MAX_CONCURRENCY, "/spec/operations/serving/maxConcurrency").declared(declared);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),
@@ -260,7 +289,7 @@ fn max_concurrency(declared: u64, view: &Result<EngineView, Unseen>) -> Finding 
 }
 
 fn timeout(declared: u64, view: &Result<EngineView, Unseen>) -> Finding {
-    let b = FindingBuilder::new(TIMEOUT, Domain::Serving, "/spec/operations/serving/timeoutSeconds").declared(declared);
+    let b = FindingBuilder::new(&TIMEOUT, "/spec/operations/serving/timeoutSeconds").declared(declared);
     let view = match view {
         Ok(v) => v,
         Err(unseen) => return unseen.finding(b),

@@ -285,7 +285,7 @@ enum FailOnArg {
 
 /// A scan check code, or a usage error naming the closest one.
 fn parse_check_code(text: &str) -> Result<String, String> {
-    let codes = crate::check::CHECKS.iter().map(|(code, _)| *code);
+    let codes = crate::check::CHECKS.iter().map(|check| check.code);
     if codes.clone().any(|c| c == text) {
         return Ok(text.to_string());
     }

@@ -190,7 +190,7 @@ fn prometheus_plan(req: &Request, p: &PrometheusArgs, specs: &[LoadedSpec]) -> R
     engines.dedup();
     let mut queries: Vec<Query> = Vec::new();
     for engine in engines {
-        let names = check::metrics::engine_metrics(engine);
+        let names = engine.metrics();
         for q in queries_for(
             names.latency_histogram.first().copied(),
             names.running.first().map(|r| (*r, names.running_filter)),

@@ -502,7 +502,7 @@ fn histogram(f: &Finding) -> Option<Vec<Bucket>> {
 }
 
 fn latency(out: &mut impl Write, section: &SpecSection) -> std::io::Result<()> {
-    let Some(f) = section.findings.iter().find(|f| f.code == metrics::LATENCY_P95) else {
+    let Some(f) = section.findings.iter().find(|f| f.code == metrics::LATENCY_P95.code) else {
         return writeln!(
             out,
             "<p class=\"note\">No latency histogram observed: the spec declares no <code>targetLatencyMsP95</code>.</p>"
@@ -740,7 +740,7 @@ fn serving_trees(report: &Report) -> Vec<(String, Option<BTreeSet<u32>>)> {
             let tree = s
                 .findings
                 .iter()
-                .find(|f| f.code == accelerator::COUNT)
+                .find(|f| f.code == accelerator::COUNT.code)
                 .and_then(|f| f.evidence.raw.get("tree"))
                 .and_then(Json::as_array)
                 .map(|pids| {
@@ -1136,7 +1136,7 @@ mod tests {
         f.remediation = Some(long.clone());
         f.observed = json!({"p95_upper_ms": evil});
         let mut p95 = finding(
-            metrics::LATENCY_P95,
+            metrics::LATENCY_P95.code,
             Domain::Scaling,
             Status::Unknown,
             json!(evil),
@@ -1207,7 +1207,7 @@ mod tests {
     #[test]
     fn the_latency_chart_marks_the_p95_bucket_and_the_target() {
         let mut p95 = finding(
-            metrics::LATENCY_P95,
+            metrics::LATENCY_P95.code,
             Domain::Scaling,
             Status::Unknown,
             json!(3000.0),
@@ -1255,7 +1255,7 @@ mod tests {
             json!({"buckets": [{"le": "+Inf", "count": 0}]}),
         ] {
             let f = finding(
-                metrics::LATENCY_P95,
+                metrics::LATENCY_P95.code,
                 Domain::Scaling,
                 Status::Unknown,
                 json!(1),

@@ -38,7 +38,7 @@ pub type Regions = BTreeMap<String, Region>;
 pub fn render(out: &mut impl Write, report: &Report, regions: &[Regions]) -> std::io::Result<()> {
     let rules: Vec<Json> = CHECKS
         .iter()
-        .map(|(code, about)| json!({ "id": code, "shortDescription": { "text": about } }))
+        .map(|check| json!({ "id": check.code, "shortDescription": { "text": check.summary } }))
         .collect();
     let none = Regions::new();
     let mut results = Vec::new();
@@ -114,7 +114,7 @@ fn result(f: &Finding, spec: Option<(&str, &Regions)>) -> Option<Json> {
             "probe": f.evidence.probe,
         },
     });
-    if let Some(index) = CHECKS.iter().position(|(code, _)| *code == f.code)
+    if let Some(index) = CHECKS.iter().position(|check| check.code == f.code)
         && let Some(o) = result.as_object_mut()
     {
         o.insert("ruleIndex".into(), Json::from(index));

@@ -335,7 +335,9 @@ fn wrap(text: &str, width: usize, hang: usize) -> Vec<String> {
 /// Whether a finding has a row without `--show-skipped`: everything but skips, and the skips
 /// that say which workload a spec is and that it is not deployed here (why the rest is skipped).
 fn shown_when_skipped(f: &Finding) -> bool {
-    f.status != Status::Skip || f.code == crate::check::host::WORKLOAD || f.code == crate::check::node::NOT_DEPLOYED
+    f.status != Status::Skip
+        || f.code == crate::check::host::WORKLOAD.code
+        || f.code == crate::check::node::NOT_DEPLOYED.code
 }
 
 /// One line naming how many fields were not checked, by domain.

@@ -8,9 +8,25 @@
 
 use serde_json::Value as Json;
 
-use super::{Answer, EngineFacts, Fact, Inputs, as_text, as_u64, openai};
+use super::{Answer, EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64, openai};
 
 pub const ENDPOINTS: &[&str] = &["/props", "/health", "/slots", openai::MODELS];
+
+/// The Prometheus families this engine serves, renames included.
+pub const METRICS: EngineMetrics = EngineMetrics {
+    latency_histogram: &[],
+    running: &["llamacpp:requests_processing"],
+    running_filter: None,
+    waiting_filter: None,
+    waiting: &["llamacpp:requests_deferred"],
+    // Removed upstream (llama.cpp #13660, with llamacpp:kv_cache_tokens); older builds
+    // still have it. Saturation does not need it: requests_deferred is the queue.
+    kv_cache_usage: &["llamacpp:kv_cache_usage_ratio"],
+    preemptions: &[],
+    token_counters: &["llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total"],
+    prompt_histogram: &[],
+    expected: &[&["llamacpp:requests_processing"], &["llamacpp:requests_deferred"]],
+};
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     let mut because = Vec::new();

@@ -123,6 +123,20 @@ impl EngineId {
         }
     }
 
+    /// Where this engine keeps its Prometheus families.
+    pub fn metrics(self) -> &'static EngineMetrics {
+        match self {
+            EngineId::Vllm => &vllm::METRICS,
+            EngineId::Tgi => &tgi::METRICS,
+            EngineId::Sglang => &sglang::METRICS,
+            EngineId::Triton => &triton::METRICS,
+            EngineId::LlamaCpp => &llamacpp::METRICS,
+            EngineId::TensorrtLlm => &trtllm::METRICS,
+            EngineId::Ollama => &ollama::METRICS,
+            EngineId::Nim => &nim::METRICS,
+        }
+    }
+
     /// The GET endpoints worth reading for this engine's facts, beyond the common ones.
     pub fn endpoints(self) -> &'static [&'static str] {
         match self {
@@ -136,6 +150,27 @@ impl EngineId {
             EngineId::Nim => nim::ENDPOINTS,
         }
     }
+}
+
+/// Where an engine keeps the Prometheus families the checks read: each engine's file has its
+/// `METRICS`, so the checks ask for running requests or latency, not for `vllm:` names. Several
+/// names mean renames across versions (the first present wins).
+pub struct EngineMetrics {
+    pub latency_histogram: &'static [&'static str],
+    /// Gauge of sequences running now, and a label filter (`request_type="active"`).
+    pub running: &'static [&'static str],
+    pub running_filter: Option<(&'static str, &'static str)>,
+    pub waiting: &'static [&'static str],
+    pub waiting_filter: Option<(&'static str, &'static str)>,
+    /// KV-cache usage, 0..1.
+    pub kv_cache_usage: &'static [&'static str],
+    pub preemptions: &'static [&'static str],
+    /// Counter samples of prompt and generated tokens (summed).
+    pub token_counters: &'static [&'static str],
+    /// Histogram of prompt lengths per request, in tokens.
+    pub prompt_histogram: &'static [&'static str],
+    /// Families a healthy page of this engine has.
+    pub expected: &'static [&'static [&'static str]],
 }
 
 /// Every GET endpoint any engine's detection or facts read: the HTTP probe asks them all in
@@ -388,12 +423,55 @@ impl Answers for StaticAnswers {
     }
 }
 
-/// Reads `GET path` as a JSON document, or says why it cannot be: not asked, no answer, an
-/// error status, an HTML page, another content type, a cut body, malformed JSON.
-pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
-    let (status, content_type, body, truncated, problem) = match answers.get(path) {
-        None => return Err(format!("GET {path} was not asked")),
-        Some(Answer::Failed { reason, .. }) => return Err(format!("GET {path}: {reason}")),
+/// A reply that can be read as the document it claims to be (JSON, Prometheus text): what
+/// [`document`] lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Document<'a> {
+    /// The `content-type` header, when sent.
+    pub content_type: Option<&'a str>,
+    /// The whole body, as sent.
+    pub body: &'a str,
+}
+
+/// Why an answer cannot be read as a document, in [`document`]'s order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable<'a> {
+    /// The path was not asked.
+    NotAsked,
+    /// No response: why (refused, timed out, ...).
+    Failed(&'a str),
+    /// The HTTP layer knows the body is not what it claims: cut (too large, too slow, dropped),
+    /// a redirect not followed, bytes that are not UTF-8.
+    Problem(&'a str),
+    /// A status other than 2xx: the body is an error page, not the document.
+    Status(u16),
+    /// Cut short at the size cap or the deadline, with no more said.
+    CutShort,
+}
+
+impl Unusable<'_> {
+    /// Why, in words, after `place` (`GET /v1/models`, `port 8000 /metrics`); `what` names the
+    /// document for a cut body (`answer`, `page`).
+    pub fn at(&self, place: &str, what: &str) -> String {
+        match self {
+            Unusable::NotAsked => format!("{place} was not asked"),
+            Unusable::Failed(reason) | Unusable::Problem(reason) => format!("{place}: {reason}"),
+            Unusable::Status(status) => format!("{place} answered HTTP {status}"),
+            Unusable::CutShort => format!("{place}: the {what} was cut short (size cap or deadline)"),
+        }
+    }
+}
+
+/// The one rule for whether an answer is usable as a document, whatever the document is: a
+/// reply, 2xx, whole, and with nothing the HTTP layer found wrong. The HTTP layer's reason wins
+/// ("answered 302" alone hides the redirect that was not followed, and a body whose bad bytes
+/// were replaced would read as valid text), then the status, then a cut body. JSON readers
+/// ([`json_of`]) and the metrics checks both ask here, so a page one of them refuses is never
+/// judged by another.
+pub fn document(answer: Option<Answer<'_>>) -> Result<Document<'_>, Unusable<'_>> {
+    match answer {
+        None => Err(Unusable::NotAsked),
+        Some(Answer::Failed { reason, .. }) => Err(Unusable::Failed(reason)),
         Some(Answer::Reply {
             status,
             content_type,
@@ -401,17 +479,20 @@ pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
             truncated,
             problem,
             ..
-        }) => (status, content_type, body, truncated, problem),
-    };
-    if let Some(problem) = problem {
-        return Err(format!("GET {path}: {problem}"));
+        }) => match problem {
+            Some(problem) => Err(Unusable::Problem(problem)),
+            None if !(200..300).contains(&status) => Err(Unusable::Status(status)),
+            None if truncated => Err(Unusable::CutShort),
+            None => Ok(Document { content_type, body }),
+        },
     }
-    if !(200..300).contains(&status) {
-        return Err(format!("GET {path} answered HTTP {status}"));
-    }
-    if truncated {
-        return Err(format!("GET {path}: the answer was cut short (size cap or deadline)"));
-    }
+}
+
+/// Reads `GET path` as a JSON document, or says why it cannot be: not asked, no answer, an
+/// error status, an HTML page, another content type, a cut body, malformed JSON.
+pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
+    let Document { content_type, body } =
+        document(answers.get(path)).map_err(|why| why.at(&format!("GET {path}"), "answer"))?;
     let trimmed = body.trim_start();
     let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
     if trimmed.starts_with('<') || media.as_deref() == Some("text/html") {
@@ -830,6 +911,46 @@ mod tests {
         assert!(
             reason.contains("GET /v1/models: the body is not valid UTF-8"),
             "{reason}"
+        );
+    }
+
+    /// One rule for every reader: the HTTP layer's reason first, then the status, then a cut
+    /// body; only a whole 2xx reply is a document.
+    #[test]
+    fn one_rule_says_whether_an_answer_is_a_document() {
+        let reply = |status, truncated, problem| Answer::Reply {
+            status,
+            content_type: Some("text/plain"),
+            server: None,
+            body: "x 1\n",
+            truncated,
+            problem,
+            latency_ms: None,
+        };
+        assert_eq!(
+            document(Some(reply(200, false, None))),
+            Ok(Document {
+                content_type: Some("text/plain"),
+                body: "x 1\n"
+            })
+        );
+        assert_eq!(document(None), Err(Unusable::NotAsked));
+        assert_eq!(
+            document(Some(Answer::Failed {
+                reason: "refused",
+                timed_out: false
+            })),
+            Err(Unusable::Failed("refused"))
+        );
+        assert_eq!(
+            document(Some(reply(302, true, Some("redirect not followed")))),
+            Err(Unusable::Problem("redirect not followed"))
+        );
+        assert_eq!(document(Some(reply(503, true, None))), Err(Unusable::Status(503)));
+        assert_eq!(document(Some(reply(200, true, None))), Err(Unusable::CutShort));
+        assert_eq!(
+            Unusable::CutShort.at("port 8000 /metrics", "page"),
+            "port 8000 /metrics: the page was cut short (size cap or deadline)"
         );
     }
 

@@ -5,7 +5,7 @@
 //! settings are environment variables (`NIM_SERVED_MODEL_NAME`, `NIM_MAX_MODEL_LEN`,
 //! `NIM_LOG_LEVEL`, `NIM_MODEL_PATH`); metrics are at `/v1/metrics`.
 
-use super::{EngineFacts, Fact, Inputs, as_text, openai};
+use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, openai};
 
 pub const ENDPOINTS: &[&str] = &[
     "/v1/metadata",
@@ -14,6 +14,10 @@ pub const ENDPOINTS: &[&str] = &[
     "/v1/health/live",
     openai::MODELS,
 ];
+
+/// NIM 1.x serves vLLM's families without the `vllm:` prefix; NIM 2.x with it: vLLM's list
+/// has both.
+pub const METRICS: EngineMetrics = super::vllm::METRICS;
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     let mut because = Vec::new();

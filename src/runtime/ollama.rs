@@ -7,9 +7,23 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, Fact, Inputs, as_text, as_u64};
+use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64};
 
 pub const ENDPOINTS: &[&str] = &["/api/version", "/api/ps", "/api/tags"];
+
+/// The Prometheus families this engine serves, renames included.
+pub const METRICS: EngineMetrics = EngineMetrics {
+    latency_histogram: &[],
+    running: &[],
+    running_filter: None,
+    waiting_filter: None,
+    waiting: &[],
+    kv_cache_usage: &[],
+    preemptions: &[],
+    token_counters: &[],
+    prompt_histogram: &[],
+    expected: &[],
+};
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     let version = inputs.json("/api/version");

@@ -9,7 +9,7 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, Fact, Inputs, as_text, as_u64, normalize_dtype, openai};
+use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64, normalize_dtype, openai};
 
 pub const ENDPOINTS: &[&str] = &[
     "/server_info",
@@ -19,6 +19,24 @@ pub const ENDPOINTS: &[&str] = &[
     "/health_generate",
     openai::MODELS,
 ];
+
+/// The Prometheus families this engine serves, renames included.
+pub const METRICS: EngineMetrics = EngineMetrics {
+    latency_histogram: &["sglang:e2e_request_latency_seconds"],
+    running: &["sglang:num_running_reqs"],
+    running_filter: None,
+    waiting_filter: None,
+    waiting: &["sglang:num_queue_reqs"],
+    kv_cache_usage: &["sglang:token_usage"],
+    preemptions: &[],
+    token_counters: &["sglang:prompt_tokens_total", "sglang:generation_tokens_total"],
+    prompt_histogram: &[],
+    expected: &[
+        &["sglang:num_running_reqs"],
+        &["sglang:num_queue_reqs"],
+        &["sglang:e2e_request_latency_seconds"],
+    ],
+};
 
 /// The server-info document and the path that answered.
 fn server_info(inputs: &Inputs) -> Result<(Json, &'static str), String> {

@@ -10,9 +10,28 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, Fact, Inputs, as_text, as_u64, normalize_dtype};
+use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64, normalize_dtype};
 
 pub const ENDPOINTS: &[&str] = &["/info", "/health", "/metrics", super::openai::MODELS];
+
+/// The Prometheus families this engine serves, renames included.
+pub const METRICS: EngineMetrics = EngineMetrics {
+    latency_histogram: &["tgi_request_duration"],
+    running: &["tgi_batch_current_size"],
+    running_filter: None,
+    waiting_filter: None,
+    waiting: &["tgi_queue_size"],
+    kv_cache_usage: &[],
+    preemptions: &[],
+    token_counters: &["tgi_request_input_length_sum", "tgi_request_generated_tokens_sum"],
+    prompt_histogram: &["tgi_request_input_length"],
+    expected: &[
+        &["tgi_request_duration"],
+        &["tgi_batch_current_size"],
+        &["tgi_queue_size"],
+        &["tgi_request_count", "tgi_request_count_total"],
+    ],
+};
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     match inputs.json("/info") {

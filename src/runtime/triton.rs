@@ -8,9 +8,23 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, Fact, Inputs, as_text, as_u64};
+use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64};
 
 pub const ENDPOINTS: &[&str] = &["/v2", "/v2/health/ready", "/v2/health/live"];
+
+/// The Prometheus families this engine serves, renames included.
+pub const METRICS: EngineMetrics = EngineMetrics {
+    latency_histogram: &[],
+    running: &["nv_trt_llm_request_metrics"],
+    running_filter: Some(("request_type", "active")),
+    waiting: &["nv_trt_llm_request_metrics"],
+    waiting_filter: Some(("request_type", "waiting")),
+    kv_cache_usage: &[],
+    preemptions: &[],
+    token_counters: &[],
+    prompt_histogram: &["nv_llm_input_token_len"],
+    expected: &[&["nv_inference_request_success", "nv_inference_request_success_total"]],
+};
 
 /// The config path of one model.
 pub fn config_path(model: &str) -> String {

@@ -8,9 +8,23 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, Fact, Inputs, as_text, as_u64, openai};
+use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64, openai};
 
 pub const ENDPOINTS: &[&str] = &["/health", "/version", "/metrics", PROMETHEUS, openai::MODELS];
+
+/// The Prometheus families this engine serves, renames included.
+pub const METRICS: EngineMetrics = EngineMetrics {
+    latency_histogram: &["trtllm_e2e_request_latency_seconds"],
+    running: &["trtllm_num_requests_running"],
+    running_filter: None,
+    waiting_filter: None,
+    waiting: &["trtllm_num_requests_waiting"],
+    kv_cache_usage: &["trtllm_kv_cache_utilization"],
+    preemptions: &[],
+    token_counters: &["trtllm_prompt_tokens_total", "trtllm_generation_tokens_total"],
+    prompt_histogram: &[],
+    expected: &[&["trtllm_e2e_request_latency_seconds"]],
+};
 
 /// Where trtllm-serve serves Prometheus text (its `/metrics` is JSON).
 const PROMETHEUS: &str = "/prometheus/metrics";

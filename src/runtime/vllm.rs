@@ -10,10 +10,56 @@
 
 use super::argv::{number, toggle, value, values};
 use super::openai::{self, MODELS};
-use super::{EngineFacts, Fact, Inputs, normalize_dtype};
+use super::{EngineFacts, EngineMetrics, Fact, Inputs, normalize_dtype};
 
 /// What vLLM answers beyond `/v1/models`.
 pub const ENDPOINTS: &[&str] = &[MODELS, "/version", "/health", "/ping", "/load"];
+
+/// The Prometheus families vLLM serves, renames included; the names without `vllm:` are NIM
+/// 1.x's, which serves vLLM's families ([`super::nim::METRICS`]).
+pub const METRICS: EngineMetrics = EngineMetrics {
+    latency_histogram: &["vllm:e2e_request_latency_seconds", "e2e_request_latency_seconds"],
+    running: &["vllm:num_requests_running", "num_requests_running"],
+    running_filter: None,
+    waiting_filter: None,
+    waiting: &["vllm:num_requests_waiting", "num_requests_waiting"],
+    // Renamed in V1; the old name was removed in 0.12.
+    kv_cache_usage: &[
+        "vllm:kv_cache_usage_perc",
+        "vllm:gpu_cache_usage_perc",
+        "gpu_cache_usage_perc",
+    ],
+    preemptions: &["vllm:num_preemptions_total", "vllm:num_preemptions"],
+    token_counters: &[
+        "vllm:prompt_tokens_total",
+        "vllm:generation_tokens_total",
+        "prompt_tokens_total",
+        "generation_tokens_total",
+    ],
+    prompt_histogram: &["vllm:request_prompt_tokens", "request_prompt_tokens"],
+    expected: &[
+        &["vllm:num_requests_running", "num_requests_running"],
+        &["vllm:num_requests_waiting", "num_requests_waiting"],
+        &["vllm:e2e_request_latency_seconds", "e2e_request_latency_seconds"],
+        &["vllm:time_to_first_token_seconds", "time_to_first_token_seconds"],
+        &[
+            "vllm:inter_token_latency_seconds",
+            "vllm:time_per_output_token_seconds",
+            "time_per_output_token_seconds",
+        ],
+        &[
+            "vllm:kv_cache_usage_perc",
+            "vllm:gpu_cache_usage_perc",
+            "gpu_cache_usage_perc",
+        ],
+        &["vllm:prompt_tokens_total", "vllm:prompt_tokens", "prompt_tokens_total"],
+        &[
+            "vllm:generation_tokens_total",
+            "vllm:generation_tokens",
+            "generation_tokens_total",
+        ],
+    ],
+};
 
 /// GPU memory from which vLLM's default batch is 1024 instead of 256.
 const LARGE_GPU_MIB: u64 = 70 * 1024;

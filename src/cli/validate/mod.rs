@@ -209,7 +209,7 @@ pub fn all_codes() -> Vec<(&'static str, &'static str, &'static str)> {
     all.extend(
         crate::check::CHECKS
             .iter()
-            .map(|(code, summary)| (*code, "check", *summary)),
+            .map(|check| (check.code, "check", check.summary)),
     );
     all
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::connect::ConnectArgs;
 use super::exit;
 use super::output::write_atomically;
-use crate::observe::endpoint::{METRICS_ACCEPT, METRICS_MAX_BYTES};
+use crate::observe::scrape::{METRICS_ACCEPT, METRICS_MAX_BYTES};
 use crate::runtime::engine_from_metric_names;
 
 /// Output formats.

@@ -21,7 +21,8 @@ use crate::report::derive::{
     HostIdentity, Judged, Provenance, WaiverReport, day_of, derive, observation_sha256, redacted_command_line,
 };
 use crate::report::sarif::{Region, Regions};
-use crate::report::{self, FailOn, Report, SpecInfo, sha256_hex};
+use crate::digest::sha256_hex;
+use crate::report::{self, FailOn, Report, SpecInfo};
 use crate::runtime::{EngineId, triton};
 use crate::spec::discover::discover;
 use crate::spec::model::Protocol;
@@ -627,7 +628,11 @@ pub fn run(req: &Request) -> i32 {
         git_commit: option_env!("MODELSPEC_GIT_COMMIT")
             .filter(|c| !c.is_empty())
             .map(String::from),
-        scanned_by: HostIdentity::local(),
+        // The machine that ran the scan, read here: derivation reads nothing of the host.
+        scanned_by: HostIdentity {
+            hostname: crate::observe::hostname(),
+            machine_id: crate::observe::machine_id(),
+        },
         duration_seconds: clock.elapsed().as_secs_f64(),
         command_line: redacted_command_line(&req.command_line),
         observation_sha256: observation_sha256(&observation_json),

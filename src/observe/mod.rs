@@ -8,6 +8,7 @@
 
 pub mod endpoint;
 pub mod prometheus;
+pub mod scrape;
 pub mod window;
 
 use std::sync::mpsc;

@@ -16,7 +16,7 @@ use modelspec_probe_http::{Exchange, HttpClient, Request};
 use modelspec_probe_metrics::{Format, Limits, MetricType, Sample, parse};
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{METRICS_ACCEPT, METRICS_MAX_BYTES};
+use super::scrape::{METRICS_ACCEPT, METRICS_MAX_BYTES};
 
 /// How long to measure, and how often to sample gauges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

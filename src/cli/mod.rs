@@ -765,6 +765,45 @@ mod tests {
         assert!(parse_duration("5h").is_err());
     }
 
+    /// What `Request::from_args` settles: a `pid:` selector is `--pid`, the sample interval
+    /// has a floor of 100 ms, the Prometheus flags go together.
+    #[test]
+    fn scan_arguments_become_one_request() {
+        use std::time::Duration;
+        let cli = Cli::try_parse_from([
+            "modelspec",
+            "scan",
+            "a.yaml",
+            "--workload",
+            "pid:42",
+            "--window",
+            "5s",
+            "--sample-interval",
+            "10ms",
+            "--prometheus",
+            "http://prom:9090",
+        ])
+        .expect("parses");
+        let Command::Scan(args) = cli.command else {
+            panic!("not scan");
+        };
+        let globals = Globals {
+            quiet: true,
+            verbose: 0,
+            command_line: vec!["modelspec".into()],
+        };
+        let req = scan::Request::from_args(*args, &globals).expect("a request");
+        assert_eq!(req.pid, Some(42));
+        assert!(req.workload.is_none(), "a pid selector is not a workload selector");
+        assert_eq!(req.window, Some((Duration::from_secs(5), Duration::from_millis(100))));
+        let prometheus = req.prometheus.expect("grouped");
+        assert_eq!(
+            (prometheus.url.as_str(), prometheus.range.as_str()),
+            ("http://prom:9090", "1h")
+        );
+        assert!(req.quiet && req.command_line == ["modelspec"]);
+    }
+
     #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;

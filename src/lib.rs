@@ -10,6 +10,7 @@
 pub mod catalogue;
 pub mod check;
 pub mod cli;
+pub mod digest;
 pub mod observe;
 pub mod report;
 pub mod runtime;

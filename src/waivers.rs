@@ -205,7 +205,7 @@ pub fn load(path: &std::path::Path) -> Result<WaiverFile, FileReport> {
             });
         }
     };
-    let sha256 = crate::report::sha256_hex(&bytes);
+    let sha256 = crate::digest::sha256_hex(&bytes);
     let text = match crate::spec::validate::decode(bytes, syntax) {
         Ok(text) => text,
         Err(diagnostic) => return Err(unusable(*diagnostic)),

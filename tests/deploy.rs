@@ -768,6 +768,26 @@ fn the_reference_names_every_check() {
     );
 }
 
+/// `probes/README.md` has a row for every probe crate in the workspace.
+#[test]
+fn the_probes_readme_lists_every_probe_crate() {
+    let manifest = read(&root().join("Cargo.toml"));
+    let readme = read(&root().join("probes/README.md"));
+    let crates: Vec<&str> = manifest
+        .split('"')
+        .filter_map(|member| member.strip_prefix("probes/"))
+        .collect();
+    assert!(
+        crates.len() >= 5,
+        "probe crates not found in the workspace members: {crates:?}"
+    );
+    let missing: Vec<&&str> = crates
+        .iter()
+        .filter(|name| !readme.contains(&format!("| `{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "probes/README.md has no row for {missing:?}");
+}
+
 #[test]
 fn every_manifest_parses_as_yaml() {
     let docs = manifests();

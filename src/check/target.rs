@@ -26,21 +26,14 @@ use crate::spec::ModelSpec;
 
 pub use crate::spec::selector::{Selector, WORKLOAD_ANNOTATION};
 
-/// The declared serving port, when it is a valid TCP port.
+/// The declared serving port, when it is a valid TCP port ([`ModelSpec::serving_port`]).
 pub fn serving_port(spec: &ModelSpec) -> Option<u16> {
-    spec.spec
-        .operations
-        .as_ref()
-        .and_then(|o| o.serving.as_ref())
-        .and_then(|s| s.port)
-        .and_then(|p| u16::try_from(p).ok())
+    spec.serving_port()
 }
 
-/// The model's local path, from a `file://` or absolute `modelUri`.
+/// The model's local path, from a `file://` or absolute `modelUri` ([`ModelSpec::local_model_path`]).
 pub fn local_model_path(spec: &ModelSpec) -> Option<String> {
-    let uri = spec.spec.identity.model.artifacts.as_ref()?.model_uri.as_deref()?;
-    let path = uri.strip_prefix("file://").unwrap_or(uri);
-    path.starts_with('/').then(|| path.to_string())
+    spec.local_model_path()
 }
 
 /// The host snapshot, or why there is none.

@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::error::CliError;
 use super::exit;
 use crate::report::diff::{diff, render_human, render_markdown};
 use crate::report::{Report, SCHEMA};
@@ -53,13 +54,10 @@ fn read(path: &Path) -> Result<Report, String> {
 }
 
 /// Runs the command; returns the exit code.
-pub fn run(req: &Request) -> i32 {
+pub fn run(req: &Request) -> Result<i32, CliError> {
     let (old, new) = match (read(&req.old), read(&req.new)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+        (Err(e), _) | (_, Err(e)) => return Err(CliError::Input(e)),
     };
     let d = diff(&old, &new);
     let mut buffer = Vec::new();
@@ -70,13 +68,7 @@ pub fn run(req: &Request) -> i32 {
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(buffer)),
     };
-    if let Err(e) = rendered {
-        eprintln!("error: internal: cannot render the diff: {e}");
-        return exit::ERROR;
-    }
-    if let Err(e) = super::output::write_stdout(&buffer) {
-        eprintln!("error: {e}");
-        return exit::ERROR;
-    }
-    if d.has_new_failures() { exit::CHANGED } else { exit::OK }
+    rendered.map_err(|e| CliError::Internal(format!("cannot render the diff: {e}")))?;
+    super::output::write_stdout(&buffer).map_err(CliError::Io)?;
+    Ok(if d.has_new_failures() { exit::CHANGED } else { exit::OK })
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use modelspec_probe_gpu::{GpuProbeOptions, NvmlState, Observed};
 use modelspec_probe_host::{HostProbeOptions, Observed as HostObserved, ServerQuery};
 
+use super::error::CliError;
 use super::exit;
 use super::output::write_atomically;
 use crate::observe::endpoint::{EndpointPlan, TargetPlan};
@@ -35,17 +36,12 @@ pub struct Request {
 }
 
 /// Runs the command; returns the exit code.
-pub fn run(req: &Request) -> i32 {
-    let client = match req.connect.client_options(req.timeout) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
-    };
+pub fn run(req: &Request) -> Result<i32, CliError> {
+    let client = req.connect.client_options(req.timeout).map_err(CliError::Input)?;
     if req.connect.endpoint.is_some() && req.port.len() != 1 {
-        eprintln!("error: --endpoint replaces the address of one port: give exactly one --port with it");
-        return exit::ERROR;
+        return Err(CliError::Usage(
+            "--endpoint replaces the address of one port: give exactly one --port with it".into(),
+        ));
     }
     // Every port asked is also asked over HTTP, so a saved observation replays the engine too.
     let endpoint = (!req.port.is_empty()).then(|| EndpointPlan {
@@ -75,19 +71,12 @@ pub fn run(req: &Request) -> i32 {
         prometheus: None,
         timeout: req.timeout,
     });
-    let json = match serde_json::to_string_pretty(&observation) {
-        Ok(j) => j + "\n",
-        Err(e) => {
-            eprintln!("error: cannot serialize the observation: {e}");
-            return exit::ERROR;
-        }
-    };
+    let json = serde_json::to_string_pretty(&observation)
+        .map_err(|e| CliError::Internal(format!("cannot serialize the observation: {e}")))?
+        + "\n";
     let mut stdout = std::io::stdout().lock();
     if let Some(path) = &req.output {
-        if let Err(e) = write_atomically(path, json.as_bytes()) {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+        write_atomically(path, json.as_bytes()).map_err(CliError::Io)?;
         let _ = summary(&mut stdout, &observation);
         let _ = writeln!(stdout, "\nwrote {}", path.display());
     } else if req.json || !std::io::stdout().is_terminal() {
@@ -95,7 +84,7 @@ pub fn run(req: &Request) -> i32 {
     } else {
         let _ = summary(&mut stdout, &observation);
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 /// One query per port; a pid joins the only port when there is one (its holder is then

@@ -13,9 +13,10 @@ use modelspec_probe_metrics::{ExpositionSummary, Format, Limits};
 use serde::Serialize;
 
 use super::connect::ConnectArgs;
+use super::error::CliError;
 use super::exit;
 use super::output::write_atomically;
-use crate::observe::endpoint::{METRICS_ACCEPT, METRICS_MAX_BYTES};
+use crate::observe::scrape::{METRICS_ACCEPT, METRICS_MAX_BYTES};
 use crate::runtime::engine_from_metric_names;
 
 /// Output formats.
@@ -105,22 +106,16 @@ fn read_capped(reader: impl Read, what: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Runs the command; returns the exit code: 0 when the page parses clean, 1 when it has errors.
-pub fn run(req: &Request) -> i32 {
+pub fn run(req: &Request) -> Result<i32, CliError> {
     // The shared connection flags name a serving endpoint; here the argument is the URL itself.
     if req.connect.host.is_some() || req.connect.endpoint.is_some() {
-        eprintln!(
-            "error: `metrics` scrapes the URL given as its argument; --host and --endpoint are for `scan` and \
-             `facts` (write the whole URL, e.g. http://10.0.0.5:8000/metrics)"
-        );
-        return exit::ERROR;
+        return Err(CliError::Usage(
+            "`metrics` scrapes the URL given as its argument; --host and --endpoint are for `scan` and `facts` \
+             (write the whole URL, e.g. http://10.0.0.5:8000/metrics)"
+                .into(),
+        ));
     }
-    let (bytes, content_type) = match read(req) {
-        Ok(read) => read,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
-    };
+    let (bytes, content_type) = read(req).map_err(CliError::Input)?;
     let format = Format::detect(content_type.as_deref(), &bytes);
     let exposition = modelspec_probe_metrics::parse_bytes(&bytes, format, &Limits::default());
     let engine = engine_from_metric_names(exposition.families.iter().map(|f| f.name));
@@ -139,23 +134,19 @@ pub fn run(req: &Request) -> i32 {
             .and_then(|()| writeln!(out)),
         MetricsFormat::Table => table(&mut out, &inspection),
     };
-    if let Err(e) = written {
-        eprintln!("error: internal: cannot render: {e}");
-        return exit::ERROR;
-    }
+    written.map_err(|e| CliError::Internal(format!("cannot render: {e}")))?;
     let result = match &req.output {
         Some(path) => write_atomically(path, &out).map_err(|e| e.to_string()),
         None => std::io::stdout().lock().write_all(&out).map_err(|e| e.to_string()),
     };
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        return exit::ERROR;
-    }
-    if inspection.summary.error_count > 0 || !inspection.summary.caps.is_empty() {
-        1
-    } else {
-        exit::OK
-    }
+    result.map_err(CliError::Io)?;
+    Ok(
+        if inspection.summary.error_count > 0 || !inspection.summary.caps.is_empty() {
+            exit::INVALID
+        } else {
+            exit::OK
+        },
+    )
 }
 
 fn table(out: &mut impl Write, i: &Inspection) -> std::io::Result<()> {

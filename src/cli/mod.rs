@@ -1,12 +1,16 @@
 //! The command line: argument parsing, dispatch, and exit codes.
 //!
-//! Commands return an [`std::process::ExitCode`]-like integer computed once from their results; nothing
-//! below this module calls `process::exit` or prints outside its renderer. The one exception is
+//! Each command's arguments are parsed once, by clap, and turned into the request the command
+//! runs (`scan::Request::from_args`, after ripgrep's low-level arguments and `HiArgs`).
+//! Commands return `Ok` with an exit code computed once from their results, or a typed
+//! [`CliError`], which [`main`] alone prints and maps to [`exit::ERROR`]; nothing below this
+//! module calls `process::exit` or prints an error itself. The one exception is
 //! `interrupt`: on SIGINT/SIGTERM it removes temporary output files and ends the process with
 //! 128 + the signal number (130, 143), because probe threads cannot be cancelled.
 
 mod connect;
 mod diff;
+mod error;
 mod facts;
 mod interrupt;
 mod metrics;
@@ -20,6 +24,8 @@ mod verify;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+pub use error::CliError;
 
 /// Exit codes shared by every command.
 pub mod exit {
@@ -62,7 +68,7 @@ struct Cli {
 enum Command {
     /// Check this node against a ModelSpec: probe, compare, report drift.
     // Boxed: its many options make it far larger than the other commands' arguments.
-    Scan(Box<ScanArgs>),
+    Scan(Box<scan::ScanArgs>),
     /// Capture what the probes see on this node, with no spec (to save and replay).
     // `facts` has ports, not specs: the shared endpoint flags say so in its own words.
     #[command(
@@ -110,95 +116,6 @@ enum Command {
         /// A code from `modelspec codes` (e.g. batch-max-size).
         code: String,
     },
-}
-
-#[derive(Debug, clap::Args)]
-struct ScanArgs {
-    /// ModelSpec files (or folders of them) to check the node against; several make one report
-    /// with a section per spec.
-    #[arg(value_name = "SPEC", required_unless_present = "demo", conflicts_with = "demo")]
-    specs: Vec<PathBuf>,
-    /// Scan a recorded demo node with its spec (compiled in; needs no GPU).
-    #[arg(long)]
-    demo: bool,
-    /// Replay a saved observation (`modelspec facts -o FILE`) instead of probing.
-    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
-    facts: Option<PathBuf>,
-    /// The NVML library to load (else $MODELSPEC_NVML_LIB, else libnvidia-ml.so.1).
-    #[arg(long, value_name = "PATH")]
-    nvml_lib: Option<PathBuf>,
-    /// Deadline for all probes together (e.g. 10s, 500ms).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    timeout: std::time::Duration,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = scan::ReportFormat::Table)]
-    format: scan::ReportFormat,
-    /// Leave the observation out of the JSON report.
-    #[arg(long)]
-    no_facts: bool,
-    /// The lowest status that makes the scan fail (exit 1).
-    #[arg(long, value_enum, default_value_t = FailOnArg::Fail)]
-    fail_on: FailOnArg,
-    /// When to use colors in the table.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-    /// Also write a report file, atomically: FORMAT=PATH (repeatable, e.g. -o json=last.json
-    /// -o prom=/var/lib/node_exporter/textfile/modelspec.prom); a bare PATH takes --format's
-    /// report instead of standard output.
-    #[arg(short, long = "output", value_name = "[FORMAT=]PATH")]
-    output: Vec<scan::OutputTarget>,
-    /// Drift accepted for a time: a YAML file of waivers (code, pointer, reason, owner, expires).
-    #[arg(long, value_name = "FILE")]
-    waivers: Option<PathBuf>,
-    /// List skipped findings too (table, prom).
-    #[arg(long)]
-    show_skipped: bool,
-    /// Leave this check out of the report (repeatable; a code from `modelspec codes`). Recorded
-    /// in the report, so `verify` derives the same findings. Waivers are for accepted drift.
-    #[arg(long, value_name = "CODE", value_parser = parse_check_code)]
-    skip: Vec<String>,
-    /// Keep only this check in the report (repeatable; a code from `modelspec codes`).
-    #[arg(long, value_name = "CODE", value_parser = parse_check_code)]
-    only: Vec<String>,
-    /// The serving process's pid (else it is found by the spec's serving port).
-    #[arg(long, value_name = "PID", conflicts_with = "workload")]
-    pid: Option<u32>,
-    /// The workload the spec means when several serve its port: pid:PID, container:NAME-OR-ID
-    /// (an id prefix or a name), or NAMESPACE/POD[/CONTAINER] (`*` matches any run of
-    /// characters); else the spec's modelspec.piqc.ai/workload annotation, the port and the
-    /// served model id, or the port alone.
-    #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
-    workload: Option<crate::check::target::Selector>,
-    /// A spec whose workload does not run on this node fails the scan (else it is a note and
-    /// its checks are skipped): for a node that must run every scanned model.
-    #[arg(long)]
-    require_deployed: bool,
-    /// The filesystem to measure for ephemeralStorageGb (else a local modelUri, if any).
-    #[arg(long, value_name = "PATH")]
-    storage_path: Option<PathBuf>,
-    #[command(flatten)]
-    connect: connect::ConnectArgs,
-    /// Also read latency, request rate and peak batch from this Prometheus server (PromQL).
-    #[arg(long, value_name = "URL")]
-    prometheus: Option<String>,
-    /// The time range of the Prometheus queries (e.g. 1h, 30m).
-    #[arg(long, value_name = "RANGE", default_value = "1h", requires = "prometheus")]
-    range: String,
-    /// Label matchers for every Prometheus query, e.g. '{namespace="prod",pod=~"llama-.*"}'.
-    #[arg(long, value_name = "MATCHERS", default_value = "", requires = "prometheus")]
-    selector: String,
-    /// Measure the engine's metrics over a window (e.g. 30s): rates, windowed p95, peak batch.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    window: Option<std::time::Duration>,
-    /// Scrape metrics from this URL instead of the engine's own endpoint.
-    #[arg(long, value_name = "URL")]
-    metrics_url: Option<String>,
-    /// Price of one GPU hour in USD, for the cost per 1k tokens (with --window or --prometheus).
-    #[arg(long, value_name = "USD")]
-    gpu_hourly_usd: Option<f64>,
-    /// How often gauges (running requests) are sampled during the window.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, requires = "window")]
-    sample_interval: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -270,17 +187,6 @@ struct FactsArgs {
     storage_path: Vec<PathBuf>,
     #[command(flatten)]
     connect: connect::ConnectArgs,
-}
-
-/// `--fail-on` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum FailOnArg {
-    /// Only drift fails.
-    Fail,
-    /// Drift or warnings fail.
-    Warn,
-    /// Drift, warnings or anything not observed fail.
-    Unknown,
 }
 
 /// A scan check code, or a usage error naming the closest one.
@@ -529,21 +435,14 @@ fn man_page(cmd: clap::Command) -> std::io::Result<Vec<u8>> {
 }
 
 /// `modelspec man`.
-fn man(out_dir: Option<&std::path::Path>) -> i32 {
+fn man(out_dir: Option<&std::path::Path>) -> Result<i32, CliError> {
     let render = |cmd: clap::Command| -> std::io::Result<Vec<u8>> { man_page(cmd) };
     let root = command();
     let Some(dir) = out_dir else {
-        return match render(root) {
-            Ok(page) => {
-                use std::io::Write;
-                let _ = std::io::stdout().write_all(&page);
-                exit::OK
-            }
-            Err(e) => {
-                eprintln!("error: cannot render the man page: {e}");
-                exit::ERROR
-            }
-        };
+        let page = render(root).map_err(|e| CliError::Io(format!("cannot render the man page: {e}")))?;
+        use std::io::Write;
+        let _ = std::io::stdout().write_all(&page);
+        return Ok(exit::OK);
     };
     let mut pages = vec![("modelspec.1".to_string(), root.clone())];
     for sub in root.get_subcommands() {
@@ -552,15 +451,12 @@ fn man(out_dir: Option<&std::path::Path>) -> i32 {
     }
     for (file, cmd) in pages {
         let path = dir.join(&file);
-        let written = render(cmd)
+        render(cmd)
             .map_err(|e| e.to_string())
-            .and_then(|page| output::write_atomically(&path, &page));
-        if let Err(e) = written {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+            .and_then(|page| output::write_atomically(&path, &page))
+            .map_err(CliError::Io)?;
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 /// Runs the command line; returns the process exit code.
@@ -575,54 +471,32 @@ pub fn main() -> i32 {
     };
     init_logging(cli.verbose);
     interrupt::install();
-    match cli.command {
-        Command::Scan(args) => scan::run(&{
-            let args = *args;
-            scan::Request {
-                specs: args.specs,
-                demo: args.demo,
-                facts: args.facts,
-                nvml_lib: args.nvml_lib,
-                timeout: args.timeout,
-                format: args.format,
-                no_facts: args.no_facts,
-                fail_on: match args.fail_on {
-                    FailOnArg::Fail => crate::report::FailOn::Fail,
-                    FailOnArg::Warn => crate::report::FailOn::Warn,
-                    FailOnArg::Unknown => crate::report::FailOn::Unknown,
-                },
-                color: args.color,
-                outputs: args.output,
-                waivers: args.waivers,
-                quiet: cli.quiet,
-                verbose: cli.verbose,
-                command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
-                show_skipped: args.show_skipped,
-                skip: args.skip,
-                only: args.only,
-                // A pid selector asks for that process directly, as --pid does.
-                pid: args.pid.or(match &args.workload {
-                    Some(crate::check::target::Selector::Pid { pid }) => Some(*pid),
-                    _ => None,
-                }),
-                workload: args
-                    .workload
-                    .filter(|w| !matches!(w, crate::check::target::Selector::Pid { .. })),
-                require_deployed: args.require_deployed,
-                storage_path: args.storage_path,
-                connect: args.connect,
-                metrics_url: args.metrics_url,
-                gpu_hourly_usd: args.gpu_hourly_usd,
-                window: args
-                    .window
-                    .map(|w| (w, args.sample_interval.max(std::time::Duration::from_millis(100)))),
-                prometheus: args.prometheus.map(|url| scan::PrometheusArgs {
-                    url,
-                    range: args.range,
-                    selector: args.selector,
-                }),
-            }
-        }),
+    let globals = Globals {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+        command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
+    };
+    // The one place a command's error is printed and becomes the exit code.
+    match dispatch(cli.command, &globals) {
+        Ok(code) => code,
+        Err(error) => {
+            error.print();
+            error.exit_code()
+        }
+    }
+}
+
+/// The flags every command shares, and the command line as given (a report records it).
+struct Globals {
+    quiet: bool,
+    verbose: u8,
+    command_line: Vec<String>,
+}
+
+/// Runs one command; its exit code, or the error that stopped it.
+fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
+    match cmd {
+        Command::Scan(args) => scan::Request::from_args(*args, globals).and_then(|req| scan::run(&req)),
         Command::Facts(args) => facts::run(&facts::Request {
             output: args.output,
             json: args.json,
@@ -652,7 +526,7 @@ pub fn main() -> i32 {
                     SchemaName::Waivers => crate::schemas::WAIVERS,
                 }
             );
-            exit::OK
+            Ok(exit::OK)
         }
         Command::Diff(args) => diff::run(&diff::Request {
             old: args.old,
@@ -669,13 +543,13 @@ pub fn main() -> i32 {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command(), "modelspec", &mut script);
             let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
-            exit::OK
+            Ok(exit::OK)
         }
         Command::Man { out_dir } => man(out_dir.as_deref()),
         Command::Codes { format } => match format {
             CodesFormat::Table => {
                 validate::print_codes();
-                exit::OK
+                Ok(exit::OK)
             }
             CodesFormat::Json => codes_json(),
         },
@@ -693,7 +567,7 @@ pub fn main() -> i32 {
 /// `modelspec codes --format json`: `{"codes": [{"code", "command", "severity", "summary"}]}`,
 /// `command` being `validate` or `scan`, `severity` `error` or `warning` for validate's
 /// diagnostics and `check` for scan checks.
-fn codes_json() -> i32 {
+fn codes_json() -> Result<i32, CliError> {
     let codes: Vec<serde_json::Value> = validate::all_codes()
         .into_iter()
         .map(|(code, severity, summary)| {
@@ -707,24 +581,20 @@ fn codes_json() -> i32 {
         .collect();
     let mut text = serde_json::to_string_pretty(&serde_json::json!({ "codes": codes })).unwrap_or_default();
     text.push('\n');
-    match output::write_stdout(text.as_bytes()) {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::ERROR
-        }
-    }
+    output::write_stdout(text.as_bytes()).map_err(CliError::Io)?;
+    Ok(exit::OK)
 }
 
 /// `modelspec explain CODE`.
-fn explain(code: &str) -> i32 {
+fn explain(code: &str) -> Result<i32, CliError> {
     let codes = validate::all_codes();
     let Some((code, severity, summary)) = codes.iter().find(|(c, _, _)| *c == code) else {
         let hint = crate::suggest::closest(code, codes.iter().map(|(c, _, _)| *c))
             .map(|c| format!(" (did you mean `{c}`?)"))
             .unwrap_or_default();
-        eprintln!("error: unknown code `{code}`{hint}; `modelspec codes` lists them all");
-        return exit::ERROR;
+        return Err(CliError::Usage(format!(
+            "unknown code `{code}`{hint}; `modelspec codes` lists them all"
+        )));
     };
     let kind = match *severity {
         "check" => "scan check",
@@ -738,7 +608,7 @@ fn explain(code: &str) -> i32 {
             println!("  {line}");
         }
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 /// Greedy word wrap for terminal prose.
@@ -893,6 +763,45 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5h").is_err());
+    }
+
+    /// What `Request::from_args` settles: a `pid:` selector is `--pid`, the sample interval
+    /// has a floor of 100 ms, the Prometheus flags go together.
+    #[test]
+    fn scan_arguments_become_one_request() {
+        use std::time::Duration;
+        let cli = Cli::try_parse_from([
+            "modelspec",
+            "scan",
+            "a.yaml",
+            "--workload",
+            "pid:42",
+            "--window",
+            "5s",
+            "--sample-interval",
+            "10ms",
+            "--prometheus",
+            "http://prom:9090",
+        ])
+        .expect("parses");
+        let Command::Scan(args) = cli.command else {
+            panic!("not scan");
+        };
+        let globals = Globals {
+            quiet: true,
+            verbose: 0,
+            command_line: vec!["modelspec".into()],
+        };
+        let req = scan::Request::from_args(*args, &globals).expect("a request");
+        assert_eq!(req.pid, Some(42));
+        assert!(req.workload.is_none(), "a pid selector is not a workload selector");
+        assert_eq!(req.window, Some((Duration::from_secs(5), Duration::from_millis(100))));
+        let prometheus = req.prometheus.expect("grouped");
+        assert_eq!(
+            (prometheus.url.as_str(), prometheus.range.as_str()),
+            ("http://prom:9090", "1h")
+        );
+        assert!(req.quiet && req.command_line == ["modelspec"]);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! scan is working (a hung endpoint takes the whole `--timeout`). Only on a terminal, never
 //! under `--quiet` or `-v` (log lines and a redrawn line do not mix), never in a pipe or a job
 //! log, where the carriage returns would be noise. The `--window` progress bar follows the
-//! same rule ([`allowed`]).
+//! same rule ([`allowed`]); `observe` draws nothing itself, it calls the [`window_bar`] it is
+//! given.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -72,6 +73,29 @@ impl Spinner {
             let _ = t.join();
         }
     }
+}
+
+/// The `--window` progress bar: `measuring PATH: [###   ] 12/30 s`, redrawn on each gauge
+/// sample, and a line break when the window ends. The caller checks [`allowed`] first.
+pub fn window_bar() -> crate::observe::window::Progress {
+    use crate::observe::window::{Progress, Tick};
+    Progress(Arc::new(|tick: Tick<'_>| match tick {
+        Tick::Sampled { path, elapsed, total } => {
+            let done = elapsed.as_secs();
+            let total = total.as_secs();
+            let width = 30usize;
+            let filled = (done as usize * width / total.max(1) as usize).min(width);
+            let _ = write!(
+                std::io::stderr(),
+                "\rmeasuring {path}: [{}{}] {done}/{total} s",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+        }
+        Tick::Finished { .. } => {
+            let _ = writeln!(std::io::stderr());
+        }
+    }))
 }
 
 #[cfg(test)]

@@ -2,33 +2,30 @@
 //! compare, report, and compute the exit code once from the report.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use modelspec_probe_gpu::{GpuProbeOptions, format_rfc3339_utc};
-use modelspec_probe_host::{HostProbeOptions, ServerQuery};
+use modelspec_probe_gpu::format_rfc3339_utc;
 
+use super::connect::ConnectArgs;
+use super::error::CliError;
 use super::output::write_atomically;
 use super::progress::{self, Spinner};
 use super::style::Style;
-use super::validate::{Summary as ValidateSummary, human};
-use super::{ColorChoice, exit};
-use crate::check::{self, target};
-use crate::observe::endpoint::{EndpointPlan, TargetPlan};
-use crate::observe::prometheus::{PrometheusPlan, Query, queries_for};
+use super::{ColorChoice, exit, parse_check_code, parse_duration, parse_selector};
+use crate::check::{self, target, target::Selector};
+use crate::digest::sha256_hex;
+use crate::observe::plan::{self, PlanOptions, PrometheusOptions};
 use crate::observe::window::WindowPlan;
-use crate::observe::{Observation, Plan, collect};
+use crate::observe::{Observation, collect};
 use crate::report::derive::{
     HostIdentity, Judged, Provenance, WaiverReport, day_of, derive, observation_sha256, redacted_command_line,
 };
-use crate::report::sarif::{Region, Regions};
-use crate::report::{self, FailOn, Report, SpecInfo, sha256_hex};
-use crate::runtime::{EngineId, triton};
+use crate::report::sarif::Regions;
+use crate::report::{self, FailOn, Report, SpecInfo};
 use crate::spec::discover::discover;
-use crate::spec::model::Protocol;
-use crate::spec::node::{Node, Value as NodeValue, push_pointer};
-use crate::spec::validate::{Input, Options, syntax_for, typed_documents, validate_inputs};
-use crate::spec::{Limits, ModelSpec, Syntax, yaml};
-use crate::waivers::WaiverState;
+use crate::spec::validate::{Input, Options, located_documents, syntax_for, validate_inputs};
+use crate::spec::{Limits, ModelSpec, Syntax};
+use crate::waivers::{WaiverFile, WaiverState};
 
 /// The demo's spec and recorded observation, compiled in so `scan --demo` runs anywhere.
 pub(super) const DEMO_SPEC: &str = include_str!("../../fixtures/demo/demo.modelspec.yaml");
@@ -53,7 +50,111 @@ pub enum ReportFormat {
     Sarif,
 }
 
-/// What the user asked for.
+/// The scan's arguments as clap reads them. [`Request::from_args`] turns them into the
+/// [`Request`] the command runs, once; nothing else reads them.
+#[derive(Debug, clap::Args)]
+pub(super) struct ScanArgs {
+    /// ModelSpec files (or folders of them) to check the node against; several make one report
+    /// with a section per spec.
+    #[arg(value_name = "SPEC", required_unless_present = "demo", conflicts_with = "demo")]
+    specs: Vec<PathBuf>,
+    /// Scan a recorded demo node with its spec (compiled in; needs no GPU).
+    #[arg(long)]
+    demo: bool,
+    /// Replay a saved observation (`modelspec facts -o FILE`) instead of probing.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    facts: Option<PathBuf>,
+    /// The NVML library to load (else $MODELSPEC_NVML_LIB, else libnvidia-ml.so.1).
+    #[arg(long, value_name = "PATH")]
+    nvml_lib: Option<PathBuf>,
+    /// Deadline for all probes together (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
+    /// Leave the observation out of the JSON report.
+    #[arg(long)]
+    no_facts: bool,
+    /// The lowest status that makes the scan fail (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOnArg::Fail)]
+    fail_on: FailOnArg,
+    /// When to use colors in the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Also write a report file, atomically: FORMAT=PATH (repeatable, e.g. -o json=last.json
+    /// -o prom=/var/lib/node_exporter/textfile/modelspec.prom); a bare PATH takes --format's
+    /// report instead of standard output.
+    #[arg(short, long = "output", value_name = "[FORMAT=]PATH")]
+    output: Vec<OutputTarget>,
+    /// Drift accepted for a time: a YAML file of waivers (code, pointer, reason, owner, expires).
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
+    /// List skipped findings too (table, prom).
+    #[arg(long)]
+    show_skipped: bool,
+    /// Leave this check out of the report (repeatable; a code from `modelspec codes`). Recorded
+    /// in the report, so `verify` derives the same findings. Waivers are for accepted drift.
+    #[arg(long, value_name = "CODE", value_parser = parse_check_code)]
+    skip: Vec<String>,
+    /// Keep only this check in the report (repeatable; a code from `modelspec codes`).
+    #[arg(long, value_name = "CODE", value_parser = parse_check_code)]
+    only: Vec<String>,
+    /// The serving process's pid (else it is found by the spec's serving port).
+    #[arg(long, value_name = "PID", conflicts_with = "workload")]
+    pid: Option<u32>,
+    /// The workload the spec means when several serve its port: pid:PID, container:NAME-OR-ID
+    /// (an id prefix or a name), or NAMESPACE/POD[/CONTAINER] (`*` matches any run of
+    /// characters); else the spec's modelspec.piqc.ai/workload annotation, the port and the
+    /// served model id, or the port alone.
+    #[arg(long, value_name = "SELECTOR", value_parser = parse_selector)]
+    workload: Option<Selector>,
+    /// A spec whose workload does not run on this node fails the scan (else it is a note and
+    /// its checks are skipped): for a node that must run every scanned model.
+    #[arg(long)]
+    require_deployed: bool,
+    /// The filesystem to measure for ephemeralStorageGb (else a local modelUri, if any).
+    #[arg(long, value_name = "PATH")]
+    storage_path: Option<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Also read latency, request rate and peak batch from this Prometheus server (PromQL).
+    #[arg(long, value_name = "URL")]
+    prometheus: Option<String>,
+    /// The time range of the Prometheus queries (e.g. 1h, 30m).
+    #[arg(long, value_name = "RANGE", default_value = "1h", requires = "prometheus")]
+    range: String,
+    /// Label matchers for every Prometheus query, e.g. '{namespace="prod",pod=~"llama-.*"}'.
+    #[arg(long, value_name = "MATCHERS", default_value = "", requires = "prometheus")]
+    selector: String,
+    /// Measure the engine's metrics over a window (e.g. 30s): rates, windowed p95, peak batch.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    window: Option<Duration>,
+    /// Scrape metrics from this URL instead of the engine's own endpoint.
+    #[arg(long, value_name = "URL")]
+    metrics_url: Option<String>,
+    /// Price of one GPU hour in USD, for the cost per 1k tokens (with --window or --prometheus).
+    #[arg(long, value_name = "USD")]
+    gpu_hourly_usd: Option<f64>,
+    /// How often gauges (running requests) are sampled during the window.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, requires = "window")]
+    sample_interval: Duration,
+}
+
+/// `--fail-on` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOnArg {
+    /// Only drift fails.
+    Fail,
+    /// Drift or warnings fail.
+    Warn,
+    /// Drift, warnings or anything not observed fail.
+    Unknown,
+}
+
+/// The scan to run: the arguments parsed once into what the command needs, with what follows
+/// from them settled here (a `pid:` selector is `--pid`, the sample interval has a floor, the
+/// Prometheus flags go together), as ripgrep turns its low-level arguments into `HiArgs`.
 #[derive(Debug)]
 pub struct Request {
     /// Spec files.
@@ -90,25 +191,119 @@ pub struct Request {
     /// The serving process, when the port does not lead to it.
     pub pid: Option<u32>,
     /// The workload a spec means, when several serve its port.
-    pub workload: Option<crate::check::target::Selector>,
+    pub workload: Option<Selector>,
     /// A spec not deployed on the node fails the scan.
     pub require_deployed: bool,
     /// The filesystem to measure for `ephemeralStorageGb`.
     pub storage_path: Option<PathBuf>,
     /// How to reach the serving endpoints.
-    pub connect: super::connect::ConnectArgs,
+    pub connect: ConnectArgs,
     /// A Prometheus server to query.
-    pub prometheus: Option<PrometheusArgs>,
+    pub prometheus: Option<PrometheusOptions>,
     /// Scrape metrics here instead of the engine's endpoint.
     pub metrics_url: Option<String>,
     /// The price of one GPU hour, USD.
     pub gpu_hourly_usd: Option<f64>,
     /// Measure the metrics over a window, sampling gauges at an interval.
-    pub window: Option<(std::time::Duration, std::time::Duration)>,
+    pub window: Option<(Duration, Duration)>,
     /// `--skip CODE`: checks left out of the report.
     pub skip: Vec<String>,
     /// `--only CODE`: when not empty, the only checks the report keeps.
     pub only: Vec<String>,
+}
+
+impl Request {
+    /// The request `args` make, with the global flags. Every field of [`ScanArgs`] is named
+    /// here (no `..`), so a new flag cannot be parsed and then forgotten.
+    pub(super) fn from_args(args: ScanArgs, globals: &super::Globals) -> Result<Request, CliError> {
+        let ScanArgs {
+            specs,
+            demo,
+            facts,
+            nvml_lib,
+            timeout,
+            format,
+            no_facts,
+            fail_on,
+            color,
+            output,
+            waivers,
+            show_skipped,
+            skip,
+            only,
+            pid,
+            workload,
+            require_deployed,
+            storage_path,
+            connect,
+            prometheus,
+            range,
+            selector,
+            window,
+            metrics_url,
+            gpu_hourly_usd,
+            sample_interval,
+        } = args;
+        if !demo && specs.is_empty() {
+            return Err(CliError::Usage(
+                "name a spec to scan (or try `modelspec scan --demo`)".into(),
+            ));
+        }
+        Ok(Request {
+            specs,
+            demo,
+            facts,
+            nvml_lib,
+            timeout,
+            format,
+            no_facts,
+            fail_on: match fail_on {
+                FailOnArg::Fail => FailOn::Fail,
+                FailOnArg::Warn => FailOn::Warn,
+                FailOnArg::Unknown => FailOn::Unknown,
+            },
+            color,
+            outputs: output,
+            waivers,
+            quiet: globals.quiet,
+            verbose: globals.verbose,
+            command_line: globals.command_line.clone(),
+            show_skipped,
+            skip,
+            only,
+            // A pid selector asks for that process directly, as --pid does.
+            pid: pid.or(match &workload {
+                Some(Selector::Pid { pid }) => Some(*pid),
+                _ => None,
+            }),
+            workload: workload.filter(|w| !matches!(w, Selector::Pid { .. })),
+            require_deployed,
+            storage_path,
+            connect,
+            metrics_url,
+            gpu_hourly_usd,
+            window: window.map(|w| (w, sample_interval.max(Duration::from_millis(100)))),
+            prometheus: prometheus.map(|url| PrometheusOptions { url, range, selector }),
+        })
+    }
+
+    /// `--workload` and `--pid` name one workload: refused with several spec documents.
+    fn one_workload_for(&self, documents: usize) -> Result<(), CliError> {
+        if self.workload.is_some() && documents > 1 {
+            return Err(CliError::Usage(format!(
+                "--workload names one workload, but {documents} spec documents were given; scan them one at a time, \
+                 or name each spec's workload in its {} annotation",
+                target::WORKLOAD_ANNOTATION
+            )));
+        }
+        if self.pid.is_some() && documents > 1 {
+            return Err(CliError::Usage(format!(
+                "--pid names one serving process, but {documents} spec documents were given; scan them one at a \
+                 time, or drop --pid so each is found by its operations.serving.port"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// One `-o [FORMAT=]PATH`.
@@ -155,64 +350,6 @@ impl std::str::FromStr for OutputTarget {
     }
 }
 
-/// `--prometheus URL --range R --selector S`.
-#[derive(Debug, Clone)]
-pub struct PrometheusArgs {
-    pub url: String,
-    pub range: String,
-    pub selector: String,
-}
-
-/// The PromQL queries for the specs' engines (their declared framework; every engine when a
-/// spec names none modelspec knows).
-fn prometheus_plan(req: &Request, p: &PrometheusArgs, specs: &[LoadedSpec]) -> Result<PrometheusPlan, String> {
-    let range = p.range.trim();
-    if range.is_empty() || !range.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(format!(
-            "--range {range:?} is not a Prometheus duration (e.g. 1h, 30m, 90s)"
-        ));
-    }
-    let selector = p.selector.trim();
-    let braced = selector.starts_with('{') && selector.ends_with('}');
-    if !selector.is_empty() && !braced {
-        return Err(format!(
-            "--selector {selector:?} must be label matchers in braces, e.g. '{{namespace=\"prod\"}}'"
-        ));
-    }
-    let mut engines: Vec<EngineId> = Vec::new();
-    for s in specs {
-        match EngineId::from_framework(&s.spec.spec.identity.model.framework) {
-            Some(e) => engines.push(e),
-            None => engines.extend(EngineId::ALL),
-        }
-    }
-    engines.sort();
-    engines.dedup();
-    let mut queries: Vec<Query> = Vec::new();
-    for engine in engines {
-        let names = engine.metrics();
-        for q in queries_for(
-            names.latency_histogram.first().copied(),
-            names.running.first().map(|r| (*r, names.running_filter)),
-            // One engine's counters: the first pair of names (renames follow it in the list).
-            names.token_counters.get(..2).unwrap_or_default(),
-            selector,
-            range,
-        ) {
-            if !queries.contains(&q) {
-                queries.push(q);
-            }
-        }
-    }
-    Ok(PrometheusPlan {
-        url: p.url.clone(),
-        range: range.to_string(),
-        selector: selector.to_string(),
-        queries,
-        client: req.connect.client_options(req.timeout)?,
-    })
-}
-
 /// A spec document ready to be judged.
 struct LoadedSpec {
     info: SpecInfo,
@@ -221,76 +358,28 @@ struct LoadedSpec {
     regions: Regions,
 }
 
+/// The documents of one spec file, loaded once with their regions.
 fn loaded(path: &str, text: &str, syntax: Syntax, sha256: String) -> Vec<LoadedSpec> {
-    let mut regions = spec_regions(text, syntax);
-    typed_documents(text, syntax, &Limits::default())
+    located_documents(text, syntax, &Limits::default())
         .into_iter()
-        .map(|(document, spec)| LoadedSpec {
-            regions: document
-                .checked_sub(1)
-                .and_then(|i| regions.get_mut(i))
-                .map(std::mem::take)
-                .unwrap_or_default(),
+        .map(|located| LoadedSpec {
             info: SpecInfo {
                 path: path.to_string(),
                 sha256: sha256.clone(),
-                document,
-                name: spec.metadata.name.clone(),
-                version: spec.metadata.version.clone(),
-                labels: spec.metadata.labels.clone(),
+                document: located.document,
+                name: located.spec.metadata.name.clone(),
+                version: located.spec.metadata.version.clone(),
+                labels: located.spec.metadata.labels.clone(),
             },
-            spec,
+            spec: located.spec,
+            regions: located.regions,
         })
         .collect()
 }
 
-/// Where each JSON pointer of each document of a spec file starts, as SARIF wants it: the
-/// renderer gets these rather than reading files itself. The text loads a second time (besides
-/// `typed_documents`); spec files are small. A collection is located by the key that holds it,
-/// as validation diagnostics are ([`Node::anchor`]).
-fn spec_regions(text: &str, syntax: Syntax) -> Vec<Regions> {
-    fn walk(node: &Node, owner_key: Option<&Node>, pointer: &mut String, out: &mut Regions) {
-        let start = node.anchor(owner_key).start;
-        out.insert(
-            pointer.clone(),
-            Region {
-                start_line: start.line,
-                start_column: start.column,
-            },
-        );
-        let len = pointer.len();
-        match &node.value {
-            NodeValue::Map(entries) => {
-                for e in entries {
-                    push_pointer(pointer, &e.key.key_token());
-                    walk(&e.value, Some(&e.key), pointer, out);
-                    pointer.truncate(len);
-                }
-            }
-            NodeValue::Seq(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    push_pointer(pointer, &i.to_string());
-                    walk(item, None, pointer, out);
-                    pointer.truncate(len);
-                }
-            }
-            _ => {}
-        }
-    }
-    yaml::load(text, syntax, &Limits::default())
-        .iter()
-        .map(|doc| {
-            let mut out = Regions::new();
-            if let Ok(root) = doc {
-                walk(root, None, &mut String::new(), &mut out);
-            }
-            out
-        })
-        .collect()
-}
-
-/// Validates the named specs; on any error prints the diagnostics and returns `Err(exit code)`.
-fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
+/// The named specs (or the demo's), validated; an invalid one is an error with its
+/// diagnostics.
+fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, CliError> {
     if req.demo {
         return Ok(loaded(
             "<demo>",
@@ -301,53 +390,40 @@ fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
     }
     // A folder stands for the spec files in it, as for `validate`.
     let found = discover(&req.specs);
-    let (inputs, missing) = (found.inputs, found.missing);
     if !req.quiet {
         for s in &found.skipped {
             eprintln!("skipped {}: {}", s.path.display(), s.reason);
         }
     }
-    if let Some(error) = missing.first() {
-        eprintln!("error: {}: {}", error.path.display(), error.message);
-        return Err(exit::ERROR);
+    if let Some(error) = found.missing.first() {
+        return Err(CliError::Io(format!("{}: {}", error.path.display(), error.message)));
     }
     let mut files = Vec::new();
-    for input in &inputs {
+    for input in &found.inputs {
         match input {
             Input::File(path) => files.push(path.clone()),
             Input::Stdin => {
-                eprintln!("error: scan reads spec files; `-` (standard input) is for `modelspec validate`");
-                return Err(exit::ERROR);
+                return Err(CliError::Usage(
+                    "scan reads spec files; `-` (standard input) is for `modelspec validate`".into(),
+                ));
             }
         }
     }
     if files.is_empty() {
-        eprintln!("error: no spec files (*.yaml, *.yml, *.json) under the named folder(s)");
-        return Err(exit::ERROR);
+        return Err(CliError::Usage(
+            "no spec files (*.yaml, *.yml, *.json) under the named folder(s)".into(),
+        ));
     }
-    let reports = validate_inputs(&inputs, &Options::default());
+    let reports = validate_inputs(&found.inputs, &Options::default());
     if reports.iter().any(|r| !r.is_valid(false)) {
-        let summary = ValidateSummary::of(&reports, false);
-        let _ = human::render(
-            &mut std::io::stderr().lock(),
-            &reports,
-            &[],
-            &summary,
-            false,
-            Style::new(ColorChoice::Never),
-        );
-        eprintln!("error: the spec is invalid; fix it (see `modelspec validate`) before scanning");
-        return Err(exit::ERROR);
+        return Err(CliError::Invalid {
+            reports,
+            then: "the spec is invalid; fix it (see `modelspec validate`) before scanning",
+        });
     }
     let mut specs = Vec::new();
     for path in &files {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
-                return Err(exit::ERROR);
-            }
-        };
+        let bytes = std::fs::read(path).map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
         // Validation passed, so the text is UTF-8; the hash is of the file as it is on disk.
         let sha256 = sha256_hex(&bytes);
         let text = String::from_utf8_lossy(&bytes);
@@ -357,135 +433,135 @@ fn load_specs(req: &Request) -> Result<Vec<LoadedSpec>, i32> {
     Ok(specs)
 }
 
-/// What the host probe should look for: one serving process per distinct serving port (or the
-/// `--pid` process), with the environment variables the specs served there declare, and the
-/// filesystems holding the models.
-fn host_plan(req: &Request, specs: &[LoadedSpec]) -> HostProbeOptions {
-    let mut servers: Vec<ServerQuery> = Vec::new();
-    for s in specs {
-        let port = target::serving_port(&s.spec);
-        let declared = s
-            .spec
-            .spec
-            .runtime
-            .environment
-            .as_ref()
-            .map(|e| e.variables.keys().cloned().collect::<Vec<_>>())
-            .unwrap_or_default();
-        match servers.iter_mut().find(|q| q.port == port) {
-            Some(query) => query.declared_env.extend(declared),
-            None => servers.push(ServerQuery {
-                port,
-                pid: req.pid,
-                declared_env: declared,
-            }),
-        }
-    }
-    for query in &mut servers {
-        query.declared_env.sort();
-        query.declared_env.dedup();
-    }
-    // Without a port or a pid there is nothing to look for; the checks say so.
-    servers.retain(|q| q.port.is_some() || q.pid.is_some());
-    let mut storage_paths: Vec<PathBuf> = match &req.storage_path {
-        Some(path) => vec![path.clone()],
-        None => specs
-            .iter()
-            .filter_map(|s| target::local_model_path(&s.spec).map(PathBuf::from))
-            .collect(),
+/// The waiver file, when one is named; an invalid one is an error with its diagnostics.
+fn load_waivers(req: &Request) -> Result<Option<WaiverFile>, CliError> {
+    let Some(path) = &req.waivers else {
+        return Ok(None);
     };
-    storage_paths.dedup();
-    HostProbeOptions { servers, storage_paths }
+    crate::waivers::load(path)
+        .map(Some)
+        .map_err(|file_report| CliError::Invalid {
+            reports: vec![file_report],
+            then: "the waiver file is invalid; fix it before scanning",
+        })
 }
 
-/// What to ask over HTTP: each distinct serving port once, with the probe paths of the specs
-/// served there, Triton's configuration of each spec's model, and an HTTP/2 check for gRPC.
-fn endpoint_plan(req: &Request, specs: &[LoadedSpec]) -> Result<EndpointPlan, String> {
-    let client = req.connect.client_options(req.timeout)?;
-    let mut targets: Vec<TargetPlan> = Vec::new();
-    for s in specs {
-        let Some(port) = target::serving_port(&s.spec) else {
-            continue;
-        };
-        let serving = s.spec.spec.operations.as_ref().and_then(|o| o.serving.as_ref());
-        let probes = serving
-            .into_iter()
-            .flat_map(|sv| [&sv.readiness_probe, &sv.liveness_probe])
-            .flatten()
-            .filter_map(|p| p.path.clone());
-        let model_config = triton::config_path(triton::model_name(&s.spec.spec.identity.model.id));
-        let grpc = serving.and_then(|sv| sv.protocol) == Some(Protocol::Grpc);
-        let index = match targets.iter().position(|t| t.port == port) {
-            Some(i) => i,
-            None => {
-                targets.push(TargetPlan {
-                    port,
-                    endpoint: req.connect.endpoint.clone(),
-                    model_dir: target::local_model_path(&s.spec),
-                    ..TargetPlan::default()
-                });
-                targets.len() - 1
-            }
-        };
-        if let Some(t) = targets.get_mut(index) {
-            t.extra_paths.extend(probes);
-            t.extra_paths.push(model_config);
-            t.grpc |= grpc;
-        }
+/// The observation: the demo's, a replayed one, or the probes' under the plan the specs make.
+/// A spinner runs while the probes do (a window draws its own progress bar).
+fn observe(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, CliError> {
+    if req.demo {
+        return Observation::from_json(DEMO_OBSERVATION, "<demo>")
+            .map_err(|e| CliError::Internal(format!("the embedded demo observation does not load: {e}")));
     }
-    if req.connect.endpoint.is_some() && targets.len() > 1 {
-        return Err(
-            "--endpoint replaces the address of one serving port, but the specs name several; scan them one at a time"
-                .into(),
-        );
+    if let Some(path) = &req.facts {
+        return Observation::read_file(path).map_err(|e| CliError::Input(e.to_string()));
     }
-    Ok(EndpointPlan {
+    let draw = progress::allowed(req.quiet, req.verbose);
+    let options = PlanOptions {
+        nvml_lib: req.nvml_lib.clone(),
+        timeout: req.timeout,
+        pid: req.pid,
+        storage_path: req.storage_path.clone(),
         host: req.connect.host.clone(),
-        targets,
-        client,
+        endpoint: req.connect.endpoint.clone(),
+        client: req.connect.client_options(req.timeout).map_err(CliError::Input)?,
         window: req.window.map(|(duration, interval)| WindowPlan {
             duration,
             interval,
-            progress: progress::allowed(req.quiet, req.verbose),
+            progress: draw.then(progress::window_bar),
         }),
         metrics_url: req.metrics_url.clone(),
-    })
+        prometheus: req.prometheus.clone(),
+    };
+    let specs: Vec<&ModelSpec> = specs.iter().map(|s| &s.spec).collect();
+    let plan = plan::plan(&specs, &options)?;
+    let spinner = Spinner::start("probing the node", draw && req.window.is_none());
+    let observation = collect(&plan);
+    spinner.finish();
+    Ok(observation)
 }
 
-fn observation(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, i32> {
-    if req.demo {
-        return Observation::from_json(DEMO_OBSERVATION, "<demo>").map_err(|e| {
-            eprintln!("error: internal: the embedded demo observation does not load: {e}");
-            exit::ERROR
-        });
-    }
-    if let Some(path) = &req.facts {
-        return Observation::read_file(path).map_err(|e| {
-            eprintln!("error: {e}");
-            exit::ERROR
-        });
-    }
-    let endpoint = endpoint_plan(req, specs).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::ERROR
-    })?;
-    let prometheus = match &req.prometheus {
-        Some(p) => Some(prometheus_plan(req, p, specs).map_err(|e| {
-            eprintln!("error: {e}");
-            exit::ERROR
-        })?),
-        None => None,
+/// The report: the specs judged against the observation, with the scan's provenance and
+/// what became of the waivers.
+fn report(
+    req: &Request,
+    specs: &[LoadedSpec],
+    observation: Observation,
+    waiver_file: Option<WaiverFile>,
+    started_at: String,
+    clock: Instant,
+) -> Result<Report, CliError> {
+    tracing::info!(specs = specs.len(), "judging");
+    let finished_at = format_rfc3339_utc(SystemTime::now());
+    let inputs = check::Inputs {
+        gpu_hourly_usd: req.gpu_hourly_usd,
+        workload: req.workload.clone(),
+        require_deployed: req.require_deployed,
+        skip: req.skip.clone(),
+        only: req.only.clone(),
     };
-    Ok(collect(&Plan {
-        gpu: Some(GpuProbeOptions {
-            library: req.nvml_lib.clone(),
-        }),
-        host: Some(host_plan(req, specs)),
-        endpoint: Some(endpoint),
-        prometheus,
-        // The window is measured, not waited out: the deadline covers it plus the usual budget.
-        timeout: req.timeout + req.window.map_or(std::time::Duration::ZERO, |(w, _)| w),
-    }))
+    let judged: Vec<Judged> = specs
+        .iter()
+        .map(|s| Judged {
+            info: s.info.clone(),
+            spec: &s.spec,
+        })
+        .collect();
+    let waivers = waiver_file.as_ref().map_or(&[][..], |w| w.waivers.as_slice());
+    let derived = derive(&judged, &observation, &inputs, waivers, day_of(&started_at));
+    let observation_json = serde_json::to_value(&observation)
+        .map_err(|e| CliError::Internal(format!("the observation does not serialize: {e}")))?;
+    // Counted before the observation may be left out of the report (`--no-facts`).
+    let unanswered = observation.unanswered();
+    let mut report = Report::new(
+        observation.meta.hostname.clone(),
+        started_at,
+        finished_at,
+        derived.sections,
+        derived.node,
+        (!req.no_facts).then_some(observation),
+    );
+    report.unanswered_probes = unanswered;
+    report.provenance = Some(Provenance {
+        git_commit: option_env!("MODELSPEC_GIT_COMMIT")
+            .filter(|c| !c.is_empty())
+            .map(String::from),
+        // The machine that ran the scan, read here: derivation reads nothing of the host.
+        scanned_by: HostIdentity {
+            hostname: crate::observe::hostname(),
+            machine_id: crate::observe::machine_id(),
+        },
+        duration_seconds: clock.elapsed().as_secs_f64(),
+        command_line: redacted_command_line(&req.command_line),
+        observation_sha256: observation_sha256(&observation_json),
+        inputs,
+    });
+    report.waivers = waiver_file.map(|file| WaiverReport {
+        path: file.path,
+        sha256: file.sha256,
+        outcomes: derived.waivers,
+    });
+    Ok(report)
+}
+
+/// Warnings about waivers that expired or matched nothing (not under `--quiet`).
+fn warn_about_waivers(req: &Request, report: &Report) {
+    if req.quiet {
+        return;
+    }
+    for o in report.waivers.iter().flat_map(|w| &w.outcomes) {
+        match o.state {
+            WaiverState::Expired => eprintln!(
+                "warning: the waiver for {} at {} expired on {}; its finding counts again",
+                o.waiver.code, o.waiver.pointer, o.waiver.expires
+            ),
+            WaiverState::Unused => eprintln!(
+                "warning: the waiver for {} at {} matched no drift; remove it if the drift is gone",
+                o.waiver.code, o.waiver.pointer
+            ),
+            WaiverState::Applied => {}
+        }
+    }
 }
 
 /// Renders `report` in `format`; colors only where asked (a terminal).
@@ -530,162 +606,28 @@ fn render(
     Ok(buffer)
 }
 
-/// Runs the command; returns the exit code.
-pub fn run(req: &Request) -> i32 {
-    let started_at = format_rfc3339_utc(SystemTime::now());
-    if !req.demo && req.specs.is_empty() {
-        eprintln!("error: name a spec to scan (or try `modelspec scan --demo`)");
-        return exit::ERROR;
-    }
-    let specs = match load_specs(req) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    if req.workload.is_some() && specs.len() > 1 {
-        eprintln!(
-            "error: --workload names one workload, but {} spec documents were given; scan them one at a time, or \
-             name each spec's workload in its {} annotation",
-            specs.len(),
-            check::target::WORKLOAD_ANNOTATION
-        );
-        return exit::ERROR;
-    }
-    if req.pid.is_some() && specs.len() > 1 {
-        eprintln!(
-            "error: --pid names one serving process, but {} spec documents were given; scan them one at a time, \
-             or drop --pid so each is found by its operations.serving.port",
-            specs.len()
-        );
-        return exit::ERROR;
-    }
-    let waiver_file = match &req.waivers {
-        Some(path) => match crate::waivers::load(path) {
-            Ok(file) => Some(file),
-            Err(file_report) => {
-                let summary = ValidateSummary::of(std::slice::from_ref(&file_report), false);
-                let _ = human::render(
-                    &mut std::io::stderr().lock(),
-                    std::slice::from_ref(&file_report),
-                    &[],
-                    &summary,
-                    false,
-                    Style::new(ColorChoice::Never),
-                );
-                eprintln!("error: the waiver file is invalid; fix it before scanning");
-                return exit::ERROR;
-            }
-        },
-        None => None,
-    };
-    let clock = std::time::Instant::now();
-    // The window draws its own progress bar; a replay has nothing to wait for.
-    let live = !req.demo && req.facts.is_none() && req.window.is_none();
-    let spinner = Spinner::start("probing the node", live && progress::allowed(req.quiet, req.verbose));
-    let observation = observation(req, &specs);
-    spinner.finish();
-    let observation = match observation {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    tracing::info!(specs = specs.len(), "judging");
-    let finished_at = format_rfc3339_utc(SystemTime::now());
-    let inputs = check::Inputs {
-        gpu_hourly_usd: req.gpu_hourly_usd,
-        workload: req.workload.clone(),
-        require_deployed: req.require_deployed,
-        skip: req.skip.clone(),
-        only: req.only.clone(),
-    };
-    let judged: Vec<Judged> = specs
-        .iter()
-        .map(|s| Judged {
-            info: s.info.clone(),
-            spec: &s.spec,
-        })
-        .collect();
-    let waivers = waiver_file.as_ref().map_or(&[][..], |w| w.waivers.as_slice());
-    let derived = derive(&judged, &observation, &inputs, waivers, day_of(&started_at));
-    let observation_json = match serde_json::to_value(&observation) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: internal: the observation does not serialize: {e}");
-            return exit::ERROR;
-        }
-    };
-    // Counted before the observation may be left out of the report (`--no-facts`).
-    let unanswered = observation.unanswered();
-    let mut report = Report::new(
-        observation.meta.hostname.clone(),
-        started_at,
-        finished_at,
-        derived.sections,
-        derived.node,
-        (!req.no_facts).then_some(observation),
-    );
-    report.unanswered_probes = unanswered;
-    report.provenance = Some(Provenance {
-        git_commit: option_env!("MODELSPEC_GIT_COMMIT")
-            .filter(|c| !c.is_empty())
-            .map(String::from),
-        scanned_by: HostIdentity::local(),
-        duration_seconds: clock.elapsed().as_secs_f64(),
-        command_line: redacted_command_line(&req.command_line),
-        observation_sha256: observation_sha256(&observation_json),
-        inputs,
-    });
-    report.waivers = waiver_file.map(|file| WaiverReport {
-        path: file.path,
-        sha256: file.sha256,
-        outcomes: derived.waivers,
-    });
-    if !req.quiet {
-        for o in report.waivers.iter().flat_map(|w| &w.outcomes) {
-            match o.state {
-                WaiverState::Expired => eprintln!(
-                    "warning: the waiver for {} at {} expired on {}; its finding counts again",
-                    o.waiver.code, o.waiver.pointer, o.waiver.expires
-                ),
-                WaiverState::Unused => eprintln!(
-                    "warning: the waiver for {} at {} matched no drift; remove it if the drift is gone",
-                    o.waiver.code, o.waiver.pointer
-                ),
-                WaiverState::Applied => {}
-            }
-        }
-    }
-
-    // Files first, each whole or not at all; then standard output.
+/// Files first, each whole or not at all; then standard output, unless a bare `-o PATH`
+/// took its place.
+fn write_reports(req: &Request, report: &Report, specs: &[LoadedSpec]) -> Result<(), CliError> {
     let regions: Vec<Regions> = specs.iter().map(|s| s.regions.clone()).collect();
-    let to_stdout = !req.outputs.iter().any(|o| o.format.is_none());
     for target in &req.outputs {
         let format = target.format.unwrap_or(req.format);
-        let bytes = match render(format, &report, &regions, req, false) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: internal: cannot render the {format:?} report: {e}");
-                return exit::ERROR;
-            }
-        };
-        if let Err(e) = write_atomically(&target.path, &bytes) {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+        let bytes = render(format, report, &regions, req, false)
+            .map_err(|e| CliError::Internal(format!("cannot render the {format:?} report: {e}")))?;
+        write_atomically(&target.path, &bytes).map_err(CliError::Io)?;
         tracing::info!(path = %target.path.display(), format = ?format, bytes = bytes.len(), "report written");
     }
-    if to_stdout {
-        let color = Style::new(req.color).enabled();
-        let buffer = match render(req.format, &report, &regions, req, color) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: internal: cannot render the report: {e}");
-                return exit::ERROR;
-            }
-        };
-        if let Err(e) = super::output::write_stdout(&buffer) {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
+    if req.outputs.iter().any(|o| o.format.is_none()) {
+        return Ok(());
     }
+    let color = Style::new(req.color).enabled();
+    let buffer = render(req.format, report, &regions, req, color)
+        .map_err(|e| CliError::Internal(format!("cannot render the report: {e}")))?;
+    super::output::write_stdout(&buffer).map_err(CliError::Io)
+}
+
+/// The exit code, computed once from the report; the demo says what it would be and exits 0.
+fn exit_code(req: &Request, report: &Report) -> i32 {
     let code = report.exit_code(req.fail_on);
     if req.demo {
         // The demo shows drift on purpose; running it is not a failure.
@@ -693,4 +635,18 @@ pub fn run(req: &Request) -> i32 {
         return exit::OK;
     }
     code
+}
+
+/// Runs the command: load, observe, judge, write; returns the exit code.
+pub fn run(req: &Request) -> Result<i32, CliError> {
+    let started_at = format_rfc3339_utc(SystemTime::now());
+    let specs = load_specs(req)?;
+    req.one_workload_for(specs.len())?;
+    let waivers = load_waivers(req)?;
+    let clock = Instant::now();
+    let observation = observe(req, &specs)?;
+    let report = report(req, &specs, observation, waivers, started_at, clock)?;
+    warn_about_waivers(req, &report);
+    write_reports(req, &report, &specs)?;
+    Ok(exit_code(req, &report))
 }

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::error::CliError;
 use super::exit;
 use crate::report::SpecInfo;
 use crate::report::verify::{SpecSource, verify};
@@ -31,23 +32,12 @@ pub struct Request {
 }
 
 /// Runs the command; returns the exit code.
-pub fn run(req: &Request) -> i32 {
-    let text = match std::fs::read_to_string(&req.report) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {}: {e}", req.report.display());
-            return exit::ERROR;
-        }
-    };
+pub fn run(req: &Request) -> Result<i32, CliError> {
+    let text =
+        std::fs::read_to_string(&req.report).map_err(|e| CliError::Io(format!("{}: {e}", req.report.display())))?;
     let origin = req.report.display().to_string();
     let mut spec_for = |info: &SpecInfo| locate(info, &req.specs);
-    let verification = match verify(&text, &origin, &mut spec_for) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ERROR;
-        }
-    };
+    let verification = verify(&text, &origin, &mut spec_for).map_err(CliError::Input)?;
     match req.format {
         VerifyFormat::Json => {
             let out = serde_json::json!({
@@ -75,7 +65,7 @@ pub fn run(req: &Request) -> i32 {
             }
         }
     }
-    if verification.holds() { exit::OK } else { exit::CHANGED }
+    Ok(if verification.holds() { exit::OK } else { exit::CHANGED })
 }
 
 /// The spec file a section was judged against: one `--spec` stands for every section; several

@@ -15,6 +15,7 @@ use modelspec_probe_http::{ClientOptions, Exchange, FailureKind, HttpClient, Req
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use super::scrape::{METRICS_ACCEPT, METRICS_MAX_BYTES};
 use crate::runtime::{self, Answer, Answers};
 use modelspec_probe_host::HostSnapshot;
 pub use modelspec_probe_host::Reach;
@@ -102,13 +103,6 @@ const MODEL_CONFIG_FIELDS: &[&str] = &[
     "quantization_config",
     "architectures",
 ];
-
-/// The Accept header of a metrics scrape.
-pub const METRICS_ACCEPT: &str =
-    "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.8,*/*;q=0.1";
-
-/// Size cap on a metrics page.
-pub const METRICS_MAX_BYTES: usize = 64 << 20;
 
 /// Size cap on `config.json`.
 const MODEL_CONFIG_MAX_BYTES: u64 = 1 << 20;

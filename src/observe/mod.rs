@@ -5,9 +5,15 @@
 //! and replayed (`modelspec scan --facts`) with the same findings as the live scan. Each probe
 //! runs on its own thread under one deadline: a probe that does not answer in time is recorded
 //! as timed out, with its budget, and never delays the others or the report.
+//!
+//! The plan is made here too ([`plan`]), from the specs and what the caller adds; nothing in
+//! this module draws on a terminal: a caller that wants progress passes a callback
+//! ([`window::Progress`]).
 
 pub mod endpoint;
+pub mod plan;
 pub mod prometheus;
+pub mod scrape;
 pub mod window;
 
 use std::sync::mpsc;

@@ -9,22 +9,45 @@
 //! Only gauges are kept from the samples, which keeps a long window small.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use modelspec_probe_http::{Exchange, HttpClient, Request};
 use modelspec_probe_metrics::{Format, Limits, MetricType, Sample, parse};
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{METRICS_ACCEPT, METRICS_MAX_BYTES};
+use super::scrape::{METRICS_ACCEPT, METRICS_MAX_BYTES};
 
 /// How long to measure, and how often to sample gauges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct WindowPlan {
     pub duration: Duration,
     pub interval: Duration,
-    /// Show progress on standard error (the CLI sets it on a terminal).
-    pub progress: bool,
+    /// Told how the measurement advances (the CLI draws a bar on a terminal); `None` tells
+    /// no one. Nothing here draws.
+    pub progress: Option<Progress>,
+}
+
+/// How far a window measurement has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tick<'a> {
+    /// A gauge sample was taken on `path`, `elapsed` into a window of `total`.
+    Sampled {
+        path: &'a str,
+        elapsed: Duration,
+        total: Duration,
+    },
+    /// The end scrape of `path` is done.
+    Finished { path: &'a str },
+}
+
+/// A callback for [`Tick`]s. It runs on the endpoint probe's thread, hence `Send + Sync`.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(Tick<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 /// What a window saw on one metrics page.
@@ -88,7 +111,6 @@ pub fn measure(
     };
     let end_at = started + plan.duration;
     let mut samples = Vec::new();
-    let tty = plan.progress && std::io::stderr().is_terminal();
     loop {
         let now = Instant::now();
         if now + plan.interval >= end_at || now >= deadline {
@@ -102,24 +124,19 @@ pub fn measure(
                 gauges: gauges(&r.body, r.headers.get("content-type").map(String::as_str)),
             });
         }
-        if tty {
-            let done = started.elapsed().as_secs();
-            let total = plan.duration.as_secs();
-            let width = 30usize;
-            let filled = (done as usize * width / total.max(1) as usize).min(width);
-            let _ = write!(
-                std::io::stderr(),
-                "\rmeasuring {path}: [{}{}] {done}/{total} s",
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
+        if let Some(Progress(tell)) = &plan.progress {
+            tell(Tick::Sampled {
+                path,
+                elapsed: started.elapsed(),
+                total: plan.duration,
+            });
         }
     }
     let remaining = end_at.saturating_duration_since(Instant::now());
     std::thread::sleep(remaining.min(deadline.saturating_duration_since(Instant::now())));
     let end = scrape();
-    if tty {
-        let _ = writeln!(std::io::stderr());
+    if let Some(Progress(tell)) = &plan.progress {
+        tell(Tick::Finished { path });
     }
     MetricsWindow {
         path: path.to_string(),

@@ -98,7 +98,7 @@ pub fn selected(inputs: &Inputs, code: &str) -> bool {
 pub fn observation_sha256(observation: &serde_json::Value) -> String {
     // serde_json's `Value` keeps object keys sorted (no `preserve_order`), which makes the
     // text canonical whatever order the fields were written in.
-    super::sha256_hex(observation.to_string().as_bytes())
+    crate::digest::sha256_hex(observation.to_string().as_bytes())
 }
 
 /// The scan's date for waiver expiry: the UTC day of an RFC 3339 time.
@@ -126,7 +126,8 @@ pub struct Provenance {
     pub inputs: Inputs,
 }
 
-/// Which machine: its hostname and, where systemd keeps one, its machine id.
+/// Which machine: its hostname and, where systemd keeps one, its machine id. The caller reads
+/// them (the CLI, from the machine it runs on) and passes them in: nothing here reads the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct HostIdentity {
@@ -135,16 +136,6 @@ pub struct HostIdentity {
     /// `/etc/machine-id`, when readable.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub machine_id: Option<String>,
-}
-
-impl HostIdentity {
-    /// This machine.
-    pub fn local() -> HostIdentity {
-        HostIdentity {
-            hostname: crate::observe::hostname(),
-            machine_id: crate::observe::machine_id(),
-        }
-    }
 }
 
 /// The waivers a scan was given and what became of each.

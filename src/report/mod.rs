@@ -22,12 +22,6 @@ use std::collections::BTreeMap;
 use crate::check::{Finding, Status};
 use crate::observe::Observation;
 
-/// SHA-256 of `bytes`, lowercase hex, as reports write every hash.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The schema identifier written into every report.
 pub const SCHEMA: &str = "modelspec.report/v1";
 

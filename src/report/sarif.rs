@@ -13,25 +13,14 @@
 //! list item, say) takes the region of its nearest ancestor that has one. Columns count
 //! characters, so the run says `columnKind: unicodeCodePoints`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde_json::{Value as Json, json};
 
 use super::Report;
 use crate::check::{CHECKS, Finding, Status};
-
-/// Where a value starts in its spec file (1-based line and column, in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Region {
-    /// 1-based line.
-    pub start_line: u32,
-    /// 1-based column, in characters.
-    pub start_column: u32,
-}
-
-/// Each JSON pointer of one spec document and where its value starts.
-pub type Regions = BTreeMap<String, Region>;
+/// Where the values of a spec document start; built by the spec loader.
+pub use crate::spec::regions::{Region, Regions};
 
 /// Writes the report as one SARIF log. `regions[i]` locates the pointers of `report.specs[i]`;
 /// a missing entry leaves that section's results without a region.

@@ -17,7 +17,8 @@ use crate::spec::{Limits, ModelSpec};
 use crate::waivers::Waiver;
 
 use super::derive::{Judged, day_of, derive, observation_sha256};
-use super::{Report, SCHEMA, SpecInfo, Summary, sha256_hex};
+use super::{Report, SCHEMA, SpecInfo, Summary};
+use crate::digest::sha256_hex;
 
 /// A spec file's bytes as they are now, and where they were read.
 pub struct SpecSource {

@@ -12,6 +12,7 @@ pub mod discover;
 pub mod lint;
 pub mod model;
 pub mod node;
+pub mod regions;
 pub mod schema;
 pub mod selector;
 pub mod validate;

@@ -23,6 +23,25 @@ pub struct ModelSpec {
     pub spec: Spec,
 }
 
+impl ModelSpec {
+    /// The declared serving port, when it is a valid TCP port.
+    pub fn serving_port(&self) -> Option<u16> {
+        self.spec
+            .operations
+            .as_ref()
+            .and_then(|o| o.serving.as_ref())
+            .and_then(|s| s.port)
+            .and_then(|p| u16::try_from(p).ok())
+    }
+
+    /// The model's local path, from a `file://` or absolute `modelUri`.
+    pub fn local_model_path(&self) -> Option<String> {
+        let uri = self.spec.identity.model.artifacts.as_ref()?.model_uri.as_deref()?;
+        let path = uri.strip_prefix("file://").unwrap_or(uri);
+        path.starts_with('/').then(|| path.to_string())
+    }
+}
+
 /// Who this spec is.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -16,6 +16,7 @@ use super::diagnostic::{Diagnostic, Severity};
 use super::lint::{self, SpecRef};
 use super::model::ModelSpec;
 use super::node::{Pos, Span};
+use super::regions::{Regions, regions};
 use super::yaml::{self, Limits, Syntax};
 use super::{de, schema};
 
@@ -382,6 +383,17 @@ pub(crate) fn decode(mut bytes: Vec<u8>, syntax: Syntax) -> Result<String, Box<D
 /// The typed documents of a text that validated cleanly (see [`validate_text`]); documents
 /// that do not load or fail the schema are left out.
 pub fn typed_documents(text: &str, syntax: Syntax, limits: &Limits) -> Vec<(usize, ModelSpec)> {
+    typed_with(text, syntax, limits, |document, spec, _| (document, spec))
+}
+
+/// Each document that loads, passes the schema and deserializes, as `make(number, spec, root)`
+/// makes it (`number` 1-based).
+fn typed_with<T>(
+    text: &str,
+    syntax: Syntax,
+    limits: &Limits,
+    make: impl Fn(usize, ModelSpec, &super::node::Node) -> T,
+) -> Vec<T> {
     yaml::load(text, syntax, limits)
         .into_iter()
         .enumerate()
@@ -390,9 +402,30 @@ pub fn typed_documents(text: &str, syntax: Syntax, limits: &Limits) -> Vec<(usiz
             if !schema::validate(&root).is_empty() {
                 return None;
             }
-            de::from_node::<ModelSpec>(&root).ok().map(|spec| (i + 1, spec))
+            let spec = de::from_node::<ModelSpec>(&root).ok()?;
+            Some(make(i + 1, spec, &root))
         })
         .collect()
+}
+
+/// A typed document of a spec file, with where each of its values starts.
+#[derive(Debug, Clone)]
+pub struct LocatedSpec {
+    /// 1-based document number in the file.
+    pub document: usize,
+    /// The typed spec.
+    pub spec: ModelSpec,
+    /// Where each JSON pointer's value starts, for renderers that point into the file.
+    pub regions: Regions,
+}
+
+/// [`typed_documents`] and each one's [`Regions`], from one load of the text.
+pub fn located_documents(text: &str, syntax: Syntax, limits: &Limits) -> Vec<LocatedSpec> {
+    typed_with(text, syntax, limits, |document, spec, root| LocatedSpec {
+        document,
+        spec,
+        regions: regions(root),
+    })
 }
 
 /// `.json` files are JSON; everything else is YAML.

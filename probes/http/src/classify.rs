@@ -282,3 +282,107 @@ fn first_line(message: &str) -> Option<String> {
     }
     Some(line[..end].to_string())
 }
+
+/// The walk recognises hyper's and rustls's errors by type, and the types are those of the
+/// `hyper` and `rustls` this crate names. reqwest wraps its own: should a reqwest release move
+/// to another major version of either, the downcasts would compile and silently stop matching,
+/// and every protocol or TLS failure would read as a generic one. These tests provoke each
+/// error for real, against a loopback listener they start, and assert both that the error type
+/// is found in the chain and that the specific kind comes out, not the fallback.
+#[cfg(test)]
+mod downcasts {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// Whether an error of type `T` is in the chain, looking inside `io::Error`s as the walk
+    /// does.
+    fn holds<T: StdError + 'static>(top: &(dyn StdError + 'static)) -> bool {
+        let mut current = Some(top);
+        let mut steps = 0;
+        while let Some(error) = current
+            && steps < 32
+        {
+            steps += 1;
+            if error.is::<T>() {
+                return true;
+            }
+            if let Some(inner) = error.downcast_ref::<io::Error>().and_then(io::Error::get_ref)
+                && holds::<T>(inner)
+            {
+                return true;
+            }
+            current = error.source();
+        }
+        false
+    }
+
+    /// A listener on a free loopback port that answers one connection with `answer` after
+    /// reading what the client sends first.
+    fn answering(answer: &'static [u8]) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("local address").port();
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut first = [0u8; 1024];
+                let _ = stream.read(&mut first);
+                let _ = stream.write_all(answer);
+            }
+        });
+        port
+    }
+
+    /// The error reqwest gives for a GET of `url`, and its classification.
+    fn fail(url: &str, port: u16) -> (reqwest::Error, FailureKind) {
+        let client = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("a plain client builds");
+        let error = client.get(url).send().expect_err("the request must fail");
+        let authority = format!("127.0.0.1:{port}");
+        let context = Context {
+            url,
+            authority: &authority,
+            connect_timeout: Duration::from_secs(2),
+            budget: Duration::from_secs(5),
+            capped_by_deadline: false,
+        };
+        let kind = request_failure(&error, &context).kind;
+        (error, kind)
+    }
+
+    #[test]
+    fn hyper_errors_are_still_the_hyper_we_name() {
+        let port = answering(b"SSH-2.0-OpenSSH_9.6\r\n\r\n");
+        let (error, kind) = fail(&format!("http://127.0.0.1:{port}/"), port);
+        assert!(holds::<hyper::Error>(&error), "no hyper::Error in: {error:?}");
+        assert_eq!(kind, FailureKind::Protocol, "{error:?}");
+
+        let port = answering(b"HTTP/1.1 200 OK\r\nContent-Ty");
+        let (error, kind) = fail(&format!("http://127.0.0.1:{port}/"), port);
+        assert!(holds::<hyper::Error>(&error), "no hyper::Error in: {error:?}");
+        assert_eq!(kind, FailureKind::ConnectionClosed, "{error:?}");
+    }
+
+    #[test]
+    fn rustls_errors_are_still_the_rustls_we_name() {
+        let port = answering(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        let (error, kind) = fail(&format!("https://127.0.0.1:{port}/"), port);
+        assert!(holds::<rustls::Error>(&error), "no rustls::Error in: {error:?}");
+        assert_eq!(kind, FailureKind::Tls, "{error:?}");
+    }
+
+    #[test]
+    fn connection_refused_is_still_an_io_error_in_the_chain() {
+        let port = {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+            listener.local_addr().expect("local address").port()
+        };
+        let (error, kind) = fail(&format!("http://127.0.0.1:{port}/"), port);
+        assert!(holds::<io::Error>(&error), "no io::Error in: {error:?}");
+        assert_eq!(kind, FailureKind::ConnectionRefused, "{error:?}");
+    }
+}

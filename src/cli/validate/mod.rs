@@ -6,6 +6,7 @@ mod json;
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::error::CliError;
 use super::style::Style;
 use super::{ColorChoice, Format, exit};
 use crate::spec::discover::discover;
@@ -80,7 +81,7 @@ impl Summary {
 }
 
 /// Runs the command; returns the exit code.
-pub fn run(req: &Request) -> i32 {
+pub fn run(req: &Request) -> Result<i32, CliError> {
     let found = discover(&req.paths);
     let (inputs, missing) = (found.inputs, found.missing);
     let options = Options {
@@ -120,22 +121,21 @@ pub fn run(req: &Request) -> i32 {
     if let Err(e) = written.and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        eprintln!("error: cannot write output: {e}");
-        return exit::ERROR;
+        return Err(CliError::Io(format!("cannot write output: {e}")));
     }
 
     if reports.iter().any(|r| r.io_error.is_some()) {
-        exit::ERROR
+        // Each unreadable file is in the output already.
+        Ok(exit::ERROR)
     } else if inputs.is_empty() {
-        match found.skipped.len() {
-            0 => eprintln!("error: no *.yaml, *.yml or *.json files found under the given paths"),
-            n => eprintln!("error: no ModelSpec found under the given paths ({n} other YAML file(s) skipped)"),
-        }
-        exit::ERROR
+        Err(CliError::Usage(match found.skipped.len() {
+            0 => "no *.yaml, *.yml or *.json files found under the given paths".to_string(),
+            n => format!("no ModelSpec found under the given paths ({n} other YAML file(s) skipped)"),
+        }))
     } else if summary.invalid > 0 {
-        exit::INVALID
+        Ok(exit::INVALID)
     } else {
-        exit::OK
+        Ok(exit::OK)
     }
 }
 

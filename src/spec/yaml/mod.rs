@@ -1,7 +1,8 @@
 //! Reading YAML (and JSON) text into [`Node`] trees, one per document, with limits.
 //!
-//! The syntax is parsed by `granit-parser`, the event parser underneath `serde-saphyr`
-//! (re-exported by it, so the two never drift apart). We build the tree ourselves instead of
+//! The syntax is parsed by `granit-parser`, the event parser underneath `serde-saphyr`, on
+//! which we depend directly: nothing here deserializes through serde, so serde-saphyr is only
+//! a dev-dependency (tests read YAML into serde values with it). We build the tree ourselves instead of
 //! deserializing through serde because the tree must keep spans and scalar styles, and
 //! because scalar typing must follow PyYAML's YAML 1.1 rules (see [`scalar`]) rather than
 //! YAML 1.2's. The builder is iterative, so hostile nesting cannot overflow the stack, and
@@ -14,7 +15,7 @@ pub mod scalar;
 
 use std::collections::HashMap;
 
-use serde_saphyr::granit_parser::{ErrorKind, Event, Marker, Parser, ScalarStyle, Span as ParserSpan, Tag};
+use granit_parser::{ErrorKind, Event, Marker, Parser, ScalarStyle, Span as ParserSpan, Tag};
 
 use self::scalar::Scalar;
 use super::node::{Entry, Foreign, Int, Node, Pos, Span, Value, push_pointer};
@@ -227,7 +228,7 @@ enum Parsed {
 fn parse(text: &str, syntax: Syntax, limits: &Limits) -> Parsed {
     let mut builder = Builder::new(text, syntax, limits);
     let mut docs = Vec::new();
-    let options = serde_saphyr::granit_parser::options! { emit_anchor_events: syntax == Syntax::Yaml };
+    let options = granit_parser::options! { emit_anchor_events: syntax == Syntax::Yaml };
     let parser = Parser::new_from_str_with_options(text, options);
     for next in parser {
         match next {

@@ -1,30 +1,22 @@
 //! End-to-end tests of the `modelspec` binary: exit codes, formats, and the edges of input.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+mod support;
+use support::{Cmd, report};
 
 fn modelspec(args: &[&str]) -> Output {
-    run_with_stdin(args, None)
+    Cmd::new().args(args).output()
 }
 
 fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn modelspec");
-    if let Some(input) = stdin
-        && let Some(mut pipe) = child.stdin.take()
-    {
-        pipe.write_all(input.as_bytes()).expect("write stdin");
+    let cmd = Cmd::new().args(args);
+    match stdin {
+        Some(input) => cmd.stdin(input),
+        None => cmd,
     }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("wait for modelspec")
+    .output()
 }
 
 fn stdout(o: &Output) -> String {
@@ -132,8 +124,6 @@ fn json_output_has_the_documented_shape() {
 }
 
 /// Checks output against `schema/validate-output.v1.json` with the tool's own schema engine.
-#[path = "support/report.rs"]
-mod report;
 use report::assert_matches_schema;
 
 fn assert_matches_output_schema(o: &Output) {
@@ -554,18 +544,17 @@ fn report_files_are_0644_even_under_a_private_umask() {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("modelspec.prom");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_modelspec"));
-    command
+    let mut command = Cmd::new()
         .args(["scan", "--demo", "-q", "-o"])
         .arg(format!("prom={}", path.display()));
     // SAFETY: umask is async-signal-safe and touches only the child about to exec.
     unsafe {
-        command.pre_exec(|| {
+        command.command().pre_exec(|| {
             libc::umask(0o077);
             Ok(())
         });
     }
-    let o = command.output().expect("run modelspec");
+    let o = command.output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let mode = std::fs::metadata(&path).expect("report written").permissions().mode() & 0o7777;
     assert_eq!(mode, 0o644, "node_exporter, another user, must read it: {mode:o}");

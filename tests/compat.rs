@@ -6,13 +6,15 @@
 
 use std::process::Command;
 
+mod support;
+
 #[test]
 fn verdicts_agree_with_the_reference_validator() {
     let root = env!("CARGO_MANIFEST_DIR");
     let output = match Command::new("python3")
         .arg("scripts/compat/compat.py")
         .arg("--bin")
-        .arg(env!("CARGO_BIN_EXE_modelspec"))
+        .arg(support::BIN)
         .current_dir(root)
         .output()
     {

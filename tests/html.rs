@@ -11,20 +11,11 @@ use std::process::{Command, Output, Stdio};
 use modelspec::report::{Report, SpecSection};
 use serde_json::{Value as Json, json};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod support;
+use support::{Cmd, root};
 
 fn modelspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env_remove("MODELSPEC_NVML_LIB")
-        .env_remove("FAKE_NVML_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run modelspec")
+    Cmd::new().args(args).output()
 }
 
 fn demo(format: &str) -> String {

@@ -9,8 +9,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value as Json;
 
-mod support;
-use support::{Cmd, Dir, root};
+use crate::support::{Cmd, Dir, root};
 
 /// `modelspec ARGS` in `cwd`, with `NO_COLOR` unset: these tests are about colour too.
 fn modelspec(cwd: &Path, args: &[&str]) -> Output {

@@ -24,8 +24,7 @@ const SPEC: &str = "fixtures/demo/demo.modelspec.yaml";
 /// Generous for a debug build on a loaded machine; a runaway parse takes far longer.
 const TIME_BOUND: Duration = Duration::from_secs(20);
 
-mod support;
-use support::{Cmd, root};
+use crate::support::{Cmd, root};
 
 /// A deterministic xorshift stream: "random" bytes that are the same on every run.
 fn junk(len: usize, mut seed: u64) -> Vec<u8> {

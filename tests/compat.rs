@@ -6,15 +6,13 @@
 
 use std::process::Command;
 
-mod support;
-
 #[test]
 fn verdicts_agree_with_the_reference_validator() {
     let root = env!("CARGO_MANIFEST_DIR");
     let output = match Command::new("python3")
         .arg("scripts/compat/compat.py")
         .arg("--bin")
-        .arg(support::BIN)
+        .arg(crate::support::BIN)
         .current_dir(root)
         .output()
     {

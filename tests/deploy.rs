@@ -29,8 +29,7 @@ const OUTPUT_FORMATS: &[(&str, &[&str])] = &[
 /// The capabilities the scanner is documented to need, and the only ones it may have.
 const SCANNER_CAPABILITIES: &[&str] = &["DAC_READ_SEARCH", "SYS_PTRACE"];
 
-mod support;
-use support::{Cmd, root};
+use crate::support::{Cmd, root};
 
 fn deploy() -> PathBuf {
     root().join("examples/deploy")
@@ -1021,7 +1020,7 @@ fn systemd_analyze_verifies_the_units() {
         // verify checks that ExecStart's program exists: point it at the binary just built.
         let tmp = tempfile::tempdir().expect("tempdir");
         for name in ["modelspec-scan.service", "modelspec-scan.timer"] {
-            let text = read(&deploy().join(folder).join(name)).replace("/usr/local/bin/modelspec", support::BIN);
+            let text = read(&deploy().join(folder).join(name)).replace("/usr/local/bin/modelspec", crate::support::BIN);
             std::fs::write(tmp.path().join(name), text).expect("write unit");
         }
         let o = Command::new(&analyze)

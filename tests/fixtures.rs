@@ -9,8 +9,7 @@ use modelspec::spec::validate::{FileReport, Input, Options, validate_inputs};
 
 type Expectation = (String, String, u32, u32);
 
-mod support;
-use support::root;
+use crate::support::root;
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -12,8 +12,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value as Json;
 use sha2::Digest;
 
-mod support;
-use support::{Cmd, NO_NVML, fake_nvml, gpu_profile as profile, root};
+use crate::support::{Cmd, NO_NVML, fake_nvml, gpu_profile as profile, root};
 
 /// Runs `modelspec ARGS` in `cwd`, with the fake NVML answering from `gpu_profile` when given.
 fn modelspec_in(cwd: &Path, gpu_profile: Option<&str>, args: &[&str]) -> Output {
@@ -1172,7 +1171,10 @@ fn demo_table_snapshot() {
         "{table}"
     );
     assert!(!table.contains("[\"") && !table.contains("{\""), "{table}");
-    insta::assert_snapshot!("demo_table", table);
+    // The snapshot keeps the name it had when this file was its own test binary (tests/tests.rs).
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_table", table);
+    });
     // Without `COLUMNS`, a pipe is 80 columns wide.
     let o = Cmd::new().args(["scan", "--demo", "--color", "never"]).output();
     assert_eq!(stdout(&o), table);
@@ -1186,7 +1188,9 @@ fn demo_table_snapshot_at_120_columns() {
     for line in table.lines() {
         assert!(line.chars().count() <= 120, "wider than 120 columns: {line:?}\n{table}");
     }
-    insta::assert_snapshot!("demo_table_120", table);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_table_120", table);
+    });
 
     // From 160 columns on, the six-column table.
     let wide = stdout(&demo_table_at(160, &["--color", "never"], &[]));
@@ -1247,7 +1251,9 @@ fn demo_json_snapshot() {
     for field in ["scanned_by", "duration_seconds", "command_line", "git_commit"] {
         provenance[field] = Json::from(format!("[{field}]"));
     }
-    insta::assert_json_snapshot!("demo_json", report);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("scan__demo_json", report);
+    });
 }
 
 /// A driver that hangs in `nvmlInit` must not hold the scan past `--timeout`: the GPU findings
@@ -1450,7 +1456,9 @@ fn demo_prom_snapshot() {
     );
     let text = redact_after(&text, "modelspec_scan_timestamp_seconds ", None);
     let text = redact_after(&text, "modelspec_scan_duration_seconds ", None);
-    insta::assert_snapshot!("demo_prom", text);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_prom", text);
+    });
 
     let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "prom", "--show-skipped"]);
     assert!(
@@ -1501,7 +1509,9 @@ fn demo_prom_passes_promtool_check_metrics() {
 fn demo_junit_snapshot() {
     let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "junit"]);
     assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
-    insta::assert_snapshot!("demo_junit", redact_after(&stdout(&o), "timestamp=\"", Some('"')));
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_junit", redact_after(&stdout(&o), "timestamp=\"", Some('"')));
+    });
 }
 
 /// The XML is read back by a real JUnit reader (Python's `junitparser`, installed by
@@ -1603,7 +1613,9 @@ fn demo_markdown_snapshot() {
             }
         })
         .collect();
-    insta::assert_snapshot!("demo_markdown", text);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_markdown", text);
+    });
 }
 
 /// SARIF: fail, warn and unknown are results (error, warning, note), located at the value the
@@ -1653,5 +1665,7 @@ fn demo_sarif_snapshot_and_regions() {
         assert!(invocation[field].is_string(), "{field}");
         invocation[field] = Json::from("[time]");
     }
-    insta::assert_json_snapshot!("demo_sarif", log);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("scan__demo_sarif", log);
+    });
 }

@@ -188,8 +188,7 @@ fn scan(dir: &Path, text: &str, timeout: &str) -> (Option<i32>, Json, Duration) 
     (o.status.code(), report, elapsed)
 }
 
-mod support;
-use support::{Cmd, report};
+use crate::support::{Cmd, report};
 
 fn finding<'a>(report: &'a Json, code: &str) -> &'a Json {
     report::first_section_finding(report, "code", code)

@@ -82,8 +82,7 @@ spec:
     )
 }
 
-mod support;
-use support::{Cmd, fake_nvml, report};
+use crate::support::{Cmd, fake_nvml, report};
 
 fn finding<'a>(report: &'a Json, pointer: &str) -> &'a Json {
     report::first_section_finding(report, "pointer", pointer)
@@ -543,7 +542,7 @@ fn an_unprivileged_scan_says_unknown_with_the_reason() {
     // The target directory may be closed to uid 65534: copy the binary and the spec out.
     let dir = tempfile::tempdir().expect("tempdir");
     let binary = dir.path().join("modelspec");
-    std::fs::copy(support::BIN, &binary).expect("copy binary");
+    std::fs::copy(crate::support::BIN, &binary).expect("copy binary");
     let spec_path = dir.path().join("spec.yaml");
     std::fs::write(&spec_path, spec(port)).expect("write spec");
     for (path, mode) in [

@@ -9,17 +9,11 @@ use std::process::{Command, Output};
 
 use serde_json::Value as Json;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::{Cmd, Dir, root};
 
+/// `modelspec ARGS` in `cwd`, with `NO_COLOR` unset: these tests are about colour too.
 fn modelspec(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .current_dir(cwd)
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("run modelspec")
+    Cmd::new().current_dir(cwd).args(args).env_remove("NO_COLOR").output()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -32,18 +26,14 @@ fn code(o: &Output) -> i32 {
 
 /// A scratch folder holding the demo's spec and observation.
 struct Scratch {
-    dir: tempfile::TempDir,
+    dir: Dir,
 }
 
 impl Scratch {
     fn new() -> Scratch {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (from, to) in [
-            ("fixtures/demo/demo.modelspec.yaml", "spec.yaml"),
-            ("fixtures/demo/observation.json", "facts.json"),
-        ] {
-            std::fs::copy(root().join(from), dir.path().join(to)).expect("copy fixture");
-        }
+        let dir = Dir::new();
+        dir.copy_from_root("fixtures/demo/demo.modelspec.yaml", "spec.yaml");
+        dir.copy_from_root("fixtures/demo/observation.json", "facts.json");
         Scratch { dir }
     }
 
@@ -52,13 +42,11 @@ impl Scratch {
     }
 
     fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.dir.file(name)
     }
 
     fn write(&self, name: &str, content: &str) -> PathBuf {
-        let path = self.file(name);
-        std::fs::write(&path, content).expect("write");
-        path
+        self.dir.write(name, content)
     }
 
     /// `scan --facts facts.json spec.yaml` with more arguments.
@@ -541,12 +529,11 @@ fn terminal_manners_completions_man_quiet_and_verbose() {
         serde_json::from_slice::<Json>(&quiet.stdout).expect("json")["summary"]
     );
     // A pipe gets no spinner and no colour, NO_COLOR or not.
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .current_dir(s.path())
+    let o = s
+        .dir
+        .command()
         .args(["scan", "--facts", "facts.json", "spec.yaml", "--color", "auto"])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run");
+        .output();
     assert!(
         !o.stdout.contains(&0x1b) && !o.stderr.contains(&0x1b),
         "no escape codes on a pipe"

@@ -14,7 +14,7 @@
 //! has lines), never panic, and finish within a time bound.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
@@ -24,9 +24,7 @@ const SPEC: &str = "fixtures/demo/demo.modelspec.yaml";
 /// Generous for a debug build on a loaded machine; a runaway parse takes far longer.
 const TIME_BOUND: Duration = Duration::from_secs(20);
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::{Cmd, root};
 
 /// A deterministic xorshift stream: "random" bytes that are the same on every run.
 fn junk(len: usize, mut seed: u64) -> Vec<u8> {
@@ -113,14 +111,7 @@ fn corpus(dir: &Path) -> Vec<(PathBuf, Located)> {
 
 fn run(args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env_remove("MODELSPEC_NVML_LIB")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run modelspec");
+    let o = Cmd::new().args(args).output();
     (o, started.elapsed())
 }
 

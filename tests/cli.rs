@@ -1,30 +1,21 @@
 //! End-to-end tests of the `modelspec` binary: exit codes, formats, and the edges of input.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use crate::support::{Cmd, report};
 
 fn modelspec(args: &[&str]) -> Output {
-    run_with_stdin(args, None)
+    Cmd::new().args(args).output()
 }
 
 fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn modelspec");
-    if let Some(input) = stdin
-        && let Some(mut pipe) = child.stdin.take()
-    {
-        pipe.write_all(input.as_bytes()).expect("write stdin");
+    let cmd = Cmd::new().args(args);
+    match stdin {
+        Some(input) => cmd.stdin(input),
+        None => cmd,
     }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("wait for modelspec")
+    .output()
 }
 
 fn stdout(o: &Output) -> String {
@@ -85,7 +76,10 @@ fn examples_validate_with_exit_zero() {
 fn an_invalid_file_exits_one_and_shows_the_source_line() {
     let o = modelspec(&["validate", "fixtures/specs/invalid/schema-type-count-string.yaml"]);
     assert_eq!(o.status.code(), Some(1));
-    insta::assert_snapshot!(stdout(&o));
+    // The snapshot keeps the name it had when this file was its own test binary (tests/tests.rs).
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("cli__an_invalid_file_exits_one_and_shows_the_source_line", stdout(&o));
+    });
 }
 
 #[test]
@@ -97,7 +91,9 @@ fn human_output_for_lints_warnings_and_help() {
         "fixtures/specs/invalid/load-tab-separator.yaml",
     ]);
     assert_eq!(o.status.code(), Some(1));
-    insta::assert_snapshot!(stdout(&o));
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("cli__human_output_for_lints_warnings_and_help", stdout(&o));
+    });
 }
 
 #[test]
@@ -113,7 +109,9 @@ fn json_output_has_the_documented_shape() {
     assert_eq!(o.status.code(), Some(1));
     assert_matches_output_schema(&o);
     let v = json(&o);
-    insta::assert_json_snapshot!(v);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("cli__json_output_has_the_documented_shape", v);
+    });
     for entry in v["files"].as_array().expect("files") {
         for key in ["path", "document", "valid", "errors", "warnings"] {
             assert!(entry.get(key).is_some(), "missing {key} in {entry}");
@@ -132,8 +130,6 @@ fn json_output_has_the_documented_shape() {
 }
 
 /// Checks output against `schema/validate-output.v1.json` with the tool's own schema engine.
-#[path = "support/report.rs"]
-mod report;
 use report::assert_matches_schema;
 
 fn assert_matches_output_schema(o: &Output) {
@@ -556,18 +552,17 @@ fn report_files_are_0644_even_under_a_private_umask() {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("modelspec.prom");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_modelspec"));
-    command
+    let mut command = Cmd::new()
         .args(["scan", "--demo", "-q", "-o"])
         .arg(format!("prom={}", path.display()));
     // SAFETY: umask is async-signal-safe and touches only the child about to exec.
     unsafe {
-        command.pre_exec(|| {
+        command.command().pre_exec(|| {
             libc::umask(0o077);
             Ok(())
         });
     }
-    let o = command.output().expect("run modelspec");
+    let o = command.output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let mode = std::fs::metadata(&path).expect("report written").permissions().mode() & 0o7777;
     assert_eq!(mode, 0o644, "node_exporter, another user, must read it: {mode:o}");

@@ -12,7 +12,7 @@ fn verdicts_agree_with_the_reference_validator() {
     let output = match Command::new("python3")
         .arg("scripts/compat/compat.py")
         .arg("--bin")
-        .arg(env!("CARGO_BIN_EXE_modelspec"))
+        .arg(crate::support::BIN)
         .current_dir(root)
         .output()
     {

@@ -7,13 +7,10 @@
 //! Traffic goes only to 127.0.0.1 and to the test's own containers. A missing podman or
 //! privilege fails under `CI=true` and is skipped elsewhere (`support/containers.rs`).
 
-#[path = "support/containers.rs"]
-mod containers;
-#[path = "support/report.rs"]
-mod report;
+mod support;
+use support::{Cmd, containers, fake_nvml, report};
 
 use std::path::Path;
-use std::process::Command;
 
 use containers::{Container, Engine};
 use report::{code_in, section, served_spec as spec};
@@ -24,8 +21,6 @@ const SECRET: &str = "hf_ContainerSecretValue0123456789abcdefgh";
 fn start(model: &str, role: &str) -> Engine {
     Engine::new(model).env("ENGINE_ROLE", role).env("HF_TOKEN", SECRET)
 }
-
-include!("../probes/fake-nvml/locate.rs");
 
 /// A four-A100 node (the fake NVML) whose GPUs hold these host pids, one each; GPU 3 idle.
 fn gpus_holding(dir: &Path, pids: [u32; 3]) -> std::path::PathBuf {
@@ -41,17 +36,15 @@ fn gpus_holding(dir: &Path, pids: [u32; 3]) -> std::path::PathBuf {
 }
 
 fn scan(dir: &Path, files: &[&str], profile: &Path) -> (Option<i32>, Json, String) {
-    let lib = build_and_locate();
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let lib = fake_nvml();
+    let o = Cmd::new()
         .current_dir(dir)
         .arg("scan")
         .args(files)
         .args(["--timeout", "10s", "--format", "json", "--nvml-lib"])
         .arg(&lib)
-        .env("FAKE_NVML_PROFILE", profile)
-        .env_remove("MODELSPEC_NVML_LIB")
-        .output()
-        .expect("run modelspec");
+        .fake_nvml_profile(profile)
+        .output();
     report::report_of(&o)
 }
 

@@ -10,8 +10,8 @@ use modelspec::runtime::EngineId;
 use modelspec::runtime::argv::engine_from_argv;
 use serde_json::Value as Json;
 
-#[path = "support/containers.rs"]
-mod containers;
+mod support;
+use support::containers;
 
 use containers::{Engine, http_get};
 

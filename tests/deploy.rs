@@ -29,9 +29,7 @@ const OUTPUT_FORMATS: &[(&str, &[&str])] = &[
 /// The capabilities the scanner is documented to need, and the only ones it may have.
 const SCANNER_CAPABILITIES: &[&str] = &["DAC_READ_SEARCH", "SYS_PTRACE"];
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::{Cmd, root};
 
 fn deploy() -> PathBuf {
     root().join("examples/deploy")
@@ -639,13 +637,7 @@ fn run_here(inv: &Invocation, tmp: &Path) -> (Output, Vec<(Option<String>, PathB
             rewritten.push(a.clone());
         }
     }
-    let output = Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .args(&rewritten)
-        .current_dir(tmp)
-        .env("NO_COLOR", "1")
-        .env_remove("MODELSPEC_TOKEN")
-        .output()
-        .expect("run modelspec");
+    let output = Cmd::new().args(&rewritten).current_dir(tmp).output();
     (output, expected)
 }
 
@@ -1048,8 +1040,7 @@ fn systemd_analyze_verifies_the_units() {
         // verify checks that ExecStart's program exists: point it at the binary just built.
         let tmp = tempfile::tempdir().expect("tempdir");
         for name in ["modelspec-scan.service", "modelspec-scan.timer"] {
-            let text = read(&deploy().join(folder).join(name))
-                .replace("/usr/local/bin/modelspec", env!("CARGO_BIN_EXE_modelspec"));
+            let text = read(&deploy().join(folder).join(name)).replace("/usr/local/bin/modelspec", crate::support::BIN);
             std::fs::write(tmp.path().join(name), text).expect("write unit");
         }
         let o = Command::new(&analyze)
@@ -1217,11 +1208,10 @@ fn the_pods_scans_run_on_their_config_map_against_a_recorded_node() {
             let keys = mount_config_map(&spec_config_map(&c, &folder), &specs_dir);
 
             // The ConfigMap's specs are valid, with no warnings, as the kubelet lays them out.
-            let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+            let o = Cmd::new()
                 .args(["validate", "--strict", "--format", "json"])
                 .arg(&specs_dir)
-                .output()
-                .expect("run validate");
+                .output();
             let v: Value = serde_json::from_slice(&o.stdout).expect("validate JSON");
             assert_eq!(o.status.code(), Some(0), "{}: the ConfigMap's specs: {v:#}", c.origin);
             assert_eq!(
@@ -1302,10 +1292,7 @@ fn alert_rules_cover_drift_staleness_and_failure_with_metrics_the_scan_writes() 
     );
     assert!(exprs.contains("modelspec_scan_success == 0"), "no scan-success alert");
 
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .args(["scan", "--demo", "--format", "prom"])
-        .output()
-        .expect("run modelspec");
+    let o = Cmd::new().args(["scan", "--demo", "--format", "prom"]).output();
     assert_eq!(o.status.code(), Some(0));
     let prom = String::from_utf8_lossy(&o.stdout);
     let written: BTreeSet<&str> = prom
@@ -1427,11 +1414,7 @@ fn the_podman_container_serves_what_its_spec_declares() {
     let spec: Value = serde_saphyr::from_str(&read(&spec_path)).expect("spec YAML");
 
     // The spec is valid, with no warnings (its annotation is a selector).
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
-        .args(["validate", "--strict"])
-        .arg(&spec_path)
-        .output()
-        .expect("run validate");
+    let o = Cmd::new().args(["validate", "--strict"]).arg(&spec_path).output();
     assert_eq!(
         o.status.code(),
         Some(0),

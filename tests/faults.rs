@@ -17,15 +17,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-// `build_and_locate()`: builds `fake-nvml` and answers the path of `libnvidia_ml.so`.
-include!("../probes/fake-nvml/locate.rs");
+mod support;
+use support::{Cmd, NO_NVML, fake_nvml, root};
 
-const NO_NVML: &str = "/nonexistent/libnvidia-ml.so.1";
 const SPEC: &str = "spec.modelspec.yaml";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn is_root() -> bool {
     // /proc/self belongs to the effective uid.
@@ -86,24 +81,16 @@ fn edited_profile(dir: &Path, base: &str, edit: impl FnOnce(&mut Json)) -> PathB
 }
 
 fn lib() -> String {
-    build_and_locate().to_str().expect("UTF-8 path").to_owned()
+    fake_nvml().to_str().expect("UTF-8 path").to_owned()
 }
 
 /// `modelspec ARGS` in `cwd`, with the fake answering from `profile` when given.
-fn modelspec(cwd: &Path, profile: Option<&Path>, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelspec"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("MODELSPEC_NVML_LIB")
-        .env_remove("FAKE_NVML_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(p) = profile {
-        cmd.env("FAKE_NVML_PROFILE", p);
+fn modelspec(cwd: &Path, profile: Option<&Path>, args: &[&str]) -> Cmd {
+    let cmd = Cmd::new().args(args).current_dir(cwd);
+    match profile {
+        Some(p) => cmd.fake_nvml_profile(p),
+        None => cmd,
     }
-    cmd
 }
 
 fn stderr(o: &Output) -> String {
@@ -141,7 +128,7 @@ fn scan(dir: &Path, nvml_lib: &str, profile: Option<&Path>, extra: &[&str]) -> J
         "5s",
     ];
     args.extend_from_slice(extra);
-    survived(&modelspec(dir, profile, &args).output().expect("run modelspec"))
+    survived(&modelspec(dir, profile, &args).output())
 }
 
 fn findings(report: &Json) -> Vec<&Json> {
@@ -415,17 +402,12 @@ fn as_nobody(dir: &Path, args: &[&str]) -> Option<Output> {
         return None;
     }
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let output = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_modelspec"))
+    let output = Cmd::via("setpriv", &["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .args(args)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("MODELSPEC_NVML_LIB")
-        .stdin(Stdio::null())
-        .output()
+        .try_run()
         .expect("run setpriv");
-    Some(output)
+    Some(output.0)
 }
 
 /// /proc entries that cannot be read: the scan runs as `nobody` and the serving process is
@@ -507,7 +489,7 @@ fn sigint_and_sigterm_stop_a_scan_promptly_and_leave_no_temp_file() {
             "-o",
             "json=report.json",
         ];
-        let mut child = modelspec(dir.path(), Some(&profile), &args).spawn().expect("spawn");
+        let mut child = modelspec(dir.path(), Some(&profile), &args).spawn();
         // Let it reach the probe (the library loaded, init sleeping).
         std::thread::sleep(Duration::from_millis(800));
         let sent = Instant::now();
@@ -583,8 +565,7 @@ fn a_full_disk_keeps_the_previous_report_and_says_so() {
             &out,
         ],
     )
-    .output()
-    .expect("run modelspec");
+    .output();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(!err.contains("panicked"), "{err}");

@@ -9,9 +9,7 @@ use modelspec::spec::validate::{FileReport, Input, Options, validate_inputs};
 
 type Expectation = (String, String, u32, u32);
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::root;
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)

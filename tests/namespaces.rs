@@ -6,10 +6,8 @@
 //! everything in them; the servers are the engine imitation (`support/engine.py`), which reads
 //! as `vllm serve`. Needs root (a skip elsewhere, a failure under `CI=true`).
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/report.rs"]
-mod report;
+mod support;
+use support::{Cmd, netns, report};
 
 use std::path::Path;
 use std::process::Command;
@@ -28,7 +26,7 @@ struct Scan {
 }
 
 fn scan(dir: &Path, files: &[&str], extra: &[&str]) -> Scan {
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let o = Cmd::new()
         .current_dir(dir)
         .arg("scan")
         .args(files)
@@ -41,9 +39,7 @@ fn scan(dir: &Path, files: &[&str], extra: &[&str]) -> Scan {
             "json",
         ])
         .args(extra)
-        .env_remove("MODELSPEC_NVML_LIB")
-        .output()
-        .expect("run modelspec");
+        .output();
     let (code, report, text) = report::report_of(&o);
     Scan { code, report, text }
 }
@@ -191,9 +187,7 @@ fn an_unprivileged_scan_says_permission_not_absence() {
     let mut perms = std::fs::metadata(dir.path()).expect("stat").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(dir.path(), perms).expect("chmod");
-    let o = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_modelspec"))
+    let o = Cmd::via("setpriv", &["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .args([
             "scan",
             "h.yaml",
@@ -203,7 +197,7 @@ fn an_unprivileged_scan_says_permission_not_absence() {
             "json",
         ])
         .current_dir(dir.path())
-        .output();
+        .try_run();
     let Ok(o) = o else {
         eprintln!("skipped: setpriv is not available");
         return;

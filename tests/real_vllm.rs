@@ -116,19 +116,17 @@ spec:
 fn scan(dir: &Path, spec_text: &str) -> (Option<i32>, Json) {
     let path = dir.join("spec.yaml");
     std::fs::write(&path, spec_text).expect("write spec");
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let o = Cmd::new()
         .args(["scan", path.to_str().expect("UTF-8 path"), "--format", "json"])
         .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
-        .env_remove("MODELSPEC_NVML_LIB")
-        .output()
-        .expect("run modelspec");
+        .output();
     let report = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("report JSON ({e}): {}", String::from_utf8_lossy(&o.stderr)));
     (o.status.code(), report)
 }
 
-#[path = "support/report.rs"]
-mod report;
+mod support;
+use support::{Cmd, report};
 
 fn by_pointer<'a>(report: &'a Json, pointer: &str) -> &'a Json {
     report::first_section_finding(report, "pointer", pointer)
@@ -234,8 +232,7 @@ fn the_real_vllm_is_found_by_its_port_with_its_argv_tree_and_environment() {
     drop(server);
 }
 
-#[path = "support/netns.rs"]
-mod netns;
+use support::netns;
 
 /// The same real vLLM in a network namespace of its own, as in a pod: found through the
 /// namespace survey, reached at the namespace's address, and judged the same.

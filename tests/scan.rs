@@ -12,37 +12,16 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value as Json;
 use sha2::Digest;
 
-// `build_and_locate()`: builds `fake-nvml` with this test binary's profile and target directory,
-// and answers the path of `libnvidia_ml.so`.
-include!("../probes/fake-nvml/locate.rs");
-
-const NO_NVML: &str = "/nonexistent/libnvidia-ml.so.1";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn profile(name: &str) -> PathBuf {
-    let path = root().join("fixtures/gpus").join(format!("{name}.json"));
-    assert!(path.is_file(), "GPU profile {} does not exist", path.display());
-    path
-}
+use crate::support::{Cmd, NO_NVML, fake_nvml, gpu_profile as profile, root};
 
 /// Runs `modelspec ARGS` in `cwd`, with the fake NVML answering from `gpu_profile` when given.
 fn modelspec_in(cwd: &Path, gpu_profile: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelspec"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("MODELSPEC_NVML_LIB")
-        .env_remove("FAKE_NVML_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(name) = gpu_profile {
-        cmd.env("FAKE_NVML_PROFILE", profile(name));
+    let cmd = Cmd::new().args(args).current_dir(cwd);
+    match gpu_profile {
+        Some(name) => cmd.nvml_profile(name),
+        None => cmd,
     }
-    cmd.output().expect("run modelspec")
+    .output()
 }
 
 fn stdout(o: &Output) -> String {
@@ -108,7 +87,7 @@ impl Scratch {
 
     /// `modelspec scan SPEC --format json --no-facts EXTRA` against the fake with `gpu_profile`.
     fn scan(&self, gpu_profile: &str, extra: &[&str]) -> (i32, Json) {
-        let lib = build_and_locate();
+        let lib = fake_nvml();
         let lib = lib.to_str().expect("UTF-8 path");
         let mut args = vec!["scan", SPEC, "--nvml-lib", lib, "--format", "json", "--no-facts"];
         args.extend_from_slice(extra);
@@ -297,7 +276,7 @@ fn every_profile_against_a_matching_spec() {
 
 #[test]
 fn the_demo_recording_is_what_a_live_scan_of_the_demo_profile_sees() {
-    let lib = build_and_locate();
+    let lib = fake_nvml();
     let o = modelspec_in(
         root(),
         Some("demo-node"),
@@ -419,9 +398,8 @@ fn a_driver_without_gpus_fails_vendor_and_count() {
             "cuda_driver_version": 12040, "nvml_version": "12.550.54.15", "devices": []}"#,
     )
     .expect("write profile");
-    let lib = build_and_locate();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelspec"));
-    let o = cmd
+    let lib = fake_nvml();
+    let o = Cmd::new()
         .args([
             "scan",
             SPEC,
@@ -431,10 +409,8 @@ fn a_driver_without_gpus_fails_vendor_and_count() {
             "json",
         ])
         .current_dir(scratch.path())
-        .env("FAKE_NVML_PROFILE", &empty)
-        .env_remove("MODELSPEC_NVML_LIB")
-        .output()
-        .expect("run modelspec");
+        .fake_nvml_profile(&empty)
+        .output();
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let report = json_of(&o);
     let vendor = finding(&report, "accelerator-vendor");
@@ -545,17 +521,13 @@ fn mig_profile_variant(scratch: &Scratch, current: bool, pending: bool) -> PathB
 
 /// `modelspec scan` against a GPU profile given by path.
 fn scan_with_profile(scratch: &Scratch, profile: &Path) -> (i32, Json) {
-    let lib = build_and_locate();
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let lib = fake_nvml();
+    let o = Cmd::new()
         .args(["scan", SPEC, "--format", "json", "--no-facts", "--nvml-lib"])
         .arg(&lib)
         .current_dir(scratch.path())
-        .env("NO_COLOR", "1")
-        .env_remove("MODELSPEC_NVML_LIB")
-        .env("FAKE_NVML_PROFILE", profile)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run modelspec");
+        .fake_nvml_profile(profile)
+        .output();
     (code(&o), json_of(&o))
 }
 
@@ -760,7 +732,7 @@ fn the_spec_hash_is_of_the_file_bytes_including_a_bom() {
     let mut bytes = vec![0xEF, 0xBB, 0xBF];
     bytes.extend_from_slice(spec_yaml("nvidia", "l4", 1, None).as_bytes());
     std::fs::write(&path, &bytes).expect("write spec");
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let o = Cmd::new()
         .args([
             "scan",
             path.to_str().expect("UTF-8 path"),
@@ -768,9 +740,7 @@ fn the_spec_hash_is_of_the_file_bytes_including_a_bom() {
             "/nonexistent/libnvidia-ml.so.1",
         ])
         .args(["--format", "json", "--no-facts"])
-        .env_remove("MODELSPEC_NVML_LIB")
-        .output()
-        .expect("run modelspec");
+        .output();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let expected: String = sha2::Sha256::digest(&bytes)
         .iter()
@@ -807,7 +777,7 @@ fn every_declared_field_gets_a_finding() {
     leaf_pointers(&tree, "", &mut leaves);
     assert!(leaves.len() > 60, "the full spec declares every section: {leaves:?}");
 
-    let lib = build_and_locate();
+    let lib = fake_nvml();
     let lib = lib.to_str().expect("UTF-8 path");
     let o = modelspec_in(
         &dir,
@@ -932,7 +902,7 @@ fn an_invalid_spec_exits_two_with_the_validate_diagnostic() {
         ),
     ] {
         let scratch = Scratch::new(&yaml);
-        let lib = build_and_locate();
+        let lib = fake_nvml();
         let o = scratch.run(
             Some("h100-sxm-x8"),
             &[
@@ -969,7 +939,7 @@ fn an_invalid_spec_exits_two_with_the_validate_diagnostic() {
 #[test]
 fn a_replayed_observation_gives_the_live_findings() {
     let scratch = Scratch::nvidia("h100", 4, Some("fp8"));
-    let lib = build_and_locate();
+    let lib = fake_nvml();
     let lib = lib.to_str().expect("UTF-8 path");
     let o = scratch.run(Some("h100-sxm-x8"), &["facts", "-o", "obs.json", "--nvml-lib", lib]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -1037,7 +1007,7 @@ fn a_corrupt_or_missing_facts_file_exits_two_naming_it() {
 #[test]
 fn no_facts_drops_the_observation_and_output_goes_to_the_file() {
     let scratch = Scratch::nvidia("l4", 1, Some("fp8"));
-    let lib = build_and_locate();
+    let lib = fake_nvml();
     let lib = lib.to_str().expect("UTF-8 path");
 
     let o = scratch.run(Some("l4-x1"), &["scan", SPEC, "--nvml-lib", lib, "--format", "json"]);
@@ -1093,7 +1063,7 @@ fn several_specs_give_one_report_with_a_section_each_and_one_exit_code() {
         spec_yaml("nvidia", "h100", 16, Some("bf16")).replace("name: scan-test", "name: scan-more"),
     )
     .expect("write second spec");
-    let lib = build_and_locate();
+    let lib = fake_nvml();
     let o = scratch.run(
         Some("h100-sxm-x8"),
         &[
@@ -1167,20 +1137,15 @@ fn pid_with_several_specs_is_a_usage_error() {
 
 /// `modelspec scan --demo` in a pipe, `COLUMNS` set to `columns`, with `env` besides.
 fn demo_table_at(columns: u16, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelspec"));
-    cmd.args(["scan", "--demo"])
+    let mut cmd = Cmd::new()
+        .args(["scan", "--demo"])
         .args(args)
-        .current_dir(root())
         .env("COLUMNS", columns.to_string())
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("MODELSPEC_NVML_LIB")
-        .env_remove("FAKE_NVML_PROFILE")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd.output().expect("run modelspec")
+        .env_remove("NO_COLOR");
+    for (name, value) in env {
+        cmd = cmd.env(name, value);
+    }
+    cmd.output()
 }
 
 #[test]
@@ -1206,18 +1171,12 @@ fn demo_table_snapshot() {
         "{table}"
     );
     assert!(!table.contains("[\"") && !table.contains("{\""), "{table}");
-    insta::assert_snapshot!("demo_table", table);
+    // The snapshot keeps the name it had when this file was its own test binary (tests/tests.rs).
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_table", table);
+    });
     // Without `COLUMNS`, a pipe is 80 columns wide.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelspec"));
-    let o = cmd
-        .args(["scan", "--demo", "--color", "never"])
-        .current_dir(root())
-        .env_remove("COLUMNS")
-        .env_remove("MODELSPEC_NVML_LIB")
-        .env_remove("FAKE_NVML_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run modelspec");
+    let o = Cmd::new().args(["scan", "--demo", "--color", "never"]).output();
     assert_eq!(stdout(&o), table);
 }
 
@@ -1229,7 +1188,9 @@ fn demo_table_snapshot_at_120_columns() {
     for line in table.lines() {
         assert!(line.chars().count() <= 120, "wider than 120 columns: {line:?}\n{table}");
     }
-    insta::assert_snapshot!("demo_table_120", table);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_table_120", table);
+    });
 
     // From 160 columns on, the six-column table.
     let wide = stdout(&demo_table_at(160, &["--color", "never"], &[]));
@@ -1290,7 +1251,9 @@ fn demo_json_snapshot() {
     for field in ["scanned_by", "duration_seconds", "command_line", "git_commit"] {
         provenance[field] = Json::from(format!("[{field}]"));
     }
-    insta::assert_json_snapshot!("demo_json", report);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("scan__demo_json", report);
+    });
 }
 
 /// A driver that hangs in `nvmlInit` must not hold the scan past `--timeout`: the GPU findings
@@ -1306,16 +1269,14 @@ fn a_hanging_driver_is_cut_off_by_the_deadline() {
     .expect("profile JSON");
     profile["init_delay_ms"] = Json::from(5_000);
     std::fs::write(&slow, profile.to_string()).expect("write profile");
-    let lib = build_and_locate();
+    let lib = fake_nvml();
     let started = std::time::Instant::now();
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let o = Cmd::new()
         .args(["scan", SPEC, "--nvml-lib", lib.to_str().expect("UTF-8 path")])
         .args(["--timeout", "300ms", "--format", "json"])
         .current_dir(scratch.path())
-        .env("FAKE_NVML_PROFILE", &slow)
-        .env_remove("MODELSPEC_NVML_LIB")
-        .output()
-        .expect("run modelspec");
+        .fake_nvml_profile(&slow)
+        .output();
     let took = started.elapsed();
     assert!(
         took < std::time::Duration::from_secs(3),
@@ -1341,14 +1302,12 @@ fn a_hanging_driver_is_cut_off_by_the_deadline() {
         report["unanswered_probes"]
     );
     // The textfile says the scan did not fully succeed, whatever the findings.
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let o = Cmd::new()
         .args(["scan", SPEC, "--nvml-lib", lib.to_str().expect("UTF-8 path")])
         .args(["--timeout", "300ms", "--format", "prom", "--no-facts"])
         .current_dir(scratch.path())
-        .env("FAKE_NVML_PROFILE", &slow)
-        .env_remove("MODELSPEC_NVML_LIB")
-        .output()
-        .expect("run modelspec");
+        .fake_nvml_profile(&slow)
+        .output();
     assert!(stdout(&o).contains("modelspec_scan_success 0\n"), "{}", stdout(&o));
 }
 
@@ -1359,8 +1318,8 @@ fn scan_edited_profile(scratch: &Scratch, name: &str, edit: impl FnOnce(&mut Jso
     edit(&mut profile);
     let path = scratch.path().join("edited-profile.json");
     std::fs::write(&path, profile.to_string()).expect("write profile");
-    let lib = build_and_locate();
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let lib = fake_nvml();
+    let o = Cmd::new()
         .args([
             "scan",
             SPEC,
@@ -1370,10 +1329,8 @@ fn scan_edited_profile(scratch: &Scratch, name: &str, edit: impl FnOnce(&mut Jso
             "json",
         ])
         .current_dir(scratch.path())
-        .env("FAKE_NVML_PROFILE", &path)
-        .env_remove("MODELSPEC_NVML_LIB")
-        .output()
-        .expect("run modelspec");
+        .fake_nvml_profile(&path)
+        .output();
     json_of(&o)
 }
 
@@ -1499,7 +1456,9 @@ fn demo_prom_snapshot() {
     );
     let text = redact_after(&text, "modelspec_scan_timestamp_seconds ", None);
     let text = redact_after(&text, "modelspec_scan_duration_seconds ", None);
-    insta::assert_snapshot!("demo_prom", text);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_prom", text);
+    });
 
     let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "prom", "--show-skipped"]);
     assert!(
@@ -1550,7 +1509,9 @@ fn demo_prom_passes_promtool_check_metrics() {
 fn demo_junit_snapshot() {
     let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "junit"]);
     assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
-    insta::assert_snapshot!("demo_junit", redact_after(&stdout(&o), "timestamp=\"", Some('"')));
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_junit", redact_after(&stdout(&o), "timestamp=\"", Some('"')));
+    });
 }
 
 /// The XML is read back by a real JUnit reader (Python's `junitparser`, installed by
@@ -1652,7 +1613,9 @@ fn demo_markdown_snapshot() {
             }
         })
         .collect();
-    insta::assert_snapshot!("demo_markdown", text);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("scan__demo_markdown", text);
+    });
 }
 
 /// SARIF: fail, warn and unknown are results (error, warning, note), located at the value the
@@ -1702,5 +1665,7 @@ fn demo_sarif_snapshot_and_regions() {
         assert!(invocation[field].is_string(), "{field}");
         invocation[field] = Json::from("[time]");
     }
-    insta::assert_json_snapshot!("demo_sarif", log);
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("scan__demo_sarif", log);
+    });
 }

@@ -82,8 +82,7 @@ spec:
     )
 }
 
-#[path = "support/report.rs"]
-mod report;
+use crate::support::{Cmd, fake_nvml, report};
 
 fn finding<'a>(report: &'a Json, pointer: &str) -> &'a Json {
     report::first_section_finding(report, "pointer", pointer)
@@ -100,7 +99,7 @@ fn the_serving_process_is_found_by_port_and_its_environment_judged() {
     std::fs::write(&path, spec(port)).expect("write spec");
     let path = path.to_str().expect("UTF-8 path");
     let run = |format: &str| {
-        Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        Cmd::new()
             .args([
                 "scan",
                 path,
@@ -112,9 +111,7 @@ fn the_serving_process_is_found_by_port_and_its_environment_judged() {
                 format,
             ])
             .args(["--color", "never", "--show-skipped"])
-            .env_remove("MODELSPEC_NVML_LIB")
             .output()
-            .expect("run modelspec")
     };
     let o = run("json");
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
@@ -164,7 +161,7 @@ fn nothing_listening_on_the_declared_port_is_not_deployed() {
     let path = dir.path().join("spec.yaml");
     std::fs::write(&path, spec(port)).expect("write spec");
     let scan = |extra: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        let o = Cmd::new()
             .args([
                 "scan",
                 path.to_str().expect("UTF-8 path"),
@@ -174,8 +171,7 @@ fn nothing_listening_on_the_declared_port_is_not_deployed() {
             ])
             .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1", "--timeout", "2s"])
             .args(extra)
-            .output()
-            .expect("run modelspec");
+            .output();
         let report: Json = serde_json::from_slice(&o.stdout).expect("report JSON");
         (o.status.code(), report)
     };
@@ -207,8 +203,6 @@ fn nothing_listening_on_the_declared_port_is_not_deployed() {
     assert_eq!(note["status"], "fail", "{note:#}");
 }
 
-include!("../probes/fake-nvml/locate.rs");
-
 /// NVML's compute processes joined with the serving process: the count is the GPUs the serving
 /// process holds, and another process on one of them is reported.
 #[test]
@@ -231,12 +225,12 @@ fn gpus_are_attributed_to_the_serving_process() {
         serde_json::json!([{"pid": pid, "used_mib": 30000}, {"pid": 424242, "used_mib": 10240}]);
     let profile_path = dir.path().join("profile.json");
     std::fs::write(&profile_path, profile.to_string()).expect("write profile");
-    let lib = build_and_locate();
+    let lib = fake_nvml();
     let scan = |count: u32| {
         let spec_path = dir.path().join(format!("spec-{count}.yaml"));
         let text = spec(port).replace("type: l4, count: 1", &format!("type: l40s, count: {count}"));
         std::fs::write(&spec_path, text).expect("write spec");
-        let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+        let o = Cmd::new()
             .args([
                 "scan",
                 spec_path.to_str().expect("UTF-8 path"),
@@ -245,10 +239,8 @@ fn gpus_are_attributed_to_the_serving_process() {
                 "--no-facts",
             ])
             .args(["--nvml-lib", lib.to_str().expect("UTF-8 path"), "--timeout", "2s"])
-            .env("FAKE_NVML_PROFILE", &profile_path)
-            .env_remove("MODELSPEC_NVML_LIB")
-            .output()
-            .expect("run modelspec");
+            .fake_nvml_profile(&profile_path)
+            .output();
         serde_json::from_slice::<Json>(&o.stdout).expect("report JSON")
     };
     let code = |report: &Json, code: &str| -> Json {
@@ -323,8 +315,8 @@ fn a100_node(dir: &std::path::Path, processes: [Json; 4]) -> std::path::PathBuf 
 }
 
 fn scan_json(dir: &std::path::Path, profile: &std::path::Path, args: &[&str]) -> (Option<i32>, Json) {
-    let lib = build_and_locate();
-    let o = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let lib = fake_nvml();
+    let o = Cmd::new()
         .current_dir(dir)
         .arg("scan")
         .args(args)
@@ -338,10 +330,8 @@ fn scan_json(dir: &std::path::Path, profile: &std::path::Path, args: &[&str]) ->
             "--timeout",
             "2s",
         ])
-        .env("FAKE_NVML_PROFILE", profile)
-        .env_remove("MODELSPEC_NVML_LIB")
-        .output()
-        .expect("run modelspec");
+        .fake_nvml_profile(profile)
+        .output();
     let report = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("report JSON ({e}): {}", String::from_utf8_lossy(&o.stderr)));
     (o.status.code(), report)
@@ -539,11 +529,11 @@ fn an_unprivileged_scan_says_unknown_with_the_reason() {
         eprintln!("skipped: needs root to scan as another user");
         return;
     }
+    // `setpriv ... BINARY ARGS`: the binary is a copy, named in `args`.
     let setpriv = |args: &[&str]| {
-        Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        Cmd::wrapped("setpriv", &["--reuid=65534", "--regid=65534", "--clear-groups"])
             .args(args)
-            .output()
+            .try_run()
     };
     let Some((server, port)) = serve() else {
         eprintln!("skipped: python3 could not start a listener");
@@ -552,7 +542,7 @@ fn an_unprivileged_scan_says_unknown_with_the_reason() {
     // The target directory may be closed to uid 65534: copy the binary and the spec out.
     let dir = tempfile::tempdir().expect("tempdir");
     let binary = dir.path().join("modelspec");
-    std::fs::copy(env!("CARGO_BIN_EXE_modelspec"), &binary).expect("copy binary");
+    std::fs::copy(crate::support::BIN, &binary).expect("copy binary");
     let spec_path = dir.path().join("spec.yaml");
     std::fs::write(&spec_path, spec(port)).expect("write spec");
     for (path, mode) in [

@@ -9,16 +9,13 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
 use crate::server::{Behaviour, Server, serve};
-
-// `build_and_locate()`: builds the fake `libnvidia_ml.so` and answers its path.
-include!("../../probes/fake-nvml/locate.rs");
+use crate::support::{Cmd, fake_nvml};
 
 /// The `--timeout` every case scans with: long enough for a loaded two-core machine to start
 /// the binary and probe NVML, short enough that a dozen cases fit the suite's minute.
@@ -233,28 +230,21 @@ pub fn well_behaved() -> Server {
 fn run(dir: &Path, spec_text: &str, extra: &[&str]) -> Scan {
     let spec_path = dir.join("spec.modelspec.yaml");
     std::fs::write(&spec_path, spec_text).expect("write the spec");
-    let lib: PathBuf = build_and_locate();
+    let lib: PathBuf = fake_nvml();
     let profile = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/gpus")
         .join(format!("{GPU_PROFILE}.json"));
     let timeout = format!("{}s", TIMEOUT.as_secs());
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_modelspec"))
+    let mut child = Cmd::new()
         .arg("scan")
         .arg(&spec_path)
         .args(["--format", "json", "--no-facts", "--timeout", &timeout, "--nvml-lib"])
         .arg(&lib)
         .args(extra)
         .current_dir(dir)
-        .env("FAKE_NVML_PROFILE", &profile)
-        .env("NO_COLOR", "1")
-        .env_remove("MODELSPEC_NVML_LIB")
-        .env_remove("MODELSPEC_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start modelspec");
+        .fake_nvml_profile(&profile)
+        .spawn();
     let pid = child.id() as libc::pid_t;
     let mut out = child.stdout.take().expect("piped stdout");
     let mut err = child.stderr.take().expect("piped stderr");

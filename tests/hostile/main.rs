@@ -18,4 +18,6 @@ mod endpoints;
 mod harness;
 mod metrics;
 mod server;
+#[path = "../support/mod.rs"]
+mod support;
 mod transport;

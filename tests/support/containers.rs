@@ -15,8 +15,7 @@
 //! Test traffic goes only to 127.0.0.1 and to the containers' own addresses; the engine sends
 //! nothing.
 //!
-//! Include with `#[path = "support/containers.rs"] mod containers;` and gate each test on
-//! [`require`].
+//! Reach it as `support::containers` (with `mod support;`) and gate each test on [`require`].
 #![allow(dead_code)]
 
 use std::io::{Read, Write};

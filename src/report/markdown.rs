@@ -176,31 +176,27 @@ fn findings(out: &mut impl Write, all: &[Finding], level: &str) -> std::io::Resu
             out,
             "Declared, but not observable on a node: someone has to confirm these.\n"
         )?;
-        writeln!(out, "| Field | Declared | Why |")?;
-        writeln!(out, "| --- | --- | --- |")?;
-        for f in &attest {
-            writeln!(
-                out,
-                "| {} | {} | {} |",
-                cell(&f.pointer),
-                cell(&value(&f.declared)),
-                cell(&f.message)
-            )?;
-        }
+        field_table(out, &attest)?;
     }
     if !unchecked.is_empty() {
         writeln!(out, "\n{level} Not checked\n")?;
-        writeln!(out, "| Field | Declared | Why |")?;
-        writeln!(out, "| --- | --- | --- |")?;
-        for f in &unchecked {
-            writeln!(
-                out,
-                "| {} | {} | {} |",
-                cell(&f.pointer),
-                cell(&value(&f.declared)),
-                cell(&f.message)
-            )?;
-        }
+        field_table(out, &unchecked)?;
+    }
+    Ok(())
+}
+
+/// Fields with their declared value and why they were not judged on the node.
+fn field_table(out: &mut impl Write, findings: &[&Finding]) -> std::io::Result<()> {
+    writeln!(out, "| Field | Declared | Why |")?;
+    writeln!(out, "| --- | --- | --- |")?;
+    for f in findings {
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            cell(&f.pointer),
+            cell(&value(&f.declared)),
+            cell(&f.message)
+        )?;
     }
     Ok(())
 }

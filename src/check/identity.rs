@@ -161,8 +161,8 @@ fn framework(declared: &str, view: &Result<EngineView, Unseen>) -> Finding {
         view.detection_evidence(),
         "the engine found on the serving port is the declared framework",
     );
-    // NIM runs vLLM inside: a spec that says vllm is served by a NIM as declared.
-    if detected == expected || (expected == EngineId::Vllm && detected == EngineId::Nim) {
+    // An engine that runs another inside serves a spec declaring that one (NIM runs vLLM).
+    if detected.serves(expected) {
         b.status(Status::Pass, format!("served by {}", detected.as_str()))
     } else {
         b.remediation("serve the model with the declared framework, or correct identity.model.framework")

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::engine::{EngineView, Unseen};
 use super::{Check, Domain, Finding, FindingBuilder, Status};
-use crate::runtime::{Answer, EngineId};
+use crate::runtime::Answer;
 use crate::spec::ModelSpec;
 use crate::spec::model::Protocol;
 
@@ -271,11 +271,11 @@ fn max_concurrency(declared: u64, view: &Result<EngineView, Unseen>) -> Finding 
             ),
         std::cmp::Ordering::Less => {
             let refused = declared - fact.value;
-            let how = match view.engine() {
-                Some(EngineId::Tgi) => "; TGI answers 429 past max_concurrent_requests",
-                Some(EngineId::Ollama) => "; Ollama answers 503 past OLLAMA_MAX_QUEUE",
-                _ => "",
-            };
+            let how = view
+                .engine()
+                .and_then(|e| e.engine().over_admission_limit)
+                .map(|how| format!("; {how}"))
+                .unwrap_or_default();
             b.remediation("raise the engine's admission limit (TGI --max-concurrent-requests, Ollama OLLAMA_MAX_QUEUE), or lower maxConcurrency")
                 .status(
                     Status::Fail,

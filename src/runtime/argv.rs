@@ -95,41 +95,43 @@ fn base(arg: &str) -> &str {
     arg.rsplit('/').next().unwrap_or(arg)
 }
 
-/// Which engine a command line starts, and the words that say so.
+/// How a command line says it starts an engine: a program named within its first four
+/// arguments (interpreter, script, subcommand), or a Python module run with `-m`. Each
+/// engine's descriptor holds its own ([`super::Engine::launch`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Launch {
+    /// Program file names that start the engine (`tritonserver`, `llama-server`).
+    pub programs: &'static [&'static str],
+    /// The programs start the engine only with a `serve` argument (`vllm serve`, `ollama
+    /// serve`): the same program also runs other subcommands.
+    pub with_serve: bool,
+    /// Python modules that start it, run as `-m MODULE` or `-m MODULE.sub`.
+    pub modules: &'static [&'static str],
+    /// What the evidence says was seen (`vllm serve`), after `command line: `.
+    pub says: &'static str,
+}
+
+impl Launch {
+    /// Whether `argv` starts this engine.
+    pub fn matches(&self, argv: &[String]) -> bool {
+        let bases: Vec<&str> = argv.iter().take(4).map(|a| base(a)).collect();
+        let named =
+            self.programs.iter().any(|p| bases.contains(p)) && (!self.with_serve || argv.iter().any(|a| a == "serve"));
+        let module = self.modules.iter().any(|prefix| {
+            argv.windows(2)
+                .any(|w| w[0] == "-m" && (w[1] == *prefix || w[1].starts_with(&format!("{prefix}."))))
+        });
+        named || module
+    }
+}
+
+/// Which engine a command line starts, and the words that say so: the first engine of
+/// [`super::ENGINES`] whose [`Launch`] matches (NIM's vLLM extension before vLLM).
 pub fn engine_from_argv(argv: &[String]) -> Option<(EngineId, String)> {
-    let bases: Vec<&str> = argv.iter().take(4).map(|a| base(a)).collect();
-    let has_module = |prefix: &str| {
-        argv.windows(2)
-            .any(|w| w[0] == "-m" && (w[1] == prefix || w[1].starts_with(&format!("{prefix}."))))
-    };
-    let said = |what: &str| format!("command line: {what}");
-    // A program name within the first arguments (interpreter, script, subcommand).
-    let named = |name: &str| bases.contains(&name);
-    if has_module("vllm_nvext") || has_module("nim_llm_sdk") {
-        return Some((EngineId::Nim, said("NIM's vLLM extension")));
-    }
-    if (named("vllm") && argv.iter().any(|a| a == "serve")) || has_module("vllm.entrypoints") {
-        return Some((EngineId::Vllm, said("vllm serve")));
-    }
-    if named("text-generation-launcher") || named("text-generation-router") {
-        return Some((EngineId::Tgi, said("text-generation-launcher")));
-    }
-    if has_module("sglang.launch_server") || (named("sglang") && argv.iter().any(|a| a == "serve")) {
-        return Some((EngineId::Sglang, said("sglang.launch_server")));
-    }
-    if named("tritonserver") {
-        return Some((EngineId::Triton, said("tritonserver")));
-    }
-    if named("llama-server") {
-        return Some((EngineId::LlamaCpp, said("llama-server")));
-    }
-    if named("trtllm-serve") {
-        return Some((EngineId::TensorrtLlm, said("trtllm-serve")));
-    }
-    if named("ollama") && argv.iter().any(|a| a == "serve") {
-        return Some((EngineId::Ollama, said("ollama serve")));
-    }
-    None
+    super::ENGINES
+        .iter()
+        .find(|engine| engine.launch.matches(argv))
+        .map(|engine| (engine.id, format!("command line: {}", engine.launch.says)))
 }
 
 #[cfg(test)]

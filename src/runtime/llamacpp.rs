@@ -8,7 +8,8 @@
 
 use serde_json::Value as Json;
 
-use super::{Answer, EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64, openai};
+use super::argv::Launch;
+use super::{Answer, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64, openai};
 
 pub const ENDPOINTS: &[&str] = &["/props", "/health", "/slots", openai::MODELS];
 
@@ -26,6 +27,29 @@ pub const METRICS: EngineMetrics = EngineMetrics {
     token_counters: &["llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total"],
     prompt_histogram: &[],
     expected: &[&["llamacpp:requests_processing"], &["llamacpp:requests_deferred"]],
+};
+
+/// llama.cpp's descriptor: what detection, the probes and the checks need to know, in one value.
+pub const ENGINE: Engine = Engine {
+    id: EngineId::LlamaCpp,
+    name: "llama-cpp",
+    framework_aliases: &["llamacpp", "llama-server"],
+    default_port: 8080,
+    launch: Launch {
+        programs: &["llama-server"],
+        with_serve: false,
+        modules: &[],
+        says: "llama-server",
+    },
+    endpoints: ENDPOINTS,
+    metrics: METRICS,
+    metric_prefixes: &["llamacpp:"],
+    not_ready: "llama-server answers every route with 503 \"Loading model\" while loading",
+    over_admission_limit: None,
+    serves_as: &[],
+    wraps_other_engines: false,
+    signature,
+    facts,
 };
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {

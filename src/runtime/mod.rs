@@ -53,102 +53,139 @@ pub enum EngineId {
     Nim,
 }
 
+/// One serving engine, described: everything the generic machinery here (detection, the HTTP
+/// probe's endpoint list, the metrics checks, the wording of findings) needs to know about it,
+/// as data and two readers. Each engine's file holds its `ENGINE`, beside the endpoints,
+/// metric families, flags and readers it names; [`ENGINES`] lists them. Checks never name an
+/// engine: they read [`EngineFacts`] and these fields, so adding an engine touches its file,
+/// not the checks.
+pub struct Engine {
+    /// The identifier observations and reports carry.
+    pub id: EngineId,
+    /// The name reports use: `EngineId`'s serialised form (`llama-cpp`), and an
+    /// `identity.model.framework` value that means this engine.
+    pub name: &'static str,
+    /// Other `identity.model.framework` spellings that mean this engine, as
+    /// [`EngineId::from_framework`] normalises them (lowercase; `_`, `.` and spaces as `-`).
+    pub framework_aliases: &'static [&'static str],
+    /// The port the engine listens on when not told otherwise.
+    pub default_port: u16,
+    /// How its command line names it (weighed first in [`detect`]).
+    pub launch: argv::Launch,
+    /// The GET endpoints worth reading for its facts and signature, beyond the common ones.
+    pub endpoints: &'static [&'static str],
+    /// Where it keeps the Prometheus families the checks read.
+    pub metrics: EngineMetrics,
+    /// Prefixes its metric names carry (`vllm:`, `tgi_`): a page named mostly by one of them is
+    /// its ([`engine_from_metric_names`]). A prefix ending in `:` is also matched as a collector
+    /// rewrites it (`vllm_`).
+    pub metric_prefixes: &'static [&'static str],
+    /// What its readiness endpoint answers while not ready, in words (for findings).
+    pub not_ready: &'static str,
+    /// What it answers to requests past its admission limit, in words, when known (for findings).
+    pub over_admission_limit: Option<&'static str>,
+    /// Other engines it runs inside, so that a spec declaring one of them is served as declared
+    /// (NIM runs vLLM).
+    pub serves_as: &'static [EngineId],
+    /// It wraps other engines and answers with their signatures too, so its signature beside
+    /// another engine's is no conflict (NIM).
+    pub wraps_other_engines: bool,
+    /// What in the answers says "this is the engine", in words; empty when nothing does.
+    pub signature: fn(&Inputs) -> Vec<String>,
+    /// Reads its facts (before the generic resolution in [`facts`]).
+    pub facts: fn(&Inputs) -> EngineFacts,
+}
+
+/// Every engine, in detection order: the first whose command line matches wins, and NIM comes
+/// before the vLLM it wraps. The one list to extend when adding an engine (with its `mod` line
+/// and its [`EngineId`] variant, which Rust needs).
+pub const ENGINES: &[&Engine] = &[
+    &nim::ENGINE,
+    &vllm::ENGINE,
+    &tgi::ENGINE,
+    &sglang::ENGINE,
+    &triton::ENGINE,
+    &llamacpp::ENGINE,
+    &trtllm::ENGINE,
+    &ollama::ENGINE,
+];
+
+/// [`ENGINES`] indexed by [`EngineId`]'s declaration order, built when compiling: the build
+/// fails unless each registered id appears once and the ids run from the first variant on.
+const BY_ID: [&Engine; ENGINES.len()] = {
+    let mut table = [ENGINES[0]; ENGINES.len()];
+    let mut seen = [false; ENGINES.len()];
+    let mut i = 0;
+    while i < ENGINES.len() {
+        let at = ENGINES[i].id as usize;
+        assert!(
+            at < ENGINES.len() && !seen[at],
+            "every EngineId has exactly one entry in ENGINES"
+        );
+        seen[at] = true;
+        table[at] = ENGINES[i];
+        i += 1;
+    }
+    table
+};
+
 impl EngineId {
-    /// Every engine, in detection order (NIM before the vLLM it wraps).
-    pub const ALL: [EngineId; 8] = [
-        EngineId::Nim,
-        EngineId::Vllm,
-        EngineId::Tgi,
-        EngineId::Sglang,
-        EngineId::Triton,
-        EngineId::LlamaCpp,
-        EngineId::TensorrtLlm,
-        EngineId::Ollama,
-    ];
+    /// Every engine, in detection order (NIM before the vLLM it wraps): [`ENGINES`]' ids.
+    pub const ALL: [EngineId; ENGINES.len()] = {
+        let mut all = [ENGINES[0].id; ENGINES.len()];
+        let mut i = 0;
+        while i < ENGINES.len() {
+            all[i] = ENGINES[i].id;
+            i += 1;
+        }
+        all
+    };
+
+    /// This engine's descriptor.
+    pub fn engine(self) -> &'static Engine {
+        // Every variant is registered (`every_engine_id_is_registered_once` holds the variants
+        // serde knows to ENGINES), so the fallback is never taken; it keeps this total.
+        BY_ID.get(self as usize).copied().unwrap_or(ENGINES[0])
+    }
 
     /// The name reports use (and `identity.model.framework` values that mean this engine).
     pub fn as_str(self) -> &'static str {
-        match self {
-            EngineId::Vllm => "vllm",
-            EngineId::Tgi => "tgi",
-            EngineId::Sglang => "sglang",
-            EngineId::Triton => "triton",
-            EngineId::LlamaCpp => "llama-cpp",
-            EngineId::TensorrtLlm => "tensorrt-llm",
-            EngineId::Ollama => "ollama",
-            EngineId::Nim => "nim",
-        }
+        self.engine().name
     }
 
     /// The engine a spec's `identity.model.framework` names, when it names one.
     pub fn from_framework(framework: &str) -> Option<EngineId> {
         let f = framework.to_ascii_lowercase().replace(['_', '.', ' '], "-");
-        Some(match f.as_str() {
-            "vllm" => EngineId::Vllm,
-            "tgi" | "text-generation-inference" | "huggingface-tgi" | "hf-tgi" => EngineId::Tgi,
-            "sglang" => EngineId::Sglang,
-            "triton" | "triton-inference-server" | "tritonserver" => EngineId::Triton,
-            "llama-cpp" | "llamacpp" | "llama-server" => EngineId::LlamaCpp,
-            "tensorrt-llm" | "tensorrtllm" | "trt-llm" | "trtllm" | "trtllm-serve" => EngineId::TensorrtLlm,
-            "ollama" => EngineId::Ollama,
-            "nim" | "nvidia-nim" | "nim-llm" => EngineId::Nim,
-            _ => return None,
-        })
+        ENGINES
+            .iter()
+            .find(|e| e.name == f || e.framework_aliases.contains(&f.as_str()))
+            .map(|e| e.id)
     }
 
     /// The port the engine listens on when not told otherwise.
     pub fn default_port(self) -> u16 {
-        match self {
-            EngineId::Vllm | EngineId::Triton | EngineId::TensorrtLlm | EngineId::Nim => 8000,
-            EngineId::Tgi => 3000,
-            EngineId::Sglang => 30000,
-            EngineId::LlamaCpp => 8080,
-            EngineId::Ollama => 11434,
-        }
+        self.engine().default_port
     }
 
     /// What the engine's readiness endpoint answers while not ready, in words (for findings).
     pub fn not_ready_semantics(self) -> &'static str {
-        match self {
-            EngineId::Vllm => {
-                "vLLM refuses connections while loading and answers /health with 503 once its engine is dead"
-            }
-            EngineId::Tgi => "TGI answers /health with 503 while its shards are not ready",
-            EngineId::Sglang => "SGLang answers /health_generate with 503 while starting",
-            EngineId::Triton => "Triton answers /v2/health/ready with 400 (not 503) while not ready",
-            EngineId::LlamaCpp => "llama-server answers every route with 503 \"Loading model\" while loading",
-            EngineId::TensorrtLlm => "trtllm-serve answers /health once its executor is up",
-            EngineId::Ollama => "Ollama answers once its server is up; models load on first request",
-            EngineId::Nim => "NIM answers /v1/health/ready with 503 until the model is loaded",
-        }
+        self.engine().not_ready
     }
 
     /// Where this engine keeps its Prometheus families.
     pub fn metrics(self) -> &'static EngineMetrics {
-        match self {
-            EngineId::Vllm => &vllm::METRICS,
-            EngineId::Tgi => &tgi::METRICS,
-            EngineId::Sglang => &sglang::METRICS,
-            EngineId::Triton => &triton::METRICS,
-            EngineId::LlamaCpp => &llamacpp::METRICS,
-            EngineId::TensorrtLlm => &trtllm::METRICS,
-            EngineId::Ollama => &ollama::METRICS,
-            EngineId::Nim => &nim::METRICS,
-        }
+        &self.engine().metrics
     }
 
     /// The GET endpoints worth reading for this engine's facts, beyond the common ones.
     pub fn endpoints(self) -> &'static [&'static str] {
-        match self {
-            EngineId::Vllm => vllm::ENDPOINTS,
-            EngineId::Tgi => tgi::ENDPOINTS,
-            EngineId::Sglang => sglang::ENDPOINTS,
-            EngineId::Triton => triton::ENDPOINTS,
-            EngineId::LlamaCpp => llamacpp::ENDPOINTS,
-            EngineId::TensorrtLlm => trtllm::ENDPOINTS,
-            EngineId::Ollama => ollama::ENDPOINTS,
-            EngineId::Nim => nim::ENDPOINTS,
-        }
+        self.engine().endpoints
+    }
+
+    /// Whether a spec declaring `declared` is served as declared by this engine: the same
+    /// engine, or one it runs inside ([`Engine::serves_as`]).
+    pub fn serves(self, declared: EngineId) -> bool {
+        self == declared || self.engine().serves_as.contains(&declared)
     }
 }
 
@@ -666,13 +703,14 @@ fn signed_engines(inputs: &Inputs) -> Vec<(EngineId, Vec<String>)> {
         .collect()
 }
 
-/// Whether the signatures name engines that cannot both be serving. NIM runs vLLM or
-/// TensorRT-LLM inside and answers with their traits too, so NIM with another is no conflict.
+/// Whether the signatures name engines that cannot both be serving. An engine that wraps
+/// others ([`Engine::wraps_other_engines`]: NIM runs vLLM or TensorRT-LLM inside) answers with
+/// their traits too, so it beside another is no conflict.
 fn conflicting(signed: &[(EngineId, Vec<String>)]) -> bool {
     let engines: Vec<EngineId> = signed
         .iter()
         .map(|(engine, _)| *engine)
-        .filter(|engine| *engine != EngineId::Nim)
+        .filter(|engine| !engine.engine().wraps_other_engines)
         .collect();
     engines.len() > 1
 }
@@ -725,51 +763,44 @@ pub fn undetected_reason(inputs: &Inputs) -> String {
 /// Where engines serve Prometheus text on their API port.
 pub const METRICS_PATHS: &[&str] = &["/metrics", "/v1/metrics", "/prometheus/metrics"];
 
-/// The engine whose metric-name prefix most families carry (`vllm:`, `tgi_`, `sglang:`, `nv_`,
-/// `llamacpp:`, `trtllm_`, and the `:` names rewritten with `_`), and why (the form seen).
+/// The engine whose metric-name prefix most families carry (each engine's
+/// [`Engine::metric_prefixes`]: `vllm:`, `tgi_`, `sglang:`, `nv_`, `llamacpp:`, `trtllm_`, and
+/// the `:` names rewritten with `_`), and why (the form seen). A tie goes to the later prefix in
+/// [`ENGINES`] order, the rewritten forms after every prefix as written.
 pub fn engine_from_metric_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<(EngineId, String)> {
     // `vllm_`, `sglang_`, `llamacpp_`: the `:` names as an OpenTelemetry collector or a managed
     // Prometheus rewrites them (SGLang has also served both forms itself).
-    const PREFIXES: &[(&str, EngineId)] = &[
-        ("vllm:", EngineId::Vllm),
-        ("tgi_", EngineId::Tgi),
-        ("sglang:", EngineId::Sglang),
-        ("nv_", EngineId::Triton),
-        ("llamacpp:", EngineId::LlamaCpp),
-        ("trtllm_", EngineId::TensorrtLlm),
-        ("vllm_", EngineId::Vllm),
-        ("sglang_", EngineId::Sglang),
-        ("llamacpp_", EngineId::LlamaCpp),
-    ];
-    let mut counts = [0usize; PREFIXES.len()];
+    let written = ENGINES
+        .iter()
+        .flat_map(|e| e.metric_prefixes.iter().map(|p| (p.to_string(), e.id)));
+    let rewritten = ENGINES.iter().flat_map(|e| {
+        e.metric_prefixes
+            .iter()
+            .filter_map(|p| p.strip_suffix(':').map(|stem| (format!("{stem}_"), e.id)))
+    });
+    let prefixes: Vec<(String, EngineId)> = written.chain(rewritten).collect();
+    let mut counts = vec![0usize; prefixes.len()];
     for name in names {
-        if let Some(i) = PREFIXES.iter().position(|(p, _)| name.starts_with(p)) {
-            counts[i] += 1;
+        if let Some(i) = prefixes.iter().position(|(p, _)| name.starts_with(p.as_str()))
+            && let Some(count) = counts.get_mut(i)
+        {
+            *count += 1;
         }
     }
     let (i, n) = counts.iter().enumerate().max_by_key(|(_, n)| **n)?;
-    let (prefix, engine) = PREFIXES.get(i)?;
+    let (prefix, engine) = prefixes.get(i)?;
     (*n > 0).then(|| (*engine, format!("{n} metric families named {prefix}*")))
 }
 
 /// What in the answers says "this is `engine`".
 fn signature(engine: EngineId, inputs: &Inputs) -> Vec<String> {
-    match engine {
-        EngineId::Vllm => vllm::signature(inputs),
-        EngineId::Tgi => tgi::signature(inputs),
-        EngineId::Sglang => sglang::signature(inputs),
-        EngineId::Triton => triton::signature(inputs),
-        EngineId::LlamaCpp => llamacpp::signature(inputs),
-        EngineId::TensorrtLlm => trtllm::signature(inputs),
-        EngineId::Ollama => ollama::signature(inputs),
-        EngineId::Nim => nim::signature(inputs),
-    }
+    (engine.engine().signature)(inputs)
 }
 
 /// Reads `engine`'s facts; a dtype left to `auto` is resolved from the model's `config.json`
 /// when it was read (`torch_dtype`, or `dtype` in newer transformers).
 pub fn facts(engine: EngineId, inputs: &Inputs) -> EngineFacts {
-    let mut facts = engine_facts(engine, inputs);
+    let mut facts = (engine.engine().facts)(inputs);
     if facts.dtype.as_ref().is_some_and(|d| d.value == "auto")
         && let Some(config) = inputs.model_config
         && let Some((field, raw)) = ["torch_dtype", "dtype"]
@@ -782,19 +813,6 @@ pub fn facts(engine: EngineId, inputs: &Inputs) -> EngineFacts {
         });
     }
     facts
-}
-
-fn engine_facts(engine: EngineId, inputs: &Inputs) -> EngineFacts {
-    match engine {
-        EngineId::Vllm => vllm::facts(inputs),
-        EngineId::Tgi => tgi::facts(inputs),
-        EngineId::Sglang => sglang::facts(inputs),
-        EngineId::Triton => triton::facts(inputs),
-        EngineId::LlamaCpp => llamacpp::facts(inputs),
-        EngineId::TensorrtLlm => trtllm::facts(inputs),
-        EngineId::Ollama => ollama::facts(inputs),
-        EngineId::Nim => nim::facts(inputs),
-    }
 }
 
 /// A dtype spelled any engine's way, normalized: `bfloat16` -> `bf16`, `float16`/`half` ->
@@ -994,5 +1012,87 @@ mod tests {
         for e in EngineId::ALL {
             assert_eq!(EngineId::from_framework(e.as_str()), Some(e));
         }
+    }
+
+    /// The registry is the only list of engines: every `EngineId` variant serde knows is in
+    /// [`ENGINES`] once, under the name it serialises as, and each descriptor is found by its id.
+    #[test]
+    fn every_engine_id_is_registered_once() {
+        let variants = serde_variants();
+        assert_eq!(variants.len(), ENGINES.len(), "{variants:?}");
+        for (i, engine) in ENGINES.iter().enumerate() {
+            assert!(engine.id.engine().name == engine.name, "{}", engine.name);
+            assert_eq!(EngineId::ALL.get(i), Some(&engine.id));
+            assert_eq!(
+                serde_json::to_string(&engine.id).ok(),
+                Some(format!("\"{}\"", engine.name))
+            );
+            assert!(variants.iter().any(|v| v == engine.name), "{}", engine.name);
+        }
+    }
+
+    /// The variant names serde derived for `EngineId`: it hands them to `deserialize_enum`.
+    fn serde_variants() -> Vec<String> {
+        use serde::de::{self, Deserializer, Visitor};
+        struct Names;
+        impl<'de> Deserializer<'de> for Names {
+            type Error = de::value::Error;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+                Err(de::Error::custom(""))
+            }
+            fn deserialize_enum<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                variants: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Self::Error> {
+                Err(de::Error::custom(variants.join(",")))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map struct
+                identifier ignored_any
+            }
+        }
+        let Err(names) = EngineId::deserialize(Names) else {
+            return Vec::new();
+        };
+        names.to_string().split(',').map(String::from).collect()
+    }
+
+    /// The command line's matchers, the metric prefixes and the framework spellings read the
+    /// registry in the order the hand-written lists had.
+    #[test]
+    fn metric_prefixes_name_their_engine() {
+        let cases = [
+            (
+                vec!["vllm:num_requests_running", "vllm:e2e_request_latency_seconds"],
+                EngineId::Vllm,
+                "vllm:",
+            ),
+            (vec!["vllm_num_requests_running"], EngineId::Vllm, "vllm_"),
+            (vec!["tgi_queue_size"], EngineId::Tgi, "tgi_"),
+            (vec!["sglang_num_running_reqs"], EngineId::Sglang, "sglang_"),
+            (vec!["nv_inference_count"], EngineId::Triton, "nv_"),
+            (vec!["llamacpp:requests_processing"], EngineId::LlamaCpp, "llamacpp:"),
+            (
+                vec!["trtllm_e2e_request_latency_seconds"],
+                EngineId::TensorrtLlm,
+                "trtllm_",
+            ),
+            // A tie goes to the later form: the rewritten one.
+            (
+                vec!["sglang:num_queue_reqs", "sglang_num_queue_reqs"],
+                EngineId::Sglang,
+                "sglang_",
+            ),
+        ];
+        for (names, engine, prefix) in cases {
+            let (got, why) =
+                engine_from_metric_names(names.iter().copied()).unwrap_or((EngineId::Ollama, String::new()));
+            assert_eq!(got, engine, "{names:?}");
+            assert!(why.ends_with(&format!("named {prefix}*")), "{why}");
+        }
+        assert_eq!(engine_from_metric_names(["process_cpu_seconds_total"]), None);
     }
 }

@@ -5,7 +5,8 @@
 //! settings are environment variables (`NIM_SERVED_MODEL_NAME`, `NIM_MAX_MODEL_LEN`,
 //! `NIM_LOG_LEVEL`, `NIM_MODEL_PATH`); metrics are at `/v1/metrics`.
 
-use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, openai};
+use super::argv::Launch;
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, openai};
 
 pub const ENDPOINTS: &[&str] = &[
     "/v1/metadata",
@@ -18,6 +19,29 @@ pub const ENDPOINTS: &[&str] = &[
 /// NIM 1.x serves vLLM's families without the `vllm:` prefix; NIM 2.x with it: vLLM's list
 /// has both.
 pub const METRICS: EngineMetrics = super::vllm::METRICS;
+
+/// NIM's descriptor: what detection, the probes and the checks need to know, in one value.
+pub const ENGINE: Engine = Engine {
+    id: EngineId::Nim,
+    name: "nim",
+    framework_aliases: &["nvidia-nim", "nim-llm"],
+    default_port: 8000,
+    launch: Launch {
+        programs: &[],
+        with_serve: false,
+        modules: &["vllm_nvext", "nim_llm_sdk"],
+        says: "NIM's vLLM extension",
+    },
+    endpoints: ENDPOINTS,
+    metrics: METRICS,
+    metric_prefixes: &[],
+    not_ready: "NIM answers /v1/health/ready with 503 until the model is loaded",
+    over_admission_limit: None,
+    serves_as: &[EngineId::Vllm],
+    wraps_other_engines: true,
+    signature,
+    facts,
+};
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     let mut because = Vec::new();

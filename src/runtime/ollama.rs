@@ -7,7 +7,8 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64};
+use super::argv::Launch;
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64};
 
 pub const ENDPOINTS: &[&str] = &["/api/version", "/api/ps", "/api/tags"];
 
@@ -23,6 +24,29 @@ pub const METRICS: EngineMetrics = EngineMetrics {
     token_counters: &[],
     prompt_histogram: &[],
     expected: &[],
+};
+
+/// Ollama's descriptor: what detection, the probes and the checks need to know, in one value.
+pub const ENGINE: Engine = Engine {
+    id: EngineId::Ollama,
+    name: "ollama",
+    framework_aliases: &[],
+    default_port: 11434,
+    launch: Launch {
+        programs: &["ollama"],
+        with_serve: true,
+        modules: &[],
+        says: "ollama serve",
+    },
+    endpoints: ENDPOINTS,
+    metrics: METRICS,
+    metric_prefixes: &[],
+    not_ready: "Ollama answers once its server is up; models load on first request",
+    over_admission_limit: Some("Ollama answers 503 past OLLAMA_MAX_QUEUE"),
+    serves_as: &[],
+    wraps_other_engines: false,
+    signature,
+    facts,
 };
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {

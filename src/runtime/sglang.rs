@@ -9,7 +9,8 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64, normalize_dtype, openai};
+use super::argv::Launch;
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64, normalize_dtype, openai};
 
 pub const ENDPOINTS: &[&str] = &[
     "/server_info",
@@ -48,6 +49,29 @@ fn server_info(inputs: &Inputs) -> Result<(Json, &'static str), String> {
             .map_err(|second| format!("{first}; {second}")),
     }
 }
+
+/// SGLang's descriptor: what detection, the probes and the checks need to know, in one value.
+pub const ENGINE: Engine = Engine {
+    id: EngineId::Sglang,
+    name: "sglang",
+    framework_aliases: &[],
+    default_port: 30000,
+    launch: Launch {
+        programs: &["sglang"],
+        with_serve: true,
+        modules: &["sglang.launch_server"],
+        says: "sglang.launch_server",
+    },
+    endpoints: ENDPOINTS,
+    metrics: METRICS,
+    metric_prefixes: &["sglang:"],
+    not_ready: "SGLang answers /health_generate with 503 while starting",
+    over_admission_limit: None,
+    serves_as: &[],
+    wraps_other_engines: false,
+    signature,
+    facts,
+};
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     let mut because = Vec::new();

@@ -10,7 +10,8 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64, normalize_dtype};
+use super::argv::Launch;
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64, normalize_dtype};
 
 pub const ENDPOINTS: &[&str] = &["/info", "/health", "/metrics", super::openai::MODELS];
 
@@ -31,6 +32,29 @@ pub const METRICS: EngineMetrics = EngineMetrics {
         &["tgi_queue_size"],
         &["tgi_request_count", "tgi_request_count_total"],
     ],
+};
+
+/// TGI's descriptor: what detection, the probes and the checks need to know, in one value.
+pub const ENGINE: Engine = Engine {
+    id: EngineId::Tgi,
+    name: "tgi",
+    framework_aliases: &["text-generation-inference", "huggingface-tgi", "hf-tgi"],
+    default_port: 3000,
+    launch: Launch {
+        programs: &["text-generation-launcher", "text-generation-router"],
+        with_serve: false,
+        modules: &[],
+        says: "text-generation-launcher",
+    },
+    endpoints: ENDPOINTS,
+    metrics: METRICS,
+    metric_prefixes: &["tgi_"],
+    not_ready: "TGI answers /health with 503 while its shards are not ready",
+    over_admission_limit: Some("TGI answers 429 past max_concurrent_requests"),
+    serves_as: &[],
+    wraps_other_engines: false,
+    signature,
+    facts,
 };
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {

@@ -8,7 +8,8 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64};
+use super::argv::Launch;
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64};
 
 pub const ENDPOINTS: &[&str] = &["/v2", "/v2/health/ready", "/v2/health/live"];
 
@@ -30,6 +31,29 @@ pub const METRICS: EngineMetrics = EngineMetrics {
 pub fn config_path(model: &str) -> String {
     format!("/v2/models/{}/config", model.replace('/', "%2F"))
 }
+
+/// Triton's descriptor: what detection, the probes and the checks need to know, in one value.
+pub const ENGINE: Engine = Engine {
+    id: EngineId::Triton,
+    name: "triton",
+    framework_aliases: &["triton-inference-server", "tritonserver"],
+    default_port: 8000,
+    launch: Launch {
+        programs: &["tritonserver"],
+        with_serve: false,
+        modules: &[],
+        says: "tritonserver",
+    },
+    endpoints: ENDPOINTS,
+    metrics: METRICS,
+    metric_prefixes: &["nv_"],
+    not_ready: "Triton answers /v2/health/ready with 400 (not 503) while not ready",
+    over_admission_limit: None,
+    serves_as: &[],
+    wraps_other_engines: false,
+    signature,
+    facts,
+};
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     match inputs.json("/v2") {

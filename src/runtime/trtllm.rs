@@ -8,7 +8,8 @@
 
 use serde_json::Value as Json;
 
-use super::{EngineFacts, EngineMetrics, Fact, Inputs, as_text, as_u64, openai};
+use super::argv::Launch;
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64, openai};
 
 pub const ENDPOINTS: &[&str] = &["/health", "/version", "/metrics", PROMETHEUS, openai::MODELS];
 
@@ -37,6 +38,29 @@ fn last_iteration(inputs: &Inputs) -> Option<Json> {
         other => Some(other),
     }
 }
+
+/// TensorRT-LLM's descriptor: what detection, the probes and the checks need to know, in one value.
+pub const ENGINE: Engine = Engine {
+    id: EngineId::TensorrtLlm,
+    name: "tensorrt-llm",
+    framework_aliases: &["tensorrtllm", "trt-llm", "trtllm", "trtllm-serve"],
+    default_port: 8000,
+    launch: Launch {
+        programs: &["trtllm-serve"],
+        with_serve: false,
+        modules: &[],
+        says: "trtllm-serve",
+    },
+    endpoints: ENDPOINTS,
+    metrics: METRICS,
+    metric_prefixes: &["trtllm_"],
+    not_ready: "trtllm-serve answers /health once its executor is up",
+    over_admission_limit: None,
+    serves_as: &[],
+    wraps_other_engines: false,
+    signature,
+    facts,
+};
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     let mut because = Vec::new();

@@ -8,9 +8,9 @@
 //! more; it has no admission limit (every request is queued), so `maxConcurrency` has nothing
 //! to compare with.
 
-use super::argv::{number, toggle, value, values};
+use super::argv::{Launch, number, toggle, value, values};
 use super::openai::{self, MODELS};
-use super::{EngineFacts, EngineMetrics, Fact, Inputs, normalize_dtype};
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, normalize_dtype};
 
 /// What vLLM answers beyond `/v1/models`.
 pub const ENDPOINTS: &[&str] = &[MODELS, "/version", "/health", "/ping", "/load"];
@@ -63,6 +63,29 @@ pub const METRICS: EngineMetrics = EngineMetrics {
 
 /// GPU memory from which vLLM's default batch is 1024 instead of 256.
 const LARGE_GPU_MIB: u64 = 70 * 1024;
+
+/// vLLM's descriptor: what detection, the probes and the checks need to know, in one value.
+pub const ENGINE: Engine = Engine {
+    id: EngineId::Vllm,
+    name: "vllm",
+    framework_aliases: &[],
+    default_port: 8000,
+    launch: Launch {
+        programs: &["vllm"],
+        with_serve: true,
+        modules: &["vllm.entrypoints"],
+        says: "vllm serve",
+    },
+    endpoints: ENDPOINTS,
+    metrics: METRICS,
+    metric_prefixes: &["vllm:"],
+    not_ready: "vLLM refuses connections while loading and answers /health with 503 once its engine is dead",
+    over_admission_limit: None,
+    serves_as: &[],
+    wraps_other_engines: false,
+    signature,
+    facts,
+};
 
 pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
     openai::owned_by(inputs, &["vllm"]).into_iter().collect()

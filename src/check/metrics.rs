@@ -15,7 +15,7 @@ use super::{Check, Domain, Finding, FindingBuilder, Status};
 use crate::observe::prometheus::LabelledValue;
 use crate::observe::window::MetricsWindow;
 use crate::observe::{Observation, ProbeOutcome};
-use crate::runtime::{Answer, Answers, EngineId, EngineMetrics};
+use crate::runtime::{Answer, Answers, AverageLatency, EngineId, EngineMetrics};
 use crate::spec::ModelSpec;
 
 /// The metrics endpoint answers Prometheus text with the engine's families, when declared on.
@@ -549,8 +549,8 @@ fn latency_p95(target_ms: f64, names: &EngineMetrics, page: &Result<Page, String
     };
     let Some(family) = find(&page.exposition, names.latency_histogram).filter(|f| f.kind == MetricType::Histogram)
     else {
-        if let Some(average_ms) = triton_average_ms(&page.exposition) {
-            return triton_average(b, target_ms, average_ms, page);
+        if let Some((average, average_ms)) = average_latency_ms(&page.exposition) {
+            return judge_average(b, target_ms, average, average_ms, page);
         }
         return b.status(
             Status::Unknown,
@@ -1004,47 +1004,64 @@ fn sequence_observed(limit: u64, family: &Family, page: &Page) -> Finding {
     }
 }
 
-/// Triton without `histogram_latencies`: the slowest model's average request duration, ms
-/// (an ensemble's requests include its steps', so the slowest is the end-to-end one).
-fn triton_average_ms(exposition: &Exposition) -> Option<f64> {
-    let durations = find(
-        exposition,
-        &[
-            "nv_inference_request_duration_us",
-            "nv_inference_request_duration_us_total",
-        ],
-    )?;
-    let counts = find(
-        exposition,
-        &["nv_inference_request_success", "nv_inference_request_success_total"],
-    )?;
-    durations
-        .samples
-        .iter()
-        .filter_map(|d| {
-            let model = d.label("model")?;
-            let n = counts.samples.iter().find(|c| c.label("model") == Some(model))?.value;
-            (n > 0.0).then(|| d.value / n / 1000.0)
-        })
-        .reduce(f64::max)
+/// An engine without a latency histogram but with an average ([`AverageLatency`], Triton
+/// without `histogram_latencies`): the slowest model's average request duration, ms (an
+/// ensemble's requests include its steps', so the slowest is the end-to-end one). Any engine's
+/// average found on the page is read, whichever engine the page was taken for.
+fn average_latency_ms(exposition: &Exposition) -> Option<(AverageLatency, f64)> {
+    EngineId::ALL.iter().find_map(|engine| {
+        let average = engine.metrics().average_latency?;
+        let durations = find(exposition, average.durations)?;
+        let counts = find(exposition, average.counts)?;
+        let slowest = durations
+            .samples
+            .iter()
+            .filter_map(|d| {
+                let model = d.label(average.label)?;
+                let n = counts
+                    .samples
+                    .iter()
+                    .find(|c| c.label(average.label) == Some(model))?
+                    .value;
+                (n > 0.0).then(|| d.value / n * average.ms_per_unit)
+            })
+            .reduce(f64::max)?;
+        Some((average, slowest))
+    })
 }
 
-fn triton_average(b: FindingBuilder, target_ms: f64, average_ms: f64, page: &Page) -> Finding {
+fn judge_average(b: FindingBuilder, target_ms: f64, average: AverageLatency, average_ms: f64, page: &Page) -> Finding {
+    let AverageLatency {
+        engine,
+        durations,
+        counts,
+        histogram_option,
+        ..
+    } = average;
+    let source = format!(
+        "{} / {}",
+        durations.first().copied().unwrap_or_default(),
+        counts.first().copied().unwrap_or_default()
+    );
     let b = b.observed(json!({"average_ms": average_ms})).evidence(
         "http",
-        json!({"at": page.place, "source": "nv_inference_request_duration_us / nv_inference_request_success"}),
-        "Triton exposes no latency histogram without histogram_latencies: its average request duration is compared instead",
+        json!({"at": page.place, "source": source}),
+        &format!(
+            "{engine} exposes no latency histogram without {histogram_option}: its average request duration is compared instead"
+        ),
     );
     if average_ms > target_ms {
-        b.remediation("add replicas or raise targetLatencyMsP95; turn on histogram_latencies for a real p95")
-            .status(
-                Status::Fail,
-                format!("even the average request takes {average_ms:.0} ms (Triton has no latency histogram), over the {target_ms} ms p95 target"),
-            )
+        b.remediation(format!(
+            "add replicas or raise targetLatencyMsP95; turn on {histogram_option} for a real p95"
+        ))
+        .status(
+            Status::Fail,
+            format!("even the average request takes {average_ms:.0} ms ({engine} has no latency histogram), over the {target_ms} ms p95 target"),
+        )
     } else {
         b.status(
             Status::Unknown,
-            format!("the average request takes {average_ms:.0} ms, but Triton has no latency histogram to find the p95 (turn on histogram_latencies)"),
+            format!("the average request takes {average_ms:.0} ms, but {engine} has no latency histogram to find the p95 (turn on {histogram_option})"),
         )
     }
 }
@@ -1303,7 +1320,7 @@ mod tests {
         )
         .expect("page");
         let exposition = parse(&text, Format::Prometheus, &Limits::default());
-        let average = triton_average_ms(&exposition).expect("an average");
+        let (_, average) = average_latency_ms(&exposition).expect("an average");
         assert!(average > 0.0 && average.is_finite(), "{average}");
         let page = Page {
             place: "port 8002 /metrics".into(),

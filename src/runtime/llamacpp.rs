@@ -27,6 +27,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
     token_counters: &["llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total"],
     prompt_histogram: &[],
     expected: &[&["llamacpp:requests_processing"], &["llamacpp:requests_deferred"]],
+    average_latency: None,
 };
 
 /// llama.cpp's descriptor: what detection, the probes and the checks need to know, in one value.

@@ -208,6 +208,26 @@ pub struct EngineMetrics {
     pub prompt_histogram: &'static [&'static str],
     /// Families a healthy page of this engine has.
     pub expected: &'static [&'static [&'static str]],
+    /// A latency exposed only as an average, read when the page has no latency histogram.
+    pub average_latency: Option<AverageLatency>,
+}
+
+/// A latency an engine exposes only as an average: a duration counter over a request counter,
+/// per model. The slowest model's average is taken (an ensemble's requests include its steps').
+#[derive(Debug, Clone, Copy)]
+pub struct AverageLatency {
+    /// The engine as a person names it in a message (`Triton`).
+    pub engine: &'static str,
+    /// The cumulative duration counter, in its spellings.
+    pub durations: &'static [&'static str],
+    /// The request counter, in its spellings.
+    pub counts: &'static [&'static str],
+    /// The label both are split by.
+    pub label: &'static str,
+    /// Milliseconds per unit of the duration counter.
+    pub ms_per_unit: f64,
+    /// What turns a real histogram on.
+    pub histogram_option: &'static str,
 }
 
 /// Every GET endpoint any engine's detection or facts read: the HTTP probe asks them all in

@@ -24,6 +24,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
     token_counters: &[],
     prompt_histogram: &[],
     expected: &[],
+    average_latency: None,
 };
 
 /// Ollama's descriptor: what detection, the probes and the checks need to know, in one value.

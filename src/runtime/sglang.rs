@@ -37,6 +37,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
         &["sglang:num_queue_reqs"],
         &["sglang:e2e_request_latency_seconds"],
     ],
+    average_latency: None,
 };
 
 /// The server-info document and the path that answered.

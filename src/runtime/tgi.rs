@@ -32,6 +32,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
         &["tgi_queue_size"],
         &["tgi_request_count", "tgi_request_count_total"],
     ],
+    average_latency: None,
 };
 
 /// TGI's descriptor: what detection, the probes and the checks need to know, in one value.

@@ -9,7 +9,7 @@
 use serde_json::Value as Json;
 
 use super::argv::Launch;
-use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64};
+use super::{AverageLatency, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64};
 
 pub const ENDPOINTS: &[&str] = &["/v2", "/v2/health/ready", "/v2/health/live"];
 
@@ -25,6 +25,17 @@ pub const METRICS: EngineMetrics = EngineMetrics {
     token_counters: &[],
     prompt_histogram: &["nv_llm_input_token_len"],
     expected: &[&["nv_inference_request_success", "nv_inference_request_success_total"]],
+    average_latency: Some(AverageLatency {
+        engine: "Triton",
+        durations: &[
+            "nv_inference_request_duration_us",
+            "nv_inference_request_duration_us_total",
+        ],
+        counts: &["nv_inference_request_success", "nv_inference_request_success_total"],
+        label: "model",
+        ms_per_unit: 0.001,
+        histogram_option: "histogram_latencies",
+    }),
 };
 
 /// The config path of one model.

@@ -25,6 +25,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
     token_counters: &["trtllm_prompt_tokens_total", "trtllm_generation_tokens_total"],
     prompt_histogram: &[],
     expected: &[&["trtllm_e2e_request_latency_seconds"]],
+    average_latency: None,
 };
 
 /// Where trtllm-serve serves Prometheus text (its `/metrics` is JSON).

@@ -59,6 +59,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
             "generation_tokens_total",
         ],
     ],
+    average_latency: None,
 };
 
 /// GPU memory from which vLLM's default batch is 1024 instead of 256.

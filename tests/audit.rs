@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value as Json;
 
+use crate::support::report::finding;
 use crate::support::{Cmd, Dir, root};
 
 /// `modelspec ARGS` in `cwd`, with `NO_COLOR` unset: these tests are about colour too.
@@ -59,13 +60,6 @@ impl Scratch {
     fn json(&self, name: &str) -> Json {
         serde_json::from_str(&std::fs::read_to_string(self.file(name)).expect("read report")).expect("report JSON")
     }
-}
-
-fn finding<'a>(report: &'a Json, code: &str) -> &'a Json {
-    report["specs"][0]["findings"]
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no {code} finding"))
 }
 
 #[test]

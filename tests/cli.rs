@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use crate::support::{Cmd, report};
+use crate::support::{Cmd, report, stderr, stdout};
 
 fn modelspec(args: &[&str]) -> Output {
     Cmd::new().args(args).output()
@@ -16,14 +16,6 @@ fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
         None => cmd,
     }
     .output()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn json(o: &Output) -> serde_json::Value {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value as Json;
 
 mod support;
-use support::{Cmd, NO_NVML, fake_nvml, root};
+use support::{Cmd, NO_NVML, fake_nvml, root, stderr};
 
 const SPEC: &str = "spec.modelspec.yaml";
 
@@ -91,10 +91,6 @@ fn modelspec(cwd: &Path, profile: Option<&Path>, args: &[&str]) -> Cmd {
         Some(p) => cmd.fake_nvml_profile(p),
         None => cmd,
     }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Asserts the scan neither crashed nor errored and answers its JSON report.

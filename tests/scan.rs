@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value as Json;
 use sha2::Digest;
 
-use crate::support::{Cmd, NO_NVML, fake_nvml, gpu_profile as profile, root};
+use crate::support::{Cmd, NO_NVML, fake_nvml, gpu_profile as profile, root, stderr, stdout};
 
 /// Runs `modelspec ARGS` in `cwd`, with the fake NVML answering from `gpu_profile` when given.
 fn modelspec_in(cwd: &Path, gpu_profile: Option<&str>, args: &[&str]) -> Output {
@@ -22,14 +22,6 @@ fn modelspec_in(cwd: &Path, gpu_profile: Option<&str>, args: &[&str]) -> Output 
         None => cmd,
     }
     .output()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn code(o: &Output) -> i32 {

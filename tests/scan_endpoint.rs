@@ -161,6 +161,11 @@ spec:
 const TOKEN: &str = "ms-planted-token-0a1b2c3d4e5f6a7b8c9d";
 
 fn scan(dir: &Path, text: &str, timeout: &str) -> (Option<i32>, Json, Duration) {
+    scan_with(dir, text, timeout, &[])
+}
+
+/// [`scan`] with more arguments (`--window 2s`, `--metrics-url URL`).
+fn scan_with(dir: &Path, text: &str, timeout: &str, extra: &[&str]) -> (Option<i32>, Json, Duration) {
     let path = dir.join("spec.yaml");
     std::fs::write(&path, text).expect("write spec");
     let started = Instant::now();
@@ -173,6 +178,7 @@ fn scan(dir: &Path, text: &str, timeout: &str) -> (Option<i32>, Json, Duration) 
             "--timeout",
             timeout,
         ])
+        .args(extra)
         .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
         .env("MODELSPEC_TOKEN", TOKEN)
         .output();
@@ -189,10 +195,7 @@ fn scan(dir: &Path, text: &str, timeout: &str) -> (Option<i32>, Json, Duration) 
 }
 
 use crate::support::{Cmd, report};
-
-fn finding<'a>(report: &'a Json, code: &str) -> &'a Json {
-    report::first_section_finding(report, "code", code)
-}
+use report::finding;
 
 #[test]
 fn a_replayed_vllm_passes_a_matching_spec_and_fails_a_drifting_one() {
@@ -445,36 +448,20 @@ fn a_window_measures_rates_the_windowed_p95_and_the_peak_batch() {
             "batch: {maxSequenceLengthTokens: 1024}",
             "batch: {maxBatchSize: 4, maxSequenceLengthTokens: 1024}",
         );
-    let path = dir.path().join("spec.yaml");
-    std::fs::write(&path, text).expect("write spec");
-    let started = Instant::now();
-    let o = Cmd::new()
-        .args([
-            "scan",
-            path.to_str().expect("UTF-8 path"),
-            "--format",
-            "json",
-            "--timeout",
-            "5s",
-        ])
-        .args([
-            "--window",
-            "2s",
-            "--sample-interval",
-            "300ms",
-            "--gpu-hourly-usd",
-            "3.6",
-        ])
-        .args(["--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
-        .output();
-    let elapsed = started.elapsed();
+    let window = [
+        "--window",
+        "2s",
+        "--sample-interval",
+        "300ms",
+        "--gpu-hourly-usd",
+        "3.6",
+    ];
+    let (_, report, elapsed) = scan_with(dir.path(), &text, "5s", &window);
     assert!(
         elapsed >= Duration::from_secs(2),
         "the window was not waited: {elapsed:?}"
     );
     assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
-    let report: Json = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("report JSON ({e}): {}", String::from_utf8_lossy(&o.stderr)));
     let p95 = finding(&report, "latency-p95");
     assert_eq!(p95["status"], "pass", "{p95:#}");
     // Not the lifetime's (0, 1] s: the window's own (2.5, 5] s.
@@ -513,22 +500,8 @@ fn metrics_url_replaces_the_engine_endpoint() {
             "batch: {maxSequenceLengthTokens: 1024}",
             "batch: {maxBatchSize: 4, maxSequenceLengthTokens: 1024}",
         );
-    let path = dir.path().join("spec.yaml");
-    std::fs::write(&path, text).expect("write spec");
     let url = format!("http://127.0.0.1:{}/custom/metrics", sidecar.port);
-    let o = Cmd::new()
-        .args([
-            "scan",
-            path.to_str().expect("UTF-8 path"),
-            "--format",
-            "json",
-            "--timeout",
-            "5s",
-        ])
-        .args(["--metrics-url", &url, "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
-        .output();
-    let report: Json = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("report JSON ({e}): {}", String::from_utf8_lossy(&o.stderr)));
+    let (_, report, _) = scan_with(dir.path(), &text, "5s", &["--metrics-url", &url]);
     let exposed = finding(&report, "metrics-exposed");
     assert_eq!(exposed["status"], "pass", "{exposed:#}");
     assert!(

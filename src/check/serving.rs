@@ -273,7 +273,7 @@ fn max_concurrency(declared: u64, view: &Result<EngineView, Unseen>) -> Finding 
             let refused = declared - fact.value;
             let how = view
                 .engine()
-                .and_then(|e| e.engine().over_admission_limit)
+                .and_then(|e| e.engine().traits.over_admission_limit)
                 .map(|how| format!("; {how}"))
                 .unwrap_or_default();
             b.remediation("raise the engine's admission limit (TGI --max-concurrent-requests, Ollama OLLAMA_MAX_QUEUE), or lower maxConcurrency")

@@ -9,25 +9,20 @@
 use serde_json::Value as Json;
 
 use super::argv::Launch;
-use super::{Answer, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64, openai};
+use super::{Answer, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, openai};
 
 pub const ENDPOINTS: &[&str] = &["/props", "/health", "/slots", openai::MODELS];
 
 /// The Prometheus families this engine serves, renames included.
 pub const METRICS: EngineMetrics = EngineMetrics {
-    latency_histogram: &[],
     running: &["llamacpp:requests_processing"],
-    running_filter: None,
-    waiting_filter: None,
     waiting: &["llamacpp:requests_deferred"],
     // Removed upstream (llama.cpp #13660, with llamacpp:kv_cache_tokens); older builds
     // still have it. Saturation does not need it: requests_deferred is the queue.
     kv_cache_usage: &["llamacpp:kv_cache_usage_ratio"],
-    preemptions: &[],
     token_counters: &["llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total"],
-    prompt_histogram: &[],
     expected: &[&["llamacpp:requests_processing"], &["llamacpp:requests_deferred"]],
-    average_latency: None,
+    ..EngineMetrics::NONE
 };
 
 /// llama.cpp's descriptor: what detection, the probes and the checks need to know, in one value.
@@ -46,9 +41,7 @@ pub const ENGINE: Engine = Engine {
     metrics: METRICS,
     metric_prefixes: &["llamacpp:"],
     not_ready: "llama-server answers every route with 503 \"Loading model\" while loading",
-    over_admission_limit: None,
-    serves_as: &[],
-    wraps_other_engines: false,
+    traits: Traits::NONE,
     signature,
     facts,
 };

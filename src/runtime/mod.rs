@@ -82,6 +82,18 @@ pub struct Engine {
     pub metric_prefixes: &'static [&'static str],
     /// What its readiness endpoint answers while not ready, in words (for findings).
     pub not_ready: &'static str,
+    /// What only some engines do ([`Traits::NONE`] for the others).
+    pub traits: Traits,
+    /// What in the answers says "this is the engine", in words; empty when nothing does.
+    pub signature: fn(&Inputs) -> Vec<String>,
+    /// Reads its facts (before the generic resolution in [`facts`]).
+    pub facts: fn(&Inputs) -> EngineFacts,
+}
+
+/// What only some engines do, apart from the rest of [`Engine`] so that an engine with none
+/// says so in one line (`traits: Traits::NONE`).
+#[derive(Debug, Clone, Copy)]
+pub struct Traits {
     /// What it answers to requests past its admission limit, in words, when known (for findings).
     pub over_admission_limit: Option<&'static str>,
     /// Other engines it runs inside, so that a spec declaring one of them is served as declared
@@ -90,10 +102,15 @@ pub struct Engine {
     /// It wraps other engines and answers with their signatures too, so its signature beside
     /// another engine's is no conflict (NIM).
     pub wraps_other_engines: bool,
-    /// What in the answers says "this is the engine", in words; empty when nothing does.
-    pub signature: fn(&Inputs) -> Vec<String>,
-    /// Reads its facts (before the generic resolution in [`facts`]).
-    pub facts: fn(&Inputs) -> EngineFacts,
+}
+
+impl Traits {
+    /// None of them.
+    pub const NONE: Traits = Traits {
+        over_admission_limit: None,
+        serves_as: &[],
+        wraps_other_engines: false,
+    };
 }
 
 /// Every engine, in detection order: the first whose command line matches wins, and NIM comes
@@ -183,9 +200,9 @@ impl EngineId {
     }
 
     /// Whether a spec declaring `declared` is served as declared by this engine: the same
-    /// engine, or one it runs inside ([`Engine::serves_as`]).
+    /// engine, or one it runs inside ([`Traits::serves_as`]).
     pub fn serves(self, declared: EngineId) -> bool {
-        self == declared || self.engine().serves_as.contains(&declared)
+        self == declared || self.engine().traits.serves_as.contains(&declared)
     }
 }
 
@@ -210,6 +227,24 @@ pub struct EngineMetrics {
     pub expected: &'static [&'static [&'static str]],
     /// A latency exposed only as an average, read when the page has no latency histogram.
     pub average_latency: Option<AverageLatency>,
+}
+
+impl EngineMetrics {
+    /// No families at all: the base each engine's `METRICS` fills in (`..EngineMetrics::NONE`),
+    /// so an engine file lists only the families it has.
+    pub const NONE: EngineMetrics = EngineMetrics {
+        latency_histogram: &[],
+        running: &[],
+        running_filter: None,
+        waiting: &[],
+        waiting_filter: None,
+        kv_cache_usage: &[],
+        preemptions: &[],
+        token_counters: &[],
+        prompt_histogram: &[],
+        expected: &[],
+        average_latency: None,
+    };
 }
 
 /// A latency an engine exposes only as an average: a duration counter over a request counter,
@@ -724,13 +759,13 @@ fn signed_engines(inputs: &Inputs) -> Vec<(EngineId, Vec<String>)> {
 }
 
 /// Whether the signatures name engines that cannot both be serving. An engine that wraps
-/// others ([`Engine::wraps_other_engines`]: NIM runs vLLM or TensorRT-LLM inside) answers with
+/// others ([`Traits::wraps_other_engines`]: NIM runs vLLM or TensorRT-LLM inside) answers with
 /// their traits too, so it beside another is no conflict.
 fn conflicting(signed: &[(EngineId, Vec<String>)]) -> bool {
     let engines: Vec<EngineId> = signed
         .iter()
         .map(|(engine, _)| *engine)
-        .filter(|engine| !engine.engine().wraps_other_engines)
+        .filter(|engine| !engine.engine().traits.wraps_other_engines)
         .collect();
     engines.len() > 1
 }

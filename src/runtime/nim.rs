@@ -6,7 +6,7 @@
 //! `NIM_LOG_LEVEL`, `NIM_MODEL_PATH`); metrics are at `/v1/metrics`.
 
 use super::argv::Launch;
-use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, openai};
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, openai};
 
 pub const ENDPOINTS: &[&str] = &[
     "/v1/metadata",
@@ -36,9 +36,11 @@ pub const ENGINE: Engine = Engine {
     metrics: METRICS,
     metric_prefixes: &[],
     not_ready: "NIM answers /v1/health/ready with 503 until the model is loaded",
-    over_admission_limit: None,
-    serves_as: &[EngineId::Vllm],
-    wraps_other_engines: true,
+    traits: Traits {
+        serves_as: &[EngineId::Vllm],
+        wraps_other_engines: true,
+        ..Traits::NONE
+    },
     signature,
     facts,
 };

@@ -8,24 +8,12 @@
 use serde_json::Value as Json;
 
 use super::argv::Launch;
-use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64};
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64};
 
 pub const ENDPOINTS: &[&str] = &["/api/version", "/api/ps", "/api/tags"];
 
 /// The Prometheus families this engine serves, renames included.
-pub const METRICS: EngineMetrics = EngineMetrics {
-    latency_histogram: &[],
-    running: &[],
-    running_filter: None,
-    waiting_filter: None,
-    waiting: &[],
-    kv_cache_usage: &[],
-    preemptions: &[],
-    token_counters: &[],
-    prompt_histogram: &[],
-    expected: &[],
-    average_latency: None,
-};
+pub const METRICS: EngineMetrics = EngineMetrics { ..EngineMetrics::NONE };
 
 /// Ollama's descriptor: what detection, the probes and the checks need to know, in one value.
 pub const ENGINE: Engine = Engine {
@@ -43,9 +31,10 @@ pub const ENGINE: Engine = Engine {
     metrics: METRICS,
     metric_prefixes: &[],
     not_ready: "Ollama answers once its server is up; models load on first request",
-    over_admission_limit: Some("Ollama answers 503 past OLLAMA_MAX_QUEUE"),
-    serves_as: &[],
-    wraps_other_engines: false,
+    traits: Traits {
+        over_admission_limit: Some("Ollama answers 503 past OLLAMA_MAX_QUEUE"),
+        ..Traits::NONE
+    },
     signature,
     facts,
 };

@@ -10,7 +10,9 @@
 use serde_json::Value as Json;
 
 use super::argv::Launch;
-use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64, normalize_dtype, openai};
+use super::{
+    Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, normalize_dtype, openai,
+};
 
 pub const ENDPOINTS: &[&str] = &[
     "/server_info",
@@ -25,19 +27,15 @@ pub const ENDPOINTS: &[&str] = &[
 pub const METRICS: EngineMetrics = EngineMetrics {
     latency_histogram: &["sglang:e2e_request_latency_seconds"],
     running: &["sglang:num_running_reqs"],
-    running_filter: None,
-    waiting_filter: None,
     waiting: &["sglang:num_queue_reqs"],
     kv_cache_usage: &["sglang:token_usage"],
-    preemptions: &[],
     token_counters: &["sglang:prompt_tokens_total", "sglang:generation_tokens_total"],
-    prompt_histogram: &[],
     expected: &[
         &["sglang:num_running_reqs"],
         &["sglang:num_queue_reqs"],
         &["sglang:e2e_request_latency_seconds"],
     ],
-    average_latency: None,
+    ..EngineMetrics::NONE
 };
 
 /// The server-info document and the path that answered.
@@ -67,9 +65,7 @@ pub const ENGINE: Engine = Engine {
     metrics: METRICS,
     metric_prefixes: &["sglang:"],
     not_ready: "SGLang answers /health_generate with 503 while starting",
-    over_admission_limit: None,
-    serves_as: &[],
-    wraps_other_engines: false,
+    traits: Traits::NONE,
     signature,
     facts,
 };

@@ -11,7 +11,7 @@
 use serde_json::Value as Json;
 
 use super::argv::Launch;
-use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64, normalize_dtype};
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, normalize_dtype};
 
 pub const ENDPOINTS: &[&str] = &["/info", "/health", "/metrics", super::openai::MODELS];
 
@@ -19,11 +19,7 @@ pub const ENDPOINTS: &[&str] = &["/info", "/health", "/metrics", super::openai::
 pub const METRICS: EngineMetrics = EngineMetrics {
     latency_histogram: &["tgi_request_duration"],
     running: &["tgi_batch_current_size"],
-    running_filter: None,
-    waiting_filter: None,
     waiting: &["tgi_queue_size"],
-    kv_cache_usage: &[],
-    preemptions: &[],
     token_counters: &["tgi_request_input_length_sum", "tgi_request_generated_tokens_sum"],
     prompt_histogram: &["tgi_request_input_length"],
     expected: &[
@@ -32,7 +28,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
         &["tgi_queue_size"],
         &["tgi_request_count", "tgi_request_count_total"],
     ],
-    average_latency: None,
+    ..EngineMetrics::NONE
 };
 
 /// TGI's descriptor: what detection, the probes and the checks need to know, in one value.
@@ -51,9 +47,10 @@ pub const ENGINE: Engine = Engine {
     metrics: METRICS,
     metric_prefixes: &["tgi_"],
     not_ready: "TGI answers /health with 503 while its shards are not ready",
-    over_admission_limit: Some("TGI answers 429 past max_concurrent_requests"),
-    serves_as: &[],
-    wraps_other_engines: false,
+    traits: Traits {
+        over_admission_limit: Some("TGI answers 429 past max_concurrent_requests"),
+        ..Traits::NONE
+    },
     signature,
     facts,
 };

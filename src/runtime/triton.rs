@@ -9,20 +9,16 @@
 use serde_json::Value as Json;
 
 use super::argv::Launch;
-use super::{AverageLatency, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64};
+use super::{AverageLatency, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64};
 
 pub const ENDPOINTS: &[&str] = &["/v2", "/v2/health/ready", "/v2/health/live"];
 
 /// The Prometheus families this engine serves, renames included.
 pub const METRICS: EngineMetrics = EngineMetrics {
-    latency_histogram: &[],
     running: &["nv_trt_llm_request_metrics"],
     running_filter: Some(("request_type", "active")),
     waiting: &["nv_trt_llm_request_metrics"],
     waiting_filter: Some(("request_type", "waiting")),
-    kv_cache_usage: &[],
-    preemptions: &[],
-    token_counters: &[],
     prompt_histogram: &["nv_llm_input_token_len"],
     expected: &[&["nv_inference_request_success", "nv_inference_request_success_total"]],
     average_latency: Some(AverageLatency {
@@ -36,6 +32,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
         ms_per_unit: 0.001,
         histogram_option: "histogram_latencies",
     }),
+    ..EngineMetrics::NONE
 };
 
 /// The config path of one model.
@@ -59,9 +56,7 @@ pub const ENGINE: Engine = Engine {
     metrics: METRICS,
     metric_prefixes: &["nv_"],
     not_ready: "Triton answers /v2/health/ready with 400 (not 503) while not ready",
-    over_admission_limit: None,
-    serves_as: &[],
-    wraps_other_engines: false,
+    traits: Traits::NONE,
     signature,
     facts,
 };

@@ -9,7 +9,7 @@
 use serde_json::Value as Json;
 
 use super::argv::Launch;
-use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, as_text, as_u64, openai};
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, openai};
 
 pub const ENDPOINTS: &[&str] = &["/health", "/version", "/metrics", PROMETHEUS, openai::MODELS];
 
@@ -17,15 +17,11 @@ pub const ENDPOINTS: &[&str] = &["/health", "/version", "/metrics", PROMETHEUS, 
 pub const METRICS: EngineMetrics = EngineMetrics {
     latency_histogram: &["trtllm_e2e_request_latency_seconds"],
     running: &["trtllm_num_requests_running"],
-    running_filter: None,
-    waiting_filter: None,
     waiting: &["trtllm_num_requests_waiting"],
     kv_cache_usage: &["trtllm_kv_cache_utilization"],
-    preemptions: &[],
     token_counters: &["trtllm_prompt_tokens_total", "trtllm_generation_tokens_total"],
-    prompt_histogram: &[],
     expected: &[&["trtllm_e2e_request_latency_seconds"]],
-    average_latency: None,
+    ..EngineMetrics::NONE
 };
 
 /// Where trtllm-serve serves Prometheus text (its `/metrics` is JSON).
@@ -56,9 +52,7 @@ pub const ENGINE: Engine = Engine {
     metrics: METRICS,
     metric_prefixes: &["trtllm_"],
     not_ready: "trtllm-serve answers /health once its executor is up",
-    over_admission_limit: None,
-    serves_as: &[],
-    wraps_other_engines: false,
+    traits: Traits::NONE,
     signature,
     facts,
 };

@@ -10,7 +10,7 @@
 
 use super::argv::{Launch, number, toggle, value, values};
 use super::openai::{self, MODELS};
-use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, normalize_dtype};
+use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, normalize_dtype};
 
 /// What vLLM answers beyond `/v1/models`.
 pub const ENDPOINTS: &[&str] = &[MODELS, "/version", "/health", "/ping", "/load"];
@@ -20,8 +20,6 @@ pub const ENDPOINTS: &[&str] = &[MODELS, "/version", "/health", "/ping", "/load"
 pub const METRICS: EngineMetrics = EngineMetrics {
     latency_histogram: &["vllm:e2e_request_latency_seconds", "e2e_request_latency_seconds"],
     running: &["vllm:num_requests_running", "num_requests_running"],
-    running_filter: None,
-    waiting_filter: None,
     waiting: &["vllm:num_requests_waiting", "num_requests_waiting"],
     // Renamed in V1; the old name was removed in 0.12.
     kv_cache_usage: &[
@@ -59,7 +57,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
             "generation_tokens_total",
         ],
     ],
-    average_latency: None,
+    ..EngineMetrics::NONE
 };
 
 /// GPU memory from which vLLM's default batch is 1024 instead of 256.
@@ -81,9 +79,7 @@ pub const ENGINE: Engine = Engine {
     metrics: METRICS,
     metric_prefixes: &["vllm:"],
     not_ready: "vLLM refuses connections while loading and answers /health with 503 once its engine is dead",
-    over_admission_limit: None,
-    serves_as: &[],
-    wraps_other_engines: false,
+    traits: Traits::NONE,
     signature,
     facts,
 };

@@ -65,6 +65,16 @@ pub fn gpu_profile(name: &str) -> PathBuf {
 }
 
 /// A `modelspec` command line being built: a scrubbed environment, `NO_COLOR=1`, the
+/// A finished command's standard output, lossily as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A finished command's standard error, lossily as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 /// repository root as working folder, stdin closed, stdout and stderr captured.
 pub struct Cmd {
     cmd: Command,

@@ -9,6 +9,11 @@ pub fn first_section_finding<'a>(report: &'a Json, key: &str, value: &str) -> &'
     in_findings(&report["specs"][0]["findings"], key, value)
 }
 
+/// The first spec section's finding with this code.
+pub fn finding<'a>(report: &'a Json, code: &str) -> &'a Json {
+    first_section_finding(report, "code", code)
+}
+
 /// The finding in a findings array whose `key` is `value`; panics naming what is missing.
 pub fn in_findings<'a>(findings: &'a Json, key: &str, value: &str) -> &'a Json {
     findings

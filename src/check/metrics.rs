@@ -104,7 +104,7 @@ fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observatio
     {
         let place = exchange.url.clone();
         let answer = match (exchange.response(), exchange.failure()) {
-            (Some(r), _) => reply(r),
+            (Some(r), _) => crate::observe::scrape::answer(r),
             (None, Some(f)) => Answer::Failed {
                 reason: &f.reason,
                 timed_out: false,
@@ -162,19 +162,6 @@ fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observatio
     match answers.get(path) {
         Some(answer) => prometheus_page(place, answer),
         None => Err(crate::runtime::Unusable::NotAsked.at(&place, "page")),
-    }
-}
-
-/// A recorded response as the engines' readers see it, with the HTTP layer's word on its body.
-fn reply(r: &modelspec_probe_http::Response) -> Answer<'_> {
-    Answer::Reply {
-        status: r.status,
-        content_type: r.headers.get("content-type").map(String::as_str),
-        server: None,
-        body: &r.body,
-        truncated: r.truncated,
-        problem: crate::observe::endpoint::reply_problem(r),
-        latency_ms: None,
     }
 }
 
@@ -770,7 +757,7 @@ fn windowed<'a>(target: &'a crate::observe::endpoint::EndpointTarget) -> Option<
             Err(_) => Err(format!("the metrics page {} did not answer in full", window.path)),
         }
     };
-    let end_answer = window.end.response().map(reply);
+    let end_answer = window.end.response().map(crate::observe::scrape::answer);
     Some((|| {
         Ok(Windowed {
             start: page_of(target.get(&window.path))?,

@@ -15,7 +15,7 @@ use modelspec_probe_http::{ClientOptions, Exchange, FailureKind, HttpClient, Req
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::scrape::{METRICS_ACCEPT, METRICS_MAX_BYTES};
+use super::scrape::{METRICS_ACCEPT, METRICS_MAX_BYTES, reply_problem};
 use crate::runtime::{self, Answer, Answers};
 use modelspec_probe_host::HostSnapshot;
 pub use modelspec_probe_host::Reach;
@@ -397,20 +397,6 @@ impl Answers for EndpointTarget {
             },
         })
     }
-}
-
-/// Why a response's body is not the document it claims to be, in the HTTP layer's words.
-pub(crate) fn reply_problem(r: &modelspec_probe_http::Response) -> Option<&str> {
-    if let Some(cut) = &r.body_cut {
-        return Some(&cut.reason);
-    }
-    if let Some(redirect) = &r.redirect_not_followed {
-        return Some(&redirect.why.reason);
-    }
-    // Replaced bytes would read as valid text: a JSON document with a U+FFFD where the server
-    // sent garbage would pass as the server's answer.
-    r.binary
-        .then_some("the body is not valid UTF-8, so it is neither JSON nor Prometheus text; the server sent bytes of another encoding or binary data")
 }
 
 /// What the HTTP/2 preface check saw.

@@ -15,7 +15,7 @@ use modelspec_probe_http::{Exchange, HttpClient, Request};
 use modelspec_probe_metrics::{Format, Limits, MetricType, Sample, parse};
 use serde::{Deserialize, Serialize};
 
-use super::scrape::{METRICS_ACCEPT, METRICS_MAX_BYTES};
+use super::scrape::{METRICS_ACCEPT, METRICS_MAX_BYTES, answer};
 
 /// How long to measure, and how often to sample gauges.
 #[derive(Debug, Clone)]
@@ -118,10 +118,12 @@ pub fn measure(
         }
         std::thread::sleep(plan.interval);
         let exchange = scrape();
-        if let Some(r) = exchange.response().filter(|r| (200..300).contains(&r.status)) {
+        // A sample is a whole page (runtime::document): a page cut short would read as the
+        // gauges it happened to hold.
+        if let Some(Ok(page)) = exchange.response().map(|r| crate::runtime::document(Some(answer(r)))) {
             samples.push(GaugeSample {
                 at_ms: millis(started.elapsed()),
-                gauges: gauges(&r.body, r.headers.get("content-type").map(String::as_str)),
+                gauges: gauges(page.body, page.content_type),
             });
         }
         if let Some(Progress(tell)) = &plan.progress {

@@ -73,15 +73,8 @@ pub(crate) fn signature(inputs: &Inputs) -> Vec<String> {
 /// `tgi_request_generated_tokens` is max_total_tokens (and of `tgi_request_input_length`,
 /// max_input_tokens). A source when neither `/info` nor the launcher's settings can be read.
 fn top_bucket(inputs: &Inputs, family: &str) -> Option<Fact<u64>> {
-    let Some(super::Answer::Reply {
-        status: 200..=299,
-        body,
-        content_type,
-        ..
-    }) = inputs.answers.get("/metrics")
-    else {
-        return None;
-    };
+    // Only a whole page (a cut one would hide the top buckets).
+    let super::Document { body, content_type } = super::document(inputs.answers.get("/metrics")).ok()?;
     let format = modelspec_probe_metrics::Format::detect(content_type, body.as_bytes());
     let exposition = modelspec_probe_metrics::parse(body, format, &modelspec_probe_metrics::Limits::default());
     let top = exposition
@@ -163,4 +156,42 @@ pub(crate) fn facts(inputs: &Inputs) -> EngineFacts {
             })
         });
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{Answer, Answers};
+
+    /// `/metrics` as one reply, whole or cut short.
+    struct Metrics {
+        truncated: bool,
+    }
+
+    impl Answers for Metrics {
+        fn get(&self, path: &str) -> Option<Answer<'_>> {
+            (path == "/metrics").then_some(Answer::Reply {
+                status: 200,
+                content_type: Some("text/plain; version=0.0.4"),
+                server: None,
+                body: "# TYPE tgi_request_generated_tokens histogram\n\
+                       tgi_request_generated_tokens_bucket{le=\"256\"} 3\n\
+                       tgi_request_generated_tokens_bucket{le=\"1024\"} 5\n\
+                       tgi_request_generated_tokens_bucket{le=\"+Inf\"} 5\n",
+                truncated: self.truncated,
+                problem: None,
+                latency_ms: None,
+            })
+        }
+    }
+
+    #[test]
+    fn the_top_bucket_is_read_from_a_whole_page_only() {
+        let whole = Metrics { truncated: false };
+        let fact = top_bucket(&Inputs::from_answers(&whole), "tgi_request_generated_tokens");
+        assert_eq!(fact.map(|f| f.value), Some(1024));
+        // A page cut short holds only its first buckets: its top is not the engine's limit.
+        let cut = Metrics { truncated: true };
+        assert!(top_bucket(&Inputs::from_answers(&cut), "tgi_request_generated_tokens").is_none());
+    }
 }

@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 
 use modelspec_probe_gpu::NvmlState;
 
-use super::target::{self, Resolution};
+use super::target::Resolution;
 use crate::observe::endpoint::{EndpointSnapshot, EndpointTarget, Http2Check};
 use crate::observe::{Observation, ProbeOutcome};
 use crate::runtime::{self, Answers, Detection, EngineFacts, EngineId, Fact, Inputs};
@@ -147,7 +147,7 @@ pub(crate) fn view<'a>(
     observation: &'a Observation,
     resolution: &Resolution<'a>,
 ) -> Result<EngineView<'a>, Unseen> {
-    let Some(port) = target::serving_port(spec) else {
+    let Some(port) = spec.serving_port() else {
         return Err(Unseen {
             status: super::Status::Skip,
             reason: "the spec declares no operations.serving.port: no endpoint to ask".into(),
@@ -176,7 +176,7 @@ pub(crate) fn view<'a>(
 /// Whether a candidate's engine serves the spec's model: `None` when it cannot be told (no
 /// answer, no model named).
 pub(crate) fn serves_model(spec: &ModelSpec, observation: &Observation, candidate: &Candidate) -> Option<bool> {
-    let port = target::serving_port(spec)?;
+    let port = spec.serving_port()?;
     let snapshot = endpoint_snapshot(observation).ok()?;
     let endpoint = snapshot
         .targets
@@ -381,13 +381,12 @@ spec:
         assert!(f.iter().all(|x| x.status == Status::Unknown), "{f:#?}");
     }
 
+    /// TGI 3's `/info`: 128 concurrent requests, 8192 tokens in all, 4096 of input.
+    const TGI_INFO: &str = r#"{"model_id":"meta-llama/Llama-3.1-8B-Instruct","max_total_tokens":8192,"max_input_tokens":4096,"max_concurrent_requests":128,"version":"3.0.1","router":"text-generation-router"}"#;
+
     #[test]
     fn tgi_limits_and_concurrency() {
-        let answers = StaticAnswers::default().json(
-            "/info",
-            200,
-            r#"{"model_id":"meta-llama/Llama-3.1-8B-Instruct","max_total_tokens":8192,"max_input_tokens":4096,"max_concurrent_requests":128,"version":"3.0.1","router":"text-generation-router"}"#,
-        );
+        let answers = StaticAnswers::default().json("/info", 200, TGI_INFO);
         let env = BTreeMap::from([("MAX_BATCH_SIZE".to_string(), "8".to_string())]);
         let none: Vec<String> = Vec::new();
         let view = Ok(test_view(&answers, &none, &env));
@@ -405,11 +404,7 @@ spec:
     /// declared leaves the cap unenforced (fail); equal passes.
     #[test]
     fn max_concurrency_holds_both_ways() {
-        let answers = StaticAnswers::default().json(
-            "/info",
-            200,
-            r#"{"model_id":"meta-llama/Llama-3.1-8B-Instruct","max_total_tokens":8192,"max_input_tokens":4096,"max_concurrent_requests":128,"version":"3.0.1","router":"text-generation-router"}"#,
-        );
+        let answers = StaticAnswers::default().json("/info", 200, TGI_INFO);
         let env = BTreeMap::new();
         let none: Vec<String> = Vec::new();
         let view = Ok(test_view(&answers, &none, &env));

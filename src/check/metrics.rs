@@ -122,7 +122,7 @@ fn page<'a>(spec: &ModelSpec, view: &EngineView<'a>, observation: &'a Observatio
             place,
         });
     }
-    let serving_port = super::target::serving_port(spec);
+    let serving_port = spec.serving_port();
     let declared_port = metrics_decl(spec)
         .and_then(|m| m.port)
         .and_then(|p| u16::try_from(p).ok());

@@ -26,16 +26,6 @@ use crate::spec::ModelSpec;
 
 pub use crate::spec::selector::{Selector, WORKLOAD_ANNOTATION};
 
-/// The declared serving port, when it is a valid TCP port ([`ModelSpec::serving_port`]).
-pub fn serving_port(spec: &ModelSpec) -> Option<u16> {
-    spec.serving_port()
-}
-
-/// The model's local path, from a `file://` or absolute `modelUri` ([`ModelSpec::local_model_path`]).
-pub fn local_model_path(spec: &ModelSpec) -> Option<String> {
-    spec.local_model_path()
-}
-
 /// The host snapshot, or why there is none.
 pub(crate) fn host(observation: &Observation) -> Result<&HostSnapshot, String> {
     match &observation.host {
@@ -47,7 +37,7 @@ pub(crate) fn host(observation: &Observation) -> Result<&HostSnapshot, String> {
 
 /// The storage entry for this spec: its local model path when measured, else the only one.
 pub(crate) fn storage<'a>(spec: &ModelSpec, snapshot: &'a HostSnapshot) -> Option<&'a StorageObservation> {
-    if let Some(path) = local_model_path(spec)
+    if let Some(path) = spec.local_model_path()
         && let Some(found) = snapshot.storage.iter().find(|s| s.path == path)
     {
         return Some(found);
@@ -288,20 +278,20 @@ pub(crate) fn resolve_all<'a>(
 /// The server entry asked about for this spec: its serving port's (or, without a port, the
 /// `--pid` one).
 fn server_of<'a>(spec: &ModelSpec, node: &'a HostSnapshot) -> Option<&'a ServerObservation> {
-    let port = serving_port(spec);
+    let port = spec.serving_port();
     node.servers.iter().find(|s| s.port == port)
 }
 
 /// A spec with nothing to look a workload up by: no port, no pid.
 fn nothing_to_look_for(spec: &ModelSpec) -> Option<Resolution<'static>> {
-    (serving_port(spec).is_none()).then(|| Resolution::Unresolved {
+    (spec.serving_port().is_none()).then(|| Resolution::Unresolved {
         status: Status::Skip,
         reason: "the spec declares no serving port, and no --pid was given: there is no workload to look for".into(),
     })
 }
 
 fn no_server(spec: &ModelSpec) -> String {
-    match serving_port(spec) {
+    match spec.serving_port() {
         Some(port) => format!("this observation has no serving process looked up on port {port}"),
         None => "the spec declares no serving port, and no --pid was given".into(),
     }

@@ -20,9 +20,9 @@ use crate::observe::{Observation, collect};
 use crate::report::derive::{
     HostIdentity, Judged, Provenance, WaiverReport, day_of, derive, observation_sha256, redacted_command_line,
 };
-use crate::report::sarif::Regions;
 use crate::report::{self, FailOn, Report, SpecInfo};
 use crate::spec::discover::discover;
+use crate::spec::regions::Regions;
 use crate::spec::validate::{Input, Options, located_documents, syntax_for, validate_inputs};
 use crate::spec::{Limits, ModelSpec, Syntax};
 use crate::waivers::{WaiverFile, WaiverState};

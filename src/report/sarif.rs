@@ -19,8 +19,7 @@ use serde_json::{Value as Json, json};
 
 use super::Report;
 use crate::check::{CHECKS, Finding, Status};
-/// Where the values of a spec document start; built by the spec loader.
-pub use crate::spec::regions::{Region, Regions};
+use crate::spec::regions::{Region, Regions};
 
 /// Writes the report as one SARIF log. `regions[i]` locates the pointers of `report.specs[i]`;
 /// a missing entry leaves that section's results without a region.

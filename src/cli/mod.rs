@@ -12,6 +12,7 @@ mod connect;
 mod diff;
 mod error;
 mod facts;
+mod fleet;
 mod interrupt;
 mod metrics;
 mod output;
@@ -99,6 +100,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Drift between two reports: new failures, resolved findings, values that moved.
     Diff(DiffArgs),
+    /// Merge many nodes' reports into one fleet audit report (each verified first).
+    Fleet(FleetArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -129,6 +132,50 @@ struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = diff::DiffFormat::Human)]
     format: diff::DiffFormat,
+}
+
+#[derive(Debug, clap::Args)]
+struct FleetArgs {
+    /// Node reports (`scan --format json`), or folders of them (`nodes/<node>.json`).
+    #[arg(value_name = "REPORT.json|DIR", required = true)]
+    inputs: Vec<PathBuf>,
+    /// A spec file to verify the reports with (repeatable; matched by content, then path;
+    /// else each report's recorded path).
+    #[arg(long = "spec", value_name = "FILE")]
+    specs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = fleet::FleetFormat::Table)]
+    format: fleet::FleetFormat,
+    /// Also write the fleet report, atomically: FORMAT=PATH (repeatable, e.g. -o html=fleet.html
+    /// -o json=fleet.json); a bare PATH takes --format's instead of standard output.
+    #[arg(short, long = "output", value_name = "[FORMAT=]PATH")]
+    output: Vec<scan::OutputTarget<fleet::FleetFormat>>,
+    /// A node whose latest scan is older than this is stale (e.g. 1h, 30m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    stale_after: Option<std::time::Duration>,
+    /// Judge the fleet as of this instant (RFC 3339 UTC; else now): a reproducible report.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    /// The lowest status on a node that makes the fleet fail (exit 1).
+    #[arg(long, value_enum, default_value_t = FleetFailOn::Fail)]
+    fail_on: FleetFailOn,
+    /// Reports read at once (default: one per CPU).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    jobs: usize,
+    /// When to use colors in the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+/// `fleet --fail-on` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FleetFailOn {
+    /// Only drift fails.
+    Fail,
+    /// Drift or warnings fail.
+    Warn,
+    /// Drift, warnings or anything not observed fail.
+    Unknown,
 }
 
 #[derive(Debug, clap::Args)]
@@ -532,6 +579,21 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             old: args.old,
             new: args.new,
             format: args.format,
+        }),
+        Command::Fleet(args) => fleet::run(&fleet::Request {
+            inputs: args.inputs,
+            specs: args.specs,
+            format: args.format,
+            outputs: args.output,
+            stale_after: args.stale_after,
+            now: args.now,
+            fail_on: match args.fail_on {
+                FleetFailOn::Fail => crate::report::FailOn::Fail,
+                FleetFailOn::Warn => crate::report::FailOn::Warn,
+                FleetFailOn::Unknown => crate::report::FailOn::Unknown,
+            },
+            jobs: args.jobs,
+            color: style::Style::new(args.color).enabled(),
         }),
         Command::Verify(args) => verify::run(&verify::Request {
             report: args.report,

@@ -116,6 +116,10 @@ pub(super) struct ScanArgs {
     /// The filesystem to measure for ephemeralStorageGb (else a local modelUri, if any).
     #[arg(long, value_name = "PATH")]
     storage_path: Option<PathBuf>,
+    /// The node's name as the fleet knows it, recorded in the report (else the hostname; in a
+    /// pod, pass Kubernetes' spec.nodeName: the pod's hostname is the pod's name).
+    #[arg(long, value_name = "NAME", value_parser = parse_node_name)]
+    node: Option<String>,
     #[command(flatten)]
     connect: ConnectArgs,
     /// Also read latency, request rate and peak batch from this Prometheus server (PromQL).
@@ -139,6 +143,24 @@ pub(super) struct ScanArgs {
     /// How often gauges (running requests) are sampled during the window.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, requires = "window")]
     sample_interval: Duration,
+}
+
+/// A node name: what a Kubernetes node or a host may be called (letters, digits, `.`, `-`,
+/// `_`, up to 253 characters), so that it can be a file name (`nodes/<node>.json`) and a label.
+fn parse_node_name(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && !text.starts_with('.')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not a node name: use letters, digits, '.', '-' and '_' (up to 253, not starting with '.')"
+        ))
+    }
 }
 
 /// `--fail-on` values.
@@ -196,6 +218,8 @@ pub struct Request {
     pub require_deployed: bool,
     /// The filesystem to measure for `ephemeralStorageGb`.
     pub storage_path: Option<PathBuf>,
+    /// The node's name for the report, when not its hostname.
+    pub node: Option<String>,
     /// How to reach the serving endpoints.
     pub connect: ConnectArgs,
     /// A Prometheus server to query.
@@ -235,6 +259,7 @@ impl Request {
             workload,
             require_deployed,
             storage_path,
+            node,
             connect,
             prometheus,
             range,
@@ -279,6 +304,7 @@ impl Request {
             workload: workload.filter(|w| !matches!(w, Selector::Pid { .. })),
             require_deployed,
             storage_path,
+            node,
             connect,
             metrics_url,
             gpu_hourly_usd,
@@ -306,23 +332,22 @@ impl Request {
     }
 }
 
-/// One `-o [FORMAT=]PATH`.
+/// One `-o [FORMAT=]PATH`, for the command whose formats are `F` (scan's, fleet's).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputTarget {
+pub struct OutputTarget<F = ReportFormat> {
     /// The format; `None` means `--format`'s, written here instead of standard output.
-    pub format: Option<ReportFormat>,
+    pub format: Option<F>,
     /// Where.
     pub path: PathBuf,
 }
 
-impl std::str::FromStr for OutputTarget {
+impl<F: clap::ValueEnum> std::str::FromStr for OutputTarget<F> {
     type Err = String;
 
     /// `json=/var/lib/modelspec/last.json`, or a bare path. A `NAME=` prefix that names no
     /// format is an error rather than part of a file name: `-o jsno=x` is a typo far more
     /// often than a file called `jsno=x`.
     fn from_str(s: &str) -> Result<Self, String> {
-        use clap::ValueEnum;
         let Some((name, path)) = s.split_once('=') else {
             return match s.is_empty() {
                 true => Err("empty path; use -o FORMAT=PATH or -o PATH".into()),
@@ -333,12 +358,12 @@ impl std::str::FromStr for OutputTarget {
             };
         };
         let names = || {
-            ReportFormat::value_variants()
+            F::value_variants()
                 .iter()
                 .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
                 .collect::<Vec<_>>()
         };
-        let format = ReportFormat::from_str(name, true)
+        let format = F::from_str(name, true)
             .map_err(|_| format!("{name:?} is not a report format; use one of {}", names().join(", ")))?;
         if path.is_empty() {
             return Err(format!("-o {name}= needs a path after the ="));
@@ -514,7 +539,7 @@ fn report(
     // Counted before the observation may be left out of the report (`--no-facts`).
     let unanswered = observation.unanswered();
     let mut report = Report::new(
-        observation.meta.hostname.clone(),
+        observation.meta.node_name().to_string(),
         started_at,
         finished_at,
         derived.sections,
@@ -644,7 +669,11 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
     req.one_workload_for(specs.len())?;
     let waivers = load_waivers(req)?;
     let clock = Instant::now();
-    let observation = observe(req, &specs)?;
+    let mut observation = observe(req, &specs)?;
+    if let Some(node) = &req.node {
+        // In the observation, so that its hash covers the name the report gives the node.
+        observation.meta.node = Some(node.clone());
+    }
     let report = report(req, &specs, observation, waivers, started_at, clock)?;
     warn_about_waivers(req, &report);
     write_reports(req, &report, &specs)?;

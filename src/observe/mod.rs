@@ -79,6 +79,10 @@ fn not_recorded<T>() -> ProbeOutcome<T> {
 pub struct Meta {
     /// The node's hostname.
     pub hostname: String,
+    /// The node's name as the fleet knows it (`scan --node`: Kubernetes' `spec.nodeName`),
+    /// when it is not the hostname: a pod's hostname is the pod's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// `/etc/machine-id`, when readable.
     pub machine_id: Option<String>,
     /// `modelspec` version that collected it.
@@ -87,6 +91,13 @@ pub struct Meta {
     pub collected_at: String,
     /// How long collection took, in milliseconds.
     pub duration_ms: u64,
+}
+
+impl Meta {
+    /// The node observed: its name as given (`--node`), else its hostname.
+    pub fn node_name(&self) -> &str {
+        self.node.as_deref().unwrap_or(&self.hostname)
+    }
 }
 
 /// How a probe's answer was obtained.
@@ -254,6 +265,7 @@ pub fn collect(plan: &Plan) -> Observation {
         schema: SCHEMA.into(),
         meta: Meta {
             hostname: hostname(),
+            node: None,
             machine_id: machine_id(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
             collected_at,

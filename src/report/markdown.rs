@@ -232,13 +232,13 @@ fn message(f: &Finding) -> String {
 
 /// Text inside a table cell: as [`inline`], and line breaks become `<br>` since a cell is one
 /// line.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     inline(text).replace("\r\n", "<br>").replace(['\n', '\r'], "<br>")
 }
 
 /// Text that must read literally in Markdown: HTML special characters as entities, Markdown's
 /// emphasis, link, code and table punctuation backslash-escaped.
-fn inline(text: &str) -> String {
+pub(crate) fn inline(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

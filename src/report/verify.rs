@@ -7,11 +7,10 @@
 //! observation changed after the fact, a spec changed since. Nothing here reads a clock, so a
 //! report verifies the same way on any day.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::check::{Finding, Inputs};
-use crate::observe::Observation;
 use crate::spec::validate::{syntax_for, typed_documents};
 use crate::spec::{Limits, ModelSpec};
 use crate::waivers::Waiver;
@@ -53,6 +52,104 @@ impl Verification {
     }
 }
 
+/// A spec file as it is now: where it was read, the hash of its bytes, and its valid ModelSpec
+/// documents by index (1-based). Read once and shared: `fleet` verifies thousands of reports
+/// against a handful of spec files.
+#[derive(Debug)]
+pub struct SpecFile {
+    /// Where the bytes came from (shown in messages).
+    pub path: String,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// The valid documents, with their index in the file.
+    pub documents: Vec<(usize, ModelSpec)>,
+}
+
+impl SpecFile {
+    /// Hashes and parses a spec file's bytes.
+    pub fn read(source: SpecSource) -> SpecFile {
+        let text = String::from_utf8_lossy(&source.bytes);
+        let text = text.trim_start_matches('\u{feff}');
+        let syntax = syntax_for(std::path::Path::new(&source.path));
+        SpecFile {
+            sha256: sha256_hex(&source.bytes),
+            documents: typed_documents(text, syntax, &Limits::default()),
+            path: source.path,
+        }
+    }
+}
+
+/// A report read for verifying: the JSON as written (the observation's hash is computed from
+/// it) and the typed report.
+pub struct Loaded {
+    /// The report's JSON.
+    pub raw: Json,
+    /// The report.
+    pub report: Report,
+}
+
+/// Reads a report's text. The error says why it is not a report this version can verify: not
+/// JSON, not a report, or another schema (`newer` when it names a later version).
+pub fn load(text: &[u8], origin: &str) -> Result<Loaded, LoadError> {
+    let raw: Json = serde_json::from_slice(text).map_err(|e| LoadError {
+        kind: LoadErrorKind::Unreadable,
+        message: format!(
+            "{origin}:{}:{}: not JSON: {e}; verify reads `scan --format json` reports",
+            e.line(),
+            e.column()
+        ),
+    })?;
+    let schema = raw.get("schema").and_then(Json::as_str).unwrap_or_default();
+    if schema != SCHEMA {
+        let newer = schema_version(schema).is_some_and(|v| schema_version(SCHEMA).is_some_and(|ours| v > ours));
+        return Err(LoadError {
+            kind: if newer {
+                LoadErrorKind::NewerSchema
+            } else {
+                LoadErrorKind::Unreadable
+            },
+            message: if newer {
+                format!(
+                    "{origin}: report schema {schema:?} is newer than {SCHEMA:?}; read it with the modelspec version that wrote it, or a later one"
+                )
+            } else {
+                format!(
+                    "{origin}: report schema {schema:?} is not {SCHEMA:?}; verify it with the modelspec version that wrote it"
+                )
+            },
+        });
+    }
+    // Deserialized from the value in place: no second copy of a large report.
+    let report = Report::deserialize(&raw).map_err(|e| LoadError {
+        kind: LoadErrorKind::Unreadable,
+        message: format!("{origin}: not a modelspec report: {e}; verify reads `scan --format json` reports"),
+    })?;
+    Ok(Loaded { raw, report })
+}
+
+/// `modelspec.report/v1` -> 1.
+fn schema_version(schema: &str) -> Option<u32> {
+    schema.strip_prefix("modelspec.report/v")?.parse().ok()
+}
+
+/// Why a report could not be read for verifying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// What kind of failure.
+    pub kind: LoadErrorKind,
+    /// What, where, and what to do.
+    pub message: String,
+}
+
+/// The kinds of [`LoadError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadErrorKind {
+    /// Not JSON, not a report, or another kind of document.
+    Unreadable,
+    /// A report from a later schema than this version reads.
+    NewerSchema,
+}
+
 /// Verifies the report in `text`. `spec_for` supplies each section's spec file as it is now.
 /// The error says why the report cannot be verified at all (not a report, no observation).
 pub fn verify(
@@ -60,32 +157,31 @@ pub fn verify(
     origin: &str,
     spec_for: &mut dyn FnMut(&SpecInfo) -> Result<SpecSource, String>,
 ) -> Result<Verification, String> {
-    let raw: Json = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "{origin}:{}:{}: not JSON: {e}; verify reads `scan --format json` reports",
-            e.line(),
-            e.column()
-        )
-    })?;
-    let report: Report = serde_json::from_value(raw.clone())
-        .map_err(|e| format!("{origin}: not a modelspec report: {e}; verify reads `scan --format json` reports"))?;
-    if report.schema != SCHEMA {
-        return Err(format!(
-            "{origin}: report schema {:?} is not {SCHEMA:?}; verify it with the modelspec version that wrote it",
-            report.schema
-        ));
-    }
+    let loaded = load(text.as_bytes(), origin).map_err(|e| e.message)?;
+    let mut read = |info: &SpecInfo| spec_for(info).map(|source| std::sync::Arc::new(SpecFile::read(source)));
+    verify_loaded(&loaded, origin, &mut read)
+}
+
+/// Verifies a loaded report; `spec_for` supplies each section's spec file, read and parsed
+/// (a caller verifying many reports reads each file once).
+pub fn verify_loaded(
+    loaded: &Loaded,
+    origin: &str,
+    spec_for: &mut dyn FnMut(&SpecInfo) -> Result<std::sync::Arc<SpecFile>, String>,
+) -> Result<Verification, String> {
+    let (raw, report) = (&loaded.raw, &loaded.report);
     let provenance = report.provenance.as_ref().ok_or_else(|| {
         format!("{origin}: the report records no provenance (hashes, inputs); it was written by an older modelspec")
     })?;
-    let observed_json = raw.get("observation").filter(|o| !o.is_null()).ok_or_else(|| {
-        format!(
+    let (Some(observed_json), Some(observation)) = (
+        raw.get("observation").filter(|o| !o.is_null()),
+        report.observation.as_ref(),
+    ) else {
+        return Err(format!(
             "{origin}: the report leaves the observation out (`--no-facts`), so its findings cannot be derived again; \
              scan without --no-facts to file verifiable reports"
-        )
-    })?;
-    let observation: Observation = serde_json::from_value(observed_json.clone())
-        .map_err(|e| format!("{origin}: the embedded observation does not load: {e}"))?;
+        ));
+    };
 
     let mut v = Verification {
         matched: Vec::new(),
@@ -103,14 +199,24 @@ pub fn verify(
             ),
         });
     }
+    let node = observation.meta.node_name();
+    if report.target_host != node {
+        v.differences.push(Difference {
+            subject: "target_host".into(),
+            detail: format!(
+                "the report names the node {:?}, but its observation was made on {node:?}",
+                report.target_host
+            ),
+        });
+    }
 
     // Each section's spec, as it is now.
-    let mut specs: Vec<(SpecInfo, ModelSpec)> = Vec::new();
+    let mut files: Vec<std::sync::Arc<SpecFile>> = Vec::new();
     for (i, section) in report.specs.iter().enumerate() {
         let info = &section.spec;
         let subject = format!("specs[{i}] ({})", info.name);
-        let source = match spec_for(info) {
-            Ok(s) => s,
+        let file = match spec_for(info) {
+            Ok(f) => f,
             Err(e) => {
                 v.differences.push(Difference {
                     subject,
@@ -119,38 +225,42 @@ pub fn verify(
                 continue;
             }
         };
-        let hash = sha256_hex(&source.bytes);
-        if hash == info.sha256 {
-            v.matched.push(format!("{subject}: {} sha256 {hash}", source.path));
+        if file.sha256 == info.sha256 {
+            v.matched
+                .push(format!("{subject}: {} sha256 {}", file.path, file.sha256));
         } else {
             v.differences.push(Difference {
                 subject: subject.clone(),
                 detail: format!(
-                    "{} hashes to {hash}, but the report recorded {}: the spec changed since the scan",
-                    source.path, info.sha256
+                    "{} hashes to {}, but the report recorded {}: the spec changed since the scan",
+                    file.path, file.sha256, info.sha256
                 ),
             });
         }
-        let text = String::from_utf8_lossy(&source.bytes);
-        let text = text.trim_start_matches('\u{feff}');
-        let syntax = syntax_for(std::path::Path::new(&source.path));
-        match typed_documents(text, syntax, &Limits::default())
-            .into_iter()
-            .find(|(document, _)| *document == info.document)
-        {
-            Some((_, spec)) => specs.push((info.clone(), spec)),
-            None => v.differences.push(Difference {
+        if file.documents.iter().any(|(document, _)| *document == info.document) {
+            files.push(file);
+        } else {
+            v.differences.push(Difference {
                 subject,
                 detail: format!(
                     "{} has no valid ModelSpec as document {}; the findings cannot be derived again",
-                    source.path, info.document
+                    file.path, info.document
                 ),
-            }),
+            });
         }
     }
-    if specs.len() != report.specs.len() {
+    if files.len() != report.specs.len() {
         return Ok(v);
     }
+    let specs: Vec<(&SpecInfo, &ModelSpec)> = report
+        .specs
+        .iter()
+        .zip(&files)
+        .filter_map(|(section, file)| {
+            let spec = file.documents.iter().find(|(d, _)| *d == section.spec.document)?;
+            Some((&section.spec, &spec.1))
+        })
+        .collect();
 
     let waivers: Vec<Waiver> = report
         .waivers
@@ -160,12 +270,12 @@ pub fn verify(
     let judged: Vec<Judged<'_>> = specs
         .iter()
         .map(|(info, spec)| Judged {
-            info: info.clone(),
+            info: (*info).clone(),
             spec,
         })
         .collect();
     let inputs: Inputs = provenance.inputs.clone();
-    let derived = derive(&judged, &observation, &inputs, &waivers, day_of(&report.started_at));
+    let derived = derive(&judged, observation, &inputs, &waivers, day_of(&report.started_at));
 
     for (i, (section, again)) in report.specs.iter().zip(&derived.sections).enumerate() {
         let before = v.differences.len();

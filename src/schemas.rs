@@ -11,6 +11,8 @@ pub const REPORT: &str = include_str!("../schema/report.v1.json");
 pub const OBSERVATION: &str = include_str!("../schema/observation.v1.json");
 /// `scan --waivers` files.
 pub const WAIVERS: &str = include_str!("../schema/waivers.v1.json");
+/// `modelspec fleet --format json` reports.
+pub const FLEET: &str = include_str!("../schema/fleet.v1.json");
 
 #[cfg(test)]
 mod tests {
@@ -25,6 +27,7 @@ mod tests {
             ("report", REPORT),
             ("observation", OBSERVATION),
             ("waivers", WAIVERS),
+            ("fleet", FLEET),
         ] {
             if let Err(e) = Schema::compile(text) {
                 panic!("{name}: {e}");

@@ -16,6 +16,7 @@ mod compat;
 mod deploy;
 mod engines;
 mod fixtures;
+mod fleet;
 mod html;
 mod scan;
 mod scan_endpoint;

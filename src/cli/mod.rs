@@ -318,6 +318,8 @@ enum SchemaName {
     Observation,
     /// `scan --waivers` files.
     Waivers,
+    /// The shape of `fleet --format json` reports.
+    Fleet,
 }
 
 /// Output format of `validate`.
@@ -571,6 +573,7 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
                     SchemaName::Report => crate::schemas::REPORT,
                     SchemaName::Observation => crate::schemas::OBSERVATION,
                     SchemaName::Waivers => crate::schemas::WAIVERS,
+                    SchemaName::Fleet => crate::schemas::FLEET,
                 }
             );
             Ok(exit::OK)

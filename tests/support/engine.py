@@ -107,6 +107,9 @@ def handler(args):
 
 def main(argv):
     args = parse(argv)
+    # A prober asks some thirty paths at once; the default backlog of 5 drops the rest's SYNs,
+    # and each retry costs a second. uvicorn's backlog is 2048.
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer((args.host, args.port), handler(args))
     server.daemon_threads = True
     print(f"INFO: vLLM API server version {VERSION} serving {args.model} on {args.host}:{args.port}", flush=True)

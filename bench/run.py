@@ -13,6 +13,8 @@ What it measures (each a whole process, as users run it):
     the prometheus-parse crate (on a colon-free copy: it drops names with `:`);
   * scan: a node with 8 GPUs (fake NVML, the H100 SXM x8 profile) and 4 specs, live against the
     replay of the same node's saved observation;
+  * fleet: 2,000 node reports of those 4 specs (replayed scans under 2,000 node names), every
+    one verified, against Python reading the same files as JSON and `verify` run per report;
   * peak RSS of each (from /usr/bin/time, so the Python parent's size does not leak in), and the
     release binary's size.
 A figure more than 10% worse than the last recorded one is flagged in the table (wall-clock
@@ -40,6 +42,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import fixture_server  # noqa: E402  (serves recorded vLLM answers on loopback)
+import fleet_bench  # noqa: E402  (a fleet of node reports)
 import metrics_bench  # noqa: E402  (the /metrics generator and the parse_file runner)
 import validate_bench  # noqa: E402  (the spec corpus generator)
 
@@ -141,6 +144,10 @@ def bench_metrics(tmp, mb, runs):
     }
 
 
+# What bench_scan leaves for bench_fleet: its four specs and the node's saved observation.
+SCANNED = {}
+
+
 def bench_scan(tmp, runs):
     env = dict(os.environ, FAKE_NVML_PROFILE=os.path.join(ROOT, "fixtures", "gpus", "h100-sxm-x8.json"),
                NO_COLOR="1")
@@ -168,12 +175,49 @@ def bench_scan(tmp, runs):
     finally:
         for s in servers:
             s.shutdown()
+    SCANNED.update(specs=specs, facts=obs, env=env)
     return {
         "scan_live_ms": live_s * 1000,
         "scan_replay_ms": replay_s * 1000,
         "scan_ratio": live_s / replay_s,
         "scan_live_rss_kib": live_rss,
         "scan_replay_rss_kib": peak_rss_kib(replay, env),
+    }
+
+
+def bench_fleet(tmp, nodes, runs):
+    """`fleet` over NODES reports of 4 specs each (every report verified), against reading the
+    same files as JSON in Python, and against `modelspec verify` run on each report in turn
+    (what a reviewer could do before `fleet`)."""
+    specs, facts, env = SCANNED["specs"], SCANNED["facts"], SCANNED["env"]
+    out = os.path.join(tmp, "fleet")
+    paths = fleet_bench.generate(BIN, out, nodes, facts, specs, env)
+    size = sum(os.path.getsize(p) for p in paths)
+    ours = [BIN, "fleet", out, "--format", "json", "--now", "2026-12-07T00:00:00Z"]
+    reader = os.path.join(tmp, "read_all.py")
+    with open(reader, "w") as f:
+        f.write("import json, sys, os\n"
+                "d = sys.argv[1]\n"
+                "n = sum(1 for name in sorted(os.listdir(d)) if json.load(open(os.path.join(d, name))))\n")
+    python = [sys.executable, reader, out]
+    ours_s = statistics.median(times(ours, runs, env))
+    python_s = statistics.median(times(python, 3, env, warmup=0))
+    # The verify loop is slow (a process per report): a sample of 200, scaled.
+    sample = paths[:200]
+    t = time.perf_counter()
+    for p in sample:
+        subprocess.run([BIN, "verify", p], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    verify_s = (time.perf_counter() - t) * len(paths) / len(sample)
+    return {
+        "fleet_nodes": nodes,
+        "fleet_mb": round(size / 1e6, 1),
+        "fleet_ours_s": ours_s,
+        "fleet_python_read_s": python_s,
+        "fleet_python_ratio": python_s / ours_s,
+        "fleet_verify_loop_s": verify_s,
+        "fleet_verify_ratio": verify_s / ours_s,
+        "fleet_ours_rss_kib": peak_rss_kib(ours, env),
+        "fleet_python_rss_kib": peak_rss_kib(python, env),
     }
 
 
@@ -187,12 +231,13 @@ def binary_size(tmp):
 # Which way is better for each figure, for the regression check.
 LOWER_IS_BETTER = {"validate_ours_s", "validate_ours_rss_kib", "metrics_ours_rss_kib", "scan_live_ms",
                    "scan_replay_ms", "scan_live_rss_kib", "scan_replay_rss_kib", "binary_bytes",
-                   "binary_stripped_bytes", "scan_ratio"}
-HIGHER_IS_BETTER = {"validate_ratio", "metrics_ours_mb_s", "metrics_python_ratio", "metrics_crate_ratio"}
+                   "binary_stripped_bytes", "scan_ratio", "fleet_ours_s", "fleet_ours_rss_kib"}
+HIGHER_IS_BETTER = {"validate_ratio", "metrics_ours_mb_s", "metrics_python_ratio", "metrics_crate_ratio",
+                    "fleet_python_ratio", "fleet_verify_ratio"}
 # Wall-clock figures: compared with the last run only on a machine of the same speed, judged by
 # the same-run Python validator (a VM moved to slower hardware slows everything alike; the
 # ratios, which carry their own baseline, are compared whatever the machine).
-ABSOLUTE_TIMES = {"validate_ours_s", "metrics_ours_mb_s", "scan_live_ms", "scan_replay_ms"}
+ABSOLUTE_TIMES = {"validate_ours_s", "metrics_ours_mb_s", "scan_live_ms", "scan_replay_ms", "fleet_ours_s"}
 SAME_MACHINE = 0.25
 
 
@@ -253,6 +298,12 @@ def render(m, d, before, worse):
         f" {d['scan_replay_ms']:.1f} ms{flag('scan_replay_ms')} | live costs {d['scan_ratio']:.1f}x |"
         f" {mib(d['scan_live_rss_kib'])}{flag('scan_live_rss_kib')} / {mib(d['scan_replay_rss_kib'])}"
         f"{flag('scan_replay_rss_kib')} |",
+        f"| fleet of {d['fleet_nodes']:,} node reports, 4 specs each ({d['fleet_mb']} MB), every report verified |"
+        f" {d['fleet_ours_s']:.2f} s{flag('fleet_ours_s')} | Python reading the same files as JSON"
+        f" {d['fleet_python_read_s']:.2f} s; `verify` per report {d['fleet_verify_loop_s']:.1f} s |"
+        f" **{d['fleet_python_ratio']:.1f}x** the Python read{flag('fleet_python_ratio')},"
+        f" **{d['fleet_verify_ratio']:.0f}x** the verify loop |"
+        f" {mib(d['fleet_ours_rss_kib'])}{flag('fleet_ours_rss_kib')} / {mib(d['fleet_python_rss_kib'])} |",
         f"| release binary | {d['binary_bytes'] / 1e6:.1f} MB{flag('binary_bytes')} | stripped"
         f" {d['binary_stripped_bytes'] / 1e6:.1f} MB{flag('binary_stripped_bytes')} | | |",
         "",
@@ -284,6 +335,7 @@ def main():
     ap.add_argument("--mb", type=float, default=10.0)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--scan-runs", type=int, default=30)
+    ap.add_argument("--nodes", type=int, default=2000, help="node reports in the fleet benchmark")
     a = ap.parse_args()
     for path, how in ((BIN, "cargo build --release -p modelspec -p fake-nvml"), (LIB, "cargo build --release -p fake-nvml"),
                       (PARSE_FILE, "cargo build --release -p modelspec-probe-metrics --example parse_file")):
@@ -308,6 +360,8 @@ def main():
         d.update(bench_metrics(tmp, a.mb, a.runs))
         print("bench/run.py: scan ...", file=sys.stderr)
         d.update(bench_scan(tmp, a.scan_runs))
+        print(f"bench/run.py: fleet of {a.nodes:,} nodes ...", file=sys.stderr)
+        d.update(bench_fleet(tmp, a.nodes, a.runs))
         d.update(binary_size(tmp))
     block = render(m, d, before, regressions(d, before or {}))
     if a.dry_run:

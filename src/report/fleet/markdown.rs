@@ -4,8 +4,18 @@
 
 use std::io::Write;
 
-use super::{FleetReport, NODE_SCOPE};
-use crate::report::markdown::{cell, inline};
+use super::{FleetReport, NODE_SCOPE, printable};
+use crate::report::markdown;
+
+/// A table cell: Markdown-escaped, control characters shown.
+fn cell(text: &str) -> String {
+    markdown::cell(&printable(text))
+}
+
+/// Inline text: Markdown-escaped, control characters shown.
+fn inline(text: &str) -> String {
+    markdown::inline(&printable(text))
+}
 
 /// Writes the audit report.
 pub fn render(out: &mut impl Write, report: &FleetReport) -> std::io::Result<()> {

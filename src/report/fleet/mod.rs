@@ -628,3 +628,152 @@ pub fn node_list(nodes: &[String], shown: usize) -> String {
     }
     text
 }
+
+/// Text from the input reports as it may be shown on a terminal or in Markdown: control and
+/// bidirectional-override characters written as `\u{..}`. A report that verifies still carries
+/// whatever its node's probes read (a GPU name, a hostname), and a fleet reads many nodes'.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let odd = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(odd) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if odd(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(code: &str, status: Status) -> ScanFinding {
+        ScanFinding {
+            code: code.into(),
+            domain: Domain::Accelerator,
+            status,
+            message: format!("{code} is {}", status.as_str()),
+            remediation: Some(format!("fix {code}")),
+        }
+    }
+
+    fn scan(node: &str, at: &str, deployed: bool, findings: Vec<ScanFinding>) -> Scan {
+        Scan {
+            input: Input {
+                path: format!("nodes/{node}-{at}.json"),
+                sha256: "0".repeat(64),
+                node: node.into(),
+                started_at: at.into(),
+                signed_by: None,
+            },
+            node: node.into(),
+            started_at: at.into(),
+            started_ns: crate::report::prom::unix_nanos(at).unwrap_or(0),
+            sections: vec![ScanSection {
+                name: "chat".into(),
+                version: Some("1".into()),
+                sha256: "a".repeat(64),
+                deployed,
+                findings,
+            }],
+            node_findings: Vec::new(),
+        }
+    }
+
+    fn options() -> Options {
+        Options {
+            now: "2026-12-07T03:00:00Z".into(),
+            stale_after_seconds: Some(3600),
+        }
+    }
+
+    #[test]
+    fn the_latest_report_is_the_state_and_history_dates_the_drift() {
+        let scans = vec![
+            scan(
+                "a",
+                "2026-12-07T01:00:00Z",
+                true,
+                vec![finding("accelerator-type", Status::Fail)],
+            ),
+            scan("a", "2026-12-07T02:30:00Z", true, vec![]),
+            scan(
+                "b",
+                "2026-12-07T02:40:00Z",
+                true,
+                vec![finding("accelerator-type", Status::Fail)],
+            ),
+            scan(
+                "c",
+                "2026-12-07T01:30:00Z",
+                true,
+                vec![finding("gpu-throttling", Status::Warn)],
+            ),
+            scan("d", "2026-12-07T02:50:00Z", false, vec![]),
+        ];
+        let r = FleetReport::build(scans, Vec::new(), &options());
+        let chat = &r.specs[0];
+        assert_eq!(chat.nodes.scanned, 4);
+        assert_eq!(chat.nodes.deployed, 3);
+        assert_eq!(
+            (chat.nodes.conforming, chat.nodes.drifting, chat.nodes.warning),
+            (1, 1, 1)
+        );
+        let accel = chat
+            .checks
+            .iter()
+            .find(|c| c.code == "accelerator-type")
+            .expect("accelerator-type");
+        assert_eq!(accel.fail, ["b"], "a conforms now");
+        assert_eq!(accel.first_seen, "2026-12-07T01:00:00Z", "a's earlier report");
+        assert_eq!(accel.last_seen, "2026-12-07T02:40:00Z");
+        let a = r.nodes.iter().find(|n| n.name == "a").expect("a");
+        assert_eq!((a.reports, a.state, a.stale), (2, NodeState::Conforming, false));
+        let c = r.nodes.iter().find(|n| n.name == "c").expect("c");
+        assert!(c.stale, "90 minutes old, stale after 60");
+        assert_eq!(c.age_seconds, Some(5400));
+        assert_eq!(
+            r.nodes.iter().find(|n| n.name == "d").map(|n| n.state),
+            Some(NodeState::NotDeployed)
+        );
+        assert_eq!(r.summary.stale, 1);
+        // What drifted: the failure before the warning.
+        let order: Vec<(&str, Status)> = r.drifted().iter().map(|d| (d.check.code.as_str(), d.status)).collect();
+        assert_eq!(
+            order,
+            [("accelerator-type", Status::Fail), ("gpu-throttling", Status::Warn)]
+        );
+        assert_eq!(r.exit_code(crate::report::FailOn::Fail), crate::report::exit::DRIFT);
+    }
+
+    #[test]
+    fn a_fleet_that_conforms_exits_zero_unless_a_report_was_excluded() {
+        let scans = vec![scan("a", "2026-12-07T02:30:00Z", true, vec![])];
+        let r = FleetReport::build(scans.clone(), Vec::new(), &options());
+        assert_eq!(r.exit_code(crate::report::FailOn::Unknown), crate::report::exit::OK);
+        assert!(r.drifted().is_empty());
+        let excluded = vec![Excluded {
+            path: "x.json".into(),
+            node: None,
+            reason: Exclusion::Unreadable,
+            detail: "not JSON".into(),
+        }];
+        let r = FleetReport::build(scans, excluded, &options());
+        assert_eq!(r.exit_code(crate::report::FailOn::Fail), crate::report::exit::DRIFT);
+        assert_eq!(r.summary.reports, 2);
+    }
+
+    #[test]
+    fn control_characters_from_a_report_are_shown_not_obeyed() {
+        assert_eq!(printable("node-1"), "node-1");
+        assert_eq!(printable("a\u{1b}[2Jb\u{202e}c"), "a\\u{1b}[2Jb\\u{202e}c");
+    }
+}

@@ -7,7 +7,7 @@ use std::io::Write;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
 
-use super::{FleetReport, NodeState, node_list};
+use super::{FleetReport, NodeState, node_list, printable};
 use crate::check::Status;
 
 /// How many node names a table cell lists before "and N more".
@@ -19,7 +19,7 @@ pub fn render(out: &mut impl Write, report: &FleetReport, color: bool) -> std::i
     writeln!(
         out,
         "Fleet at {}: {} node(s), {} spec(s); {} conforming, {} drifting, {} stale; {} report(s) read, {} verified, {} excluded",
-        report.generated_at,
+        printable(&report.generated_at),
         s.nodes,
         s.specs,
         s.conforming_nodes,
@@ -43,12 +43,16 @@ pub fn render(out: &mut impl Write, report: &FleetReport, color: bool) -> std::i
             let nodes = d.check.nodes(d.status);
             t.add_row(vec![
                 status_cell(d.status, color),
-                Cell::new(d.spec),
+                Cell::new(printable(d.spec)),
                 Cell::new(&d.check.code),
-                Cell::new(format!("{}: {}", nodes.len(), node_list(nodes, NAMES_SHOWN))),
+                Cell::new(printable(&format!(
+                    "{}: {}",
+                    nodes.len(),
+                    node_list(nodes, NAMES_SHOWN)
+                ))),
                 Cell::new(&d.check.first_seen),
                 Cell::new(&d.check.last_seen),
-                Cell::new(d.check.remediation.as_deref().unwrap_or(&d.check.message)),
+                Cell::new(printable(d.check.remediation.as_deref().unwrap_or(&d.check.message))),
             ]);
         }
         writeln!(out, "{t}")?;
@@ -72,8 +76,8 @@ pub fn render(out: &mut impl Write, report: &FleetReport, color: bool) -> std::i
     for spec in &report.specs {
         let n = &spec.nodes;
         t.add_row(vec![
-            spec.name.clone(),
-            spec.versions.join(", "),
+            printable(&spec.name).into_owned(),
+            printable(&spec.versions.join(", ")).into_owned(),
             n.scanned.to_string(),
             n.deployed.to_string(),
             n.conforming.to_string(),
@@ -103,11 +107,11 @@ pub fn render(out: &mut impl Write, report: &FleetReport, color: bool) -> std::i
         let mut t = table(color, &["node", "state", "last scan", "stale", "report"]);
         for n in &attention {
             t.add_row(vec![
-                n.name.clone(),
+                printable(&n.name).into_owned(),
                 n.state.as_str().to_string(),
-                n.last_scan.clone(),
+                printable(&n.last_scan).into_owned(),
                 if n.stale { "STALE".into() } else { String::new() },
-                n.report.clone(),
+                printable(&n.report).into_owned(),
             ]);
         }
         writeln!(out, "{t}")?;
@@ -125,10 +129,10 @@ pub fn render(out: &mut impl Write, report: &FleetReport, color: bool) -> std::i
         let mut t = table(color, &["report", "node", "reason", "detail"]);
         for e in &report.excluded {
             t.add_row(vec![
-                e.path.clone(),
-                e.node.clone().unwrap_or_default(),
+                printable(&e.path).into_owned(),
+                printable(e.node.as_deref().unwrap_or_default()).into_owned(),
                 e.reason.as_str().to_string(),
-                e.detail.clone(),
+                printable(&e.detail).into_owned(),
             ]);
         }
         writeln!(out, "{t}")?;

@@ -98,7 +98,10 @@ pub fn selected(inputs: &Inputs, code: &str) -> bool {
 pub fn observation_sha256(observation: &serde_json::Value) -> String {
     // serde_json's `Value` keeps object keys sorted (no `preserve_order`), which makes the
     // text canonical whatever order the fields were written in.
-    crate::digest::sha256_hex(observation.to_string().as_bytes())
+    let mut hash = crate::digest::Sha256Writer::default();
+    // Writing into a hash cannot fail, and a JSON value always serializes.
+    let _ = serde_json::to_writer(&mut hash, observation);
+    hash.hex()
 }
 
 /// The scan's date for waiver expiry: the UTC day of an RFC 3339 time.

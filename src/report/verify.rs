@@ -79,35 +79,51 @@ impl SpecFile {
     }
 }
 
-/// A report read for verifying: the JSON as written (the observation's hash is computed from
-/// it) and the typed report.
+/// A report read for verifying: the typed report, and the hash of its observation as written.
 pub struct Loaded {
-    /// The report's JSON.
-    pub raw: Json,
     /// The report.
     pub report: Report,
+    /// [`observation_sha256`] of the embedded observation's JSON as the report holds it
+    /// (`None` without one).
+    pub observation_sha256: Option<String>,
+}
+
+/// The two fields read before the rest: the schema, and the observation's text.
+#[derive(Deserialize)]
+struct Outline<'a> {
+    #[serde(default, borrow)]
+    schema: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    observation: Option<&'a serde_json::value::RawValue>,
 }
 
 /// Reads a report's text. The error says why it is not a report this version can verify: not
 /// JSON, not a report, or another schema (`newer` when it names a later version).
+///
+/// The report is parsed straight into its types, not through a JSON tree: a fleet reads
+/// thousands. Only the observation is also read as a tree, because its hash is defined over
+/// its JSON as written (keys sorted, compact), not over what this version's types keep of it.
 pub fn load(text: &[u8], origin: &str) -> Result<Loaded, LoadError> {
-    let raw: Json = serde_json::from_slice(text).map_err(|e| LoadError {
+    let not_json = |e: serde_json::Error| LoadError {
         kind: LoadErrorKind::Unreadable,
         message: format!(
             "{origin}:{}:{}: not JSON: {e}; verify reads `scan --format json` reports",
             e.line(),
             e.column()
         ),
+    };
+    let outline: Outline<'_> = serde_json::from_slice(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => LoadError {
+            kind: LoadErrorKind::Unreadable,
+            message: format!("{origin}: not a modelspec report: {e}; verify reads `scan --format json` reports"),
+        },
+        _ => not_json(e),
     })?;
-    let schema = raw.get("schema").and_then(Json::as_str).unwrap_or_default();
+    let schema = outline.schema.as_deref().unwrap_or_default();
     if schema != SCHEMA {
         let newer = schema_version(schema).is_some_and(|v| schema_version(SCHEMA).is_some_and(|ours| v > ours));
         return Err(LoadError {
-            kind: if newer {
-                LoadErrorKind::NewerSchema
-            } else {
-                LoadErrorKind::Unreadable
-            },
+            kind: if newer { LoadErrorKind::NewerSchema } else { LoadErrorKind::Unreadable },
             message: if newer {
                 format!(
                     "{origin}: report schema {schema:?} is newer than {SCHEMA:?}; read it with the modelspec version that wrote it, or a later one"
@@ -119,12 +135,18 @@ pub fn load(text: &[u8], origin: &str) -> Result<Loaded, LoadError> {
             },
         });
     }
-    // Deserialized from the value in place: no second copy of a large report.
-    let report = Report::deserialize(&raw).map_err(|e| LoadError {
+    let observation_sha256 = match outline.observation.map(|o| o.get()).filter(|o| o.trim() != "null") {
+        Some(text) => Some(observation_sha256(&serde_json::from_str(text).map_err(not_json)?)),
+        None => None,
+    };
+    let report: Report = serde_json::from_slice(text).map_err(|e| LoadError {
         kind: LoadErrorKind::Unreadable,
         message: format!("{origin}: not a modelspec report: {e}; verify reads `scan --format json` reports"),
     })?;
-    Ok(Loaded { raw, report })
+    Ok(Loaded {
+        report,
+        observation_sha256,
+    })
 }
 
 /// `modelspec.report/v1` -> 1.
@@ -169,14 +191,11 @@ pub fn verify_loaded(
     origin: &str,
     spec_for: &mut dyn FnMut(&SpecInfo) -> Result<std::sync::Arc<SpecFile>, String>,
 ) -> Result<Verification, String> {
-    let (raw, report) = (&loaded.raw, &loaded.report);
+    let report = &loaded.report;
     let provenance = report.provenance.as_ref().ok_or_else(|| {
         format!("{origin}: the report records no provenance (hashes, inputs); it was written by an older modelspec")
     })?;
-    let (Some(observed_json), Some(observation)) = (
-        raw.get("observation").filter(|o| !o.is_null()),
-        report.observation.as_ref(),
-    ) else {
+    let (Some(hash), Some(observation)) = (&loaded.observation_sha256, report.observation.as_ref()) else {
         return Err(format!(
             "{origin}: the report leaves the observation out (`--no-facts`), so its findings cannot be derived again; \
              scan without --no-facts to file verifiable reports"
@@ -187,8 +206,7 @@ pub fn verify_loaded(
         matched: Vec::new(),
         differences: Vec::new(),
     };
-    let hash = observation_sha256(observed_json);
-    if hash == provenance.observation_sha256 {
+    if *hash == provenance.observation_sha256 {
         v.matched.push(format!("observation sha256 {hash}"));
     } else {
         v.differences.push(Difference {

@@ -1,10 +1,11 @@
 //! The conformance report: one type that every renderer reads and the exit code comes from.
 //!
-//! Renderers ([`table`], [`json`], [`prom`], [`junit`],
+//! Renderers ([`table`], [`json`], [`prom`], [`junit`], [`ctrf`],
 //! [`markdown`], [`html`], [`sarif`]) only format a [`Report`]; they compute nothing. The exit code
 //! is computed once, here, from the findings, and so is the order in which audit reports list
 //! what drifted ([`drift_first`]).
 
+pub mod ctrf;
 pub mod derive;
 pub mod diff;
 pub mod html;

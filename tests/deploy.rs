@@ -24,6 +24,7 @@ const OUTPUT_FORMATS: &[(&str, &[&str])] = &[
     ("junit", &["xml"]),
     ("sarif", &["sarif", "json"]),
     ("prom", &["prom"]),
+    ("ctrf", &["json"]),
 ];
 
 /// The capabilities the scanner is documented to need, and the only ones it may have.

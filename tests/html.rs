@@ -179,6 +179,20 @@ fn assert_loaded(dom: &str, log: &str, svgs: usize) {
     ] {
         assert!(dom.contains(heading), "{heading} not in the DOM");
     }
+    // What drifted opens the report: after the summary, before any spec's complete findings.
+    let at = |text: &str| dom.find(text).unwrap_or_else(|| panic!("{text} not in the DOM"));
+    assert!(
+        at("<h2>Summary</h2>") < at("<h2>What drifted</h2>"),
+        "What drifted after the summary"
+    );
+    assert!(
+        at("<h2>What drifted</h2>") < at("<h3>Findings</h3>"),
+        "What drifted before the findings"
+    );
+    assert!(
+        dom.contains("<table class=\"drifted\">"),
+        "the drifted findings are listed"
+    );
     assert_eq!(dom.matches("<svg ").count(), svgs, "charts in the DOM");
     assert!(dom.contains("<rect "), "no bar drawn");
 }

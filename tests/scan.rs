@@ -1610,6 +1610,39 @@ fn demo_markdown_snapshot() {
     });
 }
 
+/// CTRF: one test per finding, its counts the report's; the scan's clock is the only thing that
+/// varies (its schema validation is in tests/audit.rs).
+#[test]
+fn demo_ctrf_snapshot() {
+    let o = modelspec_in(root(), None, &["scan", "--demo", "--format", "ctrf"]);
+    assert_eq!(code(&o), 0, "--demo always exits 0: {}", stderr(&o));
+    let mut doc: Json = serde_json::from_slice(&o.stdout).expect("CTRF is JSON");
+    let report = json_of(&modelspec_in(root(), None, &["scan", "--demo", "--format", "json"]));
+    let results = &doc["results"];
+    let n = |status: &str| report["summary"][status].as_u64().expect("a count");
+    let tests = ["pass", "fail", "warn", "unknown", "skip", "waived"]
+        .map(n)
+        .iter()
+        .sum::<u64>();
+    assert_eq!(results["summary"]["tests"].as_u64(), Some(tests));
+    assert_eq!(results["summary"]["failed"].as_u64(), Some(n("fail")));
+    assert_eq!(results["summary"]["other"].as_u64(), Some(n("warn") + n("unknown")));
+    let (start, stop) = (&results["summary"]["start"], &results["summary"]["stop"]);
+    assert!(
+        start
+            .as_i64()
+            .is_some_and(|s| s > 1_600_000_000_000 && stop.as_i64() >= Some(s)),
+        "{start} {stop}: milliseconds since the epoch"
+    );
+    doc["timestamp"] = Json::from("[time]");
+    for field in ["start", "stop", "duration"] {
+        doc["results"]["summary"][field] = Json::from("[time]");
+    }
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("scan__demo_ctrf", doc);
+    });
+}
+
 /// SARIF: fail, warn and unknown are results (error, warning, note), located at the value the
 /// finding's pointer names in the spec file.
 #[test]

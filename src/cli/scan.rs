@@ -48,6 +48,8 @@ pub enum ReportFormat {
     Html,
     /// SARIF 2.1.0 for code-scanning views: fail, warn and unknown located in the spec file.
     Sarif,
+    /// CTRF JSON (Common Test Report Format) for CI dashboards: a test per finding.
+    Ctrf,
 }
 
 /// The scan's arguments as clap reads them. [`Request::from_args`] turns them into the
@@ -627,6 +629,7 @@ fn render(
         ReportFormat::Html => report::html::render(&mut buffer, report),
         // Sections are built from the specs in order, so the regions line up with them.
         ReportFormat::Sarif => report::sarif::render(&mut buffer, report, regions),
+        ReportFormat::Ctrf => report::ctrf::render(&mut buffer, &report::ctrf::from_report(report, req.fail_on)),
     }?;
     Ok(buffer)
 }

@@ -77,6 +77,7 @@ pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
         .collect();
     domain_chart(out, &everything)?;
     writeln!(out, "</section>")?;
+    drifted(out, report)?;
 
     for section in &report.specs {
         spec(out, section)?;
@@ -155,6 +156,59 @@ fn summary_tiles(out: &mut impl Write, s: &Summary) -> std::io::Result<()> {
 
 // ---------------------------------------------------------------------------------------------
 // Sections.
+
+/// "What drifted": fail, warn, unknown, then waived ([`super::drift_first`]), before the
+/// complete findings, as in the Markdown report.
+fn drifted(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    writeln!(out, "<section class=\"drifted\">\n<h2>What drifted</h2>")?;
+    let drifted = report.drifted();
+    if drifted.is_empty() {
+        writeln!(
+            out,
+            "<p class=\"note\">Nothing drifted: no finding failed, warned, went unobserved or was waived.</p>"
+        )?;
+        return writeln!(out, "</section>");
+    }
+    writeln!(
+        out,
+        "<table class=\"drifted\"><thead><tr><th>Status</th><th>Spec</th><th>Check and field</th><th>Declared</th><th>Observed</th><th>What it says and what to do</th></tr></thead><tbody>"
+    )?;
+    for (spec, f) in drifted {
+        write!(out, "<tr><td>")?;
+        badge(out, f.status)?;
+        if let Some(w) = &f.waiver {
+            write!(out, "<div class=\"was\">was {}</div>", Esc(w.status.as_str()))?;
+        }
+        write!(
+            out,
+            "</td><td>{}</td><td><code class=\"check\">{}</code> <code class=\"ptr\">{}</code></td><td>{}</td><td>{}</td><td><div>{}</div>",
+            Esc(spec.map_or("(node)", |s| s.name.as_str())),
+            Esc(&f.code),
+            Esc(&f.pointer),
+            Esc(&super::human::short(&f.declared, SHORT)),
+            Esc(&super::human::short(&f.observed, SHORT)),
+            Esc(&f.message)
+        )?;
+        if let Some(w) = &f.waiver {
+            write!(
+                out,
+                "<div>Waived by {} until {}: {}</div>",
+                Esc(&w.owner),
+                Esc(&w.expires),
+                Esc(&w.reason)
+            )?;
+        }
+        if let Some(r) = &f.remediation {
+            write!(out, "<div class=\"fix\">{}</div>", Esc(r))?;
+        }
+        writeln!(out, "</td></tr>")?;
+    }
+    writeln!(out, "</tbody></table>\n</section>")
+}
+
+/// How many characters of a declared or observed value "What drifted" shows; the finding's
+/// card below shows it whole.
+const SHORT: usize = 60;
 
 fn spec(out: &mut impl Write, section: &SpecSection) -> std::io::Result<()> {
     let info = &section.spec;
@@ -1046,6 +1100,17 @@ table.kv th { width: 210px; color: #4b535d; font-weight: 600; }
 .finding .fix { font-weight: 600; }
 pre.raw { margin: 0; padding: 6px 8px; background: #f4f5f7; border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; word-break: break-all; max-height: 180px; overflow: auto; }
 .skips td:first-child { width: 38%; }
+table.drifted { table-layout: fixed; }
+table.drifted td, table.drifted th { word-break: normal; }
+table.drifted th:nth-child(1) { width: 108px; }
+table.drifted th:nth-child(2) { width: 11%; }
+table.drifted th:nth-child(3) { width: 22%; }
+table.drifted th:nth-child(4), table.drifted th:nth-child(5) { width: 10%; }
+table.drifted .fix { font-weight: 600; }
+table.drifted .check { font-weight: 700; }
+table.drifted .ptr { display: block; color: #5a636e; }
+table.drifted .was { font-size: 12px; color: #4b535d; }
+table.drifted .badge { white-space: nowrap; }
 .note { color: #4b535d; background: #f4f5f7; border-left: 4px solid #b9c0c8; padding: 6px 10px; overflow-wrap: anywhere; }
 .notes { color: #4b535d; overflow-wrap: anywhere; }
 .caption { overflow-wrap: anywhere; }
@@ -1202,6 +1267,68 @@ mod tests {
         assert!(html.contains("No latency histogram observed."), "{html}");
         assert!(html.contains("no GPU memory to draw"), "{html}");
         assert!(html.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn what_drifted_comes_before_the_findings_in_drift_order() {
+        let mut fail = finding("f-code", Domain::Batch, Status::Fail, json!(32), Json::Null, "f says");
+        fail.remediation = Some("cap it at 32".into());
+        let warn = finding(
+            "w-code",
+            Domain::Identity,
+            Status::Warn,
+            Json::Null,
+            Json::Null,
+            "w says",
+        );
+        let pass = finding(
+            "p-code",
+            Domain::Identity,
+            Status::Pass,
+            Json::Null,
+            Json::Null,
+            "p says",
+        );
+        let spec = SpecInfo {
+            path: "chat.yaml".into(),
+            sha256: "00".into(),
+            document: 1,
+            name: "chat".into(),
+            version: None,
+            labels: BTreeMap::new(),
+        };
+        let report = Report::new(
+            "h".into(),
+            "t0".into(),
+            "t1".into(),
+            vec![SpecSection::new(spec.clone(), vec![pass.clone(), warn, fail])],
+            Vec::new(),
+            None,
+        );
+        let html = render_to_string(&report);
+        let (head, rest) = html.split_once("<h2>What drifted</h2>").expect("the section");
+        assert!(head.contains("<h2>Summary</h2>"), "{html}");
+        let (drifted, full) = rest.split_once("<h2>Spec: chat</h2>").expect("the spec after it");
+        let (f, w) = (
+            drifted.find("f-code").unwrap_or(usize::MAX),
+            drifted.find("w-code").unwrap_or(usize::MAX),
+        );
+        assert!(f < w && w < usize::MAX, "{drifted}");
+        assert!(!drifted.contains("p-code"), "{drifted}");
+        assert!(drifted.contains("<div class=\"fix\">cap it at 32</div>"), "{drifted}");
+        assert!(full.contains("<h3>Findings</h3>") && full.contains("p-code"), "{full}");
+
+        let calm = Report::new(
+            "h".into(),
+            "t0".into(),
+            "t1".into(),
+            vec![SpecSection::new(spec, vec![pass])],
+            Vec::new(),
+            None,
+        );
+        assert!(render_to_string(&calm).contains(
+            "<h2>What drifted</h2>\n<p class=\"note\">Nothing drifted: no finding failed, warned, went unobserved or was waived.</p>"
+        ));
     }
 
     #[test]

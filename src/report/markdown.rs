@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::human::value;
+use super::human::{short, value};
 use super::{Report, SpecSection, Summary};
 use crate::check::{Domain, Finding, Status};
 use crate::waivers::WaiverState;
@@ -42,6 +42,7 @@ pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
         "\nDrift: {}.",
         if report.summary.fail == 0 { "none" } else { "yes" }
     )?;
+    drifted(out, report)?;
 
     for section in &report.specs {
         spec(out, section)?;
@@ -113,6 +114,43 @@ pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// "What drifted": fail, warn, unknown, then waived ([`super::drift_first`]), before the
+/// complete findings, so a reader sees what needs doing without scrolling past every pass.
+fn drifted(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    writeln!(out, "\n## What drifted\n")?;
+    let drifted = report.drifted();
+    if drifted.is_empty() {
+        return writeln!(
+            out,
+            "Nothing drifted: no finding failed, warned, went unobserved or was waived."
+        );
+    }
+    writeln!(
+        out,
+        "| Status | Spec | Check | Field | Declared | Observed | Message | Remediation |"
+    )?;
+    writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
+    for (spec, f) in drifted {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            status(f),
+            cell(spec.map_or("(node)", |s| s.name.as_str())),
+            cell(&f.code),
+            cell(&f.pointer),
+            cell(&short(&f.declared, SHORT)),
+            cell(&short(&f.observed, SHORT)),
+            cell(&message(f)),
+            cell(f.remediation.as_deref().unwrap_or(""))
+        )?;
+    }
+    Ok(())
+}
+
+/// How many characters of a declared or observed value "What drifted" shows; the complete
+/// findings below show it whole.
+const SHORT: usize = 60;
 
 fn spec(out: &mut impl Write, section: &SpecSection) -> std::io::Result<()> {
     let info = &section.spec;
@@ -320,6 +358,95 @@ mod tests {
         assert!(rest.contains("| /kind | ModelSpec |"), "{text}");
         assert!(text.contains("| a\\|b.yaml | 1 | 00 |"), "{text}");
         assert!(text.starts_with("# ModelSpec audit: chat on h\n"), "{text}");
+    }
+
+    #[test]
+    fn what_drifted_opens_the_report_fail_warn_unknown_waived_then_the_full_findings() {
+        let judged = |code: &str, status: Status| Finding {
+            code: code.into(),
+            domain: Domain::Accelerator,
+            status,
+            remediation: Some(format!("fix {code}")),
+            ..skip("/spec/runtime/accelerator/count", "4", &format!("{code} says"))
+        };
+        let mut waived = judged("w-code", Status::Waived);
+        waived.waiver = Some(crate::check::AppliedWaiver {
+            status: Status::Fail,
+            reason: "capacity order".into(),
+            owner: "ops".into(),
+            expires: "2999-01-01".into(),
+        });
+        let spec = |name: &str| SpecInfo {
+            path: format!("{name}.yaml"),
+            sha256: "00".into(),
+            document: 1,
+            name: name.into(),
+            version: None,
+            labels: BTreeMap::new(),
+        };
+        let report = Report::new(
+            "h".into(),
+            "t0".into(),
+            "t1".into(),
+            vec![SpecSection::new(
+                spec("chat"),
+                vec![
+                    waived,
+                    judged("p-code", Status::Pass),
+                    judged("u-code", Status::Unknown),
+                    judged("w2-code", Status::Warn),
+                    judged("f-code", Status::Fail),
+                ],
+            )],
+            Vec::new(),
+            None,
+        );
+        let mut out = Vec::new();
+        render(&mut out, &report).expect("render to memory");
+        let text = String::from_utf8(out).expect("UTF-8");
+        let (head, rest) = text.split_once("## What drifted").expect("a What drifted section");
+        assert!(head.contains("## Summary"), "{text}");
+        let (drifted, full) = rest.split_once("## Spec: chat").expect("the spec after it");
+        let at = |code: &str| drifted.find(&format!("| {code} |")).unwrap_or(usize::MAX);
+        assert!(
+            at("f-code") < at("w2-code") && at("w2-code") < at("u-code") && at("u-code") < at("w-code"),
+            "{drifted}"
+        );
+        assert!(at("w-code") < usize::MAX && !drifted.contains("p-code"), "{drifted}");
+        assert!(
+            drifted.contains(
+                "| **fail** | chat | f-code | /spec/runtime/accelerator/count | 4 |  | f-code says | fix f-code |"
+            ),
+            "{drifted}"
+        );
+        assert!(drifted.contains("| waived (fail) | chat | w-code |"), "{drifted}");
+        assert!(
+            drifted.contains("Waived by ops until 2999-01-01: capacity order"),
+            "{drifted}"
+        );
+        // The complete findings follow as before, passes included.
+        assert!(
+            full.contains("### Findings") && full.contains("| pass | p-code |"),
+            "{full}"
+        );
+
+        let calm = Report::new(
+            "h".into(),
+            "t0".into(),
+            "t1".into(),
+            vec![SpecSection::new(spec("chat"), vec![judged("p-code", Status::Pass)])],
+            Vec::new(),
+            None,
+        );
+        let mut out = Vec::new();
+        render(&mut out, &calm).expect("render to memory");
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert!(
+            text.contains(
+                "## What drifted\n\nNothing drifted: no finding failed, warned, went unobserved or was waived.\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The conformance report: one type that every renderer reads and the exit code comes from.
 //!
-//! Renderers ([`table`], [`json`], [`prom`], [`junit`],
+//! Renderers ([`table`], [`json`], [`prom`], [`junit`], [`ctrf`],
 //! [`markdown`], [`html`], [`sarif`]) only format a [`Report`]; they compute nothing. The exit code
-//! is computed once, here, from the findings.
+//! is computed once, here, from the findings, and so is the order in which audit reports list
+//! what drifted ([`drift_first`]).
 
+pub mod ctrf;
 pub mod derive;
 pub mod diff;
 pub mod fleet;
@@ -161,6 +163,42 @@ impl Summary {
             }
         }
         s
+    }
+}
+
+/// The statuses an audit report lists under "What drifted", in the order it lists them: drift
+/// first, then what is worth attention, then what could not be seen, then drift accepted for a
+/// time. `pass` and `skip` are not drift. One list, so the Markdown and HTML reports (and a
+/// fleet's) open with the same findings in the same order.
+pub const DRIFT_ORDER: [Status; 4] = [Status::Fail, Status::Warn, Status::Unknown, Status::Waived];
+
+/// Where `status` falls in [`DRIFT_ORDER`]; `None` for what did not drift.
+pub fn drift_rank(status: Status) -> Option<usize> {
+    DRIFT_ORDER.iter().position(|s| *s == status)
+}
+
+/// The findings that drifted, in [`DRIFT_ORDER`], each with whatever context the caller gave it
+/// (its spec, its node); within a status they keep the order given. Generic over the context so
+/// a report over many nodes orders its findings by the same rule as one node's report.
+pub fn drift_first<'a, C>(findings: impl IntoIterator<Item = (C, &'a Finding)>) -> Vec<(C, &'a Finding)> {
+    let mut drifted: Vec<(usize, C, &Finding)> = findings
+        .into_iter()
+        .filter_map(|(context, f)| drift_rank(f.status).map(|rank| (rank, context, f)))
+        .collect();
+    // A stable sort: the report's own order (spec, then domain) within each status.
+    drifted.sort_by_key(|(rank, _, _)| *rank);
+    drifted.into_iter().map(|(_, context, f)| (context, f)).collect()
+}
+
+impl Report {
+    /// What drifted in this report, by [`drift_first`]: each finding with its spec section
+    /// (`None` for the node's findings across the specs).
+    pub fn drifted(&self) -> Vec<(Option<&SpecInfo>, &Finding)> {
+        let specs = self
+            .specs
+            .iter()
+            .flat_map(|s| s.findings.iter().map(move |f| (Some(&s.spec), f)));
+        drift_first(specs.chain(self.node.iter().map(|f| (None, f))))
     }
 }
 
@@ -342,6 +380,46 @@ mod tests {
         assert_eq!(r.specs[0].summary.pass, 1);
         // Drift only on the node still fails the scan.
         assert_eq!(r.exit_code(FailOn::Fail), exit::DRIFT);
+    }
+
+    #[test]
+    fn drift_comes_fail_warn_unknown_waived_with_its_spec_and_the_node_last_within_a_status() {
+        let mut node_fail = finding(Status::Fail);
+        node_fail.code = "node".into();
+        let r = Report::new(
+            "h".into(),
+            String::new(),
+            String::new(),
+            vec![
+                SpecSection::new(
+                    info("a"),
+                    vec![finding(Status::Waived), finding(Status::Pass), finding(Status::Unknown)],
+                ),
+                SpecSection::new(
+                    info("b"),
+                    vec![finding(Status::Skip), finding(Status::Warn), finding(Status::Fail)],
+                ),
+            ],
+            vec![node_fail],
+            None,
+        );
+        let got: Vec<(Option<&str>, Status, &str)> = r
+            .drifted()
+            .into_iter()
+            .map(|(spec, f)| (spec.map(|s| s.name.as_str()), f.status, f.code.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("b"), Status::Fail, "x"),
+                (None, Status::Fail, "node"),
+                (Some("b"), Status::Warn, "x"),
+                (Some("a"), Status::Unknown, "x"),
+                (Some("a"), Status::Waived, "x"),
+            ]
+        );
+        assert!(report(&[Status::Pass, Status::Skip]).drifted().is_empty());
+        assert_eq!(drift_rank(Status::Pass), None);
     }
 
     #[test]

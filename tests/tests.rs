@@ -21,3 +21,4 @@ mod scan;
 mod scan_endpoint;
 mod scan_host;
 mod schema;
+mod signature;

@@ -15,6 +15,7 @@ pub mod observe;
 pub mod report;
 pub mod runtime;
 pub mod schemas;
+pub mod signature;
 pub mod spec;
 pub mod suggest;
 pub mod waivers;

@@ -22,3 +22,4 @@ mod scan;
 mod scan_endpoint;
 mod scan_host;
 mod schema;
+mod signature;

@@ -18,6 +18,7 @@ mod metrics;
 mod output;
 mod progress;
 mod scan;
+mod sign;
 mod style;
 mod validate;
 mod verify;
@@ -189,6 +190,13 @@ struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = verify::VerifyFormat::Human)]
     format: verify::VerifyFormat,
+    /// Also check the report's SSH signature with these trusted keys: a .pub file or an
+    /// allowed_signers file (one key or several).
+    #[arg(long, value_name = "PUB")]
+    key: Option<PathBuf>,
+    /// The signature to check (default: REPORT.sig).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    signature: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -602,6 +610,8 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             report: args.report,
             specs: args.specs,
             format: args.format,
+            key: args.key,
+            signature: args.signature,
         }),
         Command::Completions { shell } => {
             // Into a buffer first: the generator panics on a write error (a closed pipe).

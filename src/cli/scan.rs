@@ -21,6 +21,7 @@ use crate::report::derive::{
     HostIdentity, Judged, Provenance, WaiverReport, day_of, derive, observation_sha256, redacted_command_line,
 };
 use crate::report::{self, FailOn, Report, SpecInfo};
+use crate::signature::SigningKey;
 use crate::spec::discover::discover;
 use crate::spec::regions::Regions;
 use crate::spec::validate::{Input, Options, located_documents, syntax_for, validate_inputs};
@@ -89,6 +90,10 @@ pub(super) struct ScanArgs {
     /// report instead of standard output.
     #[arg(short, long = "output", value_name = "[FORMAT=]PATH")]
     output: Vec<OutputTarget>,
+    /// Sign each -o file with this OpenSSH private key (mode 600, no passphrase): a detached
+    /// SSH signature, FILE.sig, that `verify --key` and `ssh-keygen -Y verify -n modelspec` check.
+    #[arg(long, value_name = "FILE")]
+    sign_key: Option<PathBuf>,
     /// Drift accepted for a time: a YAML file of waivers (code, pointer, reason, owner, expires).
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
@@ -202,6 +207,8 @@ pub struct Request {
     /// Files to write (atomically): a format and a path, or a path for `format`, which then
     /// replaces standard output.
     pub outputs: Vec<OutputTarget>,
+    /// Sign each output file with this key (`FILE.sig` beside it).
+    pub sign_key: Option<PathBuf>,
     /// Drift accepted for a time.
     pub waivers: Option<PathBuf>,
     /// No warnings on standard error.
@@ -253,6 +260,7 @@ impl Request {
             fail_on,
             color,
             output,
+            sign_key,
             waivers,
             show_skipped,
             skip,
@@ -276,6 +284,13 @@ impl Request {
                 "name a spec to scan (or try `modelspec scan --demo`)".into(),
             ));
         }
+        if sign_key.is_some() && output.is_empty() {
+            return Err(CliError::Usage(
+                "--sign-key signs the report files written with -o, and none is named; \
+                 add -o json=PATH (the signature goes to PATH.sig)"
+                    .into(),
+            ));
+        }
         Ok(Request {
             specs,
             demo,
@@ -291,6 +306,7 @@ impl Request {
             },
             color,
             outputs: output,
+            sign_key,
             waivers,
             quiet: globals.quiet,
             verbose: globals.verbose,
@@ -636,13 +652,21 @@ fn render(
 
 /// Files first, each whole or not at all; then standard output, unless a bare `-o PATH`
 /// took its place.
-fn write_reports(req: &Request, report: &Report, specs: &[LoadedSpec]) -> Result<(), CliError> {
+fn write_reports(
+    req: &Request,
+    report: &Report,
+    specs: &[LoadedSpec],
+    signer: Option<&SigningKey>,
+) -> Result<(), CliError> {
     let regions: Vec<Regions> = specs.iter().map(|s| s.regions.clone()).collect();
     for target in &req.outputs {
         let format = target.format.unwrap_or(req.format);
         let bytes = render(format, report, &regions, req, false)
             .map_err(|e| CliError::Internal(format!("cannot render the {format:?} report: {e}")))?;
         write_atomically(&target.path, &bytes).map_err(CliError::Io)?;
+        if let Some(key) = signer {
+            super::sign::sign_beside(key, &target.path, &bytes)?;
+        }
         tracing::info!(path = %target.path.display(), format = ?format, bytes = bytes.len(), "report written");
     }
     if req.outputs.iter().any(|o| o.format.is_none()) {
@@ -671,6 +695,8 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
     let specs = load_specs(req)?;
     req.one_workload_for(specs.len())?;
     let waivers = load_waivers(req)?;
+    // Before probing: a key that cannot sign fails the scan now, not after a window.
+    let signer = req.sign_key.as_deref().map(super::sign::load_key).transpose()?;
     let clock = Instant::now();
     let mut observation = observe(req, &specs)?;
     if let Some(node) = &req.node {
@@ -679,6 +705,6 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
     }
     let report = report(req, &specs, observation, waivers, started_at, clock)?;
     warn_about_waivers(req, &report);
-    write_reports(req, &report, &specs)?;
+    write_reports(req, &report, &specs, signer.as_ref())?;
     Ok(exit_code(req, &report))
 }

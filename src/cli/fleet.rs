@@ -16,10 +16,11 @@ use modelspec_probe_gpu::format_rfc3339_utc;
 use super::error::CliError;
 use super::output::{write_atomically, write_stdout};
 use super::scan::OutputTarget;
-use crate::report::fleet::read::{expand, read_all};
+use crate::report::fleet::read::{SignatureCheck, expand, read_all};
 use crate::report::fleet::{self, FleetReport, Options};
 use crate::report::verify::{SpecFile, SpecSource};
 use crate::report::{FailOn, SpecInfo};
+use crate::signature::{TrustedKeys, check_beside};
 
 /// Fleet report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,6 +58,11 @@ pub struct Request {
     pub jobs: usize,
     /// Colors in the table.
     pub color: bool,
+    /// Count only reports signed by one of these keys (an OpenSSH public key or
+    /// allowed_signers file).
+    pub require_signature: Option<PathBuf>,
+    /// Sign each written fleet report with this key.
+    pub sign_key: Option<PathBuf>,
 }
 
 /// Runs the command; returns the exit code.
@@ -72,6 +78,19 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
         }
         None => format_rfc3339_utc(SystemTime::now()),
     };
+    if req.sign_key.is_some() && req.outputs.is_empty() {
+        return Err(CliError::Usage(
+            "--sign-key signs the files written with -o; add one, e.g. -o json=fleet.json".into(),
+        ));
+    }
+    // Both keys are checked before any report is read: a key that cannot be used fails fast.
+    let signer = req.sign_key.as_deref().map(super::sign::load_key).transpose()?;
+    let trusted = req
+        .require_signature
+        .as_deref()
+        .map(TrustedKeys::load)
+        .transpose()
+        .map_err(|e| CliError::Input(e.to_string()))?;
     let paths = expand(&req.inputs).map_err(CliError::Io)?;
     if paths.is_empty() {
         return Err(CliError::Input(format!(
@@ -90,7 +109,16 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
         n => n,
     };
     tracing::info!(reports = paths.len(), jobs, "reading the fleet's reports");
-    let (scans, excluded) = read_all(&paths, &lookup, None, jobs);
+    let check = |path: &Path, bytes: &[u8]| -> Result<String, String> {
+        match &trusted {
+            Some(keys) => check_beside(keys, path, bytes)
+                .map(|f| f.as_str().to_string())
+                .map_err(|e| e.to_string()),
+            None => Ok(String::new()),
+        }
+    };
+    let signature: Option<&SignatureCheck<'_>> = trusted.is_some().then_some(&check as &SignatureCheck<'_>);
+    let (scans, excluded) = read_all(&paths, &lookup, signature, jobs);
     let report = FleetReport::build(
         scans,
         excluded,
@@ -101,12 +129,15 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
     );
     for target in &req.outputs {
         let format = target.format.unwrap_or(req.format);
-        let bytes = render(format, &report, false)
+        let bytes = render(format, &report, false, req.fail_on)
             .map_err(|e| CliError::Internal(format!("cannot render the {format:?} fleet report: {e}")))?;
         write_atomically(&target.path, &bytes).map_err(CliError::Io)?;
+        if let Some(key) = &signer {
+            super::sign::sign_beside(key, &target.path, &bytes)?;
+        }
     }
     if !req.outputs.iter().any(|o| o.format.is_none()) {
-        let bytes = render(req.format, &report, req.color)
+        let bytes = render(req.format, &report, req.color, req.fail_on)
             .map_err(|e| CliError::Internal(format!("cannot render the fleet report: {e}")))?;
         write_stdout(&bytes).map_err(CliError::Io)?;
     }
@@ -114,7 +145,7 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
 }
 
 /// Renders the fleet report in `format`.
-fn render(format: FleetFormat, report: &FleetReport, color: bool) -> std::io::Result<Vec<u8>> {
+fn render(format: FleetFormat, report: &FleetReport, color: bool, fail_on: FailOn) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     match format {
         FleetFormat::Json => {
@@ -124,7 +155,7 @@ fn render(format: FleetFormat, report: &FleetReport, color: bool) -> std::io::Re
         FleetFormat::Table => fleet::table::render(&mut out, report, color)?,
         FleetFormat::Markdown => fleet::markdown::render(&mut out, report)?,
         FleetFormat::Html => fleet::html::render(&mut out, report)?,
-        FleetFormat::Ctrf => fleet::ctrf::render(&mut out, report)?,
+        FleetFormat::Ctrf => fleet::ctrf::render(&mut out, report, fail_on)?,
     }
     Ok(out)
 }

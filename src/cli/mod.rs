@@ -166,6 +166,14 @@ struct FleetArgs {
     /// When to use colors in the table.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Count only reports with a valid signature (`REPORT.sig`) by a key in PUB (an OpenSSH
+    /// public key or allowed_signers file); the others are excluded, with the reason.
+    #[arg(long, value_name = "PUB")]
+    require_signature: Option<PathBuf>,
+    /// Sign each fleet report written with -o: a detached SSH signature, PATH.sig (the key
+    /// file must be mode 600 or stricter).
+    #[arg(long, value_name = "FILE")]
+    sign_key: Option<PathBuf>,
 }
 
 /// `fleet --fail-on` values.
@@ -605,6 +613,8 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             },
             jobs: args.jobs,
             color: style::Style::new(args.color).enabled(),
+            require_signature: args.require_signature,
+            sign_key: args.sign_key,
         }),
         Command::Verify(args) => verify::run(&verify::Request {
             report: args.report,

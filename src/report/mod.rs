@@ -239,10 +239,6 @@ pub(crate) fn scan_rows(report: &Report) -> Vec<(&'static str, String)> {
     rows
 }
 
-/// The order "What drifted" lists findings in, worst first: every audit report (a node's, the
-/// fleet's) opens with it.
-pub const DRIFT_ORDER: [Status; 4] = [Status::Fail, Status::Warn, Status::Unknown, Status::Waived];
-
 /// The lowest status that fails a scan (`--fail-on`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FailOn {

@@ -123,7 +123,11 @@ pub fn load(text: &[u8], origin: &str) -> Result<Loaded, LoadError> {
     if schema != SCHEMA {
         let newer = schema_version(schema).is_some_and(|v| schema_version(SCHEMA).is_some_and(|ours| v > ours));
         return Err(LoadError {
-            kind: if newer { LoadErrorKind::NewerSchema } else { LoadErrorKind::Unreadable },
+            kind: if newer {
+                LoadErrorKind::NewerSchema
+            } else {
+                LoadErrorKind::Unreadable
+            },
             message: if newer {
                 format!(
                     "{origin}: report schema {schema:?} is newer than {SCHEMA:?}; read it with the modelspec version that wrote it, or a later one"

@@ -419,7 +419,12 @@ pub(crate) type StackedBar<'a> = (&'a str, Vec<(Look, usize)>);
 /// colour with its count inside when it fits, the row's total after it. A label longer than
 /// `label_w` holds is cut, with the whole of it as the tooltip. The fleet report draws its
 /// nodes by state with it.
-pub(crate) fn stacked_bars(out: &mut impl Write, aria: &str, label_w: f64, bars: &[StackedBar<'_>]) -> std::io::Result<()> {
+pub(crate) fn stacked_bars(
+    out: &mut impl Write,
+    aria: &str,
+    label_w: f64,
+    bars: &[StackedBar<'_>],
+) -> std::io::Result<()> {
     let most = bars
         .iter()
         .map(|(_, r)| r.iter().map(|(_, n)| n).sum::<usize>())
@@ -485,7 +490,10 @@ pub(crate) fn stacked_bars(out: &mut impl Write, aria: &str, label_w: f64, bars:
 }
 
 /// A legend under a chart: coloured swatches with their meaning.
-pub(crate) fn legend<'a>(out: &mut impl Write, entries: impl Iterator<Item = (&'a str, String)>) -> std::io::Result<()> {
+pub(crate) fn legend<'a>(
+    out: &mut impl Write,
+    entries: impl Iterator<Item = (&'a str, String)>,
+) -> std::io::Result<()> {
     write!(out, "<p class=\"legend\">")?;
     for (colour, label) in entries {
         write!(out, "<span><i style=\"background:{colour}\"></i>{}</span>", Esc(&label))?;

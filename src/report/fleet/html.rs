@@ -24,7 +24,7 @@ use std::io::Write;
 
 use super::{FleetReport, FleetSpec, NODE_SCOPE, NodeState, StateCounts};
 use crate::check::Status;
-use crate::report::html::{CSS, Esc, Look, badge, legend, look, look_badge, stacked_bars, tile, StackedBar};
+use crate::report::html::{CSS, Esc, Look, StackedBar, badge, legend, look, look_badge, stacked_bars, tile};
 
 /// Node names listed in a "What drifted" row before the rest fold into a `<details>`.
 const NAMES_SHOWN: usize = 8;
@@ -50,6 +50,10 @@ tr.stale td { background: #fcf0d4; }
 .finding .scope { color: #4b535d; }
 details summary { cursor: pointer; }
 td.num, th.num { text-align: right; }
+table.inputs td:nth-child(2) { min-width: 7em; }
+/* On paper every node name shows: a closed <details> prints open where the browser knows
+   ::details-content, and keeps its summary (the count and first names) where it does not. */
+@media print { details::details-content { content-visibility: visible; } }
 "#;
 
 /// Writes the HTML report.
@@ -318,7 +322,10 @@ fn matrix(out: &mut impl Write, report: &FleetReport) -> std::io::Result<()> {
         out,
         "<p>Nodes per spec and check that do not pass, shaded by the worst status among them (a dot: none).</p>"
     )?;
-    write!(out, "<div class=\"scroll\"><table class=\"matrix\"><thead><tr><th>Spec</th>")?;
+    write!(
+        out,
+        "<div class=\"scroll\"><table class=\"matrix\"><thead><tr><th>Spec</th>"
+    )?;
     for code in &m.checks {
         write!(out, "<th><code>{}</code></th>", Esc(code))?;
     }
@@ -447,7 +454,10 @@ fn excluded(out: &mut impl Write, report: &FleetReport) -> std::io::Result<()> {
 }
 
 fn inputs(out: &mut impl Write, report: &FleetReport) -> std::io::Result<()> {
-    writeln!(out, "<section id=\"inputs\" class=\"hashes\">\n<h2>Reports counted</h2>")?;
+    writeln!(
+        out,
+        "<section id=\"inputs\" class=\"hashes\">\n<h2>Reports counted</h2>"
+    )?;
     if report.inputs.is_empty() {
         writeln!(out, "<p class=\"note\">None.</p>")?;
         return writeln!(out, "</section>");
@@ -464,7 +474,10 @@ fn inputs(out: &mut impl Write, report: &FleetReport) -> std::io::Result<()> {
             Esc(&i.node),
             Esc(&i.started_at),
             Esc(&i.sha256),
-            i.signed_by.as_deref().map(|s| format!("<code>{}</code>", Esc(s))).unwrap_or_default()
+            i.signed_by
+                .as_deref()
+                .map(|s| format!("<code>{}</code>", Esc(s)))
+                .unwrap_or_default()
         )?;
     }
     writeln!(out, "</tbody></table>")?;
@@ -491,10 +504,276 @@ fn state_chart(out: &mut impl Write, title: &str, rows: &[(&str, [(NodeState, us
         out,
         STATES
             .iter()
-            .filter(|state| rows.iter().any(|(_, counts)| counts.iter().any(|(s, n)| s == *state && *n > 0)))
+            .filter(|state| {
+                rows.iter()
+                    .any(|(_, counts)| counts.iter().any(|(s, n)| s == *state && *n > 0))
+            })
             .map(|state| {
                 let l = state_look(*state);
                 (l.bar, l.label.to_string())
             }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Domain;
+    use crate::report::fleet::{Excluded, Exclusion, Input, Options, Scan, ScanFinding, ScanSection};
+
+    fn finding(code: &str, status: Status, message: &str, remedy: Option<&str>) -> ScanFinding {
+        ScanFinding {
+            code: code.into(),
+            domain: Domain::Accelerator,
+            status,
+            message: message.into(),
+            remediation: remedy.map(String::from),
+        }
+    }
+
+    /// A verified report of `node` started at `at`, judging `sections` (name, deployed,
+    /// findings that do not pass).
+    fn scan(
+        node: &str,
+        at: &str,
+        sections: Vec<(&str, bool, Vec<ScanFinding>)>,
+        node_findings: Vec<ScanFinding>,
+    ) -> Scan {
+        let path = format!("nodes/{node}/{at}.json");
+        Scan {
+            input: Input {
+                path: path.clone(),
+                sha256: format!("{:064x}", path.len()),
+                node: node.into(),
+                started_at: at.into(),
+                signed_by: None,
+            },
+            node: node.into(),
+            started_at: at.into(),
+            started_ns: crate::report::prom::unix_nanos(at).unwrap_or(0),
+            sections: sections
+                .into_iter()
+                .map(|(name, deployed, findings)| ScanSection {
+                    name: name.into(),
+                    version: Some("2026-11".into()),
+                    sha256: "ab".repeat(32),
+                    deployed,
+                    findings,
+                })
+                .collect(),
+            node_findings,
+        }
+    }
+
+    fn render_to_string(report: &FleetReport) -> String {
+        let mut out = Vec::new();
+        render(&mut out, report).expect("render to memory");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    fn options() -> Options {
+        Options {
+            now: "2026-12-07T03:00:00Z".into(),
+            stale_after_seconds: Some(86_400),
+        }
+    }
+
+    /// A small fleet with a bit of everything: drift on many nodes (more than the names shown),
+    /// a warning, an unknown, a waiver, a node-level finding, a spec not deployed, a node that
+    /// conforms now but drifted before, a stale node, a signed input and two excluded reports.
+    fn small_fleet() -> FleetReport {
+        let count = finding(
+            "accelerator-count",
+            Status::Fail,
+            "the serving process (pid 31337) holds 2 GPU(s) [0, 1], 4 declared",
+            Some("start the server with more GPUs, or lower runtime.accelerator.count"),
+        );
+        let mut scans: Vec<Scan> = (1..=10)
+            .map(|i| {
+                scan(
+                    &format!("gpu-{i:02}"),
+                    "2026-12-07T02:00:00Z",
+                    vec![
+                        ("support-chat", true, vec![count.clone()]),
+                        ("batch-embed", false, vec![]),
+                    ],
+                    vec![],
+                )
+            })
+            .collect();
+        scans[0].sections[0].findings.push(finding(
+            "gpu-throttling",
+            Status::Warn,
+            "GPU 1: sw_power_cap",
+            Some("check cooling and power limits"),
+        ));
+        scans[1].input.signed_by = Some("SHA256:k3yF1ngerpr1nt".into());
+        scans.push(scan(
+            "gpu-11",
+            "2026-12-01T02:00:00Z",
+            vec![(
+                "batch-embed",
+                true,
+                vec![
+                    finding("model-precision", Status::Unknown, "the engine runs `auto`", None),
+                    finding("env-variable", Status::Waived, "VLLM_LOGGING_LEVEL is \"DEBUG\"", None),
+                ],
+            )],
+            vec![finding("gpu-unclaimed", Status::Warn, "GPU 3 is held by no spec", None)],
+        ));
+        scans.push(scan(
+            "gpu-12",
+            "2026-12-06T02:00:00Z",
+            vec![(
+                "batch-embed",
+                true,
+                vec![finding("env-variable", Status::Fail, "was DEBUG", None)],
+            )],
+            vec![],
+        ));
+        scans.push(scan(
+            "gpu-12",
+            "2026-12-07T01:00:00Z",
+            vec![("batch-embed", true, vec![])],
+            vec![],
+        ));
+        let excluded = vec![
+            Excluded {
+                path: "nodes/gpu-13.json".into(),
+                node: Some("gpu-13".into()),
+                reason: Exclusion::DoesNotVerify,
+                detail: "specs[0] (support-chat) model-id: status reported \"fail\" but derived \"pass\"".into(),
+            },
+            Excluded {
+                path: "nodes/notes.json".into(),
+                node: None,
+                reason: Exclusion::Unreadable,
+                detail: "nodes/notes.json: not a modelspec report".into(),
+            },
+        ];
+        let mut report = FleetReport::build(scans, excluded, &options());
+        report.tool_version = "0.0.0-test".into();
+        report
+    }
+
+    #[test]
+    fn small_fleet_snapshot() {
+        let html = render_to_string(&small_fleet());
+        let (head, body) = html.split_once("</head>\n").expect("a head");
+        assert!(head.contains(&format!(
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+        )));
+        assert!(head.contains("<title>ModelSpec fleet audit at 2026-12-07T03:00:00Z</title>"));
+        // What drifted comes before the specs, the matrix and the nodes; fail before warn.
+        let at = |needle: &str| body.find(needle).unwrap_or_else(|| panic!("{needle} not in the page"));
+        assert!(at("<h2>What drifted</h2>") < at("<h2>Specs</h2>"));
+        assert!(at("<h2>Specs</h2>") < at("<h2>Drift matrix</h2>"));
+        assert!(at("<h2>Drift matrix</h2>") < at("<h2>Nodes</h2>"));
+        assert!(at("<h2>Nodes</h2>") < at("<h2>Excluded reports</h2>"));
+        assert!(at("<h2>Excluded reports</h2>") < at("<h2>Reports counted</h2>"));
+        assert!(at(">fail</span>") < at(">warn</span>"));
+        // All ten nodes named, the first eight in the summary.
+        assert!(body.contains(
+            "<summary>10: gpu-01, gpu-02, gpu-03, gpu-04, gpu-05, gpu-06, gpu-07, gpu-08 and 2 more</summary>"
+        ));
+        assert!(body.contains("<span class=\"badge stale-flag\">stale</span>"));
+        insta::assert_snapshot!(body);
+    }
+
+    #[test]
+    fn an_empty_fleet_says_so() {
+        let report = FleetReport::build(Vec::new(), Vec::new(), &options());
+        let html = render_to_string(&report);
+        assert!(html.contains("Nothing: every check passes"), "{html}");
+        assert!(html.contains("No node to draw."), "{html}");
+        assert!(html.contains("No spec was judged"), "{html}");
+        assert!(!html.contains("<h2>Drift matrix</h2>"), "{html}");
+        assert!(html.ends_with("</html>\n"));
+    }
+
+    /// Every tag name the page opens or closes.
+    fn tag_names(html: &str) -> std::collections::BTreeSet<String> {
+        html.match_indices('<')
+            .map(|(i, _)| {
+                html[i + 1..]
+                    .trim_start_matches('/')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
+                    .collect::<String>()
+                    .to_ascii_lowercase()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hostile_names_paths_and_messages_stay_text() {
+        let evil = "\"><script>alert(\"x\")</script><img src=x onerror='y'>\u{202e}\u{1b}";
+        let hostile = finding(evil, Status::Fail, evil, Some(evil));
+        let mut bad = scan(
+            evil,
+            "2026-12-07T02:00:00Z",
+            vec![(evil, true, vec![hostile.clone()])],
+            vec![hostile],
+        );
+        bad.input.path = evil.into();
+        bad.input.signed_by = Some(evil.into());
+        bad.sections[0].version = Some(evil.into());
+        bad.sections[0].sha256 = evil.into();
+        let excluded = vec![Excluded {
+            path: evil.into(),
+            node: Some(evil.into()),
+            reason: Exclusion::Signature,
+            detail: evil.into(),
+        }];
+        let html = render_to_string(&FleetReport::build(vec![bad], excluded, &options()));
+        assert!(!html.contains("<script"), "a tag from the input");
+        assert!(!html.contains("<img"), "a tag from the input");
+        assert!(!html.contains("onerror='"), "an attribute from the input");
+        assert!(!html.contains('\u{202e}') && !html.contains('\u{1b}'));
+        assert!(html.contains("&quot;&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+        let expected: std::collections::BTreeSet<String> = [
+            "!doctype", "article", "body", "code", "dd", "div", "dl", "dt", "em", "h1", "h2", "h3", "header", "head",
+            "html", "i", "main", "meta", "p", "rect", "section", "span", "strong", "style", "svg", "table", "tbody",
+            "td", "text", "th", "thead", "title", "tr",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let found = tag_names(&html);
+        assert_eq!(
+            found,
+            expected,
+            "{:?} {:?}",
+            found.difference(&expected).collect::<Vec<_>>(),
+            expected.difference(&found).collect::<Vec<_>>()
+        );
+    }
+
+    /// 2,000 nodes: one row each in the node and input tables, the charts as small as for
+    /// three nodes (one bar per spec, none per node), the names of a fleet-wide failure folded.
+    #[test]
+    fn two_thousand_nodes_stay_a_table() {
+        let drift = finding("batch-max-size", Status::Fail, "256 sequences, 32 declared", None);
+        let scans: Vec<Scan> = (0..2000)
+            .map(|i| {
+                let findings = if i % 3 == 0 { vec![drift.clone()] } else { vec![] };
+                scan(
+                    &format!("node-{i:04}"),
+                    "2026-12-07T02:00:00Z",
+                    vec![("support-chat", true, findings)],
+                    vec![],
+                )
+            })
+            .collect();
+        let html = render_to_string(&FleetReport::build(scans, Vec::new(), &options()));
+        assert_eq!(
+            html.matches("<svg ").count(),
+            2,
+            "one chart for the fleet, one for the specs"
+        );
+        assert!(html.matches("<rect ").count() <= 2 * STATES.len());
+        assert_eq!(html.matches("<details>").count(), 1);
+        assert_eq!(html.matches("<tr><td>node-").count(), 2000, "every node, one row each");
+        assert!(html.len() < 2000 * 1200, "{} bytes for 2,000 nodes", html.len());
+    }
 }

@@ -51,7 +51,7 @@ tr.stale td { background: #fcf0d4; }
 details summary { cursor: pointer; }
 td.num, th.num { text-align: right; }
 table.inputs td:nth-child(2) { min-width: 7em; }
-/* On paper every node name shows: a closed <details> prints open where the browser knows
+/* On paper every node name shows: a closed details element prints open where the browser knows
    ::details-content, and keeps its summary (the count and first names) where it does not. */
 @media print { details::details-content { content-visibility: visible; } }
 "#;

@@ -18,7 +18,8 @@
 //! node, so a 2,000-node page stays a table a browser lays out at once.
 //!
 //! Every string in the fleet report (node names, paths, messages, remedies, spec names, check
-//! codes) comes from input files and is treated as hostile: all of it goes through [`Esc`].
+//! codes) comes from input files and is treated as hostile: all of it goes through the node
+//! report's escaping (`Esc`), which no value can open a tag or end an attribute through.
 
 use std::io::Write;
 

@@ -1,6 +1,8 @@
 //! `scan --format html`: the demo report as a snapshot, and the page loaded in a real browser
 //! (headless Chromium, the Debian package `chromium`) to show it parses, draws its charts,
-//! logs no script error and renders to a real screenshot.
+//! logs no script error and renders to a real screenshot. `fleet --format html` likewise: its
+//! page's content is a unit snapshot (src/report/fleet/html.rs); here it is built from real
+//! `scan --demo` reports and loaded in the browser.
 //!
 //! Without Chromium the browser tests print a skip line and pass, except under CI
 //! (`CI=true`), where a missing browser fails them: `.ci/run` installs it.
@@ -11,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use modelspec::report::{Report, SpecSection};
 use serde_json::{Value as Json, json};
 
-use crate::support::{Cmd, root};
+use crate::support::{Cmd, Dir, root};
 
 fn modelspec(args: &[&str]) -> Output {
     Cmd::new().args(args).output()
@@ -284,4 +286,98 @@ fn every_chart_draws_in_headless_chromium() {
     assert_loaded(&dom, &log, 3);
     assert!(dom.contains("SLO p95 ≤ 3 s"), "the target line in the DOM");
     assert_eq!(screenshot(&page, &dir.join("full.png")), (1280, 4000));
+}
+
+/// Fleet of three demo nodes, one report altered (excluded: it does not verify) and one whose
+/// node name is markup: the fleet's HTML page, written by `fleet --format html`.
+fn fleet_page(dir: &Dir) -> String {
+    let nodes = dir.file("nodes");
+    std::fs::create_dir_all(&nodes).expect("nodes/");
+    for node in ["node-a", "node-b", "node-c"] {
+        let out = format!("json={}", nodes.join(format!("{node}.json")).display());
+        let o = modelspec(&["scan", "--demo", "--node", node, "-q", "-o", &out]);
+        assert!(
+            o.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let edit = |node: &str, to: &str, change: &dyn Fn(&mut Json)| {
+        let text = std::fs::read_to_string(nodes.join(format!("{node}.json"))).expect("a report");
+        let mut report: Json = serde_json::from_str(&text).expect("JSON");
+        change(&mut report);
+        std::fs::write(nodes.join(to), report.to_string()).expect("write the report");
+    };
+    edit("node-c", "node-c.json", &|r| {
+        r["specs"][0]["findings"][0]["status"] = json!("fail")
+    });
+    edit("node-a", "evil.json", &|r| {
+        r["target_host"] = json!("<script>alert(\"x\")</script>");
+    });
+    let o = modelspec(&[
+        "fleet",
+        &nodes.display().to_string(),
+        "--now",
+        "2026-12-07T03:00:00Z",
+        "--stale-after",
+        "1h",
+        "--format",
+        "html",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).expect("UTF-8")
+}
+
+#[test]
+fn the_fleet_page_loads_in_headless_chromium() {
+    let dir = Dir::new();
+    let html = fleet_page(&dir);
+    for outside in [
+        "<script",
+        "<link",
+        "<img",
+        " src=",
+        "href=",
+        "url(",
+        "@import",
+        "@font-face",
+    ] {
+        assert!(!html.contains(outside), "{outside} in the page");
+    }
+    assert!(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"));
+    assert!(
+        html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"),
+        "the node name, as text"
+    );
+    assert!(html.contains("does_not_verify"), "the altered report is excluded");
+
+    let Some(browser) = chromium() else { return };
+    let (_keep, workdir) = workdir();
+    let page = workdir.join("fleet.html");
+    std::fs::write(&page, &html).expect("write the page");
+    let (dom, log) = dump_dom(&browser, &page);
+    assert!(!log.contains("Uncaught"), "a script error: {log}");
+    assert!(
+        !log.contains(":CONSOLE"),
+        "the page logged to the console (a blocked load?): {log}"
+    );
+    let at = |needle: &str| dom.find(needle).unwrap_or_else(|| panic!("{needle} not in the DOM"));
+    assert!(at("<h2>Summary</h2>") < at("<h2>What drifted</h2>"));
+    assert!(at("<h2>What drifted</h2>") < at("<h2>Specs</h2>"));
+    assert!(
+        at("<h2>What drifted</h2>") < at("<table class=\"nodes\">"),
+        "what drifted comes before the nodes"
+    );
+    for heading in [
+        "<h2>Drift matrix</h2>",
+        "<h2>Excluded reports</h2>",
+        "<h2>Reports counted</h2>",
+    ] {
+        at(heading);
+    }
+    // Two charts: the fleet's nodes by state, and each spec's.
+    assert_eq!(dom.matches("<svg ").count(), 2, "charts in the DOM");
+    assert!(dom.contains("<rect "), "no bar drawn");
+    assert!(!dom.contains("<script"), "the node name became an element");
+    assert_eq!(screenshot(&page, &workdir.join("fleet.png")), (1280, 4000));
 }

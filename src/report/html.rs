@@ -103,17 +103,17 @@ pub fn render(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
 /// How a status looks: its word and four colours (bar fill, text on the bar, text on a tint,
 /// the tint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Look {
-    label: &'static str,
-    bar: &'static str,
-    on_bar: &'static str,
-    ink: &'static str,
-    tint: &'static str,
+pub(crate) struct Look {
+    pub(crate) label: &'static str,
+    pub(crate) bar: &'static str,
+    pub(crate) on_bar: &'static str,
+    pub(crate) ink: &'static str,
+    pub(crate) tint: &'static str,
 }
 
 /// The look of each status. A new status is one line here (and one in [`tally`] once
 /// [`Summary`] counts it); everything else on the page follows from these two.
-fn look(s: Status) -> Look {
+pub(crate) fn look(s: Status) -> Look {
     let (bar, on_bar, ink, tint) = match s {
         Status::Pass => ("#2e9e5b", "#ffffff", "#17613a", "#e2f3e8"),
         Status::Fail => ("#d1373f", "#ffffff", "#99161d", "#fbe3e4"),
@@ -132,8 +132,12 @@ fn look(s: Status) -> Look {
 }
 
 /// A status word as a coloured badge.
-fn badge(out: &mut impl Write, s: Status) -> std::io::Result<()> {
-    let l = look(s);
+pub(crate) fn badge(out: &mut impl Write, s: Status) -> std::io::Result<()> {
+    look_badge(out, look(s))
+}
+
+/// A look's word as a badge in its colours (the fleet report's node states use it too).
+pub(crate) fn look_badge(out: &mut impl Write, l: Look) -> std::io::Result<()> {
     write!(
         out,
         "<span class=\"badge\" style=\"color:{};background:{};border-color:{}\">{}</span>",
@@ -144,14 +148,18 @@ fn badge(out: &mut impl Write, s: Status) -> std::io::Result<()> {
 fn summary_tiles(out: &mut impl Write, s: &Summary) -> std::io::Result<()> {
     writeln!(out, "<div class=\"tiles\">")?;
     for (status, count) in s.counts() {
-        let l = look(status);
-        writeln!(
-            out,
-            "<div class=\"tile\" style=\"background:{};border-color:{};color:{}\"><span class=\"n\">{count}</span><span>{}</span></div>",
-            l.tint, l.bar, l.ink, l.label
-        )?;
+        tile(out, look(status), count)?;
     }
     writeln!(out, "</div>")
+}
+
+/// One count in a summary tile, with the look's word under it.
+pub(crate) fn tile(out: &mut impl Write, l: Look, count: usize) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "<div class=\"tile\" style=\"background:{};border-color:{};color:{}\"><span class=\"n\">{count}</span><span>{}</span></div>",
+        l.tint, l.bar, l.ink, l.label
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,7 +441,7 @@ fn waivers(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
 // Chart 1: findings per domain.
 
 /// Width of every chart, px: the page's text column, so charts line up with the tables.
-const CHART_W: f64 = 960.0;
+pub(crate) const CHART_W: f64 = 960.0;
 
 fn domain_chart(out: &mut impl Write, all: &[&Finding]) -> std::io::Result<()> {
     let mut rows: BTreeMap<Domain, BTreeMap<Status, usize>> = BTreeMap::new();
@@ -443,42 +451,77 @@ fn domain_chart(out: &mut impl Write, all: &[&Finding]) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "<p class=\"note\">No findings to draw.</p>");
     }
-    let most = rows
-        .values()
-        .map(|r| r.values().sum::<usize>())
+    let bars: Vec<StackedBar<'_>> = rows
+        .iter()
+        .map(|(domain, counts)| (domain.as_str(), counts.iter().map(|(s, n)| (look(*s), *n)).collect()))
+        .collect();
+    stacked_bars(out, "Findings per domain, by status", 120.0, &bars)?;
+    let shown: BTreeSet<Status> = rows.values().flat_map(|r| r.keys().copied()).collect();
+    legend(
+        out,
+        shown.iter().map(|s| {
+            let l = look(*s);
+            (l.bar, l.label.to_string())
+        }),
+    )
+}
+
+/// One bar of a stacked bar chart: its label, and its segments as (look, count).
+pub(crate) type StackedBar<'a> = (&'a str, Vec<(Look, usize)>);
+
+/// Horizontal stacked bars, one per row, scaled to the longest: each segment in its look's
+/// colour with its count inside when it fits, the row's total after it. A label longer than
+/// `label_w` holds is cut, with the whole of it as the tooltip. The fleet report draws its
+/// nodes by state with it.
+pub(crate) fn stacked_bars(
+    out: &mut impl Write,
+    aria: &str,
+    label_w: f64,
+    bars: &[StackedBar<'_>],
+) -> std::io::Result<()> {
+    let most = bars
+        .iter()
+        .map(|(_, r)| r.iter().map(|(_, n)| n).sum::<usize>())
         .max()
         .unwrap_or(1)
         .max(1);
-    let (label_w, row_h, top) = (120.0, 28.0, 8.0);
+    let (row_h, top) = (28.0, 8.0);
     let bar_w = CHART_W - label_w - 60.0;
-    let height = top + row_h * rows.len() as f64 + 8.0;
+    let height = top + row_h * bars.len() as f64 + 8.0;
+    // About 7 px a character at the chart's 12 px font.
+    let fits = ((label_w - 12.0) / 7.0).max(4.0) as usize;
     writeln!(
         out,
-        "<svg class=\"chart\" viewBox=\"0 0 {CHART_W} {height:.0}\" width=\"{CHART_W}\" height=\"{height:.0}\" role=\"img\" aria-label=\"Findings per domain, by status\">"
+        "<svg class=\"chart\" viewBox=\"0 0 {CHART_W} {height:.0}\" width=\"{CHART_W}\" height=\"{height:.0}\" role=\"img\" aria-label=\"{}\">",
+        Esc(aria)
     )?;
-    for (i, (domain, counts)) in rows.iter().enumerate() {
+    for (i, (label, segments)) in bars.iter().enumerate() {
         let y = top + row_h * i as f64;
-        writeln!(
+        write!(
             out,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"axis\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"axis\">",
             label_w - 8.0,
             y + row_h / 2.0 + 4.0,
-            domain.as_str()
         )?;
+        if label.chars().count() > fits {
+            let cut: String = label.chars().take(fits - 1).collect();
+            writeln!(out, "<title>{}</title>{}…</text>", Esc(label), Esc(&cut))?;
+        } else {
+            writeln!(out, "{}</text>", Esc(label))?;
+        }
         let mut x = label_w;
-        for (status, n) in counts {
+        for (l, n) in segments.iter().filter(|(_, n)| *n > 0) {
             let w = bar_w * *n as f64 / most as f64;
-            let l = look(*status);
             writeln!(
                 out,
                 "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {n} {}</title></rect>",
                 y + 4.0,
                 row_h - 8.0,
                 l.bar,
-                domain.as_str(),
+                Esc(label),
                 l.label
             )?;
-            if w >= 18.0 {
+            if w >= 18.0_f64.max(7.0 * n.to_string().len() as f64) {
                 writeln!(
                     out,
                     "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"in-bar\" style=\"fill:{}\">{n}</text>",
@@ -494,22 +537,17 @@ fn domain_chart(out: &mut impl Write, all: &[&Finding]) -> std::io::Result<()> {
             "<text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\">{}</text>",
             x + 6.0,
             y + row_h / 2.0 + 4.0,
-            counts.values().sum::<usize>()
+            segments.iter().map(|(_, n)| n).sum::<usize>()
         )?;
     }
-    writeln!(out, "</svg>")?;
-    let shown: BTreeSet<Status> = rows.values().flat_map(|r| r.keys().copied()).collect();
-    legend(
-        out,
-        shown.iter().map(|s| {
-            let l = look(*s);
-            (l.bar, l.label.to_string())
-        }),
-    )
+    writeln!(out, "</svg>")
 }
 
 /// A legend under a chart: coloured swatches with their meaning.
-fn legend<'a>(out: &mut impl Write, entries: impl Iterator<Item = (&'a str, String)>) -> std::io::Result<()> {
+pub(crate) fn legend<'a>(
+    out: &mut impl Write,
+    entries: impl Iterator<Item = (&'a str, String)>,
+) -> std::io::Result<()> {
     write!(out, "<p class=\"legend\">")?;
     for (colour, label) in entries {
         write!(out, "<span><i style=\"background:{colour}\"></i>{}</span>", Esc(&label))?;
@@ -1037,7 +1075,7 @@ fn processes<'a>(
 /// Text escaped for HTML text and attribute values alike. Control characters (other than tab
 /// and line breaks) and bidirectional overrides are shown as `\u{..}`: they are not valid in
 /// HTML text, and overrides could make a value read as something it is not.
-struct Esc<'a>(&'a str);
+pub(crate) struct Esc<'a>(pub(crate) &'a str);
 
 impl fmt::Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1069,7 +1107,7 @@ fn is_noncharacter(c: char) -> bool {
 }
 
 /// The stylesheet: light throughout (no dark backgrounds to print), system fonts only.
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
 body { margin: 0; background: #f6f7f9; color: #1d232b; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }

@@ -291,7 +291,7 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
             "--format",
             "json",
         ])
-        .args(["-o", "markdown=fleet.md", "-o", "table=fleet.txt"])
+        .args(["-o", "markdown=fleet.md", "-o", "table=fleet.txt", "-o", "ctrf=fleet.ctrf.json"])
         .output();
     assert_eq!(
         o.status.code(),
@@ -446,6 +446,113 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
     }
     let table = std::fs::read_to_string(fleet.dir.file("fleet.txt")).expect("fleet.txt");
     assert!(table.contains("Excluded reports"), "{table}");
+
+    // CTRF: valid against the published schema, one failed test per excluded input, and the
+    // accelerator-type test names the drifting nodes.
+    let ctrf = read_json(&fleet.dir.file("fleet.ctrf.json"));
+    let tests = ctrf["results"]["tests"].as_array().expect("tests");
+    let failed_inputs = tests
+        .iter()
+        .filter(|t| t["suite"][0] == "inputs" && t["status"] == "failed")
+        .count();
+    assert_eq!(failed_inputs, 6);
+    let accel = tests.iter().find(|t| t["name"] == "chat: accelerator-type").expect("accelerator-type test");
+    assert_eq!(accel["status"], "failed");
+    assert_ctrf_valid(fleet.dir.path(), "fleet.ctrf.json");
+
+    // Signatures, made by the real ssh-keygen: every report signed but three left unsigned and
+    // one signed by another key. Required, those four are excluded for it; the rest stand.
+    if !ssh_keygen_works() {
+        return;
+    }
+    let keygen = |name: &str| {
+        let o = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(fleet.dir.file(name))
+            .output()
+            .expect("ssh-keygen");
+        assert!(o.status.success(), "{o:?}");
+    };
+    keygen("fleet-key");
+    keygen("other-key");
+    let mut reports: Vec<PathBuf> = Vec::new();
+    for dir in [fleet.nodes(), fleet.nodes().join("history"), bad.clone()] {
+        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "json") {
+                reports.push(p);
+            }
+        }
+    }
+    let unsigned = ["node-060.json", "node-061.json", "node-062.json"];
+    for report in &reports {
+        let name = report.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if unsigned.contains(&name) {
+            continue;
+        }
+        let key = if name == "node-063.json" { "other-key" } else { "fleet-key" };
+        let o = Command::new("ssh-keygen")
+            .args(["-q", "-Y", "sign", "-n", "modelspec", "-f"])
+            .arg(fleet.dir.file(key))
+            .arg(report)
+            .output()
+            .expect("ssh-keygen -Y sign");
+        assert!(o.status.success(), "{o:?}");
+    }
+    let o = Cmd::new()
+        .current_dir(fleet.dir.path())
+        .args(["fleet", "nodes", "--now", &now, "--format", "json", "--require-signature", "fleet-key.pub"])
+        .output();
+    let signed: Json = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {o:?}"));
+    let by_signature: BTreeSet<String> = signed["excluded"]
+        .as_array()
+        .expect("excluded")
+        .iter()
+        .filter(|e| e["reason"] == "signature")
+        .filter_map(|e| e["path"].as_str().map(String::from))
+        .collect();
+    let want: BTreeSet<String> = ["node-060", "node-061", "node-062", "node-063"]
+        .iter()
+        .map(|n| format!("nodes/{n}.json"))
+        .collect();
+    assert_eq!(by_signature, want, "{:#}", signed["excluded"]);
+    assert_eq!(signed["summary"]["excluded"], 10, "the six bad reports, and these four");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("a key not among the trusted keys"), "the wrong key is named as such");
+    assert!(text.contains("node-060.json.sig does not exist"), "the missing signature is named");
+    let fingerprint = signed["inputs"][0]["signed_by"].as_str().unwrap_or_default();
+    assert!(fingerprint.starts_with("SHA256:"), "{fingerprint}");
+    let private = std::fs::read_to_string(fleet.dir.file("fleet-key")).expect("key");
+    let body: String = private.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!text.contains(&body[..40]), "the private key never appears");
+}
+
+/// Whether `ssh-keygen` can sign here (the interop tests need the real tool; CI installs it).
+fn ssh_keygen_works() -> bool {
+    let ok = Command::new("ssh-keygen").arg("-?").output().is_ok();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(ok || !ci, "CI must have ssh-keygen (openssh-client)");
+    if !ok {
+        eprintln!("skipped: no ssh-keygen");
+    }
+    ok
+}
+
+/// Validates a CTRF file against the published schema (`scripts/validate_ctrf.py`); skipped
+/// outside CI when Python's jsonschema is missing.
+fn assert_ctrf_valid(dir: &Path, file: &str) {
+    let o = Command::new("python3")
+        .arg(root().join("scripts/validate_ctrf.py"))
+        .arg(file)
+        .current_dir(dir)
+        .output();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match o {
+        Ok(o) if o.status.code() == Some(0) => {}
+        Ok(o) if o.status.code() == Some(2) && !ci => eprintln!("skipped: {}", String::from_utf8_lossy(&o.stderr)),
+        Ok(o) => panic!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        Err(e) => assert!(!ci, "python3 is needed in CI: {e}"),
+    }
 }
 
 #[test]

@@ -93,6 +93,9 @@ pub struct EndpointTarget {
     /// The metrics page measured over a window, when asked (`--window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<super::window::MetricsWindow>,
+    /// The answers parsed so far (not part of the observation).
+    #[serde(skip)]
+    pub parsed: crate::runtime::ParsedAnswers,
 }
 
 /// `config.json` fields worth keeping (the rest is architecture detail).
@@ -160,6 +163,7 @@ pub fn probe(plan: &EndpointPlan, deadline: Instant) -> EndpointSnapshot {
                     http2: None,
                     model_config: None,
                     window: None,
+                    parsed: Default::default(),
                 })
             })
             .collect()
@@ -209,6 +213,7 @@ fn probe_target(plan: &EndpointPlan, t: &TargetPlan, deadline: Instant) -> Endpo
         http2: None,
         model_config: None,
         window: None,
+        parsed: Default::default(),
     };
     // `--endpoint` wins; else the address the host probe found the workload at.
     let (address, inside) = match (&t.endpoint, &t.reach) {
@@ -341,7 +346,9 @@ fn metrics_page(target: &EndpointTarget) -> Option<&'static str> {
 
 /// The model folder an engine names, when it is a local path.
 fn served_model_root(target: &EndpointTarget) -> Option<String> {
-    let doc = runtime::json_of(target, crate::runtime::openai::MODELS).ok()?;
+    // Not through the memo: the target is still being probed, and a document not asked yet
+    // must not be remembered as missing.
+    let doc = runtime::json_of_reply(target.get(crate::runtime::openai::MODELS), crate::runtime::openai::MODELS).ok()?;
     let root = doc
         .get("data")?
         .as_array()?
@@ -375,6 +382,10 @@ impl EndpointTarget {
 }
 
 impl Answers for EndpointTarget {
+    fn json(&self, path: &str) -> Result<Json, String> {
+        self.parsed.get_or(path, || crate::runtime::json_of_reply(self.get(path), path))
+    }
+
     fn get(&self, path: &str) -> Option<Answer<'_>> {
         let exchange = self.exchanges.iter().find(|e| self.path_of(e) == path)?;
         Some(match (exchange.response(), exchange.failure()) {

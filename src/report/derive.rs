@@ -98,10 +98,11 @@ pub fn selected(inputs: &Inputs, code: &str) -> bool {
 pub fn observation_sha256(observation: &serde_json::Value) -> String {
     // serde_json's `Value` keeps object keys sorted (no `preserve_order`), which makes the
     // text canonical whatever order the fields were written in.
-    let mut hash = crate::digest::Sha256Writer::default();
+    // Buffered: the serializer writes token by token, and each hash update has a cost.
+    let mut hash = std::io::BufWriter::with_capacity(16 * 1024, crate::digest::Sha256Writer::default());
     // Writing into a hash cannot fail, and a JSON value always serializes.
     let _ = serde_json::to_writer(&mut hash, observation);
-    hash.hex()
+    hash.into_inner().map(|h| h.hex()).unwrap_or_default()
 }
 
 /// The scan's date for waiver expiry: the UTC day of an RFC 3339 time.

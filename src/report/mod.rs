@@ -6,6 +6,7 @@
 //! what drifted ([`drift_first`]).
 
 pub mod ctrf;
+pub mod canonical;
 pub mod derive;
 pub mod diff;
 pub mod fleet;

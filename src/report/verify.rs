@@ -101,56 +101,91 @@ struct Outline<'a> {
 /// JSON, not a report, or another schema (`newer` when it names a later version).
 ///
 /// The report is parsed straight into its types, not through a JSON tree: a fleet reads
-/// thousands. Only the observation is also read as a tree, because its hash is defined over
-/// its JSON as written (keys sorted, compact), not over what this version's types keep of it.
+/// thousands. The observation's hash is defined over its JSON as written (keys sorted,
+/// compact). It is computed first from the typed observation: when that matches the hash the
+/// report records, the observation the findings are derived from is exactly the one the scan
+/// hashed. Otherwise (an observation edited, or written by a version with other fields) it is
+/// computed from the text as written, as it always was, and the difference is reported.
 pub fn load(text: &[u8], origin: &str) -> Result<Loaded, LoadError> {
-    let not_json = |e: serde_json::Error| LoadError {
+    let report: Report = match serde_json::from_slice(text) {
+        Ok(report) => report,
+        Err(e) => return Err(why_not(text, origin, e)),
+    };
+    if report.schema != SCHEMA {
+        return Err(other_schema(&report.schema, origin));
+    }
+    let recorded = report.provenance.as_ref().map(|p| p.observation_sha256.as_str());
+    let typed = report
+        .observation
+        .as_ref()
+        .and_then(|o| super::canonical::to_vec(o).ok())
+        .map(|text| sha256_hex(&text));
+    let observation_sha256 = match typed {
+        Some(hash) if Some(hash.as_str()) == recorded => Some(hash),
+        Some(_) => {
+            let outline: Outline<'_> = serde_json::from_slice(text).map_err(|e| not_json(origin, &e))?;
+            match outline.observation.map(|o| o.get()) {
+                Some(raw) => Some(observation_sha256(
+                    &serde_json::from_str(raw).map_err(|e| not_json(origin, &e))?,
+                )),
+                None => None,
+            }
+        }
+        None => None,
+    };
+    Ok(Loaded {
+        report,
+        observation_sha256,
+    })
+}
+
+/// Why a text that did not parse as a report is not one: not JSON, another schema, or a
+/// report whose fields do not fit.
+fn why_not(text: &[u8], origin: &str, e: serde_json::Error) -> LoadError {
+    if !matches!(e.classify(), serde_json::error::Category::Data) {
+        return not_json(origin, &e);
+    }
+    if let Ok(outline) = serde_json::from_slice::<Outline<'_>>(text) {
+        let schema = outline.schema.as_deref().unwrap_or_default();
+        if schema != SCHEMA {
+            return other_schema(schema, origin);
+        }
+    }
+    LoadError {
+        kind: LoadErrorKind::Unreadable,
+        message: format!("{origin}: not a modelspec report: {e}; verify reads `scan --format json` reports"),
+    }
+}
+
+fn not_json(origin: &str, e: &serde_json::Error) -> LoadError {
+    LoadError {
         kind: LoadErrorKind::Unreadable,
         message: format!(
             "{origin}:{}:{}: not JSON: {e}; verify reads `scan --format json` reports",
             e.line(),
             e.column()
         ),
-    };
-    let outline: Outline<'_> = serde_json::from_slice(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LoadError {
-            kind: LoadErrorKind::Unreadable,
-            message: format!("{origin}: not a modelspec report: {e}; verify reads `scan --format json` reports"),
-        },
-        _ => not_json(e),
-    })?;
-    let schema = outline.schema.as_deref().unwrap_or_default();
-    if schema != SCHEMA {
-        let newer = schema_version(schema).is_some_and(|v| schema_version(SCHEMA).is_some_and(|ours| v > ours));
-        return Err(LoadError {
-            kind: if newer {
-                LoadErrorKind::NewerSchema
-            } else {
-                LoadErrorKind::Unreadable
-            },
-            message: if newer {
-                format!(
-                    "{origin}: report schema {schema:?} is newer than {SCHEMA:?}; read it with the modelspec version that wrote it, or a later one"
-                )
-            } else {
-                format!(
-                    "{origin}: report schema {schema:?} is not {SCHEMA:?}; verify it with the modelspec version that wrote it"
-                )
-            },
-        });
     }
-    let observation_sha256 = match outline.observation.map(|o| o.get()).filter(|o| o.trim() != "null") {
-        Some(text) => Some(observation_sha256(&serde_json::from_str(text).map_err(not_json)?)),
-        None => None,
-    };
-    let report: Report = serde_json::from_slice(text).map_err(|e| LoadError {
-        kind: LoadErrorKind::Unreadable,
-        message: format!("{origin}: not a modelspec report: {e}; verify reads `scan --format json` reports"),
-    })?;
-    Ok(Loaded {
-        report,
-        observation_sha256,
-    })
+}
+
+fn other_schema(schema: &str, origin: &str) -> LoadError {
+    let newer = schema_version(schema).is_some_and(|v| schema_version(SCHEMA).is_some_and(|ours| v > ours));
+    LoadError {
+        kind: if newer {
+            LoadErrorKind::NewerSchema
+        } else {
+            LoadErrorKind::Unreadable
+        },
+        message: if newer {
+            format!(
+                "{origin}: report schema {schema:?} is newer than {SCHEMA:?}; read it with the modelspec version that wrote it, or a later one"
+            )
+        } else {
+            format!(
+                "{origin}: report schema {schema:?} is not {SCHEMA:?}; verify it with the modelspec version that wrote it"
+            )
+        },
+    }
 }
 
 /// `modelspec.report/v1` -> 1.

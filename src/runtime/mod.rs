@@ -418,6 +418,50 @@ pub enum Answer<'a> {
 pub trait Answers {
     /// The answer to `GET path`, or `None` when it was not asked.
     fn get(&self, path: &str) -> Option<Answer<'_>>;
+
+    /// `GET path` read as JSON ([`json_of`]). Answers that are read many times (an endpoint
+    /// judged by several checks of several specs) keep the parsed document.
+    fn json(&self, path: &str) -> Result<Json, String> {
+        json_of_reply(self.get(path), path)
+    }
+}
+
+/// Parsed documents kept beside the answers they came from: each `GET` is parsed once
+/// however many checks read it. Empty when cloned, equal to any other, and never serialized:
+/// it only remembers work.
+#[derive(Default)]
+pub struct ParsedAnswers(std::sync::Mutex<BTreeMap<String, Result<Json, String>>>);
+
+impl ParsedAnswers {
+    /// The document at `path`, parsed by `parse` the first time.
+    pub fn get_or(&self, path: &str, parse: impl FnOnce() -> Result<Json, String>) -> Result<Json, String> {
+        if let Some(done) = self.0.lock().ok().and_then(|m| m.get(path).cloned()) {
+            return done;
+        }
+        let done = parse();
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(path.to_string(), done.clone());
+        }
+        done
+    }
+}
+
+impl Clone for ParsedAnswers {
+    fn clone(&self) -> Self {
+        ParsedAnswers::default()
+    }
+}
+
+impl PartialEq for ParsedAnswers {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ParsedAnswers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParsedAnswers")
+    }
 }
 
 /// One recorded reply, owned (tests and fixture folders).
@@ -583,8 +627,13 @@ pub fn document(answer: Option<Answer<'_>>) -> Result<Document<'_>, Unusable<'_>
 /// Reads `GET path` as a JSON document, or says why it cannot be: not asked, no answer, an
 /// error status, an HTML page, another content type, a cut body, malformed JSON.
 pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
+    answers.json(path)
+}
+
+/// [`json_of`] for one answer.
+pub fn json_of_reply(answer: Option<Answer<'_>>, path: &str) -> Result<Json, String> {
     let Document { content_type, body } =
-        document(answers.get(path)).map_err(|why| why.at(&format!("GET {path}"), "answer"))?;
+        document(answer).map_err(|why| why.at(&format!("GET {path}"), "answer"))?;
     let trimmed = body.trim_start();
     let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
     if trimmed.starts_with('<') || media.as_deref() == Some("text/html") {
@@ -668,7 +717,7 @@ impl<'a> Inputs<'a> {
 
     /// JSON of `GET path` (see [`json_of`]).
     pub fn json(&self, path: &str) -> Result<Json, String> {
-        json_of(self.answers, path)
+        self.answers.json(path)
     }
 
     /// The command line, or nothing.

@@ -18,6 +18,8 @@ pub mod ctrf;
 pub mod html;
 pub mod markdown;
 pub mod read;
+#[cfg(test)]
+pub(crate) mod sample;
 pub mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -769,6 +771,26 @@ mod tests {
         let r = FleetReport::build(scans, excluded, &options());
         assert_eq!(r.exit_code(crate::report::FailOn::Fail), crate::report::exit::DRIFT);
         assert_eq!(r.summary.reports, 2);
+    }
+
+    /// Every format but HTML (html.rs snapshots its own) from the same small fleet.
+    #[test]
+    fn every_format_of_a_small_fleet() {
+        let report = sample::small_fleet();
+        let text = |render: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
+            let mut out = Vec::new();
+            render(&mut out).expect("renders");
+            String::from_utf8(out).expect("UTF-8")
+        };
+        let json = serde_json::to_string_pretty(&report).expect("JSON");
+        crate::spec::schema::Schema::compile(crate::schemas::FLEET).expect("schema");
+        insta::assert_snapshot!("fleet_json", json);
+        insta::assert_snapshot!("fleet_table", text(&|o| table::render(o, &report, false)));
+        insta::assert_snapshot!("fleet_markdown", text(&|o| markdown::render(o, &report)));
+        insta::assert_snapshot!(
+            "fleet_ctrf",
+            text(&|o| ctrf::render(o, &report, crate::report::FailOn::Fail))
+        );
     }
 
     #[test]

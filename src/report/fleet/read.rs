@@ -151,10 +151,13 @@ pub fn read_all(
     std::thread::scope(|scope| {
         for _ in 0..threads.clamp(1, 64) {
             scope.spawn(|| {
+                // One buffer per worker, reused: each report's bytes land in memory already
+                // paged in.
+                let mut buffer = Vec::new();
                 loop {
                     let i = cursor.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = paths.get(i) else { break };
-                    let result = read_one(path, spec_for, signature);
+                    let result = read_into(path, &mut buffer, spec_for, signature);
                     let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
                     match result {
                         Ok(scan) => r.0.push(scan),
@@ -173,6 +176,16 @@ pub fn read_one(
     spec_for: &SpecLookup<'_>,
     signature: Option<&SignatureCheck<'_>>,
 ) -> Result<Scan, Excluded> {
+    read_into(path, &mut Vec::new(), spec_for, signature)
+}
+
+/// [`read_one`], reading the file into `buffer`.
+fn read_into(
+    path: &Path,
+    buffer: &mut Vec<u8>,
+    spec_for: &SpecLookup<'_>,
+    signature: Option<&SignatureCheck<'_>>,
+) -> Result<Scan, Excluded> {
     let origin = path.display().to_string();
     let exclude = |reason, node: Option<&str>, detail: String| Excluded {
         path: origin.clone(),
@@ -180,7 +193,8 @@ pub fn read_one(
         reason,
         detail,
     };
-    let bytes = read_capped(path).map_err(|e| exclude(Exclusion::Unreadable, None, e))?;
+    read_capped(path, buffer).map_err(|e| exclude(Exclusion::Unreadable, None, e))?;
+    let bytes: &[u8] = buffer;
     let loaded = load(&bytes, &origin).map_err(|e| {
         let kind = match e.kind {
             LoadErrorKind::Unreadable => Exclusion::Unreadable,
@@ -247,12 +261,12 @@ pub fn read_one(
     })
 }
 
-/// The file's bytes, refusing one larger than [`MAX_REPORT_BYTES`].
-fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
+/// The file's bytes into `bytes`, refusing one larger than [`MAX_REPORT_BYTES`].
+fn read_capped(path: &Path, bytes: &mut Vec<u8>) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
+    bytes.clear();
     file.take(MAX_REPORT_BYTES + 1)
-        .read_to_end(&mut bytes)
+        .read_to_end(bytes)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     if bytes.len() as u64 > MAX_REPORT_BYTES {
         return Err(format!(
@@ -261,5 +275,5 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
             MAX_REPORT_BYTES / (1024 * 1024)
         ));
     }
-    Ok(bytes)
+    Ok(())
 }

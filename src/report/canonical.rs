@@ -1,0 +1,442 @@
+//! The canonical JSON of a typed value, written without building a JSON tree.
+//!
+//! A report records the SHA-256 of its observation's canonical JSON: what
+//! `serde_json::to_value(x)?.to_string()` gives (object keys sorted bytewise, as the tree's
+//! `BTreeMap` keeps them; compact; numbers, strings and escapes as serde_json writes them).
+//! Building that tree for every report is most of what hashing costs when `fleet` verifies
+//! thousands; this serializer writes the same bytes directly: each object's members are
+//! serialized into buffers, sorted by key, and written. Hand-written because no crate writes
+//! serde_json's own canonical form (RFC 8785 canonicalizers format numbers differently); the
+//! tests hold it to byte equality with the tree's text.
+
+use std::fmt::Display;
+
+use serde::Serialize;
+use serde::ser;
+
+/// Why a value has no canonical JSON (as `serde_json::to_value` would refuse it).
+#[derive(Debug)]
+pub struct Error(String);
+
+impl Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+/// The canonical JSON of `value`.
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(4096);
+    value.serialize(Canonical { out: &mut out })?;
+    Ok(out)
+}
+
+/// A JSON string literal, escaped as serde_json escapes it.
+fn string(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn float(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        let _ = serde_json::to_writer(&mut *out, &v);
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+fn display(out: &mut Vec<u8>, v: impl Display) {
+    use std::io::Write;
+    let _ = write!(out, "{v}");
+}
+
+struct Canonical<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a> ser::Serializer for Canonical<'a> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Seq<'a>;
+    type SerializeTuple = Seq<'a>;
+    type SerializeTupleStruct = Seq<'a>;
+    type SerializeTupleVariant = Seq<'a>;
+    type SerializeMap = Object<'a>;
+    type SerializeStruct = Object<'a>;
+    type SerializeStructVariant = Object<'a>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.out.extend_from_slice(if v { b"true" } else { b"false" });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        display(self.out, v);
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+        if i64::try_from(v).is_ok() || u64::try_from(v).is_ok() {
+            display(self.out, v);
+            Ok(())
+        } else {
+            Err(Error("number out of range".into()))
+        }
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        display(self.out, v);
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+        match u64::try_from(v) {
+            Ok(v) => self.serialize_u64(v),
+            Err(_) => Err(Error("number out of range".into())),
+        }
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        float(self.out, f64::from(v));
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        float(self.out, v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        string(self.out, v.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        string(self.out, v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.out.push(b'[');
+        for (i, b) in v.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            display(self.out, b);
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.out.push(b'{');
+        string(self.out, variant);
+        self.out.push(b':');
+        value.serialize(Canonical { out: &mut *self.out })?;
+        self.out.push(b'}');
+        Ok(())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a>, Error> {
+        self.out.push(b'[');
+        Ok(Seq {
+            out: self.out,
+            first: true,
+            variant: false,
+        })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Seq<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<Seq<'a>, Error> {
+        self.out.push(b'{');
+        string(self.out, variant);
+        self.out.extend_from_slice(b":[");
+        Ok(Seq {
+            out: self.out,
+            first: true,
+            variant: true,
+        })
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Object<'a>, Error> {
+        Ok(Object::new(self.out, None))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Object<'a>, Error> {
+        Ok(Object::new(self.out, None))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Object<'a>, Error> {
+        Ok(Object::new(self.out, Some(variant)))
+    }
+}
+
+struct Seq<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+    /// A tuple variant: `{"variant":[...]}`.
+    variant: bool,
+}
+
+impl Seq<'_> {
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        value.serialize(Canonical { out: &mut *self.out })
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        self.out.push(b']');
+        if self.variant {
+            self.out.push(b'}');
+        }
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for Seq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for Seq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for Seq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleVariant for Seq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+/// An object being written: its members' canonical JSON, sorted by key at the end.
+struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    /// A struct variant: `{"variant":{...}}`.
+    variant: Option<&'static str>,
+    members: Vec<(String, Vec<u8>)>,
+    key: Option<String>,
+}
+
+impl<'a> Object<'a> {
+    fn new(out: &'a mut Vec<u8>, variant: Option<&'static str>) -> Object<'a> {
+        Object {
+            out,
+            variant,
+            members: Vec::new(),
+            key: None,
+        }
+    }
+
+    fn member<T: Serialize + ?Sized>(&mut self, key: String, value: &T) -> Result<(), Error> {
+        let mut buffer = Vec::new();
+        value.serialize(Canonical { out: &mut buffer })?;
+        self.members.push((key, buffer));
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(), Error> {
+        // Stable, so of two members with one key the later one is last: it wins, as in a map.
+        self.members.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(variant) = self.variant {
+            self.out.push(b'{');
+            string(self.out, variant);
+            self.out.push(b':');
+        }
+        self.out.push(b'{');
+        let mut first = true;
+        for (i, (key, value)) in self.members.iter().enumerate() {
+            if self.members.get(i + 1).is_some_and(|next| &next.0 == key) {
+                continue;
+            }
+            if !first {
+                self.out.push(b',');
+            }
+            first = false;
+            string(self.out, key);
+            self.out.push(b':');
+            self.out.extend_from_slice(value);
+        }
+        self.out.push(b'}');
+        if self.variant.is_some() {
+            self.out.push(b'}');
+        }
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for Object<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        // A map key as serde_json's tree makes it: a string, or a number or bool as text.
+        let text = match serde_json::to_value(key).map_err(|e| Error(e.to_string()))? {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        self.key = Some(text);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        let key = self.key.take().ok_or_else(|| Error("a map value without its key".into()))?;
+        self.member(key, value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStruct for Object<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        self.member(key.to_string(), value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStructVariant for Object<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        self.member(key.to_string(), value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Serialize;
+    use serde_json::json;
+
+    fn tree_text<T: Serialize>(v: &T) -> String {
+        serde_json::to_value(v).expect("to_value").to_string()
+    }
+
+    #[test]
+    fn the_demo_observation_writes_as_its_tree_does() {
+        let observation: crate::observe::Observation =
+            serde_json::from_str(include_str!("../../fixtures/demo/observation.json")).expect("demo observation");
+        let ours = String::from_utf8(to_vec(&observation).expect("canonical")).expect("UTF-8");
+        assert_eq!(ours, tree_text(&observation));
+    }
+
+    #[test]
+    fn every_shape_writes_as_the_tree_does() {
+        #[derive(Serialize)]
+        enum E {
+            Unit,
+            New(u8),
+            Tuple(u8, String),
+            Struct { z: u8, a: Option<u8> },
+        }
+        #[derive(Serialize)]
+        struct S {
+            zeta: f64,
+            alpha: Vec<E>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            skipped: Option<u8>,
+            map: std::collections::BTreeMap<u32, &'static str>,
+            text: &'static str,
+            nan: f32,
+            bytes: &'static [u8],
+            neg: i64,
+        }
+        let s = S {
+            zeta: 2.0,
+            alpha: vec![E::Unit, E::New(1), E::Tuple(2, "t".into()), E::Struct { z: 1, a: None }],
+            skipped: None,
+            map: [(10, "ten"), (9, "nine")].into_iter().collect(),
+            text: "quote \" slash \\ nl \n ctl \u{1} é",
+            nan: f32::NAN,
+            bytes: b"ab",
+            neg: -5,
+        };
+        assert_eq!(String::from_utf8(to_vec(&s).expect("canonical")).expect("UTF-8"), tree_text(&s));
+        let v = json!({"b": [1, 2.5, -3, 1e300, null, true], "a": {"y": "x", "x": {}}, "": []});
+        assert_eq!(String::from_utf8(to_vec(&v).expect("canonical")).expect("UTF-8"), v.to_string());
+    }
+}

@@ -6,7 +6,11 @@
 //! every `modelspec` command line in the manifests, unit files, Quadlet files, Dockerfile and
 //! READMEs is parsed with the real clap definition ([`modelspec::cli::command`]), every path it writes must lie on
 //! a writable volume, the scanner pods must keep the privileges they document (and no more),
-//! the lines that can run without a GPU are run, and the alert rules go through `promtool`.
+//! the fleet pod must need none, the lines that can run without a GPU are run, and the alert
+//! rules go through `promtool`. The Kubernetes CronJobs run end to end as far as a test can
+//! without a cluster: `$(VAR)` expanded as the kubelet does, each pod's volumes laid out as the
+//! kubelet would (a claim shared between pods, ConfigMaps and Secrets with the kubelet's modes),
+//! the README's own key commands run against a recording `kubectl`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

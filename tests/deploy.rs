@@ -6,7 +6,11 @@
 //! every `modelspec` command line in the manifests, unit files, Quadlet files, Dockerfile and
 //! READMEs is parsed with the real clap definition ([`modelspec::cli::command`]), every path it writes must lie on
 //! a writable volume, the scanner pods must keep the privileges they document (and no more),
-//! the lines that can run without a GPU are run, and the alert rules go through `promtool`.
+//! the fleet pod must need none, the lines that can run without a GPU are run, and the alert
+//! rules go through `promtool`. The Kubernetes CronJobs run end to end as far as a test can
+//! without a cluster: `$(VAR)` expanded as the kubelet does, each pod's volumes laid out as the
+//! kubelet would (a claim shared between pods, ConfigMaps and Secrets with the kubelet's modes),
+//! the README's own key commands run against a recording `kubectl`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -366,7 +370,17 @@ fn check(inv: &Invocation) -> Touches {
     let Some((sub, sub_matches)) = matches.subcommand() else {
         return touches;
     };
-    for id in ["specs", "paths", "facts", "token_file", "ca_file"] {
+    // The spec folder first: the tests that replay a scan take it from there.
+    for id in [
+        "specs",
+        "paths",
+        "facts",
+        "token_file",
+        "ca_file",
+        "inputs",
+        "require_signature",
+        "sign_key",
+    ] {
         if let Ok(Some(values)) = sub_matches.try_get_raw(id) {
             touches.reads.extend(values.map(|v| v.to_string_lossy().into_owned()));
         }
@@ -384,7 +398,7 @@ fn check(inv: &Invocation) -> Touches {
             .clone()
             .or_else(|| format.clone())
             .unwrap_or_else(|| "table".into());
-        if sub == "scan" {
+        if sub == "scan" || sub == "fleet" {
             let extensions = OUTPUT_FORMATS
                 .iter()
                 .find(|(f, _)| *f == effective)
@@ -421,6 +435,8 @@ fn modelspec_lines(script: &str, origin: &str) -> Vec<Invocation> {
 /// A container of a pod, with the pod around it.
 struct Container {
     origin: String,
+    /// The workload's `metadata.name` (the CronJob's, the DaemonSet's).
+    workload: String,
     pod: Value,
     container: Value,
 }
@@ -442,6 +458,7 @@ fn containers() -> Vec<Container> {
                     doc["metadata"]["name"].as_str().unwrap_or("?"),
                     c["name"].as_str().unwrap_or("?")
                 ),
+                workload: doc["metadata"]["name"].as_str().unwrap_or("?").to_string(),
                 pod: pod.clone(),
                 container: c.clone(),
             });
@@ -449,6 +466,121 @@ fn containers() -> Vec<Container> {
     }
     assert!(out.len() >= 2, "expected the CronJob's and DaemonSet's containers");
     out
+}
+
+/// The containers of the workload named `name` (a CronJob's, a DaemonSet's).
+fn workload(name: &str) -> Vec<Container> {
+    let of: Vec<Container> = containers().into_iter().filter(|c| c.workload == name).collect();
+    assert!(!of.is_empty(), "no workload {name} in examples/deploy/kubernetes/");
+    of
+}
+
+/// The init containers of a container's pod, each with the pod around it.
+fn init_containers(c: &Container) -> Vec<Container> {
+    c.pod["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| Container {
+            origin: format!(
+                "{}, init container {}",
+                c.origin
+                    .rsplit_once(", container ")
+                    .map_or(c.origin.as_str(), |(w, _)| w),
+                i["name"].as_str().unwrap_or("?")
+            ),
+            workload: c.workload.clone(),
+            pod: c.pod.clone(),
+            container: i.clone(),
+        })
+        .collect()
+}
+
+/// What a pod's container does: scan its node (and then needs the node's privileges), or merge
+/// the nodes' reports (and needs none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Scanner,
+    Fleet,
+}
+
+fn role(c: &Container) -> Role {
+    let commands: BTreeSet<String> = container_invocations(c)
+        .iter()
+        .filter_map(|inv| inv.args.get(1).cloned())
+        .collect();
+    match commands.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["scan"] => Role::Scanner,
+        ["fleet"] => Role::Fleet,
+        _ => panic!(
+            "{} runs modelspec {commands:?}: a pod either scans its node or builds the fleet report",
+            c.origin
+        ),
+    }
+}
+
+/// The node the pods' `spec.nodeName` stands for where a test does not name one.
+const TEST_NODE: &str = "gpu-node-1";
+
+/// Expands `$(NAME)` references in a container's command, args or env value the way the kubelet
+/// does (Kubernetes' `third_party/forked/golang/expansion`): `$$` is a literal `$`, a name not
+/// in `env` stays as written (`$(NAME)`), an unclosed `$(` and a `$` before anything else are
+/// kept. No shell is involved.
+fn expand(input: &str, env: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = input;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(r) = after.strip_prefix('$') {
+            out.push('$');
+            rest = r;
+        } else if let Some((name, r)) = after.strip_prefix('(').and_then(|r| r.split_once(')')) {
+            match env.get(name) {
+                Some(value) => out.push_str(value),
+                None => out.push_str(&format!("$({name})")),
+            }
+            rest = r;
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A container's environment as the kubelet builds it on `node`: in order, each `value`
+/// expanded over the variables before it; `fieldRef`s resolved to the pod's fields.
+fn container_env(c: &Container, node: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for var in c.container["env"].as_array().into_iter().flatten() {
+        let name = var["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: env without a name", c.origin));
+        let value = if let Some(value) = var["value"].as_str() {
+            expand(value, &env)
+        } else if let Some(field) = var["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+            match field {
+                "spec.nodeName" => node.to_string(),
+                "metadata.namespace" => "modelspec".to_string(),
+                "metadata.name" => format!("{}-28950000-abcde", c.workload),
+                _ => panic!(
+                    "{}: env {name} from fieldRef {field}, which this test does not emulate",
+                    c.origin
+                ),
+            }
+        } else if var.get("value").is_none() && var.get("valueFrom").is_none() {
+            String::new()
+        } else {
+            panic!(
+                "{}: env {name} comes from {var}, which this test does not emulate",
+                c.origin
+            )
+        };
+        env.insert(name.to_string(), value);
+    }
+    env
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -464,9 +596,17 @@ fn strings(v: &Value) -> Vec<String> {
 /// The command lines a container runs: its command and args over the image's ENTRYPOINT and
 /// CMD, as Kubernetes combines them; a `sh -c SCRIPT` contributes the script's `modelspec` lines.
 fn container_invocations(c: &Container) -> Vec<Invocation> {
+    container_invocations_on(c, TEST_NODE)
+}
+
+/// [`container_invocations`] on the node named `node`: `$(VAR)` in the command and args
+/// expanded from the container's env (not in the image's ENTRYPOINT and CMD: Kubernetes does not).
+fn container_invocations_on(c: &Container, node: &str) -> Vec<Invocation> {
     let (entrypoint, cmd) = image_entrypoint_and_cmd();
-    let command = c.container.get("command").map(strings);
-    let args = c.container.get("args").map(strings);
+    let env = container_env(c, node);
+    let expanded = |v: &Value| strings(v).iter().map(|a| expand(a, &env)).collect::<Vec<_>>();
+    let command = c.container.get("command").map(expanded);
+    let args = c.container.get("args").map(expanded);
     let argv: Vec<String> = match (command, args) {
         (Some(command), args) => command.into_iter().chain(args.unwrap_or_default()).collect(),
         (None, Some(args)) => entrypoint.into_iter().chain(args).collect(),
@@ -600,32 +740,46 @@ fn readme_invocations() -> Vec<Invocation> {
 /// Runs an example's own command line here, replaying the demo node's observation instead of
 /// probing, and checks it ran as written; answers the outputs it was expected to write.
 fn replay_on_the_demo_node(inv: &Invocation, tmp: &Path) -> (Output, Vec<(Option<String>, PathBuf)>) {
+    replay_mapped(inv, tmp, &|p: &str| tmp.join(p.trim_start_matches('/')))
+}
+
+/// [`replay_on_the_demo_node`] with each absolute path mapped by `map`.
+fn replay_mapped(
+    inv: &Invocation,
+    tmp: &Path,
+    map: &dyn Fn(&str) -> PathBuf,
+) -> (Output, Vec<(Option<String>, PathBuf)>) {
     let mut args = inv.args.clone();
     args.extend(["--facts".to_string(), "fixtures/demo/observation.json".to_string()]);
     let replay = Invocation {
         origin: inv.origin.clone(),
         args,
     };
-    let (output, expected) = run_here(&replay, tmp);
+    let (output, expected) = run_mapped(&replay, tmp, map);
     assert_ran(&replay, &output, &expected, format_of(&replay.args));
     (output, expected)
 }
 
 fn run_here(inv: &Invocation, tmp: &Path) -> (Output, Vec<(Option<String>, PathBuf)>) {
+    run_mapped(inv, tmp, &|p: &str| tmp.join(p.trim_start_matches('/')))
+}
+
+/// Runs a command line in `tmp` with each absolute path mapped by `map` (paths into the
+/// repository read from it; relative outputs written in `tmp`), the folders of its outputs created.
+fn run_mapped(inv: &Invocation, tmp: &Path, map: &dyn Fn(&str) -> PathBuf) -> (Output, Vec<(Option<String>, PathBuf)>) {
     let args = inv.args.clone();
     let outputs: BTreeSet<usize> = output_values(&args).into_iter().map(|(i, _)| i).collect();
     let mut expected = Vec::new();
-    let moved = |p: &str| -> PathBuf {
-        match p.strip_prefix('/') {
-            Some(rel) => tmp.join(rel),
-            None => root().join(p),
-        }
-    };
+    let moved = |p: &str| -> PathBuf { if p.starts_with('/') { map(p) } else { root().join(p) } };
     let mut rewritten = Vec::new();
     for (i, a) in args.iter().enumerate().skip(1) {
         if outputs.contains(&i) {
             let (named, path) = split_output(a);
-            let target = tmp.join(path.strip_prefix('/').unwrap_or(&path));
+            let target = if path.starts_with('/') {
+                map(&path)
+            } else {
+                tmp.join(&path)
+            };
             std::fs::create_dir_all(target.parent().expect("a parent")).expect("create output folder");
             rewritten.push(match &named {
                 Some(f) => format!("{f}={}", target.display()),
@@ -689,11 +843,25 @@ fn format_of(args: &[String]) -> Option<&str> {
 /// Lays out a ConfigMap the way the kubelet mounts it: the keys in a hidden, timestamped folder,
 /// `..data` a symlink to it, and each key a symlink through `..data`.
 fn mount_config_map(config_map: &Value, at: &Path) -> usize {
-    let data = config_map["data"].as_object().expect("ConfigMap data");
+    let data: BTreeMap<String, Vec<u8>> = config_map["data"]
+        .as_object()
+        .expect("ConfigMap data")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("string data").as_bytes().to_vec()))
+        .collect();
+    mount_keys(&data, at, 0o644)
+}
+
+/// Lays out a ConfigMap's or Secret's keys as the kubelet's atomic writer does, each file of
+/// `mode`; answers how many.
+fn mount_keys(data: &BTreeMap<String, Vec<u8>>, at: &Path, mode: u32) -> usize {
+    use std::os::unix::fs::PermissionsExt;
     let stamped = at.join("..2026_11_26_00_00_00.000000001");
     std::fs::create_dir_all(&stamped).expect("create ConfigMap folder");
     for (key, value) in data {
-        std::fs::write(stamped.join(key), value.as_str().expect("string data")).expect("write key");
+        let file = stamped.join(key);
+        std::fs::write(&file, value).expect("write key");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod key");
         std::os::unix::fs::symlink(Path::new("..data").join(key), at.join(key)).expect("key symlink");
     }
     std::os::unix::fs::symlink(stamped.file_name().expect("name"), at.join("..data")).expect("..data symlink");
@@ -863,7 +1031,12 @@ fn pod_command_lines_parse_and_write_to_writable_volumes() {
 
 #[test]
 fn scanner_pods_keep_their_documented_privileges_and_no_more() {
-    for c in containers() {
+    let scanners: Vec<Container> = containers().into_iter().filter(|c| role(c) == Role::Scanner).collect();
+    assert!(
+        scanners.len() >= 2,
+        "expected the CronJob's and the DaemonSet's scanners"
+    );
+    for c in scanners {
         let (pod, sc) = (&c.pod, &c.container["securityContext"]);
         let o = &c.origin;
         assert_eq!(
@@ -1195,7 +1368,7 @@ fn runnable_example_lines_run_here() {
 
 #[test]
 fn the_pods_scans_run_on_their_config_map_against_a_recorded_node() {
-    for c in containers() {
+    for c in containers().into_iter().filter(|c| role(c) == Role::Scanner) {
         for inv in container_invocations(&c) {
             let touches = check(&inv);
             let folder = touches
@@ -1221,7 +1394,13 @@ fn the_pods_scans_run_on_their_config_map_against_a_recorded_node() {
                 c.origin
             );
 
-            // The pod's own command line, replaying the demo node's observation instead of probing.
+            // The pod's own command line, replaying the demo node's observation instead of
+            // probing; without its signing key, which the_node_scans_feed_a_signed_fleet_report_
+            // on_the_shared_claim lays out from README.md's commands and runs with.
+            let mut inv = inv;
+            if let Some(at) = inv.args.iter().position(|a| a == "--sign-key") {
+                inv.args.drain(at..(at + 2).min(inv.args.len()));
+            }
             let (output, expected) = replay_on_the_demo_node(&inv, tmp.path());
             assert_eq!(
                 expected.len(),
@@ -1568,4 +1747,618 @@ fn the_shell_splitter_reads_what_the_manifests_write() {
         (Some("prom".into()), "/t/m.prom".into())
     );
     assert_eq!(split_output("/t/m=1.json"), (None, "/t/m=1.json".into()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fleet step: each node's scan writes nodes/<node>.json on a shared claim, and one pod
+// merges them into a signed fleet report.
+
+/// The volume types the "restricted" Pod Security Standard allows.
+const RESTRICTED_VOLUMES: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
+
+/// The kind of a pod volume (`configMap`, `hostPath`, ...).
+fn volume_kind(volume: &Value) -> String {
+    volume
+        .as_object()
+        .and_then(|m| m.keys().find(|k| *k != "name").cloned())
+        .unwrap_or_default()
+}
+
+/// The mode the kubelet gives a ConfigMap's or Secret's files: the volume's `defaultMode` (0644
+/// unless set), made group-readable (`| 0440`) when the pod sets `fsGroup`.
+fn projected_mode(pod: &Value, source: &Value) -> u32 {
+    let mode = source["defaultMode"]
+        .as_u64()
+        .and_then(|m| u32::try_from(m).ok())
+        .unwrap_or(0o644);
+    if pod["securityContext"]["fsGroup"].is_number() {
+        mode | 0o440
+    } else {
+        mode
+    }
+}
+
+/// Where a pod's `path` lies in the test's stand-in for the cluster: a path on a
+/// PersistentVolumeClaim under `tmp/pvc/CLAIM/SUBPATH/`, so pods that share a claim share its
+/// files as they would; any other absolute path under `tmp/fs/`, the pod's own file system
+/// ([`lay_out_pod`] lays it out afresh for each pod, so a path one pod wrote is not there for the
+/// next unless the next mounts it too).
+fn pod_path(c: &Container, tmp: &Path, path: &str) -> PathBuf {
+    if let Some((mount, volume)) = mount_for(c, path)
+        && let Some(claim) = volume["persistentVolumeClaim"]["claimName"].as_str()
+    {
+        let mount_path = mount["mountPath"].as_str().expect("mountPath");
+        let rest = Path::new(path).strip_prefix(mount_path).expect("under its mount");
+        let mut at = tmp.join("pvc").join(claim);
+        if let Some(sub) = mount["subPath"].as_str().filter(|s| !s.is_empty()) {
+            at.push(sub);
+        }
+        if !rest.as_os_str().is_empty() {
+            at.push(rest);
+        }
+        return at;
+    }
+    tmp.join("fs").join(path.trim_start_matches('/'))
+}
+
+/// [`pod_path`] for `c`, as a mapping for [`run_mapped`].
+fn pod_mapper<'a>(c: &'a Container, tmp: &'a Path) -> impl Fn(&str) -> PathBuf + 'a {
+    move |p| pod_path(c, tmp, p)
+}
+
+/// ConfigMaps and Secrets a pod can mount, (kind, name) to key to content.
+type Objects = BTreeMap<(String, String), BTreeMap<String, Vec<u8>>>;
+
+/// Lays out the volumes a pod's containers mount under `tmp/fs` as the kubelet would, after
+/// clearing what the previous pod left there: ConfigMaps and Secrets from `objects` with the
+/// kubelet's modes, emptyDirs and hostPaths as empty folders; a claim's folder is created (the
+/// kubelet creates a missing `subPath`).
+fn lay_out_pod(containers: &[&Container], tmp: &Path, objects: &Objects) {
+    let fs = tmp.join("fs");
+    if fs.exists() {
+        std::fs::remove_dir_all(&fs).expect("clear the previous pod's file system");
+    }
+    for c in containers {
+        for m in c.container["volumeMounts"].as_array().into_iter().flatten() {
+            let mount_path = m["mountPath"].as_str().expect("mountPath");
+            let volume = c.pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == m["name"])
+                .unwrap_or_else(|| panic!("{}: mounts an undeclared volume {}", c.origin, m["name"]));
+            let at = pod_path(c, tmp, mount_path);
+            let (kind, source, name) = match volume_kind(volume).as_str() {
+                "configMap" => ("ConfigMap", &volume["configMap"], volume["configMap"]["name"].as_str()),
+                "secret" => ("Secret", &volume["secret"], volume["secret"]["secretName"].as_str()),
+                _ => {
+                    std::fs::create_dir_all(&at).expect("create a volume's folder");
+                    continue;
+                }
+            };
+            if at.exists() {
+                continue; // another container of the pod mounts it there too
+            }
+            assert!(
+                source.get("items").is_none() && m.get("subPath").is_none(),
+                "{}: {kind} volume {} picks items or a subPath, which this test does not lay out",
+                c.origin,
+                m["name"]
+            );
+            let name = name.unwrap_or_else(|| panic!("{}: {kind} volume without a name", c.origin));
+            let data = objects.get(&(kind.to_string(), name.to_string())).unwrap_or_else(|| {
+                panic!(
+                    "{}: mounts {kind} {name}, which neither the manifests nor the commands of \
+                         examples/deploy/kubernetes/README.md create",
+                    c.origin
+                )
+            });
+            std::fs::create_dir_all(&at).expect("create a volume's folder");
+            mount_keys(data, &at, projected_mode(&c.pod, source));
+        }
+    }
+}
+
+/// The shell block of the Kubernetes README that holds `needle`.
+fn kubernetes_readme_block(needle: &str) -> String {
+    let path = deploy().join("kubernetes/README.md");
+    shell_blocks(&read(&path))
+        .into_iter()
+        .find(|b| b.contains(needle))
+        .unwrap_or_else(|| panic!("{} has no shell block with `{needle}`", relative(&path)))
+}
+
+/// A `kubectl` that records what `kubectl [-n NS] create secret generic NAME --from-file=...`
+/// and `create configmap NAME --from-file=...` would create, as files under `$OBJECTS/NS/KIND/
+/// NAME/KEY`; `apply` does nothing; anything else fails.
+const FAKE_KUBECTL: &str = r#"#!/bin/sh
+set -eu
+ns=default
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n|--namespace) ns=$2; shift 2 ;;
+    --namespace=*) ns=${1#--namespace=}; shift ;;
+    *) break ;;
+  esac
+done
+case "$*" in
+  apply\ *) exit 0 ;;
+  create\ secret\ generic\ *) kind=Secret; name=$4; shift 4 ;;
+  create\ configmap\ *) kind=ConfigMap; name=$3; shift 3 ;;
+  *) echo "fake kubectl: cannot $*" >&2; exit 3 ;;
+esac
+dir="$OBJECTS/$ns/$kind/$name"
+mkdir -p "$dir"
+for a in "$@"; do
+  case "$a" in
+    --from-file=*=*) f=${a#--from-file=}; cp "${f#*=}" "$dir/${f%%=*}" ;;
+    --from-file=*) f=${a#--from-file=}; cp "$f" "$dir/$(basename "$f")" ;;
+    *) echo "fake kubectl: unknown argument $a" >&2; exit 3 ;;
+  esac
+done
+"#;
+
+/// Runs a shell block of the README with `sh -eu` in `dir`, the fake `kubectl` on PATH
+/// recording objects under `objects`.
+fn run_readme_block(block: &str, dir: &Path, bin: &Path, objects: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(bin).expect("create bin");
+    let kubectl = bin.join("kubectl");
+    std::fs::write(&kubectl, FAKE_KUBECTL).expect("write kubectl");
+    std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).expect("chmod kubectl");
+    let path = std::env::join_paths(
+        std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .expect("PATH");
+    let o = Command::new("sh")
+        .args(["-eu", "-c", block])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("OBJECTS", objects)
+        .output()
+        .expect("run sh");
+    assert!(
+        o.status.success(),
+        "examples/deploy/kubernetes/README.md:\n{block}\nfailed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The objects the README's commands created in namespace `ns`, with the manifests' ConfigMaps.
+fn objects(recorded: &Path, ns: &str) -> Objects {
+    let mut out = Objects::new();
+    for (_, doc) in kubernetes_objects() {
+        if doc["kind"] == "ConfigMap" {
+            let name = doc["metadata"]["name"].as_str().expect("a name").to_string();
+            let data = doc["data"]
+                .as_object()
+                .expect("data")
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().expect("string data").as_bytes().to_vec()))
+                .collect();
+            out.insert(("ConfigMap".into(), name), data);
+        }
+    }
+    for kind in ["Secret", "ConfigMap"] {
+        let dir = recorded.join(ns).join(kind);
+        for object in std::fs::read_dir(&dir).into_iter().flatten() {
+            let object = object.expect("entry").path();
+            let name = object.file_name().expect("name").to_string_lossy().into_owned();
+            let data = std::fs::read_dir(&object)
+                .expect("object folder")
+                .map(|k| {
+                    let k = k.expect("entry").path();
+                    let key = k.file_name().expect("name").to_string_lossy().into_owned();
+                    (key, std::fs::read(&k).expect("read key"))
+                })
+                .collect();
+            out.insert((kind.to_string(), name), data);
+        }
+    }
+    out
+}
+
+/// A cron schedule's minutes, for the forms the manifests use: `*/N`, `M,M,...` or `M`, every hour.
+fn cron_minutes(schedule: &str) -> Vec<u32> {
+    let fields: Vec<&str> = schedule.split_whitespace().collect();
+    assert_eq!(fields[1..], ["*", "*", "*", "*"], "{schedule}: every hour, every day");
+    if let Some(step) = fields[0].strip_prefix("*/") {
+        let step: u32 = step.parse().expect("a step");
+        return (0..60).step_by(step as usize).collect();
+    }
+    fields[0]
+        .split(',')
+        .map(|m| m.parse().unwrap_or_else(|_| panic!("{schedule}: minute {m}")))
+        .collect()
+}
+
+fn cron_schedule(workload: &str) -> String {
+    kubernetes_objects()
+        .into_iter()
+        .find(|(_, d)| d["kind"] == "CronJob" && d["metadata"]["name"] == workload)
+        .and_then(|(_, d)| d["spec"]["schedule"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no CronJob {workload} with a schedule"))
+}
+
+/// `30m`, `1h`, `90s` in minutes (rounded down).
+fn minutes_of(duration: &str) -> u32 {
+    let (n, unit) = duration.split_at(duration.len() - 1);
+    let n: u32 = n.parse().unwrap_or_else(|_| panic!("duration {duration}"));
+    match unit {
+        "s" => n / 60,
+        "m" => n,
+        "h" => n * 60,
+        _ => panic!("duration {duration}"),
+    }
+}
+
+fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+#[test]
+fn kubernetes_expands_variables_in_args_as_the_kubelet_does() {
+    let env: BTreeMap<String, String> = [("NODE_NAME".to_string(), "gpu-node-1".to_string())].into();
+    for (input, expected) in [
+        (
+            "json=/reports/nodes/$(NODE_NAME).json",
+            "json=/reports/nodes/gpu-node-1.json",
+        ),
+        ("$(NODE_NAME)$(NODE_NAME)", "gpu-node-1gpu-node-1"),
+        ("$$(NODE_NAME)", "$(NODE_NAME)"),
+        ("$$$(NODE_NAME)", "$gpu-node-1"),
+        ("$(UNKNOWN)/x", "$(UNKNOWN)/x"),
+        ("$(NODE_NAME", "$(NODE_NAME"),
+        ("a$b $ c$", "a$b $ c$"),
+        ("no variable", "no variable"),
+    ] {
+        assert_eq!(expand(input, &env), expected, "{input}");
+    }
+    // The scanner's arguments name the node they run on, on any node.
+    let scan = &workload("modelspec-scan")[0];
+    for node in ["gpu-node-1", "gpu-node-7"] {
+        for inv in container_invocations_on(scan, node) {
+            assert_eq!(flag_value(&inv.args, "--node"), Some(node), "{}", inv.origin);
+            let touches = check(&inv);
+            for (_, path) in &touches.writes {
+                assert!(
+                    Path::new(path).starts_with("/reports/nodes")
+                        && Path::new(path).file_stem().is_some_and(|s| s == node),
+                    "{}: {path} is not the node's own file in nodes/",
+                    inv.origin
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn signing_keys_reach_modelspec_with_mode_600_or_stricter() {
+    for c in containers() {
+        for inv in container_invocations(&c) {
+            let Some(key) = flag_value(&inv.args, "--sign-key") else {
+                continue;
+            };
+            let (_, volume) = mount_for(&c, key).unwrap_or_else(|| panic!("{}: {key} is not mounted", c.origin));
+            if volume.get("secret").is_some() {
+                let mode = projected_mode(&c.pod, &volume["secret"]);
+                assert!(
+                    mode & 0o077 == 0,
+                    "{}: the kubelet gives {key} mode {mode:o} (defaultMode, and 0440 with the pod's \
+                     fsGroup), which --sign-key refuses",
+                    c.origin
+                );
+            } else {
+                // Copied there by an init container, from a Secret, mode 600.
+                assert!(
+                    volume["emptyDir"]["medium"] == "Memory",
+                    "{}: {key} is on {volume}, not a Secret or a memory-backed emptyDir",
+                    c.origin
+                );
+                let copied = init_containers(&c).into_iter().any(|i| {
+                    let argv = strings(&i.container["command"]);
+                    argv.first().is_some_and(|p| p == "install")
+                        && argv.windows(2).any(|w| w == ["-m", "600"])
+                        && argv.last().is_some_and(|d| d == key)
+                });
+                assert!(copied, "{}: no init container installs {key} with -m 600", c.origin);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_fleet_pod_runs_without_privileges() {
+    let image = documented_image();
+    let fleet: Vec<Container> = containers().into_iter().filter(|c| role(c) == Role::Fleet).collect();
+    assert!(!fleet.is_empty(), "no pod runs `modelspec fleet`");
+    for c in &fleet {
+        let (pod, o) = (&c.pod, &c.origin);
+        for host in ["hostPID", "hostNetwork", "hostIPC"] {
+            assert_ne!(pod[host], true, "{o}: {host}; the fleet reads files only");
+        }
+        assert_eq!(
+            pod["automountServiceAccountToken"], false,
+            "{o}: no API calls, so no token"
+        );
+        assert!(pod.get("runtimeClassName").is_none(), "{o}: no GPU, so no GPU runtime");
+        for v in pod["volumes"].as_array().into_iter().flatten() {
+            let kind = volume_kind(v);
+            assert!(
+                RESTRICTED_VOLUMES.contains(&kind.as_str()),
+                "{o}: volume {} is a {kind}, which the restricted Pod Security Standard refuses",
+                v["name"]
+            );
+        }
+        let pod_sc = &pod["securityContext"];
+        let inits = init_containers(c);
+        for x in std::iter::once(c).chain(inits.iter()) {
+            let (sc, o) = (&x.container["securityContext"], &x.origin);
+            let either = |key: &str| if sc.get(key).is_some() { &sc[key] } else { &pod_sc[key] };
+            assert_eq!(either("runAsNonRoot"), true, "{o}: runAsNonRoot");
+            assert!(
+                either("runAsUser").as_u64().is_some_and(|u| u != 0),
+                "{o}: runAsUser, not root"
+            );
+            assert_eq!(
+                either("seccompProfile")["type"],
+                "RuntimeDefault",
+                "{o}: seccompProfile RuntimeDefault"
+            );
+            assert_eq!(sc["allowPrivilegeEscalation"], false, "{o}");
+            assert_ne!(sc["privileged"], true, "{o}");
+            assert_eq!(sc["readOnlyRootFilesystem"], true, "{o}");
+            assert_eq!(strings(&sc["capabilities"]["drop"]), ["ALL"], "{o}");
+            assert!(strings(&sc["capabilities"]["add"]).is_empty(), "{o}: no capability");
+            assert_eq!(
+                x.container["image"].as_str(),
+                Some(image.as_str()),
+                "{o}: not the documented image"
+            );
+            let resources = &x.container["resources"];
+            for kind in ["requests", "limits"] {
+                for what in ["cpu", "memory"] {
+                    assert!(resources[kind][what].is_string(), "{o}: resources.{kind}.{what}");
+                }
+                assert!(resources[kind].get("nvidia.com/gpu").is_none(), "{o}: no GPU");
+            }
+            assert!(
+                !x.container["env"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e["name"].as_str().is_some_and(|n| n.starts_with("NVIDIA_"))),
+                "{o}: no GPU"
+            );
+        }
+        // Init containers run something else than modelspec: they may write to memory only.
+        for i in &inits {
+            for m in i.container["volumeMounts"].as_array().into_iter().flatten() {
+                let (_, v) = mount_for(i, m["mountPath"].as_str().expect("mountPath")).expect("declared");
+                assert!(
+                    m["readOnly"] == true || v.get("emptyDir").is_some(),
+                    "{}: writes to volume {}",
+                    i.origin,
+                    m["name"]
+                );
+            }
+        }
+        let (_, tmp) = mount_for(c, "/tmp/x").unwrap_or_else(|| panic!("{o}: no /tmp volume"));
+        assert!(tmp["emptyDir"].is_object(), "{o}: /tmp is not an emptyDir");
+    }
+}
+
+#[test]
+fn the_fleet_job_reads_what_the_scans_write_after_they_write_it() {
+    let scan = &workload("modelspec-scan")[0];
+    let fleet = &workload("modelspec-fleet")[0];
+    let scan_inv = &container_invocations(scan)[0];
+    let fleet_inv = &container_invocations(fleet)[0];
+    let here = Path::new("/");
+
+    // The specs, where the scans read them: the reports record those paths.
+    let folder = check(scan_inv).reads.first().cloned().expect("a spec folder");
+    let (mount, volume) = mount_for(fleet, &folder).unwrap_or_else(|| {
+        panic!(
+            "{}: the specs are not mounted at {folder}, where the scans record them",
+            fleet.origin
+        )
+    });
+    assert_eq!(mount["mountPath"].as_str(), Some(folder.as_str()), "{}", fleet.origin);
+    assert_eq!(
+        volume["configMap"]["name"],
+        spec_config_map(scan, &folder)["metadata"]["name"],
+        "{}: another ConfigMap than the scans'",
+        fleet.origin
+    );
+
+    // The scans' JSON reports land in the folder the fleet reads, on the same claim.
+    let inputs: Vec<PathBuf> = check(fleet_inv)
+        .reads
+        .iter()
+        .filter(|p| Some(p.as_str()) != flag_value(&fleet_inv.args, "--require-signature"))
+        .filter(|p| Some(p.as_str()) != flag_value(&fleet_inv.args, "--sign-key"))
+        .map(|p| pod_path(fleet, here, p))
+        .collect();
+    for (named, path) in check(scan_inv).writes {
+        if named.as_deref() == Some("json") {
+            let on_claim = pod_path(scan, here, &path);
+            assert!(
+                on_claim.starts_with(here.join("pvc")),
+                "{}: {path} is not on a claim",
+                scan.origin
+            );
+            assert!(
+                inputs.iter().any(|i| on_claim.parent() == Some(i.as_path())),
+                "{}: the fleet reads {inputs:?}, not {}",
+                fleet.origin,
+                on_claim.display()
+            );
+        }
+    }
+
+    // The fleet runs a few minutes after each scan, and a node is stale after two missed scans.
+    let scans = cron_minutes(&cron_schedule("modelspec-scan"));
+    let interval = 60 / u32::try_from(scans.len()).expect("a few");
+    let fleets = cron_minutes(&cron_schedule("modelspec-fleet"));
+    for m in &fleets {
+        assert!(
+            scans.iter().any(|s| m > s && m - s < interval.min(10)),
+            "the fleet's minute {m} is not a few minutes after a scan ({scans:?})"
+        );
+    }
+    let stale = flag_value(&fleet_inv.args, "--stale-after").expect("--stale-after");
+    assert!(
+        (2 * interval..=4 * interval).contains(&minutes_of(stale)),
+        "--stale-after {stale}: two or three scan intervals of {interval} minutes"
+    );
+    assert!(flag_value(&fleet_inv.args, "--require-signature").is_some());
+    assert!(flag_value(&fleet_inv.args, "--sign-key").is_some());
+}
+
+/// The CronJobs end to end: the README's keys and Secrets made (with the real `ssh-keygen`, a
+/// recording `kubectl`), the scan pod's own command run for three nodes (replaying the demo
+/// node's observation), then the fleet pod's init container and command, each pod with its
+/// volumes laid out as the kubelet would; the fleet report names the three nodes, excludes
+/// nothing, and the README's `ssh-keygen -Y verify` accepts its signature.
+#[test]
+fn the_node_scans_feed_a_signed_fleet_report_on_the_shared_claim() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tmp = tmp.path();
+    let admin = tmp.join("admin");
+    std::fs::create_dir_all(&admin).expect("create admin");
+    run_readme_block(
+        &kubernetes_readme_block("create secret generic"),
+        &admin,
+        &tmp.join("bin"),
+        &tmp.join("objects"),
+    );
+    let objects = objects(&tmp.join("objects"), "modelspec");
+
+    let nodes = ["gpu-node-1", "gpu-node-2", "gpu-node-3"];
+    let scan = &workload("modelspec-scan")[0];
+    for node in nodes {
+        lay_out_pod(&[scan], tmp, &objects);
+        for inv in container_invocations_on(scan, node) {
+            let (_, written) = replay_mapped(&inv, tmp, &pod_mapper(scan, tmp));
+            for (_, path) in written {
+                let sig = PathBuf::from(format!("{}.sig", path.display()));
+                assert!(
+                    sig.is_file(),
+                    "{}: no {} beside {}",
+                    inv.origin,
+                    sig.display(),
+                    path.display()
+                );
+            }
+        }
+    }
+
+    let fleet = &workload("modelspec-fleet")[0];
+    let inits = init_containers(fleet);
+    let pod: Vec<&Container> = std::iter::once(fleet).chain(inits.iter()).collect();
+    lay_out_pod(&pod, tmp, &objects);
+    for init in &inits {
+        let argv: Vec<String> = strings(&init.container["command"])
+            .into_iter()
+            .chain(strings(&init.container["args"]))
+            .map(|a| {
+                if a.starts_with('/') {
+                    pod_path(init, tmp, &a).display().to_string()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let o = Command::new(&argv[0])
+            .args(&argv[1..])
+            .output()
+            .expect("run the init container");
+        assert!(
+            o.status.success(),
+            "{}: {argv:?}: {}",
+            init.origin,
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let mut written = Vec::new();
+    for inv in container_invocations(fleet) {
+        let (output, expected) = run_mapped(&inv, tmp, &pod_mapper(fleet, tmp));
+        assert_ran(&inv, &output, &expected, format_of(&inv.args));
+        written.extend(expected);
+    }
+    let json = written
+        .iter()
+        .find(|(f, _)| f.as_deref() == Some("json"))
+        .map(|(_, p)| p.clone())
+        .expect("the fleet writes JSON");
+    let html = written
+        .iter()
+        .find(|(f, _)| f.as_deref() == Some("html"))
+        .map(|(_, p)| p.clone())
+        .expect("the fleet writes HTML");
+    let report: Value = serde_json::from_str(&read(&json)).expect("fleet JSON");
+    assert_eq!(report["excluded"], serde_json::json!([]), "{report:#}");
+    let named: Vec<&str> = report["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(named, nodes, "{report:#}");
+    assert!(
+        report["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .all(|n| n["stale"] == false),
+        "{report:#}"
+    );
+    for path in [&json, &html] {
+        let sig = PathBuf::from(format!("{}.sig", path.display()));
+        assert!(sig.is_file(), "{}: not signed", path.display());
+    }
+
+    // A reviewer checks the fleet report's signature with ssh-keygen alone, as the README says.
+    let review = tmp.join("review");
+    std::fs::create_dir_all(&review).expect("create review");
+    for path in [json.clone(), PathBuf::from(format!("{}.sig", json.display()))] {
+        std::fs::copy(&path, review.join(path.file_name().expect("name"))).expect("copy the fleet report");
+    }
+    for pub_key in std::fs::read_dir(&admin)
+        .expect("admin")
+        .map(|e| e.expect("entry").path())
+    {
+        if pub_key.extension().is_some_and(|e| e == "pub") {
+            std::fs::copy(&pub_key, review.join(pub_key.file_name().expect("name"))).expect("copy key");
+        }
+    }
+    run_readme_block(
+        &kubernetes_readme_block("-Y verify"),
+        &review,
+        &tmp.join("bin"),
+        &tmp.join("objects"),
+    );
+    // ...and refuses it once the report is changed.
+    let changed = read(&review.join("fleet.json")).replacen("gpu-node-2", "gpu-node-9", 1);
+    std::fs::write(review.join("fleet.json"), changed).expect("edit the report");
+    let o = Command::new("sh")
+        .args(["-eu", "-c", &kubernetes_readme_block("-Y verify")])
+        .current_dir(&review)
+        .output()
+        .expect("run sh");
+    assert!(!o.status.success(), "ssh-keygen accepted an edited fleet report");
 }

@@ -291,7 +291,14 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
             "--format",
             "json",
         ])
-        .args(["-o", "markdown=fleet.md", "-o", "table=fleet.txt", "-o", "ctrf=fleet.ctrf.json"])
+        .args([
+            "-o",
+            "markdown=fleet.md",
+            "-o",
+            "table=fleet.txt",
+            "-o",
+            "ctrf=fleet.ctrf.json",
+        ])
         .output();
     assert_eq!(
         o.status.code(),
@@ -456,7 +463,10 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
         .filter(|t| t["suite"][0] == "inputs" && t["status"] == "failed")
         .count();
     assert_eq!(failed_inputs, 6);
-    let accel = tests.iter().find(|t| t["name"] == "chat: accelerator-type").expect("accelerator-type test");
+    let accel = tests
+        .iter()
+        .find(|t| t["name"] == "chat: accelerator-type")
+        .expect("accelerator-type test");
     assert_eq!(accel["status"], "failed");
     assert_ctrf_valid(fleet.dir.path(), "fleet.ctrf.json");
 
@@ -490,7 +500,11 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
         if unsigned.contains(&name) {
             continue;
         }
-        let key = if name == "node-063.json" { "other-key" } else { "fleet-key" };
+        let key = if name == "node-063.json" {
+            "other-key"
+        } else {
+            "fleet-key"
+        };
         let o = Command::new("ssh-keygen")
             .args(["-q", "-Y", "sign", "-n", "modelspec", "-f"])
             .arg(fleet.dir.file(key))
@@ -501,7 +515,16 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
     }
     let o = Cmd::new()
         .current_dir(fleet.dir.path())
-        .args(["fleet", "nodes", "--now", &now, "--format", "json", "--require-signature", "fleet-key.pub"])
+        .args([
+            "fleet",
+            "nodes",
+            "--now",
+            &now,
+            "--format",
+            "json",
+            "--require-signature",
+            "fleet-key.pub",
+        ])
         .output();
     let signed: Json = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {o:?}"));
     let by_signature: BTreeSet<String> = signed["excluded"]
@@ -518,8 +541,14 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
     assert_eq!(by_signature, want, "{:#}", signed["excluded"]);
     assert_eq!(signed["summary"]["excluded"], 10, "the six bad reports, and these four");
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("a key not among the trusted keys"), "the wrong key is named as such");
-    assert!(text.contains("node-060.json.sig does not exist"), "the missing signature is named");
+    assert!(
+        text.contains("a key not among the trusted keys"),
+        "the wrong key is named as such"
+    );
+    assert!(
+        text.contains("node-060.json.sig does not exist"),
+        "the missing signature is named"
+    );
     let fingerprint = signed["inputs"][0]["signed_by"].as_str().unwrap_or_default();
     assert!(fingerprint.starts_with("SHA256:"), "{fingerprint}");
     let private = std::fs::read_to_string(fleet.dir.file("fleet-key")).expect("key");
@@ -550,7 +579,11 @@ fn assert_ctrf_valid(dir: &Path, file: &str) {
     match o {
         Ok(o) if o.status.code() == Some(0) => {}
         Ok(o) if o.status.code() == Some(2) && !ci => eprintln!("skipped: {}", String::from_utf8_lossy(&o.stderr)),
-        Ok(o) => panic!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        Ok(o) => panic!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
         Err(e) => assert!(!ci, "python3 is needed in CI: {e}"),
     }
 }

@@ -348,7 +348,11 @@ fn metrics_page(target: &EndpointTarget) -> Option<&'static str> {
 fn served_model_root(target: &EndpointTarget) -> Option<String> {
     // Not through the memo: the target is still being probed, and a document not asked yet
     // must not be remembered as missing.
-    let doc = runtime::json_of_reply(target.get(crate::runtime::openai::MODELS), crate::runtime::openai::MODELS).ok()?;
+    let doc = runtime::json_of_reply(
+        target.get(crate::runtime::openai::MODELS),
+        crate::runtime::openai::MODELS,
+    )
+    .ok()?;
     let root = doc
         .get("data")?
         .as_array()?
@@ -383,7 +387,8 @@ impl EndpointTarget {
 
 impl Answers for EndpointTarget {
     fn json(&self, path: &str) -> Result<Json, String> {
-        self.parsed.get_or(path, || crate::runtime::json_of_reply(self.get(path), path))
+        self.parsed
+            .get_or(path, || crate::runtime::json_of_reply(self.get(path), path))
     }
 
     fn get(&self, path: &str) -> Option<Answer<'_>> {

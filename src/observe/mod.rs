@@ -574,7 +574,13 @@ mod tests {
         let last = r#"{"reason": "not asked", "outcome": "not_run"}"#;
         for text in [first.as_str(), last] {
             let o: ProbeOutcome<u32> = serde_json::from_str(text).expect(text);
-            assert_eq!(o, ProbeOutcome::NotRun { reason: "not asked".into() }, "{text}");
+            assert_eq!(
+                o,
+                ProbeOutcome::NotRun {
+                    reason: "not asked".into()
+                },
+                "{text}"
+            );
         }
         let observed = r#"{"outcome":"observed","provenance":{"source":"nvml","method":"m","observed_at":"t","duration_ms":1},"snapshot":7,"extra":[1]}"#;
         let o: ProbeOutcome<u32> = serde_json::from_str(observed).expect("observed");

@@ -191,7 +191,13 @@ impl<'a> ser::Serializer for Canonical<'a> {
     fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq<'a>, Error> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<Seq<'a>, Error> {
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Seq<'a>, Error> {
         self.out.push(b'{');
         string(self.out, variant);
         self.out.extend_from_slice(b":[");
@@ -287,53 +293,70 @@ impl ser::SerializeTupleVariant for Seq<'_> {
     }
 }
 
-/// An object being written: its members' canonical JSON, sorted by key at the end.
+/// An object being written. Members go straight into the output as they come, each
+/// `"key":value` with its span recorded; at the end, when the keys are not already in order (or
+/// one repeats), the members are copied out and written again sorted. An object whose fields
+/// come sorted is never copied.
 struct Object<'a> {
     out: &'a mut Vec<u8>,
     /// A struct variant: `{"variant":{...}}`.
     variant: Option<&'static str>,
-    members: Vec<(String, Vec<u8>)>,
+    /// Where the first member starts.
+    start: usize,
+    /// Each member's key and where its `"key":value` lies in `out`.
+    members: Vec<(String, usize, usize)>,
     key: Option<String>,
 }
 
 impl<'a> Object<'a> {
     fn new(out: &'a mut Vec<u8>, variant: Option<&'static str>) -> Object<'a> {
+        if let Some(variant) = variant {
+            out.push(b'{');
+            string(out, variant);
+            out.push(b':');
+        }
+        out.push(b'{');
+        let start = out.len();
         Object {
             out,
             variant,
+            start,
             members: Vec::new(),
             key: None,
         }
     }
 
     fn member<T: Serialize + ?Sized>(&mut self, key: String, value: &T) -> Result<(), Error> {
-        let mut buffer = Vec::new();
-        value.serialize(Canonical { out: &mut buffer })?;
-        self.members.push((key, buffer));
+        if !self.members.is_empty() {
+            self.out.push(b',');
+        }
+        let from = self.out.len();
+        string(self.out, &key);
+        self.out.push(b':');
+        value.serialize(Canonical { out: &mut *self.out })?;
+        let to = self.out.len();
+        self.members.push((key, from, to));
         Ok(())
     }
 
     fn finish(mut self) -> Result<(), Error> {
-        // Stable, so of two members with one key the later one is last: it wins, as in a map.
-        self.members.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(variant) = self.variant {
-            self.out.push(b'{');
-            string(self.out, variant);
-            self.out.push(b':');
-        }
-        self.out.push(b'{');
-        let mut first = true;
-        for (i, (key, value)) in self.members.iter().enumerate() {
-            if self.members.get(i + 1).is_some_and(|next| &next.0 == key) {
-                continue;
+        let in_order = self.members.windows(2).all(|w| w[0].0 < w[1].0);
+        if !in_order {
+            let written = self.out.split_off(self.start);
+            // Stable, so of two members with one key the later one stays last: it wins, as
+            // in a map.
+            self.members.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut first = true;
+            for (i, (key, from, to)) in self.members.iter().enumerate() {
+                if self.members.get(i + 1).is_some_and(|next| &next.0 == key) {
+                    continue;
+                }
+                if !first {
+                    self.out.push(b',');
+                }
+                first = false;
+                self.out.extend_from_slice(&written[from - self.start..to - self.start]);
             }
-            if !first {
-                self.out.push(b',');
-            }
-            first = false;
-            string(self.out, key);
-            self.out.push(b':');
-            self.out.extend_from_slice(value);
         }
         self.out.push(b'}');
         if self.variant.is_some() {
@@ -356,7 +379,10 @@ impl ser::SerializeMap for Object<'_> {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        let key = self.key.take().ok_or_else(|| Error("a map value without its key".into()))?;
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| Error("a map value without its key".into()))?;
         self.member(key, value)
     }
     fn end(self) -> Result<(), Error> {
@@ -435,8 +461,14 @@ mod tests {
             bytes: b"ab",
             neg: -5,
         };
-        assert_eq!(String::from_utf8(to_vec(&s).expect("canonical")).expect("UTF-8"), tree_text(&s));
+        assert_eq!(
+            String::from_utf8(to_vec(&s).expect("canonical")).expect("UTF-8"),
+            tree_text(&s)
+        );
         let v = json!({"b": [1, 2.5, -3, 1e300, null, true], "a": {"y": "x", "x": {}}, "": []});
-        assert_eq!(String::from_utf8(to_vec(&v).expect("canonical")).expect("UTF-8"), v.to_string());
+        assert_eq!(
+            String::from_utf8(to_vec(&v).expect("canonical")).expect("UTF-8"),
+            v.to_string()
+        );
     }
 }

@@ -5,8 +5,8 @@
 //! is computed once, here, from the findings, and so is the order in which audit reports list
 //! what drifted ([`drift_first`]).
 
-pub mod ctrf;
 pub mod canonical;
+pub mod ctrf;
 pub mod derive;
 pub mod diff;
 pub mod fleet;

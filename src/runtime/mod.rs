@@ -632,8 +632,7 @@ pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
 
 /// [`json_of`] for one answer.
 pub fn json_of_reply(answer: Option<Answer<'_>>, path: &str) -> Result<Json, String> {
-    let Document { content_type, body } =
-        document(answer).map_err(|why| why.at(&format!("GET {path}"), "answer"))?;
+    let Document { content_type, body } = document(answer).map_err(|why| why.at(&format!("GET {path}"), "answer"))?;
     let trimmed = body.trim_start();
     let media = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
     if trimmed.starts_with('<') || media.as_deref() == Some("text/html") {

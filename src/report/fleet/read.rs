@@ -195,7 +195,7 @@ fn read_into(
     };
     read_capped(path, buffer).map_err(|e| exclude(Exclusion::Unreadable, None, e))?;
     let bytes: &[u8] = buffer;
-    let loaded = load(&bytes, &origin).map_err(|e| {
+    let loaded = load(bytes, &origin).map_err(|e| {
         let kind = match e.kind {
             LoadErrorKind::Unreadable => Exclusion::Unreadable,
             LoadErrorKind::NewerSchema => Exclusion::NewerSchema,
@@ -205,7 +205,7 @@ fn read_into(
     let report = &loaded.report;
     let node = Some(report.target_host.as_str());
     let signed_by = match signature {
-        Some(check) => Some(check(path, &bytes).map_err(|e| exclude(Exclusion::Signature, node, e))?),
+        Some(check) => Some(check(path, bytes).map_err(|e| exclude(Exclusion::Signature, node, e))?),
         None => None,
     };
     let mut lookup = |info: &SpecInfo| spec_for(info);
@@ -248,7 +248,7 @@ fn read_into(
     Ok(Scan {
         input: Input {
             path: origin.clone(),
-            sha256: sha256_hex(&bytes),
+            sha256: sha256_hex(bytes),
             node: report.target_host.clone(),
             started_at: report.started_at.clone(),
             signed_by,

@@ -55,7 +55,6 @@ pub(crate) fn scan(
     }
 }
 
-
 /// A small fleet with a bit of everything: drift on many nodes (more than the names shown),
 /// a warning, an unknown, a waiver, a node-level finding, a spec not deployed, a node that
 /// conforms now but drifted before, a stale node, a signed input and two excluded reports.
@@ -133,4 +132,3 @@ pub(crate) fn small_fleet() -> FleetReport {
     report.tool_version = "0.0.0-test".into();
     report
 }
-

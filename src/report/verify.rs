@@ -144,14 +144,17 @@ pub fn load(text: &[u8], origin: &str) -> Result<Loaded, LoadError> {
 /// reads it again to say why in its words (line and column).
 fn parse_fast(text: &[u8]) -> Option<Report> {
     thread_local! {
-        // simd-json parses in place: a copy, in a buffer each thread keeps.
-        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        // simd-json parses in place: a copy, and its working buffers, each thread keeps (a
+        // fresh allocation per report is fresh pages from the kernel every time).
+        static SCRATCH: std::cell::RefCell<(Vec<u8>, simd_json::Buffers)> =
+            std::cell::RefCell::new((Vec::new(), simd_json::Buffers::new(0)));
     }
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.try_borrow_mut().ok()?;
-        scratch.clear();
-        scratch.extend_from_slice(text);
-        simd_json::serde::from_slice(&mut scratch).ok()
+        let (copy, buffers) = &mut *scratch;
+        copy.clear();
+        copy.extend_from_slice(text);
+        simd_json::serde::from_slice_with_buffers(copy, buffers).ok()
     })
 }
 

@@ -657,43 +657,25 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 mod tests {
     use super::*;
 
+    /// A finding, its message and remedy named after its code.
     fn finding(code: &str, status: Status) -> ScanFinding {
-        ScanFinding {
-            code: code.into(),
-            domain: Domain::Accelerator,
+        sample::finding(
+            code,
             status,
-            message: format!("{code} is {}", status.as_str()),
-            remediation: Some(format!("fix {code}")),
-        }
+            &format!("{code} is {}", status.as_str()),
+            Some(&format!("fix {code}")),
+        )
     }
 
+    /// A report of `node` at `at` judging one spec, `chat`.
     fn scan(node: &str, at: &str, deployed: bool, findings: Vec<ScanFinding>) -> Scan {
-        Scan {
-            input: Input {
-                path: format!("nodes/{node}-{at}.json"),
-                sha256: "0".repeat(64),
-                node: node.into(),
-                started_at: at.into(),
-                signed_by: None,
-            },
-            node: node.into(),
-            started_at: at.into(),
-            started_ns: crate::report::prom::unix_nanos(at).unwrap_or(0),
-            sections: vec![ScanSection {
-                name: "chat".into(),
-                version: Some("1".into()),
-                sha256: "a".repeat(64),
-                deployed,
-                findings,
-            }],
-            node_findings: Vec::new(),
-        }
+        sample::scan(node, at, vec![("chat", deployed, findings)], Vec::new())
     }
 
     fn options() -> Options {
         Options {
-            now: "2026-12-07T03:00:00Z".into(),
             stale_after_seconds: Some(3600),
+            ..sample::options()
         }
     }
 

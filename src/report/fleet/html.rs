@@ -25,14 +25,10 @@ use std::io::Write;
 
 use super::{FleetReport, FleetSpec, NODE_SCOPE, NodeState, StateCounts};
 use crate::check::Status;
-use crate::report::html::{CSS, Esc, Look, StackedBar, badge, legend, look, look_badge, stacked_bars, tile};
+use crate::report::html::{CSP, CSS, Esc, Look, StackedBar, badge, legend, look, look_badge, stacked_bars, tile};
 
 /// Node names listed in a "What drifted" row before the rest fold into a `<details>`.
 const NAMES_SHOWN: usize = 8;
-
-/// Inline styles, nothing else: no script, no fetch of any kind (`default-src 'none'`), no
-/// form or base URL.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 /// What the fleet page adds to the node report's stylesheet.
 const FLEET_CSS: &str = r#"

@@ -388,9 +388,9 @@ pub fn verify_loaded(
 
 /// Lists every finding added, removed or changed, matched by code and pointer.
 fn compare_findings(subject: &str, reported: &[Finding], derived: &[Finding], v: &mut Verification) {
-    let key = |f: &Finding| (f.code.clone(), f.pointer.clone());
+    let same = |a: &Finding, b: &Finding| a.code == b.code && a.pointer == b.pointer;
     for r in reported {
-        match derived.iter().find(|d| key(d) == key(r)) {
+        match derived.iter().find(|d| same(d, r)) {
             None => v.differences.push(Difference {
                 subject: format!("{subject} {} {}", r.code, r.pointer),
                 detail: "the report has this finding, but the spec and observation do not give it".into(),
@@ -403,7 +403,7 @@ fn compare_findings(subject: &str, reported: &[Finding], derived: &[Finding], v:
         }
     }
     for d in derived {
-        if !reported.iter().any(|r| key(r) == key(d)) {
+        if !reported.iter().any(|r| same(r, d)) {
             v.differences.push(Difference {
                 subject: format!("{subject} {} {}", d.code, d.pointer),
                 detail: format!(

@@ -9,6 +9,7 @@
 //! serde_json's own canonical form (RFC 8785 canonicalizers format numbers differently); the
 //! tests hold it to byte equality with the tree's text.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 
 use serde::Serialize;
@@ -37,6 +38,21 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(4096);
     value.serialize(Canonical { out: &mut out })?;
     Ok(out)
+}
+
+/// SHA-256 (hex) of the canonical JSON of `value`, written into a buffer each thread keeps.
+pub fn sha256<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    thread_local! {
+        static OUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    OUT.with(|out| {
+        let mut out = out
+            .try_borrow_mut()
+            .map_err(|_| Error("the canonical writer is busy".into()))?;
+        out.clear();
+        value.serialize(Canonical { out: &mut out })?;
+        Ok(crate::digest::sha256_hex(&out))
+    })
 }
 
 /// A JSON string literal, escaped as serde_json escapes it.
@@ -303,8 +319,9 @@ struct Object<'a> {
     variant: Option<&'static str>,
     /// Where the first member starts.
     start: usize,
-    /// Each member's key and where its `"key":value` lies in `out`.
-    members: Vec<(String, usize, usize)>,
+    /// Each member's key and where its `"key":value` lies in `out` (a struct's field names
+    /// are borrowed: most of an observation's keys).
+    members: Vec<(Cow<'static, str>, usize, usize)>,
     key: Option<String>,
 }
 
@@ -326,7 +343,7 @@ impl<'a> Object<'a> {
         }
     }
 
-    fn member<T: Serialize + ?Sized>(&mut self, key: String, value: &T) -> Result<(), Error> {
+    fn member<T: Serialize + ?Sized>(&mut self, key: Cow<'static, str>, value: &T) -> Result<(), Error> {
         if !self.members.is_empty() {
             self.out.push(b',');
         }
@@ -342,21 +359,7 @@ impl<'a> Object<'a> {
     fn finish(mut self) -> Result<(), Error> {
         let in_order = self.members.windows(2).all(|w| w[0].0 < w[1].0);
         if !in_order {
-            let written = self.out.split_off(self.start);
-            // Stable, so of two members with one key the later one stays last: it wins, as
-            // in a map.
-            self.members.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut first = true;
-            for (i, (key, from, to)) in self.members.iter().enumerate() {
-                if self.members.get(i + 1).is_some_and(|next| &next.0 == key) {
-                    continue;
-                }
-                if !first {
-                    self.out.push(b',');
-                }
-                first = false;
-                self.out.extend_from_slice(&written[from - self.start..to - self.start]);
-            }
+            SCRATCH.with(|scratch| self.reorder(&mut scratch.borrow_mut()));
         }
         self.out.push(b'}');
         if self.variant.is_some() {
@@ -364,6 +367,32 @@ impl<'a> Object<'a> {
         }
         Ok(())
     }
+
+    /// Writes the members again, sorted, through `written` (a buffer kept per thread).
+    fn reorder(&mut self, written: &mut Vec<u8>) {
+        written.clear();
+        written.extend_from_slice(&self.out[self.start..]);
+        self.out.truncate(self.start);
+        // Stable, so of two members with one key the later one stays last: it wins, as in a
+        // map.
+        self.members.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut first = true;
+        for (i, (key, from, to)) in self.members.iter().enumerate() {
+            if self.members.get(i + 1).is_some_and(|next| &next.0 == key) {
+                continue;
+            }
+            if !first {
+                self.out.push(b',');
+            }
+            first = false;
+            self.out.extend_from_slice(&written[from - self.start..to - self.start]);
+        }
+    }
+}
+
+thread_local! {
+    /// The members of an object being reordered, copied out of the output.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl ser::SerializeMap for Object<'_> {
@@ -383,7 +412,7 @@ impl ser::SerializeMap for Object<'_> {
             .key
             .take()
             .ok_or_else(|| Error("a map value without its key".into()))?;
-        self.member(key, value)
+        self.member(Cow::Owned(key), value)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
@@ -394,7 +423,7 @@ impl ser::SerializeStruct for Object<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
-        self.member(key.to_string(), value)
+        self.member(Cow::Borrowed(key), value)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
@@ -405,7 +434,7 @@ impl ser::SerializeStructVariant for Object<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
-        self.member(key.to_string(), value)
+        self.member(Cow::Borrowed(key), value)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
@@ -420,6 +449,15 @@ mod tests {
 
     fn tree_text<T: Serialize>(v: &T) -> String {
         serde_json::to_value(v).expect("to_value").to_string()
+    }
+
+    #[test]
+    fn the_hash_is_of_the_canonical_text() {
+        let v = json!({"b": 1, "a": [true, null]});
+        assert_eq!(
+            sha256(&v).expect("hash"),
+            crate::digest::sha256_hex(v.to_string().as_bytes())
+        );
     }
 
     #[test]

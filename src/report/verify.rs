@@ -118,8 +118,7 @@ pub fn load(text: &[u8], origin: &str) -> Result<Loaded, LoadError> {
     let typed = report
         .observation
         .as_ref()
-        .and_then(|o| super::canonical::to_vec(o).ok())
-        .map(|text| sha256_hex(&text));
+        .and_then(|o| super::canonical::sha256(o).ok());
     let observation_sha256 = match typed {
         Some(hash) if Some(hash.as_str()) == recorded => Some(hash),
         Some(_) => {

@@ -5,12 +5,12 @@
 //! anywhere and exit as a real scan would (the demo drifts: two `fail` findings).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value as Json;
 
 use crate::support::report::finding;
-use crate::support::{Cmd, Dir, root};
+use crate::support::{Cmd, Dir, assert_valid_with};
 
 /// `modelspec ARGS` in `cwd`, with `NO_COLOR` unset: these tests are about colour too.
 fn modelspec(cwd: &Path, args: &[&str]) -> Output {
@@ -600,23 +600,11 @@ fn ctrf_output_validates_against_the_published_ctrf_schema() {
         "unique names"
     );
 
-    let o = Command::new("python3")
-        .arg(root().join("scripts/validate_ctrf.py"))
-        .args(["plain.json", "waived.json", "two.json", "bar.json"])
-        .current_dir(s.path())
-        .output();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    match o {
-        Ok(o) if code(&o) == 2 || o.status.code().is_none() => {
-            assert!(!ci, "CI must have jsonschema: {}", text(&o.stderr));
-            eprintln!("skipped: {}", text(&o.stderr));
-        }
-        Ok(o) => assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr)),
-        Err(e) => {
-            assert!(!ci, "python3 is needed in CI: {e}");
-            eprintln!("skipped: python3: {e}");
-        }
-    }
+    assert_valid_with(
+        "validate_ctrf.py",
+        s.path(),
+        &["plain.json", "waived.json", "two.json", "bar.json"],
+    );
 }
 
 /// SARIF consumers validate against the OASIS schema; ours must pass it, suppressions (waivers)
@@ -639,21 +627,9 @@ fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
         let o = s.scan(args);
         assert!(matches!(code(&o), 0 | 1), "{args:?}: {}", text(&o.stderr));
     }
-    let o = Command::new("python3")
-        .arg(root().join("scripts/validate_sarif.py"))
-        .args(["plain.sarif", "waived.sarif", "two.sarif"])
-        .current_dir(s.path())
-        .output();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    match o {
-        Ok(o) if code(&o) == 2 || o.status.code().is_none() => {
-            assert!(!ci, "CI must have the SARIF schema: {}", text(&o.stderr));
-            eprintln!("skipped: {}", text(&o.stderr));
-        }
-        Ok(o) => assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr)),
-        Err(e) => {
-            assert!(!ci, "python3 is needed in CI: {e}");
-            eprintln!("skipped: python3: {e}");
-        }
-    }
+    assert_valid_with(
+        "validate_sarif.py",
+        s.path(),
+        &["plain.sarif", "waived.sarif", "two.sarif"],
+    );
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::Value as Json;
 
 use crate::support::report::assert_matches_schema;
-use crate::support::{Cmd, Dir, fake_nvml_arg, root};
+use crate::support::{Cmd, Dir, assert_valid_with, fake_nvml_arg, root};
 
 /// An engine imitation (`support/engine.py`, answering as vLLM) on a loopback port, stopped on
 /// drop.
@@ -384,7 +384,7 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
     // First seen: node-100's earlier report, which drifted before any current node was scanned.
     let before = read_json(&fleet.nodes().join("history/node-100-before.json"));
     assert!(
-        accel["first_seen"].as_str() <= before["started_at"].as_str(),
+        accel["first_seen"].as_str().expect("first_seen") <= before["started_at"].as_str().expect("started_at"),
         "{accel:#}"
     );
     let unhealthy: BTreeSet<String> = (0..NODES)
@@ -468,7 +468,7 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
         .find(|t| t["name"] == "chat: accelerator-type")
         .expect("accelerator-type test");
     assert_eq!(accel["status"], "failed");
-    assert_ctrf_valid(fleet.dir.path(), "fleet.ctrf.json");
+    assert_valid_with("validate_ctrf.py", fleet.dir.path(), &["fleet.ctrf.json"]);
 
     // Signatures, made by the real ssh-keygen: every report signed but three left unsigned and
     // one signed by another key. Required, those four are excluded for it; the rest stand.
@@ -565,27 +565,6 @@ fn ssh_keygen_works() -> bool {
         eprintln!("skipped: no ssh-keygen");
     }
     ok
-}
-
-/// Validates a CTRF file against the published schema (`scripts/validate_ctrf.py`); skipped
-/// outside CI when Python's jsonschema is missing.
-fn assert_ctrf_valid(dir: &Path, file: &str) {
-    let o = Command::new("python3")
-        .arg(root().join("scripts/validate_ctrf.py"))
-        .arg(file)
-        .current_dir(dir)
-        .output();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    match o {
-        Ok(o) if o.status.code() == Some(0) => {}
-        Ok(o) if o.status.code() == Some(2) && !ci => eprintln!("skipped: {}", String::from_utf8_lossy(&o.stderr)),
-        Ok(o) => panic!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => assert!(!ci, "python3 is needed in CI: {e}"),
-    }
 }
 
 #[test]

@@ -301,3 +301,27 @@ impl Dir {
         Cmd::new().current_dir(self.path())
     }
 }
+
+/// Runs one of `scripts/validate_*.py` (Python's jsonschema against a published schema) on
+/// `files` in `dir`: it must pass. Outside CI a missing Python or schema package skips it (exit
+/// 2, or no python3); in CI (`CI=true`) that is a failure, since `.ci/run` installs them.
+pub fn assert_valid_with(script: &str, dir: &Path, files: &[&str]) {
+    let o = Command::new("python3")
+        .arg(root().join("scripts").join(script))
+        .args(files)
+        .current_dir(dir)
+        .output();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match o {
+        Ok(o) if o.status.code() == Some(0) => {}
+        Ok(o) if o.status.code() == Some(2) || o.status.code().is_none() => {
+            assert!(!ci, "CI must have what {script} needs: {}", stderr(&o));
+            eprintln!("skipped: {}", stderr(&o));
+        }
+        Ok(o) => panic!("{script} {files:?}: {}{}", stdout(&o), stderr(&o)),
+        Err(e) => {
+            assert!(!ci, "python3 is needed in CI: {e}");
+            eprintln!("skipped: python3: {e}");
+        }
+    }
+}

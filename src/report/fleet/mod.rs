@@ -418,9 +418,8 @@ impl FleetReport {
 }
 
 /// Accumulates one check of one scope over the nodes' current reports.
-#[derive(Default)]
 struct CheckAcc {
-    domain: Option<Domain>,
+    domain: Domain,
     nodes: BTreeMap<Status, BTreeSet<String>>,
     message: String,
     remediation: Option<String>,
@@ -488,8 +487,15 @@ fn build(mut scans: Vec<Scan>, mut excluded: Vec<Excluded>, options: &Options) -
             worst = NodeState::NotDeployed;
         }
         for (scope, finding) in latest.findings() {
-            let acc = checks.entry((scope.to_string(), finding.code.clone())).or_default();
-            acc.domain.get_or_insert(finding.domain);
+            let acc = checks
+                .entry((scope.to_string(), finding.code.clone()))
+                .or_insert_with(|| CheckAcc {
+                    domain: finding.domain,
+                    nodes: BTreeMap::new(),
+                    message: String::new(),
+                    remediation: None,
+                    latest: i128::MIN,
+                });
             acc.nodes.entry(finding.status).or_default().insert(latest.node.clone());
             if acc.message.is_empty() || latest.started_ns > acc.latest {
                 acc.latest = latest.started_ns;
@@ -533,7 +539,7 @@ fn build(mut scans: Vec<Scan>, mut excluded: Vec<Excluded>, options: &Options) -
             .unwrap_or_default();
         FleetCheck {
             code: code.to_string(),
-            domain: acc.domain.unwrap_or(Domain::Identity),
+            domain: acc.domain,
             fail: take(Status::Fail),
             warn: take(Status::Warn),
             unknown: take(Status::Unknown),

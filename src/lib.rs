@@ -7,6 +7,7 @@
 //! names can do, [`runtime`] how each serving engine reveals what it serves, and [`cli`]
 //! drives it all. The binary is a thin wrapper around [`cli::main`].
 
+pub mod alloc;
 pub mod catalogue;
 pub mod check;
 pub mod cli;

@@ -38,7 +38,11 @@ fn fill_with(spec: &ModelSpec, findings: &mut Vec<Finding>, reason_for_all: Opti
     collect(&tree, &mut String::new(), &mut fields);
     for (pointer, value) in fields {
         let judged = findings.iter().any(|f| {
-            f.pointer == pointer || (f.domain != Domain::Health && pointer.starts_with(&format!("{}/", f.pointer)))
+            f.pointer == pointer
+                || (f.domain != Domain::Health
+                    && pointer
+                        .strip_prefix(f.pointer.as_str())
+                        .is_some_and(|below| below.starts_with('/')))
         });
         if judged {
             continue;

@@ -67,6 +67,8 @@ pub struct Request {
 
 /// Runs the command; returns the exit code.
 pub fn run(req: &Request) -> Result<i32, CliError> {
+    // Thousands of reports, each thousands of small blocks: see `crate::alloc`.
+    crate::alloc::small_blocks_from_mimalloc();
     let now = match &req.now {
         Some(now) => {
             if crate::report::prom::unix_nanos(now).is_none() {

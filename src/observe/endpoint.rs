@@ -386,7 +386,7 @@ impl EndpointTarget {
 }
 
 impl Answers for EndpointTarget {
-    fn json(&self, path: &str) -> Result<Json, String> {
+    fn json(&self, path: &str) -> Result<crate::runtime::Doc, String> {
         self.parsed
             .get_or(path, || crate::runtime::json_of_reply(self.get(path), path))
     }

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use modelspec_probe_gpu::{GpuProbeOptions, GpuSnapshot, format_rfc3339_utc};
 use modelspec_probe_host::{HostProbeOptions, HostSnapshot};
+use modelspec_probe_support::tagged::{self, ReasonField, TagFirst};
 use serde::{Deserialize, Serialize};
 
 /// The schema identifier written into every observation.
@@ -114,7 +115,7 @@ pub struct Provenance {
     pub duration_ms: u64,
 }
 
-/// What one probe produced. Read by [`outcome::read`] rather than serde's derive for an
+/// What one probe produced. Read tag first ([`tagged`]), not by serde's derive for an
 /// internally tagged enum, which buffers every snapshot before reading it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -140,118 +141,51 @@ pub enum ProbeOutcome<T> {
     },
 }
 
-impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for ProbeOutcome<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        outcome::read(d)
+impl<T: serde::de::DeserializeOwned> TagFirst for ProbeOutcome<T> {
+    const TAG: &'static str = "outcome";
+    const EXPECTING: &'static str = "a probe outcome: an object with `outcome` observed, timed_out or not_run";
+    type Kind = OutcomeKind;
+
+    fn variant<'de, D: serde::Deserializer<'de>>(kind: OutcomeKind, rest: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Observed<T> {
+            provenance: Provenance,
+            snapshot: T,
+        }
+        #[derive(Deserialize)]
+        struct TimedOut {
+            source: String,
+            budget_ms: u64,
+        }
+        Ok(match kind {
+            OutcomeKind::Observed => {
+                let Observed { provenance, snapshot } = Observed::deserialize(rest)?;
+                ProbeOutcome::Observed { provenance, snapshot }
+            }
+            OutcomeKind::TimedOut => {
+                let TimedOut { source, budget_ms } = TimedOut::deserialize(rest)?;
+                ProbeOutcome::TimedOut { source, budget_ms }
+            }
+            OutcomeKind::NotRun => ProbeOutcome::NotRun {
+                reason: ReasonField::deserialize(rest)?.reason,
+            },
+        })
     }
 }
 
-/// Reading a [`ProbeOutcome`] without buffering its snapshot.
-///
-/// serde reads an internally tagged enum (`{"outcome": "observed", ...}`) by first copying the
-/// whole object into an intermediate tree, because the tag may come anywhere; for an
-/// observation that is every probe's snapshot read twice, the largest part of loading a report
-/// (`fleet` loads thousands). This tool writes the tag first, so the reader takes the tag, then
-/// each field straight into its type. An object whose tag is not first (edited by hand, written
-/// by another tool) is read the buffered way, through the derived reader of a copy of the enum.
-mod outcome {
-    use std::marker::PhantomData;
-
-    use serde::de::{DeserializeOwned, Error, IgnoredAny, MapAccess, Visitor};
-    use serde::{Deserialize, Deserializer};
-
-    use super::{ProbeOutcome, Provenance};
-
-    #[derive(Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    enum Kind {
-        Observed,
-        TimedOut,
-        NotRun,
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for ProbeOutcome<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
     }
+}
 
-    /// The same enum with serde's derived reader: the fallback.
-    #[derive(Deserialize)]
-    #[serde(tag = "outcome", rename_all = "snake_case")]
-    enum Buffered<T> {
-        Observed { provenance: Provenance, snapshot: T },
-        TimedOut { source: String, budget_ms: u64 },
-        NotRun { reason: String },
-    }
-
-    pub(super) fn read<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<ProbeOutcome<T>, D::Error> {
-        d.deserialize_map(Outcome(PhantomData))
-    }
-
-    struct Outcome<T>(PhantomData<T>);
-
-    /// Reads field `name` once into `slot`.
-    fn once<'de, A: MapAccess<'de>, V: Deserialize<'de>>(
-        map: &mut A,
-        slot: &mut Option<V>,
-        name: &'static str,
-    ) -> Result<(), A::Error> {
-        if slot.is_some() {
-            return Err(A::Error::duplicate_field(name));
-        }
-        *slot = Some(map.next_value()?);
-        Ok(())
-    }
-
-    impl<'de, T: DeserializeOwned> Visitor<'de> for Outcome<T> {
-        type Value = ProbeOutcome<T>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a probe outcome: an object with `outcome` observed, timed_out or not_run")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let first: Option<String> = map.next_key()?;
-            if first.as_deref() != Some("outcome") {
-                let mut object = serde_json::Map::new();
-                if let Some(key) = first {
-                    object.insert(key, map.next_value()?);
-                    while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
-                        object.insert(key, value);
-                    }
-                }
-                return match Buffered::<T>::deserialize(serde_json::Value::Object(object)).map_err(A::Error::custom)? {
-                    Buffered::Observed { provenance, snapshot } => Ok(ProbeOutcome::Observed { provenance, snapshot }),
-                    Buffered::TimedOut { source, budget_ms } => Ok(ProbeOutcome::TimedOut { source, budget_ms }),
-                    Buffered::NotRun { reason } => Ok(ProbeOutcome::NotRun { reason }),
-                };
-            }
-            let kind: Kind = map.next_value()?;
-            let (mut provenance, mut snapshot, mut source, mut budget_ms, mut reason) = (None, None, None, None, None);
-            while let Some(key) = map.next_key::<String>()? {
-                match key.as_str() {
-                    "provenance" => once(&mut map, &mut provenance, "provenance")?,
-                    "snapshot" => once(&mut map, &mut snapshot, "snapshot")?,
-                    "source" => once(&mut map, &mut source, "source")?,
-                    "budget_ms" => once(&mut map, &mut budget_ms, "budget_ms")?,
-                    "reason" => once(&mut map, &mut reason, "reason")?,
-                    "outcome" => return Err(A::Error::duplicate_field("outcome")),
-                    _ => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            let missing = A::Error::missing_field;
-            Ok(match kind {
-                Kind::Observed => ProbeOutcome::Observed {
-                    provenance: provenance.ok_or_else(|| missing("provenance"))?,
-                    snapshot: snapshot.ok_or_else(|| missing("snapshot"))?,
-                },
-                Kind::TimedOut => ProbeOutcome::TimedOut {
-                    source: source.ok_or_else(|| missing("source"))?,
-                    budget_ms: budget_ms.ok_or_else(|| missing("budget_ms"))?,
-                },
-                Kind::NotRun => ProbeOutcome::NotRun {
-                    reason: reason.ok_or_else(|| missing("reason"))?,
-                },
-            })
-        }
-    }
+/// The values of [`ProbeOutcome`]'s tag.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Observed,
+    TimedOut,
+    NotRun,
 }
 
 impl Observation {

@@ -9,7 +9,7 @@
 use serde_json::Value as Json;
 
 use super::argv::Launch;
-use super::{Answer, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, openai};
+use super::{Answer, Doc, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, openai};
 
 pub const ENDPOINTS: &[&str] = &["/props", "/health", "/slots", openai::MODELS];
 
@@ -70,7 +70,7 @@ pub(crate) fn facts(inputs: &Inputs) -> EngineFacts {
         Ok(p) => p,
         Err(why) => {
             f.gaps.insert("props".into(), why);
-            Json::Null
+            Doc::new(Json::Null)
         }
     };
     let text = |name: &str| {

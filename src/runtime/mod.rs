@@ -421,24 +421,27 @@ pub trait Answers {
 
     /// `GET path` read as JSON ([`json_of`]). Answers that are read many times (an endpoint
     /// judged by several checks of several specs) keep the parsed document.
-    fn json(&self, path: &str) -> Result<Json, String> {
-        json_of_reply(self.get(path), path)
+    fn json(&self, path: &str) -> Result<Doc, String> {
+        json_of_reply(self.get(path), path).map(Doc::new)
     }
 }
+
+/// A parsed answer, shared: every check that reads it holds the same document.
+pub type Doc = std::sync::Arc<Json>;
 
 /// Parsed documents kept beside the answers they came from: each `GET` is parsed once
 /// however many checks read it. Empty when cloned, equal to any other, and never serialized:
 /// it only remembers work.
 #[derive(Default)]
-pub struct ParsedAnswers(std::sync::Mutex<BTreeMap<String, Result<Json, String>>>);
+pub struct ParsedAnswers(std::sync::Mutex<BTreeMap<String, Result<Doc, String>>>);
 
 impl ParsedAnswers {
     /// The document at `path`, parsed by `parse` the first time.
-    pub fn get_or(&self, path: &str, parse: impl FnOnce() -> Result<Json, String>) -> Result<Json, String> {
+    pub fn get_or(&self, path: &str, parse: impl FnOnce() -> Result<Json, String>) -> Result<Doc, String> {
         if let Some(done) = self.0.lock().ok().and_then(|m| m.get(path).cloned()) {
             return done;
         }
-        let done = parse();
+        let done = parse().map(Doc::new);
         if let Ok(mut m) = self.0.lock() {
             m.insert(path.to_string(), done.clone());
         }
@@ -626,7 +629,7 @@ pub fn document(answer: Option<Answer<'_>>) -> Result<Document<'_>, Unusable<'_>
 
 /// Reads `GET path` as a JSON document, or says why it cannot be: not asked, no answer, an
 /// error status, an HTML page, another content type, a cut body, malformed JSON.
-pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Json, String> {
+pub fn json_of(answers: &dyn Answers, path: &str) -> Result<Doc, String> {
     answers.json(path)
 }
 
@@ -715,7 +718,7 @@ impl<'a> Inputs<'a> {
     }
 
     /// JSON of `GET path` (see [`json_of`]).
-    pub fn json(&self, path: &str) -> Result<Json, String> {
+    pub fn json(&self, path: &str) -> Result<Doc, String> {
         self.answers.json(path)
     }
 

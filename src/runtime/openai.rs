@@ -18,8 +18,6 @@ pub struct ModelEntry {
     pub owned_by: Option<String>,
     pub root: Option<String>,
     pub max_model_len: Option<u64>,
-    /// The whole entry, for engine-specific fields.
-    pub raw: Json,
 }
 
 /// The list, or why it could not be read.
@@ -36,7 +34,6 @@ pub fn models(inputs: &Inputs) -> Result<Vec<ModelEntry>, String> {
                 owned_by: m.get("owned_by").and_then(as_text),
                 root: m.get("root").and_then(as_text),
                 max_model_len: m.get("max_model_len").and_then(as_u64),
-                raw: m.clone(),
             })
         })
         .collect())
@@ -44,10 +41,14 @@ pub fn models(inputs: &Inputs) -> Result<Vec<ModelEntry>, String> {
 
 /// Whether any entry is `owned_by` one of `owners`.
 pub fn owned_by(inputs: &Inputs, owners: &[&str]) -> Option<String> {
-    let models = models(inputs).ok()?;
-    let owner = models
+    // Read in place: every engine's signature asks this of the same list.
+    let doc = inputs.json(MODELS).ok()?;
+    let owner = doc
+        .get("data")?
+        .as_array()?
         .iter()
-        .filter_map(|m| m.owned_by.as_deref())
+        .filter(|m| m.get("id").and_then(as_text).is_some())
+        .filter_map(|m| m.get("owned_by")?.as_str())
         .find(|o| owners.iter().any(|w| o.eq_ignore_ascii_case(w)))?;
     Some(format!("GET {MODELS} owned_by \"{owner}\""))
 }

@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use super::argv::Launch;
 use super::{
-    Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, normalize_dtype, openai,
+    Doc, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, normalize_dtype, openai,
 };
 
 pub const ENDPOINTS: &[&str] = &[
@@ -39,7 +39,7 @@ pub const METRICS: EngineMetrics = EngineMetrics {
 };
 
 /// The server-info document and the path that answered.
-fn server_info(inputs: &Inputs) -> Result<(Json, &'static str), String> {
+fn server_info(inputs: &Inputs) -> Result<(Doc, &'static str), String> {
     match inputs.json("/server_info") {
         Ok(doc) => Ok((doc, "/server_info")),
         Err(first) => inputs
@@ -88,7 +88,7 @@ pub(crate) fn facts(inputs: &Inputs) -> EngineFacts {
         Ok(found) => found,
         Err(why) => {
             f.gaps.insert("server_info".into(), why);
-            (Json::Null, "/server_info")
+            (Doc::new(Json::Null), "/server_info")
         }
     };
     let text = |name: &str| doc.get(name).and_then(as_text).map(|v| Fact::endpoint(v, path, name));

@@ -11,7 +11,9 @@
 use serde_json::Value as Json;
 
 use super::argv::Launch;
-use super::{Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, normalize_dtype};
+use super::{
+    Doc, Engine, EngineFacts, EngineId, EngineMetrics, Fact, Inputs, Traits, as_text, as_u64, normalize_dtype,
+};
 
 pub const ENDPOINTS: &[&str] = &["/info", "/health", "/metrics", super::openai::MODELS];
 
@@ -98,7 +100,7 @@ pub(crate) fn facts(inputs: &Inputs) -> EngineFacts {
         Ok(info) => info,
         Err(why) => {
             f.gaps.insert("info".into(), why);
-            Json::Null
+            Doc::new(Json::Null)
         }
     };
     let field = |names: &[&'static str]| names.iter().find_map(|n| info.get(*n).map(|v| (v, *n)));

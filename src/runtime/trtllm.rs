@@ -30,9 +30,9 @@ const PROMETHEUS: &str = "/prometheus/metrics";
 /// The newest iteration's statistics from the JSON `/metrics`.
 fn last_iteration(inputs: &Inputs) -> Option<Json> {
     let doc = inputs.json("/metrics").ok()?;
-    match doc {
+    match &*doc {
         Json::Array(items) => items.last().cloned(),
-        other => Some(other),
+        other => Some(other.clone()),
     }
 }
 

@@ -7,14 +7,17 @@
 //! hardware or driver cannot answer, which is a fact in itself), or "error" (it should have
 //! answered and did not), each with a reason in plain words that a person on call can act on.
 
+use modelspec_probe_support::tagged::{self, ReasonField, TagFirst, ValueField};
 use nvml_wrapper::error::NvmlError;
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A value read from NVML, or the plain-words reason it could not be read.
 ///
 /// Serialized with a `status` tag: `{"status": "ok", "value": ...}`,
-/// `{"status": "unsupported", "reason": "..."}` or `{"status": "error", "reason": "..."}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `{"status": "unsupported", "reason": "..."}` or `{"status": "error", "reason": "..."}`,
+/// and read tag first ([`tagged`]): a snapshot holds hundreds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Observed<T> {
     /// NVML answered.
@@ -24,6 +27,41 @@ pub enum Observed<T> {
     Unsupported { reason: String },
     /// NVML should have answered and failed (lost GPU, permission, driver error...).
     Error { reason: String },
+}
+
+impl<T: DeserializeOwned> TagFirst for Observed<T> {
+    const TAG: &'static str = "status";
+    const EXPECTING: &'static str = "a GPU fact: an object with `status` ok, unsupported or error";
+    type Kind = Status;
+
+    fn variant<'de, D: Deserializer<'de>>(kind: Status, rest: D) -> Result<Self, D::Error> {
+        Ok(match kind {
+            Status::Ok => Observed::Ok {
+                value: ValueField::deserialize(rest)?.value,
+            },
+            Status::Unsupported => Observed::Unsupported {
+                reason: ReasonField::deserialize(rest)?.reason,
+            },
+            Status::Error => Observed::Error {
+                reason: ReasonField::deserialize(rest)?.reason,
+            },
+        })
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Observed<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
+    }
+}
+
+/// The values of [`Observed`]'s tag.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Unsupported,
+    Error,
 }
 
 impl<T> Observed<T> {

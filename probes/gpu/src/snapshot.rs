@@ -6,7 +6,8 @@
 //! beside its names) so that nothing is lost in translation. Sizes are MiB (1024 × 1024 bytes),
 //! the unit `nvidia-smi` shows.
 
-use serde::{Deserialize, Serialize};
+use modelspec_probe_support::tagged::{self, TagFirst};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::observed::Observed;
 
@@ -50,8 +51,8 @@ pub enum LibraryChosenBy {
     LoaderSearch,
 }
 
-/// NVML's answers, or why there are none.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// NVML's answers, or why there are none. Read tag first ([`tagged`]): it holds every device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum NvmlState {
     /// NVML initialized; each fact below may still be missing on its own.
@@ -63,6 +64,58 @@ pub enum NvmlState {
     },
     /// NVML could not be used at all on this node.
     Unavailable { reason: UnavailableReason, message: String },
+}
+
+/// The values of [`NvmlState`]'s tag.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NvmlStatus {
+    Available,
+    Unavailable,
+}
+
+impl TagFirst for NvmlState {
+    const TAG: &'static str = "status";
+    const EXPECTING: &'static str = "NVML's state: an object with `status` available or unavailable";
+    type Kind = NvmlStatus;
+
+    fn variant<'de, D: Deserializer<'de>>(kind: NvmlStatus, rest: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Available {
+            system: SystemFacts,
+            device_count: Observed<u32>,
+            devices: Vec<DeviceFacts>,
+        }
+        #[derive(Deserialize)]
+        struct Unavailable {
+            reason: UnavailableReason,
+            message: String,
+        }
+        Ok(match kind {
+            NvmlStatus::Available => {
+                let Available {
+                    system,
+                    device_count,
+                    devices,
+                } = Available::deserialize(rest)?;
+                NvmlState::Available {
+                    system,
+                    device_count,
+                    devices,
+                }
+            }
+            NvmlStatus::Unavailable => {
+                let Unavailable { reason, message } = Unavailable::deserialize(rest)?;
+                NvmlState::Unavailable { reason, message }
+            }
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for NvmlState {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
+    }
 }
 
 /// Why NVML could not be used at all.

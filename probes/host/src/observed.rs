@@ -6,7 +6,9 @@
 //! third as the second is the dangerous mistake, "no `HF_TOKEN` set" or "not listening" when
 //! the truth is "not allowed to see", so the two are separate variants with a reason each.
 
-use serde::{Deserialize, Serialize};
+use modelspec_probe_support::tagged::{self, ReasonField, TagFirst, ValueField};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::io;
 
 /// What a probe says when the kernel refuses to show another user's process.
@@ -15,8 +17,9 @@ pub const PERMISSION_HINT: &str = "insufficient permission: run as root or with 
 /// A value read from the host, a checked absence, or the reason it could not be read.
 ///
 /// Serialized with a `status` tag: `{"status": "ok", "value": ...}`,
-/// `{"status": "absent", "reason": "..."}` or `{"status": "unknown", "reason": "..."}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `{"status": "absent", "reason": "..."}` or `{"status": "unknown", "reason": "..."}`, and
+/// read tag first ([`tagged`]): a snapshot holds hundreds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Observed<T> {
     /// The host answered.
@@ -25,6 +28,41 @@ pub enum Observed<T> {
     Absent { reason: String },
     /// We could not look (permission, unreadable or unparsable file); says nothing either way.
     Unknown { reason: String },
+}
+
+impl<T: DeserializeOwned> TagFirst for Observed<T> {
+    const TAG: &'static str = "status";
+    const EXPECTING: &'static str = "a host fact: an object with `status` ok, absent or unknown";
+    type Kind = Status;
+
+    fn variant<'de, D: Deserializer<'de>>(kind: Status, rest: D) -> Result<Self, D::Error> {
+        Ok(match kind {
+            Status::Ok => Observed::Ok {
+                value: ValueField::deserialize(rest)?.value,
+            },
+            Status::Absent => Observed::Absent {
+                reason: ReasonField::deserialize(rest)?.reason,
+            },
+            Status::Unknown => Observed::Unknown {
+                reason: ReasonField::deserialize(rest)?.reason,
+            },
+        })
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Observed<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
+    }
+}
+
+/// The values of [`Observed`]'s tag.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Absent,
+    Unknown,
 }
 
 impl<T> Observed<T> {

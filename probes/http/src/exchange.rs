@@ -8,7 +8,8 @@
 //! Everything recorded has been through redaction: URLs lose `user:password@`, and the bearer
 //! token is replaced by `<redacted>` wherever it shows up, even in a body that echoes it.
 
-use serde::{Deserialize, Serialize};
+use modelspec_probe_support::tagged::{self, TagFirst};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -49,12 +50,40 @@ pub struct Exchange {
     pub outcome: Outcome,
 }
 
-/// A response (perhaps with a body cut short), or no response at all.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A response (perhaps with a body cut short), or no response at all. Read tag first
+/// ([`tagged`]): an observation holds one per request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Response(Response),
     Failure(Failure),
+}
+
+/// The values of [`Outcome`]'s tag.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Response,
+    Failure,
+}
+
+impl TagFirst for Outcome {
+    const TAG: &'static str = "outcome";
+    const EXPECTING: &'static str = "an HTTP outcome: an object with `outcome` response or failure";
+    type Kind = OutcomeKind;
+
+    fn variant<'de, D: Deserializer<'de>>(kind: OutcomeKind, rest: D) -> Result<Self, D::Error> {
+        Ok(match kind {
+            OutcomeKind::Response => Outcome::Response(Response::deserialize(rest)?),
+            OutcomeKind::Failure => Outcome::Failure(Failure::deserialize(rest)?),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
+    }
 }
 
 /// What the server answered.

@@ -4,6 +4,7 @@
 
 mod files;
 mod rfc3339;
+pub mod tagged;
 
 pub use files::open_regular_file;
 pub use rfc3339::format_rfc3339_utc;

@@ -359,6 +359,21 @@ fn verify_accepts_an_honest_report_and_lists_every_tampering() {
     let o = verify(&s, &["r.json"]);
     assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr));
     assert!(text(&o.stdout).contains("the report holds"), "{}", text(&o.stdout));
+    // The observation is embedded as the one line its hash covers.
+    let raw = std::fs::read_to_string(s.file("r.json")).expect("report text");
+    assert!(
+        raw.lines()
+            .any(|l| l.starts_with("  \"observation\": {") && l.ends_with("},")),
+        "the observation on one line"
+    );
+    // Re-indented, as an older version wrote reports or a formatter leaves them: it still
+    // holds (the observation hashed from its types), and so does the compact form.
+    s.write("pretty.json", &serde_json::to_string_pretty(&report).expect("pretty"));
+    s.write("compact.json", &report.to_string());
+    for copy in ["pretty.json", "compact.json"] {
+        let o = verify(&s, &[copy]);
+        assert_eq!(code(&o), 0, "{copy}: {}{}", text(&o.stdout), text(&o.stderr));
+    }
 
     // An edited finding: the failure turned into a pass, the counts left alone.
     let mut edited = report.clone();

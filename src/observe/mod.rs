@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use modelspec_probe_gpu::{GpuProbeOptions, GpuSnapshot, format_rfc3339_utc};
 use modelspec_probe_host::{HostProbeOptions, HostSnapshot};
-use modelspec_probe_support::tagged::{self, ReasonField, TagFirst};
+use modelspec_probe_support::tagged::{self, ReasonField, Tagged};
 use serde::{Deserialize, Serialize};
 
 /// The schema identifier written into every observation.
@@ -115,7 +115,7 @@ pub struct Provenance {
     pub duration_ms: u64,
 }
 
-/// What one probe produced. Read tag first ([`tagged`]), not by serde's derive for an
+/// What one probe produced. Read without buffering ([`tagged`]), not by serde's derive for an
 /// internally tagged enum, which buffers every snapshot before reading it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -141,7 +141,7 @@ pub enum ProbeOutcome<T> {
     },
 }
 
-impl<T: serde::de::DeserializeOwned> TagFirst for ProbeOutcome<T> {
+impl<T: serde::de::DeserializeOwned> Tagged for ProbeOutcome<T> {
     const TAG: &'static str = "outcome";
     const EXPECTING: &'static str = "a probe outcome: an object with `outcome` observed, timed_out or not_run";
     type Kind = OutcomeKind;

@@ -55,6 +55,84 @@ pub fn sha256<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
     })
 }
 
+/// Serializes `Some(value)` as its canonical JSON, verbatim (for a field's `serialize_with`):
+/// a report embeds its observation this way, so the text its hash covers is the text in the
+/// file, and [`embedded`] finds and hashes it without reading it into types first. A value with
+/// no canonical JSON is serialized as usual.
+pub fn embed<T: Serialize, S: ser::Serializer>(value: &Option<T>, serializer: S) -> Result<S::Ok, S::Error> {
+    let Some(value) = value else {
+        return serializer.serialize_none();
+    };
+    let raw = to_vec(value)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| serde_json::value::RawValue::from_string(text).ok());
+    match raw {
+        Some(raw) => raw.serialize(serializer),
+        None => value.serialize(serializer),
+    }
+}
+
+/// The text of a report's top-level `observation` member as [`embed`] wrote it into a
+/// pretty-printed report: the rest of the line after `\n  "observation": `, when that line is
+/// the top-level member; `None` otherwise (an older report, a report edited or re-indented),
+/// and the caller reads the observation the slow way.
+///
+/// Found by its line, not by parsing: a JSON string holds no raw newline, so a line that opens
+/// with two spaces and `"observation": ` is a member key at some depth, and its one-line value
+/// ends the line. That it is the top-level member is checked from what follows: the members
+/// after it close exactly one object and end the document, which (the document being valid
+/// JSON, as the caller's parse establishes) only the top-level object can do. Its hash is
+/// then the hash of the observation the report's types hold: equal texts read to equal values.
+pub fn embedded(report: &[u8]) -> Option<&[u8]> {
+    const KEY: &[u8] = b"\n  \"observation\": ";
+    let at = memchr::memmem::rfind(report, KEY)? + KEY.len();
+    let line = report.get(at..)?;
+    let end = memchr::memchr(b'\n', line)?;
+    let (value, rest) = line.split_at(end);
+    let value = value.strip_suffix(b",").unwrap_or(value);
+    if !(value.starts_with(b"{") && value.ends_with(b"}")) {
+        return None;
+    }
+    closes_one_object(rest).then_some(value)
+}
+
+/// Whether `text` (JSON tokens after a member's value) closes exactly one more container than
+/// it opens, with that `}` its last token.
+fn closes_one_object(text: &[u8]) -> bool {
+    let mut depth: i64 = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut closed_at = None;
+    for (i, &b) in text.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth < 0 {
+                    closed_at = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    match closed_at {
+        Some(i) => text[i] == b'}' && text[i + 1..].iter().all(u8::is_ascii_whitespace),
+        None => false,
+    }
+}
+
 /// A JSON string literal, escaped as serde_json escapes it.
 fn string(out: &mut Vec<u8>, s: &str) {
     // Writing into a Vec cannot fail.
@@ -441,6 +519,68 @@ mod tests {
             serde_json::from_str(include_str!("../../fixtures/demo/observation.json")).expect("demo observation");
         let ours = String::from_utf8(to_vec(&observation).expect("canonical")).expect("UTF-8");
         assert_eq!(ours, tree_text(&observation));
+    }
+
+    /// A report with the demo observation, as `--format json` writes it.
+    fn demo_report_text() -> (crate::observe::Observation, String) {
+        let observation: crate::observe::Observation =
+            serde_json::from_str(include_str!("../../fixtures/demo/observation.json")).expect("demo observation");
+        let mut report = crate::report::Report::new(
+            "node-1".into(),
+            "2026-12-07T00:00:00Z".into(),
+            "2026-12-07T00:00:01Z".into(),
+            Vec::new(),
+            Vec::new(),
+            Some(observation.clone()),
+        );
+        report.unanswered_probes = vec!["gpu".into()];
+        let mut out = Vec::new();
+        crate::report::json::render(&mut out, &report).expect("render");
+        (observation, String::from_utf8(out).expect("UTF-8"))
+    }
+
+    #[test]
+    fn a_report_embeds_the_observation_as_the_text_its_hash_covers() {
+        let (observation, text) = demo_report_text();
+        let line = embedded(text.as_bytes()).expect("found");
+        assert!(line == to_vec(&observation).expect("canonical").as_slice());
+        assert_eq!(
+            crate::digest::sha256_hex(line),
+            crate::report::derive::observation_sha256(&serde_json::to_value(&observation).expect("tree"))
+        );
+        // The report reads back to the same observation.
+        let back: crate::report::Report = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back.observation.as_ref(), Some(&observation));
+        // The last member of the report too (no comma after it).
+        let (_, text) = demo_report_text();
+        let cut = text.find(",\n  \"unanswered_probes\"").expect("a member follows");
+        let last = format!("{}\n}}\n", &text[..cut]);
+        assert!(embedded(last.as_bytes()) == Some(line));
+    }
+
+    #[test]
+    fn only_the_top_level_observation_line_is_taken() {
+        let (observation, text) = demo_report_text();
+        let line = String::from_utf8(to_vec(&observation).expect("canonical")).expect("UTF-8");
+        // Re-indented, or compact: not found (the caller hashes from the types).
+        let tree: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert!(embedded(serde_json::to_string(&tree).expect("compact").as_bytes()).is_none());
+        assert!(embedded(text.replace("\n  \"", "\n    \"").as_bytes()).is_none());
+        // The observation's line copied into a nested object after the real one: refused, as
+        // what follows it closes that object, not the report.
+        let nested = text.replacen(
+            "\n  \"unanswered_probes\"",
+            &format!("\n  \"x\": {{\n  \"observation\": {line}\n}},\n  \"unanswered_probes\""),
+            1,
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(&nested).is_ok());
+        assert!(embedded(nested.as_bytes()).is_none());
+        // Cut short: not found.
+        assert!(embedded(&text.as_bytes()[..text.len() - 3]).is_none());
+        // A string that holds braces after it does not confuse the count.
+        let braces = text.replacen("    \"gpu\"", "    \"g}}\\\"{pu\"", 1);
+        assert_ne!(braces, text);
+        assert!(embedded(braces.as_bytes()) == Some(line.as_bytes()));
     }
 
     #[test]

@@ -51,8 +51,14 @@ pub struct Report {
     /// together) the GPUs and processes across them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node: Vec<Finding>,
-    /// What was observed, unless left out (`--no-facts`).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// What was observed, unless left out (`--no-facts`). Written as its canonical JSON (one
+    /// line: the very text `provenance.observation_sha256` covers), so that `verify` and
+    /// `fleet` hash it as written ([`canonical::embedded`]).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        serialize_with = "canonical::embed"
+    )]
     pub observation: Option<Observation>,
     /// Probes that did not answer before the deadline (their sources), when any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

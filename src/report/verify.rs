@@ -101,8 +101,10 @@ struct Outline<'a> {
 /// JSON, not a report, or another schema (`newer` when it names a later version).
 ///
 /// The report is parsed straight into its types, not through a JSON tree: a fleet reads
-/// thousands. The observation's hash is defined over its JSON as written (keys sorted,
-/// compact). It is computed first from the typed observation: when that matches the hash the
+/// thousands. The observation's hash is defined over its canonical JSON (keys sorted,
+/// compact), which is how this version embeds it: the embedded line is hashed as it stands
+/// ([`super::canonical::embedded`]). Failing that (a report from an older version, or
+/// re-indented), it is computed from the typed observation: when that matches the hash the
 /// report records, the observation the findings are derived from is exactly the one the scan
 /// hashed. Otherwise (an observation edited, or written by a version with other fields) it is
 /// computed from the text as written, as it always was, and the difference is reported.
@@ -115,10 +117,19 @@ pub fn load(text: &[u8], origin: &str) -> Result<Loaded, LoadError> {
         return Err(other_schema(&report.schema, origin));
     }
     let recorded = report.provenance.as_ref().map(|p| p.observation_sha256.as_str());
-    let typed = report
+    // As written (this version's reports), then from the types, then from the text.
+    let as_written = report
         .observation
         .as_ref()
-        .and_then(|o| super::canonical::sha256(o).ok());
+        .and_then(|_| super::canonical::embedded(text))
+        .map(sha256_hex)
+        .filter(|hash| Some(hash.as_str()) == recorded);
+    let typed = as_written.or_else(|| {
+        report
+            .observation
+            .as_ref()
+            .and_then(|o| super::canonical::sha256(o).ok())
+    });
     let observation_sha256 = match typed {
         Some(hash) if Some(hash.as_str()) == recorded => Some(hash),
         Some(_) => {

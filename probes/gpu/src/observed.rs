@@ -7,7 +7,7 @@
 //! hardware or driver cannot answer, which is a fact in itself), or "error" (it should have
 //! answered and did not), each with a reason in plain words that a person on call can act on.
 
-use modelspec_probe_support::tagged::{self, ReasonField, TagFirst, ValueField};
+use modelspec_probe_support::tagged::{self, ReasonField, Tagged, ValueField};
 use nvml_wrapper::error::NvmlError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 ///
 /// Serialized with a `status` tag: `{"status": "ok", "value": ...}`,
 /// `{"status": "unsupported", "reason": "..."}` or `{"status": "error", "reason": "..."}`,
-/// and read tag first ([`tagged`]): a snapshot holds hundreds.
+/// and read without buffering ([`tagged`]): a snapshot holds hundreds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Observed<T> {
@@ -29,7 +29,7 @@ pub enum Observed<T> {
     Error { reason: String },
 }
 
-impl<T: DeserializeOwned> TagFirst for Observed<T> {
+impl<T: DeserializeOwned> Tagged for Observed<T> {
     const TAG: &'static str = "status";
     const EXPECTING: &'static str = "a GPU fact: an object with `status` ok, unsupported or error";
     type Kind = Status;

@@ -6,8 +6,7 @@
 //! beside its names) so that nothing is lost in translation. Sizes are MiB (1024 × 1024 bytes),
 //! the unit `nvidia-smi` shows.
 
-use modelspec_probe_support::tagged::{self, TagFirst};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::observed::Observed;
 
@@ -51,7 +50,8 @@ pub enum LibraryChosenBy {
     LoaderSearch,
 }
 
-/// NVML's answers, or why there are none. Read tag first ([`tagged`]): it holds every device.
+/// NVML's answers, or why there are none. Read in one pass (`nvml_state` below): it holds every
+/// device.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum NvmlState {
@@ -66,55 +66,100 @@ pub enum NvmlState {
     Unavailable { reason: UnavailableReason, message: String },
 }
 
-/// The values of [`NvmlState`]'s tag.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NvmlStatus {
-    Available,
-    Unavailable,
-}
+/// Reading [`NvmlState`] in one pass, its members in any order: each variant's fields have
+/// their own names, so every member goes straight into its slot, and the tag, wherever it
+/// comes (a report's observation has its keys sorted, `status` after `devices`), picks the
+/// variant at the end. Nothing is buffered, where serde's reader for a tagged enum would copy
+/// every device first.
+mod nvml_state {
+    use std::fmt;
 
-impl TagFirst for NvmlState {
-    const TAG: &'static str = "status";
-    const EXPECTING: &'static str = "NVML's state: an object with `status` available or unavailable";
-    type Kind = NvmlStatus;
+    use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
 
-    fn variant<'de, D: Deserializer<'de>>(kind: NvmlStatus, rest: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Available {
-            system: SystemFacts,
-            device_count: Observed<u32>,
-            devices: Vec<DeviceFacts>,
+    use super::{DeviceFacts, NvmlState, Observed, SystemFacts, UnavailableReason};
+
+    #[derive(Deserialize)]
+    #[serde(field_identifier, rename_all = "snake_case")]
+    enum Field {
+        Status,
+        System,
+        DeviceCount,
+        Devices,
+        Reason,
+        Message,
+        #[serde(other)]
+        Other,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Status {
+        Available,
+        Unavailable,
+    }
+
+    /// Reads a member's value into its slot, once.
+    fn once<'de, A: MapAccess<'de>, V: Deserialize<'de>>(
+        map: &mut A,
+        slot: &mut Option<V>,
+        name: &'static str,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(A::Error::duplicate_field(name));
         }
-        #[derive(Deserialize)]
-        struct Unavailable {
-            reason: UnavailableReason,
-            message: String,
+        *slot = Some(map.next_value()?);
+        Ok(())
+    }
+
+    pub(super) struct Reader;
+
+    impl<'de> Visitor<'de> for Reader {
+        type Value = NvmlState;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("NVML's state: an object with `status` available or unavailable")
         }
-        Ok(match kind {
-            NvmlStatus::Available => {
-                let Available {
-                    system,
-                    device_count,
-                    devices,
-                } = Available::deserialize(rest)?;
-                NvmlState::Available {
-                    system,
-                    device_count,
-                    devices,
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NvmlState, A::Error> {
+            let mut status: Option<Status> = None;
+            let mut system: Option<SystemFacts> = None;
+            let mut device_count: Option<Observed<u32>> = None;
+            let mut devices: Option<Vec<DeviceFacts>> = None;
+            let mut reason: Option<UnavailableReason> = None;
+            let mut message: Option<String> = None;
+            while let Some(field) = map.next_key::<Field>()? {
+                match field {
+                    Field::Status => once(&mut map, &mut status, "status")?,
+                    Field::System => once(&mut map, &mut system, "system")?,
+                    Field::DeviceCount => once(&mut map, &mut device_count, "device_count")?,
+                    Field::Devices => once(&mut map, &mut devices, "devices")?,
+                    Field::Reason => once(&mut map, &mut reason, "reason")?,
+                    Field::Message => once(&mut map, &mut message, "message")?,
+                    Field::Other => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
                 }
             }
-            NvmlStatus::Unavailable => {
-                let Unavailable { reason, message } = Unavailable::deserialize(rest)?;
-                NvmlState::Unavailable { reason, message }
-            }
-        })
+            let missing = A::Error::missing_field;
+            Ok(match status.ok_or_else(|| missing("status"))? {
+                Status::Available => NvmlState::Available {
+                    system: system.ok_or_else(|| missing("system"))?,
+                    device_count: device_count.ok_or_else(|| missing("device_count"))?,
+                    devices: devices.ok_or_else(|| missing("devices"))?,
+                },
+                Status::Unavailable => NvmlState::Unavailable {
+                    reason: reason.ok_or_else(|| missing("reason"))?,
+                    message: message.ok_or_else(|| missing("message"))?,
+                },
+            })
+        }
     }
-}
 
-impl<'de> Deserialize<'de> for NvmlState {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        tagged::deserialize(d)
+    impl<'de> Deserialize<'de> for NvmlState {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(Reader)
+        }
     }
 }
 
@@ -388,4 +433,56 @@ pub struct ComputeProcess {
     /// GPU memory used, MiB; `None` when NVML says "not available" (e.g. in containers
     /// without the host PID namespace, or under some MIG and vGPU setups).
     pub used_memory_mib: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo node's NVML state (eight GPUs), as a report holds it.
+    fn demo() -> serde_json::Value {
+        let observation: serde_json::Value =
+            serde_json::from_str(include_str!("../../../fixtures/demo/observation.json")).unwrap_or_default();
+        observation["gpu"]["snapshot"]["nvml"].clone()
+    }
+
+    #[test]
+    fn nvml_state_reads_in_any_member_order() {
+        let state: NvmlState = serde_json::from_value(demo()).expect("the demo's NVML state");
+        assert!(matches!(&state, NvmlState::Available { devices, .. } if !devices.is_empty()));
+        // Written in field order (tag first) and with its keys sorted (tag after the devices).
+        let in_order = serde_json::to_string(&state).expect("serializes");
+        let sorted = serde_json::to_value(&state).expect("to a tree").to_string();
+        assert!(in_order.starts_with(r#"{"status":"available""#) && !sorted.starts_with(r#"{"status""#));
+        for text in [&in_order, &sorted] {
+            assert_eq!(
+                serde_json::from_str::<NvmlState>(text).ok().as_ref(),
+                Some(&state),
+                "{text}"
+            );
+        }
+        let unavailable = NvmlState::Unavailable {
+            reason: UnavailableReason::DriverNotLoaded,
+            message: "no driver".into(),
+        };
+        let text = serde_json::to_value(&unavailable).expect("to a tree").to_string();
+        assert_eq!(serde_json::from_str::<NvmlState>(&text).ok(), Some(unavailable));
+    }
+
+    #[test]
+    fn nvml_state_refuses_what_serde_refuses() {
+        for text in [
+            r#"{}"#,
+            r#"{"status": "available"}"#,
+            r#"{"status": "unavailable", "reason": "no_library"}"#,
+            r#"{"status": "gone"}"#,
+            r#"{"reason": "no_library", "message": "m"}"#,
+            r#"{"status": "unavailable", "status": "unavailable", "reason": "no_library", "message": "m"}"#,
+            r#"[]"#,
+        ] {
+            assert!(serde_json::from_str::<NvmlState>(text).is_err(), "{text}");
+        }
+        let ok = r#"{"message": "m", "reason": "no_library", "extra": 1, "status": "unavailable"}"#;
+        assert!(serde_json::from_str::<NvmlState>(ok).is_ok());
+    }
 }

@@ -6,7 +6,7 @@
 //! third as the second is the dangerous mistake, "no `HF_TOKEN` set" or "not listening" when
 //! the truth is "not allowed to see", so the two are separate variants with a reason each.
 
-use modelspec_probe_support::tagged::{self, ReasonField, TagFirst, ValueField};
+use modelspec_probe_support::tagged::{self, ReasonField, Tagged, ValueField};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::io;
@@ -18,7 +18,7 @@ pub const PERMISSION_HINT: &str = "insufficient permission: run as root or with 
 ///
 /// Serialized with a `status` tag: `{"status": "ok", "value": ...}`,
 /// `{"status": "absent", "reason": "..."}` or `{"status": "unknown", "reason": "..."}`, and
-/// read tag first ([`tagged`]): a snapshot holds hundreds.
+/// read without buffering ([`tagged`]): a snapshot holds hundreds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Observed<T> {
@@ -30,7 +30,7 @@ pub enum Observed<T> {
     Unknown { reason: String },
 }
 
-impl<T: DeserializeOwned> TagFirst for Observed<T> {
+impl<T: DeserializeOwned> Tagged for Observed<T> {
     const TAG: &'static str = "status";
     const EXPECTING: &'static str = "a host fact: an object with `status` ok, absent or unknown";
     type Kind = Status;

@@ -8,7 +8,7 @@
 //! Everything recorded has been through redaction: URLs lose `user:password@`, and the bearer
 //! token is replaced by `<redacted>` wherever it shows up, even in a body that echoes it.
 
-use modelspec_probe_support::tagged::{self, TagFirst};
+use modelspec_probe_support::tagged::{self, Tagged};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,8 +50,8 @@ pub struct Exchange {
     pub outcome: Outcome,
 }
 
-/// A response (perhaps with a body cut short), or no response at all. Read tag first
-/// ([`tagged`]): an observation holds one per request.
+/// A response (perhaps with a body cut short), or no response at all. Read without
+/// buffering ([`tagged`]): an observation holds one per request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
@@ -67,7 +67,7 @@ pub enum OutcomeKind {
     Failure,
 }
 
-impl TagFirst for Outcome {
+impl Tagged for Outcome {
     const TAG: &'static str = "outcome";
     const EXPECTING: &'static str = "an HTTP outcome: an object with `outcome` response or failure";
     type Kind = OutcomeKind;

@@ -4,26 +4,25 @@
 //! intermediate tree first, because the tag may come anywhere; then it reads the variant from
 //! that copy. The observation a report embeds is made of such enums (every NVML and host fact,
 //! every HTTP exchange, every probe's outcome), so a report was read twice over, the larger
-//! part of what `fleet` spends on thousands. serde's writer puts the tag first; this reader
-//! takes the tag, then hands the rest of the object straight to the variant's own reader. An
-//! object whose tag is not first (edited by hand, written by another tool) is copied into a
-//! JSON object, the tag taken out, and the rest read by the same variant readers, so both
-//! orders read the same documents as serde's reader does; the one difference is a tag repeated
-//! after the first, which the variant's reader ignores as an unknown member where serde's
-//! refuses it. Each enum names its tag's values and reads each variant ([`TagFirst`]); its
-//! derived `Serialize` stays as it was.
+//! part of what `fleet` spends on thousands. This reader keeps only the members that come
+//! before the tag (none when serde wrote it, tag first; a few small ones in a report's
+//! observation, whose keys are sorted), then hands them and the rest of the object straight to
+//! the variant's own reader. It reads the same documents as serde's reader does; the one
+//! difference is a tag repeated after the first, which the variant's reader ignores as an
+//! unknown member where serde's refuses it. Each enum names its tag's values and reads each
+//! variant ([`Tagged`]); its derived `Serialize` stays as it was.
 //!
-//! Hand-written because serde has no tag-first mode and its buffering type is private.
+//! Hand-written because serde has no such mode and its buffering type is private.
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::value::MapAccessDeserializer;
+use serde::de::value::{MapAccessDeserializer, StringDeserializer};
 use serde::de::{DeserializeOwned, DeserializeSeed, Error, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-/// An internally tagged enum that [`deserialize`] reads tag first.
-pub trait TagFirst: Sized {
+/// An internally tagged enum that [`deserialize`] reads without buffering it.
+pub trait Tagged: Sized {
     /// The tag's key (`status`, `outcome`).
     const TAG: &'static str;
     /// What a reader expected, for messages: "a GPU fact (`status` ok, unsupported or error)".
@@ -37,14 +36,14 @@ pub trait TagFirst: Sized {
     fn variant<'de, D: Deserializer<'de>>(kind: Self::Kind, rest: D) -> Result<Self, D::Error>;
 }
 
-/// Reads a [`TagFirst`] enum; for a `Deserialize` impl: `tagged::deserialize(d)`.
-pub fn deserialize<'de, T: TagFirst, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+/// Reads a [`Tagged`] enum; for a `Deserialize` impl: `tagged::deserialize(d)`.
+pub fn deserialize<'de, T: Tagged, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
     d.deserialize_map(Reader::<T>(PhantomData))
 }
 
 struct Reader<T>(PhantomData<T>);
 
-impl<'de, T: TagFirst> Visitor<'de> for Reader<T> {
+impl<'de, T: Tagged> Visitor<'de> for Reader<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -52,24 +51,52 @@ impl<'de, T: TagFirst> Visitor<'de> for Reader<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        match map.next_key_seed(FirstKey(T::TAG))? {
-            Some(FirstKeyIs::Tag) => {
-                let kind: T::Kind = map.next_value()?;
-                T::variant(kind, MapAccessDeserializer::new(map))
-            }
-            // The tag elsewhere: the object copied, the tag taken out, the rest read as above.
-            other => {
-                let mut object = serde_json::Map::new();
-                if let Some(FirstKeyIs::Other(key)) = other {
-                    object.insert(key, map.next_value()?);
-                    while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
-                        object.insert(key, value);
-                    }
+        // The members before the tag, kept as JSON; none when the tag comes first.
+        let mut before = Vec::new();
+        loop {
+            match map.next_key_seed(KeyOrTag(T::TAG))? {
+                Some(Key::Tag) => {
+                    let kind: T::Kind = map.next_value()?;
+                    let rest = Replay {
+                        before: before.into_iter(),
+                        value: None,
+                        live: map,
+                    };
+                    return T::variant(kind, MapAccessDeserializer::new(rest));
                 }
-                let tag = object.remove(T::TAG).ok_or_else(|| A::Error::missing_field(T::TAG))?;
-                let kind = T::Kind::deserialize(tag).map_err(A::Error::custom)?;
-                T::variant(kind, serde_json::Value::Object(object)).map_err(A::Error::custom)
+                Some(Key::Other(key)) => before.push((key, map.next_value::<serde_json::Value>()?)),
+                None => return Err(A::Error::missing_field(T::TAG)),
             }
+        }
+    }
+}
+
+/// The rest of an object for the variant's reader: the members kept from before the tag, then
+/// the ones still to be read.
+struct Replay<A> {
+    before: std::vec::IntoIter<(String, serde_json::Value)>,
+    /// The value of the kept member whose key was just handed out.
+    value: Option<serde_json::Value>,
+    live: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Replay<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        match self.before.next() {
+            Some((key, value)) => {
+                self.value = Some(value);
+                seed.deserialize(StringDeserializer::<A::Error>::new(key)).map(Some)
+            }
+            None => self.live.next_key_seed(seed),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match self.value.take() {
+            Some(value) => seed.deserialize(value).map_err(A::Error::custom),
+            None => self.live.next_value_seed(seed),
         }
     }
 }
@@ -86,35 +113,34 @@ pub struct ReasonField {
     pub reason: String,
 }
 
-/// The first key: the tag (compared without copying it), or another key, kept for the
-/// buffered reading.
-enum FirstKeyIs {
+/// A key: the tag (compared without copying it), or another key, kept.
+enum Key {
     Tag,
     Other(String),
 }
 
-struct FirstKey(&'static str);
+struct KeyOrTag(&'static str);
 
-impl<'de> DeserializeSeed<'de> for FirstKey {
-    type Value = FirstKeyIs;
+impl<'de> DeserializeSeed<'de> for KeyOrTag {
+    type Value = Key;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<FirstKeyIs, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl Visitor<'_> for FirstKey {
-    type Value = FirstKeyIs;
+impl Visitor<'_> for KeyOrTag {
+    type Value = Key;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
     }
 
-    fn visit_str<E: Error>(self, key: &str) -> Result<FirstKeyIs, E> {
+    fn visit_str<E: Error>(self, key: &str) -> Result<Key, E> {
         Ok(if key == self.0 {
-            FirstKeyIs::Tag
+            Key::Tag
         } else {
-            FirstKeyIs::Other(key.to_string())
+            Key::Other(key.to_string())
         })
     }
 }
@@ -139,7 +165,7 @@ mod tests {
         code: Option<i32>,
     }
 
-    /// The same enum, read tag first.
+    /// The same enum, read by this module.
     #[derive(Debug, PartialEq)]
     struct Fast(Derived);
 
@@ -159,7 +185,7 @@ mod tests {
     #[derive(Deserialize)]
     struct NoFields {}
 
-    impl TagFirst for Fast {
+    impl Tagged for Fast {
         const TAG: &'static str = "status";
         const EXPECTING: &'static str = "a test status";
         type Kind = Kind;
@@ -193,7 +219,7 @@ mod tests {
         assert_eq!(
             derived.is_ok(),
             fast.is_ok(),
-            "{text}: derived {derived:?}, tag first {fast:?}"
+            "{text}: derived {derived:?}, ours {fast:?}"
         );
         if let (Ok(d), Ok(f)) = (&derived, &fast) {
             assert_eq!(d, f, "{text}");

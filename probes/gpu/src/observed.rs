@@ -7,16 +7,14 @@
 //! hardware or driver cannot answer, which is a fact in itself), or "error" (it should have
 //! answered and did not), each with a reason in plain words that a person on call can act on.
 
-use modelspec_probe_support::tagged::{self, ReasonField, Tagged, ValueField};
 use nvml_wrapper::error::NvmlError;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 /// A value read from NVML, or the plain-words reason it could not be read.
 ///
 /// Serialized with a `status` tag: `{"status": "ok", "value": ...}`,
 /// `{"status": "unsupported", "reason": "..."}` or `{"status": "error", "reason": "..."}`,
-/// and read without buffering ([`tagged`]): a snapshot holds hundreds.
+/// and read without buffering (`modelspec_probe_support::tagged`): a snapshot holds hundreds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Observed<T> {
@@ -29,40 +27,13 @@ pub enum Observed<T> {
     Error { reason: String },
 }
 
-impl<T: DeserializeOwned> Tagged for Observed<T> {
-    const TAG: &'static str = "status";
-    const EXPECTING: &'static str = "a GPU fact: an object with `status` ok, unsupported or error";
-    type Kind = Status;
-
-    fn variant<'de, D: Deserializer<'de>>(kind: Status, rest: D) -> Result<Self, D::Error> {
-        Ok(match kind {
-            Status::Ok => Observed::Ok {
-                value: ValueField::deserialize(rest)?.value,
-            },
-            Status::Unsupported => Observed::Unsupported {
-                reason: ReasonField::deserialize(rest)?.reason,
-            },
-            Status::Error => Observed::Error {
-                reason: ReasonField::deserialize(rest)?.reason,
-            },
-        })
-    }
-}
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for Observed<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        tagged::deserialize(d)
-    }
-}
-
-/// The values of [`Observed`]'s tag.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ok,
+modelspec_probe_support::value_or_reason!(
+    Observed,
+    Status,
+    "a GPU fact: an object with `status` ok, unsupported or error",
     Unsupported,
-    Error,
-}
+    Error
+);
 
 impl<T> Observed<T> {
     /// Turns an nvml-wrapper result into an observation, classifying the error.

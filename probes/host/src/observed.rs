@@ -6,9 +6,7 @@
 //! third as the second is the dangerous mistake, "no `HF_TOKEN` set" or "not listening" when
 //! the truth is "not allowed to see", so the two are separate variants with a reason each.
 
-use modelspec_probe_support::tagged::{self, ReasonField, Tagged, ValueField};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use std::io;
 
 /// What a probe says when the kernel refuses to show another user's process.
@@ -18,7 +16,7 @@ pub const PERMISSION_HINT: &str = "insufficient permission: run as root or with 
 ///
 /// Serialized with a `status` tag: `{"status": "ok", "value": ...}`,
 /// `{"status": "absent", "reason": "..."}` or `{"status": "unknown", "reason": "..."}`, and
-/// read without buffering ([`tagged`]): a snapshot holds hundreds.
+/// read without buffering (`modelspec_probe_support::tagged`): a snapshot holds hundreds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Observed<T> {
@@ -30,40 +28,13 @@ pub enum Observed<T> {
     Unknown { reason: String },
 }
 
-impl<T: DeserializeOwned> Tagged for Observed<T> {
-    const TAG: &'static str = "status";
-    const EXPECTING: &'static str = "a host fact: an object with `status` ok, absent or unknown";
-    type Kind = Status;
-
-    fn variant<'de, D: Deserializer<'de>>(kind: Status, rest: D) -> Result<Self, D::Error> {
-        Ok(match kind {
-            Status::Ok => Observed::Ok {
-                value: ValueField::deserialize(rest)?.value,
-            },
-            Status::Absent => Observed::Absent {
-                reason: ReasonField::deserialize(rest)?.reason,
-            },
-            Status::Unknown => Observed::Unknown {
-                reason: ReasonField::deserialize(rest)?.reason,
-            },
-        })
-    }
-}
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for Observed<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        tagged::deserialize(d)
-    }
-}
-
-/// The values of [`Observed`]'s tag.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ok,
+modelspec_probe_support::value_or_reason!(
+    Observed,
+    Status,
+    "a host fact: an object with `status` ok, absent or unknown",
     Absent,
-    Unknown,
-}
+    Unknown
+);
 
 impl<T> Observed<T> {
     /// The value, when the host answered.

@@ -1,6 +1,7 @@
 //! What the probe crates share, and nothing else: plain helpers with no knowledge of ModelSpec
 //! or of any source of reality. It exists so that two probes do not each carry their own copy
-//! of the same date arithmetic; it must stay a leaf (no dependencies on other crates of ours).
+//! of the same date arithmetic or the same reader of tagged enums; it must stay a leaf (no
+//! dependencies on other crates of ours).
 
 mod files;
 mod rfc3339;

@@ -113,6 +113,50 @@ pub struct ReasonField {
     pub reason: String,
 }
 
+/// [`Tagged`] and `Deserialize` for a probe's fact enum, tagged `status`, of the shape
+/// `Ok { value: T }`, `$a { reason: String }`, `$b { reason: String }` (the GPU and host probes'
+/// `Observed`), with `$kind` the enum of its tag's values.
+#[macro_export]
+macro_rules! value_or_reason {
+    ($name:ident, $kind:ident, $expecting:literal, $a:ident, $b:ident) => {
+        /// The values of the `status` tag.
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $kind {
+            Ok,
+            $a,
+            $b,
+        }
+
+        impl<T: serde::de::DeserializeOwned> $crate::tagged::Tagged for $name<T> {
+            const TAG: &'static str = "status";
+            const EXPECTING: &'static str = $expecting;
+            type Kind = $kind;
+
+            fn variant<'de, D: serde::Deserializer<'de>>(kind: $kind, rest: D) -> Result<Self, D::Error> {
+                use serde::Deserialize as _;
+                Ok(match kind {
+                    $kind::Ok => $name::Ok {
+                        value: $crate::tagged::ValueField::deserialize(rest)?.value,
+                    },
+                    $kind::$a => $name::$a {
+                        reason: $crate::tagged::ReasonField::deserialize(rest)?.reason,
+                    },
+                    $kind::$b => $name::$b {
+                        reason: $crate::tagged::ReasonField::deserialize(rest)?.reason,
+                    },
+                })
+            }
+        }
+
+        impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for $name<T> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::tagged::deserialize(d)
+            }
+        }
+    };
+}
+
 /// A key: the tag (compared without copying it), or another key, kept.
 enum Key {
     Tag,

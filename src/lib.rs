@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod check;
 pub mod cli;
 pub mod digest;
+pub mod draft;
 pub mod observe;
 pub mod report;
 pub mod runtime;

@@ -6,52 +6,14 @@
 //! the bad reports, each for its reason.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value as Json;
 
 use crate::support::report::assert_matches_schema;
-use crate::support::{Cmd, Dir, assert_valid_with, fake_nvml_arg, root};
-
-/// An engine imitation (`support/engine.py`, answering as vLLM) on a loopback port, stopped on
-/// drop.
-struct Engine(Child);
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-fn start_engine(model: &str, port: u16, max_len: u32) -> Engine {
-    let child = Command::new("python3")
-        .arg(root().join("tests/support/engine.py"))
-        .args(["serve", model, "--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--max-model-len", &max_len.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 runs the engine imitation");
-    let engine = Engine(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the engine imitation did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    engine
-}
+use crate::support::{Cmd, Dir, assert_valid_with, fake_nvml_arg, free_port, start_engine};
 
 fn spec(name: &str, model: &str, gpu: &str, port: u16, max_len: u32) -> String {
     format!(
@@ -206,8 +168,8 @@ fn a_generated_fleet_names_exactly_the_drifting_nodes_and_excludes_exactly_the_b
     let dir = Dir::new();
     std::fs::create_dir_all(dir.file("nodes/history")).expect("mkdir");
     let (chat_port, embed_port) = (free_port(), free_port());
-    let _chat = start_engine("chat-model", chat_port, 4096);
-    let _embed = start_engine("embed-model", embed_port, 8192);
+    let _chat = start_engine("chat-model", chat_port, &["--max-model-len", "4096"]);
+    let _embed = start_engine("embed-model", embed_port, &["--max-model-len", "8192"]);
     let specs = vec![
         dir.write(
             "chat.modelspec.yaml",

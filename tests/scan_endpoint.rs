@@ -27,8 +27,8 @@ enum Behaviour {
 }
 
 /// A loopback HTTP/1.1 server, one thread per connection, stopped on drop.
-struct Server {
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) port: u16,
     stop: Arc<AtomicBool>,
     /// Every Authorization header it was sent.
     seen_auth: Arc<std::sync::Mutex<Vec<String>>>,
@@ -111,7 +111,7 @@ fn handle(
 }
 
 /// Replays a fixture folder's recorded answers; anything else is 404.
-fn replay(dir: &Path) -> Server {
+pub(crate) fn replay(dir: &Path) -> Server {
     replay_with_metrics(dir, None)
 }
 

@@ -18,6 +18,7 @@ mod engines;
 mod fixtures;
 mod fleet;
 mod html;
+mod init;
 mod scan;
 mod scan_endpoint;
 mod scan_host;

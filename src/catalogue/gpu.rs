@@ -222,6 +222,22 @@ pub fn by_nvml_name(name: &str) -> Option<&'static GpuModel> {
         .find(|m| m.nvml_names.iter().any(|n| n.eq_ignore_ascii_case(name)))
 }
 
+/// The shortest of a row's spellings (canonical first, then aliases) that declares that row
+/// alone: what a drafted spec writes, so that another product of the family (an H100 NVL
+/// where an SXM ran) is drift. `h100` declares every H100, `h100-sxm` only the SXM.
+pub fn exact_spelling(model: &'static GpuModel) -> &'static str {
+    std::iter::once(model.canonical)
+        .chain(model.aliases.iter().copied())
+        .filter(|s| {
+            parse_declared_type(s).is_ok_and(|d| {
+                let mut rows = d.candidates();
+                rows.next().is_some_and(|r| r.canonical == model.canonical) && rows.next().is_none()
+            })
+        })
+        .min_by_key(|s| s.len())
+        .unwrap_or(model.canonical)
+}
+
 /// The concrete row named by a canonical type, alias or NVML product name, after normalization.
 ///
 /// A bare family that is not itself a canonical type (`a100`, `v100`) names
@@ -754,6 +770,22 @@ mod tests {
             assert!(all.contains(&f), "{f}");
         }
         assert_eq!(all.iter().filter(|f| **f == "a100").count(), 1);
+    }
+
+    #[test]
+    fn exact_spellings_declare_their_row_alone() {
+        assert_eq!(by_type("h100").map(exact_spelling), Some("h100-sxm"));
+        assert_eq!(by_type("l4").map(exact_spelling), Some("l4"));
+        for m in GPUS {
+            let spelling = exact_spelling(m);
+            let rows: Vec<&str> = parse_declared_type(spelling)
+                .map(|d| d.candidates().map(|r| r.canonical).collect())
+                .unwrap_or_default();
+            // Two rows that no spelling tells apart keep their canonical name.
+            if rows.len() == 1 {
+                assert_eq!(rows, [m.canonical], "{spelling}");
+            }
+        }
     }
 
     #[test]

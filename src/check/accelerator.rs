@@ -101,7 +101,8 @@ pub(crate) fn view(observation: &Observation) -> GpuView<'_> {
     }
 }
 
-fn usable(devices: &[DeviceFacts]) -> impl Iterator<Item = &DeviceFacts> {
+/// The GPUs that answer NVML (a lost one is not there to serve from).
+pub(crate) fn usable(devices: &[DeviceFacts]) -> impl Iterator<Item = &DeviceFacts> {
     devices.iter().filter(|d| !d.lost)
 }
 

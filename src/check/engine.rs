@@ -211,6 +211,17 @@ fn view_of<'a>(
     process: Option<&'a ServingProcess>,
     endpoint: &'a EndpointTarget,
 ) -> EngineView<'a> {
+    endpoint_view(observation, process, endpoint, Some(&spec.spec.identity.model.id))
+}
+
+/// The engine behind an endpoint and its process, read from the observation; `model_hint`
+/// picks the model among several an engine serves (the spec's id; `None` to draft a spec).
+pub(crate) fn endpoint_view<'a>(
+    observation: &'a Observation,
+    process: Option<&'a ServingProcess>,
+    endpoint: &'a EndpointTarget,
+    model_hint: Option<&'a str>,
+) -> EngineView<'a> {
     let environment = process.and_then(|p| p.environment.value());
     let largest_gpu_mib = match &observation.gpu {
         ProbeOutcome::Observed { snapshot, .. } => match &snapshot.nvml {
@@ -228,7 +239,7 @@ fn view_of<'a>(
         env_names: environment.map(|e| e.names.as_slice()),
         answers: endpoint,
         largest_gpu_mib,
-        model_hint: Some(&spec.spec.identity.model.id),
+        model_hint,
         model_config: endpoint.model_config.as_ref(),
     };
     let mut view = EngineView::new(&inputs);

@@ -35,8 +35,9 @@ pub struct Request {
     pub connect: super::connect::ConnectArgs,
 }
 
-/// Runs the command; returns the exit code.
-pub fn run(req: &Request) -> Result<i32, CliError> {
+/// Probes the node as asked: the GPUs, the host, and each port's process and endpoint (`init`
+/// drafts from the same observation).
+pub fn observe(req: &Request) -> Result<Observation, CliError> {
     let client = req.connect.client_options(req.timeout).map_err(CliError::Input)?;
     if req.connect.endpoint.is_some() && req.port.len() != 1 {
         return Err(CliError::Usage(
@@ -59,7 +60,7 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
         window: None,
         metrics_url: None,
     });
-    let observation = collect(&Plan {
+    Ok(collect(&Plan {
         gpu: Some(GpuProbeOptions {
             library: req.nvml_lib.clone(),
         }),
@@ -70,7 +71,12 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
         endpoint,
         prometheus: None,
         timeout: req.timeout,
-    });
+    }))
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(req: &Request) -> Result<i32, CliError> {
+    let observation = observe(req)?;
     let json = serde_json::to_string_pretty(&observation)
         .map_err(|e| CliError::Internal(format!("cannot serialize the observation: {e}")))?
         + "\n";

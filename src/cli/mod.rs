@@ -13,6 +13,7 @@ mod diff;
 mod error;
 mod facts;
 mod fleet;
+mod init;
 mod interrupt;
 mod metrics;
 mod output;
@@ -78,6 +79,12 @@ enum Command {
         mut_arg("endpoint", |a| a.help("Base URL of the serving endpoint, replacing http://HOST:PORT (with exactly one --port)"))
     )]
     Facts(FactsArgs),
+    /// Draft a ModelSpec from what runs: one serving port, a saved observation, or the demo.
+    #[command(
+        mut_arg("host", |a| a.help("Host of the serving endpoint on --port (default 127.0.0.1)")),
+        mut_arg("endpoint", |a| a.help("Base URL of the serving endpoint, replacing http://HOST:PORT"))
+    )]
+    Init(InitArgs),
     /// Validate ModelSpec files against the v0.1 schema and lint rules.
     Validate(ValidateArgs),
     /// Print a JSON Schema this tool publishes.
@@ -248,6 +255,39 @@ struct FactsArgs {
     /// Also measure the filesystem holding this path (repeatable).
     #[arg(long, value_name = "PATH")]
     storage_path: Vec<PathBuf>,
+    #[command(flatten)]
+    connect: connect::ConnectArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// The serving process's TCP port (with --facts: which of its ports to draft).
+    #[arg(long, value_name = "PORT")]
+    port: Option<u16>,
+    /// Also describe this process (its port is checked against it).
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+    /// Draft from a saved observation (`modelspec facts -o FILE`) instead of probing.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    facts: Option<PathBuf>,
+    /// Draft from the built-in demo node.
+    #[arg(long)]
+    demo: bool,
+    /// metadata.name (else made from the served model's id).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Write the draft to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Overwrite FILE if it exists.
+    #[arg(long, requires = "output")]
+    force: bool,
+    /// The NVML library to load (else $MODELSPEC_NVML_LIB, else libnvidia-ml.so.1).
+    #[arg(long, value_name = "PATH")]
+    nvml_lib: Option<PathBuf>,
+    /// Deadline for all probes together (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    timeout: std::time::Duration,
     #[command(flatten)]
     connect: connect::ConnectArgs,
 }
@@ -571,6 +611,23 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             pid: args.pid,
             storage_path: args.storage_path,
             connect: args.connect,
+        }),
+        Command::Init(args) => init::run(&init::Request {
+            demo: args.demo,
+            facts: args.facts,
+            probe: facts::Request {
+                output: None,
+                json: false,
+                nvml_lib: args.nvml_lib,
+                timeout: args.timeout,
+                port: args.port.into_iter().collect(),
+                pid: args.pid,
+                storage_path: Vec::new(),
+                connect: args.connect,
+            },
+            name: args.name,
+            output: args.output,
+            force: args.force,
         }),
         Command::Validate(args) => validate::run(&validate::Request {
             paths: args.paths,

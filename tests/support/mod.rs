@@ -325,3 +325,43 @@ pub fn assert_valid_with(script: &str, dir: &Path, files: &[&str]) {
         }
     }
 }
+
+/// The engine imitation (`support/engine.py`, answering as vLLM) on a loopback port, stopped
+/// on drop.
+pub struct LoopbackEngine(Child);
+
+impl Drop for LoopbackEngine {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Starts the engine imitation serving `model` on `port` with the extra engine flags
+/// (`--max-model-len 4096`, `--max-num-seqs 48`), once it listens.
+pub fn start_engine(model: &str, port: u16, flags: &[&str]) -> LoopbackEngine {
+    let child = Command::new("python3")
+        .arg(root().join("tests/support/engine.py"))
+        .args(["serve", model, "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs the engine imitation");
+    let engine = LoopbackEngine(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the engine imitation did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    engine
+}

@@ -27,8 +27,9 @@ pub fn is_dns_label(s: &str) -> bool {
     }
 }
 
-/// A DNS-1123 spelling of `s`, to suggest.
-fn dns_spelling(s: &str) -> String {
+/// A DNS-1123 spelling of `s` (to suggest, or to name a drafted spec); empty when `s` has no
+/// letter or digit.
+pub fn dns_spelling(s: &str) -> String {
     let mapped: String = s
         .chars()
         .map(|c| {
@@ -64,7 +65,47 @@ pub(super) const WORKLOAD_SELECTOR_INFO: LintInfo = LintInfo {
     summary: "the modelspec.piqc.ai/workload annotation is a workload selector (pid:PID, container:NAME, NAMESPACE/POD)",
 };
 
+/// A field still holding the placeholder `modelspec init` writes where the node could not
+/// tell the value: the draft has not been reviewed.
+pub const PLACEHOLDER: &str = "draft-placeholder";
+
+pub(super) const PLACEHOLDER_INFO: LintInfo = LintInfo {
+    code: PLACEHOLDER,
+    severity: Severity::Warning,
+    summary: "no field still holds the TODO placeholder of a draft (`modelspec init`)",
+};
+
+/// The placeholder.
+pub const TODO: &str = "TODO";
+
+fn placeholders(cx: &Context, out: &mut Vec<Diagnostic>) {
+    let model = &cx.spec.spec.identity.model;
+    let accelerator = &cx.spec.spec.runtime.accelerator;
+    let fields: [(&[&str], &str); 6] = [
+        (&["spec", "identity", "model", "id"], &model.id),
+        (&["spec", "identity", "model", "family"], &model.family),
+        (&["spec", "identity", "model", "task"], &model.task),
+        (&["spec", "identity", "model", "framework"], &model.framework),
+        (&["spec", "runtime", "accelerator", "vendor"], &accelerator.vendor),
+        (&["spec", "runtime", "accelerator", "type"], &accelerator.kind),
+    ];
+    for (path, value) in fields {
+        if value.trim() == TODO {
+            out.push(
+                cx.at(
+                    PLACEHOLDER,
+                    Severity::Warning,
+                    path,
+                    format!("{} is still the draft's placeholder {TODO:?}", path[1..].join(".")),
+                )
+                .with_help("write what the deployment is: the node could not tell it (see the comment beside it)"),
+            );
+        }
+    }
+}
+
 pub(super) fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
+    placeholders(cx, out);
     if let Some(text) = cx.spec.metadata.annotations.get(WORKLOAD_ANNOTATION)
         && let Err(why) = text.parse::<Selector>()
     {

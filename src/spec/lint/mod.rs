@@ -10,7 +10,7 @@
 mod accelerator;
 mod dependencies;
 mod framework;
-mod metadata;
+pub(crate) mod metadata;
 mod scaling;
 mod serving;
 
@@ -48,6 +48,7 @@ pub const LINTS: &[LintInfo] = &[
     dependencies::CYCLE_INFO,
     metadata::NAME_INFO,
     metadata::WORKLOAD_SELECTOR_INFO,
+    metadata::PLACEHOLDER_INFO,
 ];
 
 /// A `specRef` found in a document, for the caller to resolve.

@@ -1,0 +1,202 @@
+//! `modelspec init`: a draft from a live node (fake NVML profiles, the engine imitation on
+//! loopback) validates, and scanning the same node with it finds no drift in what it filled;
+//! changing the node afterwards gives exactly the matching failure.
+
+use std::path::Path;
+
+use serde_json::Value as Json;
+
+use modelspec::draft::filled;
+
+use crate::support::{Cmd, Dir, fake_nvml_arg, free_port, start_engine};
+
+/// `init` against the live node, the draft written to `spec.yaml`.
+fn init(dir: &Dir, profile: &str, port: u16) -> String {
+    let o = Cmd::new()
+        .current_dir(dir.path())
+        .nvml_profile(profile)
+        .args([
+            "init",
+            "--port",
+            &port.to_string(),
+            "--nvml-lib",
+            &fake_nvml_arg(),
+            "-o",
+            "spec.yaml",
+        ])
+        .output();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(dir.file("spec.yaml")).expect("the draft")
+}
+
+/// The scan's findings on the live node.
+fn scan(dir: &Dir, profile: &str, spec: &Path) -> Vec<Json> {
+    let o = Cmd::new()
+        .current_dir(dir.path())
+        .nvml_profile(profile)
+        .arg("scan")
+        .arg(spec)
+        .args(["--nvml-lib", &fake_nvml_arg(), "--format", "json", "--timeout", "20s"])
+        .output();
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: Json = serde_json::from_slice(&o.stdout).expect("a JSON report");
+    report["specs"][0]["findings"].as_array().cloned().unwrap_or_default()
+}
+
+/// `code pointer status` of each fail or warn on a filled field.
+fn drift_on(findings: &[Json], filled: &[String]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f["status"] == "fail" || f["status"] == "warn")
+        .filter(|f| {
+            let pointer = f["pointer"].as_str().unwrap_or_default();
+            filled
+                .iter()
+                .any(|p| pointer == p || pointer.starts_with(&format!("{p}/")))
+        })
+        .map(|f| format!("{} {} {}", f["code"], f["pointer"], f["status"]))
+        .collect()
+}
+
+#[test]
+fn a_draft_of_a_live_node_scans_clean_on_it_and_catches_the_change() {
+    for (profile, gpus) in [("h100-sxm-x8", 8), ("l4-x1", 1), ("a100-sxm4-80gb-x4", 4)] {
+        let dir = Dir::new();
+        let port = free_port();
+        let engine = start_engine(
+            "org/Chat-Model-7B",
+            port,
+            &["--max-model-len", "2048", "--max-num-seqs", "48"],
+        );
+        let yaml = init(&dir, profile, port);
+        assert!(yaml.contains("id: \"org/Chat-Model-7B\""), "{yaml}");
+        assert!(yaml.contains("maxSequenceLengthTokens: 2048"), "{yaml}");
+        assert!(yaml.contains(&format!("count: {gpus}")), "{yaml}");
+        let o = Cmd::new().arg("validate").arg(dir.file("spec.yaml")).output();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+
+        let filled = filled(&yaml);
+        let findings = scan(&dir, profile, &dir.file("spec.yaml"));
+        assert_eq!(drift_on(&findings, &filled), Vec::<String>::new(), "{profile}\n{yaml}");
+
+        // The node changes: another sequence limit, then another GPU count.
+        drop(engine);
+        let _engine = start_engine(
+            "org/Chat-Model-7B",
+            port,
+            &["--max-model-len", "4096", "--max-num-seqs", "48"],
+        );
+        let findings = scan(&dir, profile, &dir.file("spec.yaml"));
+        let drift = drift_on(&findings, &filled);
+        assert!(
+            !drift.is_empty() && drift.iter().all(|d| d.contains("maxSequenceLengthTokens")),
+            "{profile}: {drift:#?}"
+        );
+        // Other GPUs: the failures the change makes, and no other.
+        let (other, expected): (&str, &[&str]) = match profile {
+            "h100-sxm-x8" => ("h100-nvl-x2", &["accelerator-count", "accelerator-type"]),
+            "a100-sxm4-80gb-x4" => ("a100-80gb-pcie-x2", &["accelerator-count", "accelerator-type"]),
+            _ => ("t4-x1", &["accelerator-type"]),
+        };
+        let findings = scan(&dir, other, &dir.file("spec.yaml"));
+        let mut failed: Vec<String> = findings
+            .iter()
+            .filter(|f| f["status"] == "fail")
+            .filter_map(|f| f["code"].as_str())
+            .map(|c| c.split('/').next().unwrap_or(c).to_string())
+            .collect();
+        failed.sort();
+        failed.dedup();
+        assert_eq!(failed, expected, "{profile} -> {other}");
+    }
+}
+
+/// Every GPU profile of the fake NVML (healthy, unhealthy, MIG, no driver): the draft
+/// validates, and the scan finds no drift in what it filled.
+#[test]
+fn every_gpu_profile_drafts_a_spec_that_scans_clean() {
+    let port = free_port();
+    let _engine = start_engine("org/Model", port, &["--max-model-len", "1024"]);
+    let profiles: Vec<String> = std::fs::read_dir(crate::support::root().join("fixtures/gpus"))
+        .expect("the GPU profiles")
+        .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(String::from))
+        .filter(|name| name != "README")
+        .collect();
+    assert!(profiles.len() >= 10, "{profiles:?}");
+    for profile in &profiles {
+        let dir = Dir::new();
+        let yaml = init(&dir, profile, port);
+        let o = Cmd::new().arg("validate").arg(dir.file("spec.yaml")).output();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{profile}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let findings = scan(&dir, profile, &dir.file("spec.yaml"));
+        assert_eq!(
+            drift_on(&findings, &filled(&yaml)),
+            Vec::<String>::new(),
+            "{profile}\n{yaml}"
+        );
+    }
+}
+
+/// Engines' recorded answers replayed on loopback (no engine process: the engine is told from
+/// its answers): the draft, snapshotted with the port masked, scans clean on the same answers.
+#[test]
+fn drafts_of_other_engines_scan_clean_and_read_as_snapshotted() {
+    for engine in ["tgi-3.x", "sglang-0.5", "vllm-0.32/default"] {
+        let server = crate::scan_endpoint::replay(&crate::support::root().join("fixtures/engines").join(engine));
+        let dir = Dir::new();
+        let yaml = init(&dir, "h100-sxm-x8", server.port);
+        let o = Cmd::new().arg("validate").arg(dir.file("spec.yaml")).output();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{engine}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let findings = scan(&dir, "h100-sxm-x8", &dir.file("spec.yaml"));
+        assert_eq!(
+            drift_on(&findings, &filled(&yaml)),
+            Vec::<String>::new(),
+            "{engine}\n{yaml}"
+        );
+        let masked = yaml.replace(&server.port.to_string(), "PORT");
+        if engine != "vllm-0.32/default" {
+            insta::assert_snapshot!(format!("init_{}", engine.replace(['.', '/'], "_")), masked);
+        }
+    }
+}
+
+#[test]
+fn init_never_overwrites_without_force_and_says_what_to_give() {
+    let dir = Dir::new();
+    dir.write("spec.yaml", "mine\n");
+    let o = Cmd::new()
+        .current_dir(dir.path())
+        .args(["init", "--demo", "-o", "spec.yaml"])
+        .output();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(dir.file("spec.yaml")).ok().as_deref(),
+        Some("mine\n")
+    );
+    let o = Cmd::new()
+        .current_dir(dir.path())
+        .args(["init", "--demo", "-o", "spec.yaml", "--force"])
+        .output();
+    assert_eq!(o.status.code(), Some(0));
+    let text = std::fs::read_to_string(dir.file("spec.yaml")).unwrap_or_default();
+    assert!(text.starts_with("apiVersion: piqc.ai/v1alpha1\n"), "{text}");
+
+    let o = Cmd::new().current_dir(dir.path()).arg("init").output();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--port"));
+}

@@ -23,7 +23,7 @@ use modelspec_probe_host::{Candidate, ServingProcess};
 use crate::check::engine::{EngineView, endpoint_view};
 use crate::observe::endpoint::{EndpointSnapshot, EndpointTarget};
 use crate::observe::{Observation, ProbeOutcome};
-use crate::runtime::Fact;
+use crate::runtime::{Answer, Fact};
 
 /// The value of a required field no node can tell (`validate` warns while one is left).
 pub use crate::spec::lint::metadata::TODO;
@@ -51,7 +51,8 @@ pub struct Draft {
 pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, String> {
     let snapshot = endpoint_snapshot(observation)?;
     let endpoint = choose_endpoint(snapshot, request.port)?;
-    let process = serving_process(observation, endpoint);
+    let candidate = serving_candidate(observation, endpoint);
+    let process = candidate.map(|c| &c.process);
     let view = endpoint_view(observation, process, endpoint, None);
     let mut doc = Doc::default();
 
@@ -76,6 +77,8 @@ pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, Stri
     doc.open(1, "runtime");
     accelerator(&mut doc, observation, process, &view);
     batch(&mut doc, &view);
+    resources(&mut doc, candidate);
+    environment(&mut doc, process);
     doc.open(1, "operations");
     doc.open(2, "serving");
     doc.line(
@@ -85,6 +88,8 @@ pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, Stri
         Some(&format!("the endpoint answered at {}", endpoint.base_url)),
     );
     doc.line(3, "port", &endpoint.port.to_string(), Some("the port asked"));
+    serving(&mut doc, &view);
+    observability(&mut doc, &view, process);
     doc.todo_block();
     Ok(Draft { name, yaml: doc.out })
 }
@@ -129,7 +134,7 @@ fn choose_endpoint(snapshot: &EndpointSnapshot, port: Option<u16>) -> Result<&En
 }
 
 /// The process serving the endpoint, when the host probe found it.
-fn serving_process<'a>(observation: &'a Observation, endpoint: &EndpointTarget) -> Option<&'a ServingProcess> {
+fn serving_candidate<'a>(observation: &'a Observation, endpoint: &EndpointTarget) -> Option<&'a Candidate> {
     let ProbeOutcome::Observed { snapshot, .. } = &observation.host else {
         return None;
     };
@@ -143,7 +148,7 @@ fn serving_process<'a>(observation: &'a Observation, endpoint: &EndpointTarget) 
         .pid
         .and_then(|pid| candidates.iter().find(|c| c.pid() == pid))
         .or(candidates.first())
-        .map(|c| &c.process)
+        .copied()
 }
 
 /// The served model's id: the first name clients use, else the model's path.
@@ -350,6 +355,155 @@ fn batch(doc: &mut Doc, view: &EngineView<'_>) {
             &f.value.to_string(),
             Some(&f.source.describe()),
         );
+    }
+}
+
+/// The serving process's cgroup limits, where it has them (a bound the scan checks: the
+/// declared CPU and memory must fit in them). No limit declares nothing: the host's size is
+/// not a contract.
+fn resources(doc: &mut Doc, candidate: Option<&Candidate>) {
+    use modelspec_probe_host::{CpuLimit, MemoryLimit};
+    let Some(limits) = candidate.and_then(|c| c.limits.as_ref()) else {
+        return;
+    };
+    let cgroup = |c: &str| format!("cgroup {c} limit");
+    let cpu = match limits.cpu.value() {
+        Some(CpuLimit::Cores { cores, cgroup: at, .. }) if *cores >= 1.0 => {
+            Some((cores.floor() as u64, cgroup(at), *cores))
+        }
+        _ => None,
+    };
+    let memory = match limits.memory.value() {
+        Some(MemoryLimit::Bytes { bytes, cgroup: at }) if *bytes > 0 => Some((*bytes, cgroup(at))),
+        _ => None,
+    };
+    if cpu.is_none() && memory.is_none() {
+        return;
+    }
+    doc.open(2, "resources");
+    if let Some((cores, why, exact)) = cpu {
+        doc.line(
+            3,
+            "cpuCores",
+            &cores.to_string(),
+            Some(&format!("{why}: {exact} cores, rounded down")),
+        );
+    }
+    if let Some((bytes, why)) = memory {
+        // GiB with one decimal, rounded down so the limit covers it.
+        let tenths = bytes.saturating_mul(10) / (1u64 << 30);
+        doc.line(
+            3,
+            "memoryGb",
+            &format!("{}.{}", tenths / 10, tenths % 10),
+            Some(&format!("{why}: {bytes} bytes, in GiB rounded down")),
+        );
+    }
+}
+
+/// The engine knobs set in the serving process's environment, with their values (the host
+/// probe shows only knobs that never carry credentials, and redacts anything token-like).
+fn environment(doc: &mut Doc, process: Option<&ServingProcess>) {
+    let Some(env) = process.and_then(|p| p.environment.value()) else {
+        return;
+    };
+    let knobs: Vec<(&String, &String)> = env
+        .values
+        .iter()
+        .filter(|(name, value)| {
+            !modelspec_probe_host::env::is_secret_name(name) && value.as_str() != modelspec_probe_host::env::REDACTED
+        })
+        .collect();
+    if knobs.is_empty() {
+        return;
+    }
+    doc.open(2, "environment");
+    doc.open(3, "variables");
+    for (name, value) in knobs {
+        let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let key = if plain { name.clone() } else { json(name) };
+        doc.line(4, &key, &json(value), Some("the serving process's environment"));
+    }
+}
+
+/// The paths engines answer ready on, in the order tried.
+const READY_PATHS: &[&str] = &["/health", "/v2/health/ready", "/v1/health/ready"];
+
+fn serving(doc: &mut Doc, view: &EngineView<'_>) {
+    let ready = READY_PATHS.iter().find_map(|path| match view.answers.get(path) {
+        Some(Answer::Reply {
+            status: 200..=299,
+            latency_ms,
+            truncated: false,
+            problem: None,
+            ..
+        }) => Some((*path, latency_ms)),
+        _ => None,
+    });
+    if let Some((path, latency_ms)) = ready {
+        // Whole seconds, rounded up from what was measured, at least the kubelet's 1 s.
+        let seconds = latency_ms.map_or(1, |ms| ((ms / 1000.0).ceil() as u64).max(1));
+        let measured = latency_ms.map_or("latency not measured".to_string(), |ms| format!("in {ms:.0} ms"));
+        doc.open(3, "readinessProbe");
+        doc.line(
+            4,
+            "path",
+            &json(path),
+            Some(&format!("GET {path} answered 2xx {measured}")),
+        );
+        doc.line(
+            4,
+            "timeoutSeconds",
+            &seconds.to_string(),
+            Some("the measured latency, rounded up to whole seconds"),
+        );
+    }
+    if let Some(f) = &view.facts.max_concurrency {
+        doc.line(3, "maxConcurrency", &f.value.to_string(), Some(&f.source.describe()));
+    }
+    if let Some(f) = &view.facts.request_timeout_seconds {
+        doc.line(3, "timeoutSeconds", &f.value.to_string(), Some(&f.source.describe()));
+    }
+}
+
+fn observability(doc: &mut Doc, view: &EngineView<'_>, process: Option<&ServingProcess>) {
+    let facts = &view.facts;
+    let metrics = crate::runtime::METRICS_PATHS.iter().find(|path| {
+        matches!(
+            view.answers.get(path),
+            Some(Answer::Reply {
+                status: 200..=299,
+                truncated: false,
+                problem: None,
+                ..
+            })
+        )
+    });
+    // Tracing is read from the command line and the environment: off only when both were read.
+    let environment_read = process.is_some_and(|p| p.environment.is_ok() && p.argv.is_ok());
+    let tracing = match &facts.tracing_endpoint {
+        Some(f) => Some(("true", format!("{} {}", f.source.describe(), f.value))),
+        None if environment_read && view.detection.is_some() => Some((
+            "false",
+            "no OTLP traces endpoint on the command line or in the environment".to_string(),
+        )),
+        None => None,
+    };
+    if metrics.is_none() && facts.log_level.is_none() && tracing.is_none() {
+        return;
+    }
+    doc.open(2, "observability");
+    if let Some(path) = metrics {
+        doc.open(3, "metrics");
+        doc.line(4, "enabled", "true", Some(&format!("GET {path} answered 2xx")));
+    }
+    if let Some(f) = &facts.log_level {
+        doc.open(3, "logging");
+        doc.line(4, "level", &json(&f.value), Some(&f.source.describe()));
+    }
+    if let Some((enabled, why)) = tracing {
+        doc.open(3, "tracing");
+        doc.line(4, "enabled", enabled, Some(&why));
     }
 }
 

@@ -134,3 +134,42 @@ fn without_an_endpoint_or_with_several_it_says_what_to_give() {
     let why = draft(&observation, &Request::default()).err().unwrap_or_default();
     assert!(why.contains("--port"), "{why}");
 }
+
+/// The demo node with its serving process in a cgroup of 2.5 cores and 8 GiB and a bit.
+fn limited_demo() -> Observation {
+    let mut tree: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/demo/observation.json")).unwrap_or_default();
+    let limits = &mut tree["host"]["snapshot"]["servers"][0]["candidates"]["value"][0]["limits"];
+    assert!(limits.is_object(), "the demo's serving process has limits");
+    limits["cpu"] = serde_json::json!({"status": "ok", "value": {"kind": "cores", "cores": 2.5, "quota_us": 250000, "period_us": 100000, "cgroup": "/kubepods/pod1"}});
+    limits["memory"] = serde_json::json!({"status": "ok", "value": {"kind": "bytes", "bytes": 8u64 * (1 << 30) + 1000, "cgroup": "/kubepods/pod1"}});
+    serde_json::from_value(tree).unwrap_or_else(|e| panic!("limited demo: {e}"))
+}
+
+#[test]
+fn cgroup_limits_become_resources_that_fit_in_them() {
+    let observation = limited_demo();
+    let d = draft(&observation, &Request::default()).unwrap_or_else(|e| panic!("draft: {e}"));
+    assert!(
+        d.yaml
+            .contains("cpuCores: 2  # cgroup /kubepods/pod1 limit: 2.5 cores, rounded down"),
+        "{}",
+        d.yaml
+    );
+    assert!(
+        d.yaml.contains("memoryGb: 8.0  # cgroup /kubepods/pod1 limit"),
+        "{}",
+        d.yaml
+    );
+    let specs = typed_documents(&d.yaml, Syntax::Yaml, &crate::spec::Limits::default());
+    let [(_, spec)] = specs.as_slice() else {
+        panic!("one spec: {}", d.yaml)
+    };
+    let resources: Vec<(String, Status)> = compare(spec, &observation)
+        .into_iter()
+        .filter(|f| f.code.starts_with("resources-"))
+        .map(|f| (f.code, f.status))
+        .collect();
+    let pass = |code: &str| (code.to_string(), Status::Pass);
+    assert_eq!(resources, [pass("resources-cpu"), pass("resources-memory")]);
+}

@@ -281,3 +281,52 @@ fn the_real_vllm_in_its_own_network_namespace_is_found_and_judged_the_same() {
     drop(server);
     drop(ns);
 }
+
+/// `modelspec init` against the real vLLM: the draft validates, and scanning the server with it
+/// finds no drift in anything it filled.
+#[test]
+fn a_draft_of_the_real_vllm_validates_and_scans_clean() {
+    if std::env::var_os("MODELSPEC_REAL_VLLM").is_none_or(|v| v != "1") {
+        eprintln!("skipped: set MODELSPEC_REAL_VLLM=1 to run against a real vLLM (../shared/real-vllm)");
+        return;
+    }
+    let server = RealVllm::start("--enforce-eager");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("spec.yaml");
+    let o = Cmd::new()
+        .args([
+            "init",
+            "--port",
+            &server.port.to_string(),
+            "--nvml-lib",
+            "/nonexistent/libnvidia-ml.so.1",
+            "-o",
+        ])
+        .arg(&path)
+        .output();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let yaml = std::fs::read_to_string(&path).expect("the draft");
+    assert!(yaml.contains("id: \"tiny-llama\""), "{yaml}");
+    assert!(yaml.contains("framework: \"vllm\""), "{yaml}");
+    assert!(yaml.contains("maxSequenceLengthTokens: 1024"), "{yaml}");
+    assert!(yaml.contains("maxBatchSize: 8"), "{yaml}");
+    let o = Cmd::new().arg("validate").arg(&path).output();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+
+    let (_, report) = scan(dir.path(), &yaml);
+    let filled = modelspec::draft::filled(&yaml);
+    let drift: Vec<String> = report["specs"][0]["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["status"] == "fail" || f["status"] == "warn")
+        .filter(|f| {
+            let pointer = f["pointer"].as_str().unwrap_or_default();
+            filled
+                .iter()
+                .any(|p| pointer == p || pointer.starts_with(&format!("{p}/")))
+        })
+        .map(|f| format!("{} {}: {}", f["code"], f["pointer"], f["message"]))
+        .collect();
+    assert!(drift.is_empty(), "{drift:#?}\n{yaml}");
+}

@@ -212,7 +212,7 @@ fn same_name(seen: &str, name: &str) -> bool {
 
 /// The first family present among `names`, each as the engine writes it, else rewritten
 /// ([`rewritten`]); the family's own name says which form was seen.
-fn find<'e, 'a>(exposition: &'e Exposition<'a>, names: &[&str]) -> Option<&'e Family<'a>> {
+pub(crate) fn find<'e, 'a>(exposition: &'e Exposition<'a>, names: &[&str]) -> Option<&'e Family<'a>> {
     names.iter().find_map(|n| {
         exposition
             .family(n)

@@ -30,6 +30,8 @@ pub struct Request {
     pub output: Option<PathBuf>,
     /// Overwrite `output` if it exists.
     pub force: bool,
+    /// Only what was observed with certainty.
+    pub minimal: bool,
 }
 
 /// Runs the command; returns the exit code.
@@ -54,6 +56,7 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
         &DraftRequest {
             port,
             name: req.name.clone(),
+            minimal: req.minimal,
         },
     )
     .map_err(CliError::Input)?;

@@ -282,6 +282,10 @@ struct InitArgs {
     /// Overwrite FILE if it exists.
     #[arg(long, requires = "output")]
     force: bool,
+    /// Write only what was observed with certainty (no engine defaults, no GPU count guessed
+    /// from the node, no tracing read as off from its absence).
+    #[arg(long)]
+    minimal: bool,
     /// The NVML library to load (else $MODELSPEC_NVML_LIB, else libnvidia-ml.so.1).
     #[arg(long, value_name = "PATH")]
     nvml_lib: Option<PathBuf>,
@@ -628,6 +632,7 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             name: args.name,
             output: args.output,
             force: args.force,
+            minimal: args.minimal,
         }),
         Command::Validate(args) => validate::run(&validate::Request {
             paths: args.paths,

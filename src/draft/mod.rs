@@ -35,6 +35,9 @@ pub struct Request {
     pub port: Option<u16>,
     /// `metadata.name` (else one is made from the model's id).
     pub name: Option<String>,
+    /// Only what was observed with certainty: no engine defaults, no count guessed from the
+    /// GPUs on the node, no tracing read as off from its absence.
+    pub minimal: bool,
 }
 
 /// A drafted spec.
@@ -54,7 +57,10 @@ pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, Stri
     let candidate = serving_candidate(observation, endpoint);
     let process = candidate.map(|c| &c.process);
     let view = endpoint_view(observation, process, endpoint, None);
-    let mut doc = Doc::default();
+    let mut doc = Doc {
+        minimal: request.minimal,
+        ..Doc::default()
+    };
 
     let id = model_id(&view);
     let name = request
@@ -90,7 +96,7 @@ pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, Stri
     doc.line(3, "port", &endpoint.port.to_string(), Some("the port asked"));
     serving(&mut doc, &view);
     observability(&mut doc, &view, process);
-    doc.todo_block();
+    doc.todo_block(latency_proposal(&view).as_deref());
     Ok(Draft { name, yaml: doc.out })
 }
 
@@ -207,7 +213,7 @@ fn identity(doc: &mut Doc, view: &EngineView<'_>, id: Option<(String, String)>, 
             Some(&format!("TODO the serving engine: {}", view.unidentified())),
         ),
     }
-    if let Some(dtype) = view.facts.dtype.as_ref().filter(|d| d.value != "auto") {
+    if let Some(dtype) = doc.sure(&view.facts.dtype).filter(|d| d.value != "auto") {
         doc.line(3, "precision", &json(&dtype.value), Some(&dtype.source.describe()));
     }
 }
@@ -304,7 +310,8 @@ fn accelerator(doc: &mut Doc, observation: &Observation, process: Option<&Servin
             None => (
                 used.len() as u64,
                 format!(
-                    "GPUs NVML sees working on the node: none could be attributed to the serving process; check {} is what it needs",
+                    "{}GPUs NVML sees working on the node: none could be attributed to the serving process; check {} is what it needs",
+                    if doc.minimal { "TODO " } else { "" },
                     used.len()
                 ),
             ),
@@ -340,15 +347,16 @@ fn stated_parallelism(view: &EngineView<'_>) -> Option<(u64, String)> {
 }
 
 fn batch(doc: &mut Doc, view: &EngineView<'_>) {
-    let facts = &view.facts;
-    if facts.max_batch_size.is_none() && facts.max_sequence_length.is_none() {
+    let size = doc.sure(&view.facts.max_batch_size);
+    let length = doc.sure(&view.facts.max_sequence_length);
+    if size.is_none() && length.is_none() {
         return;
     }
     doc.open(2, "batch");
-    if let Some(f) = &facts.max_batch_size {
+    if let Some(f) = size {
         doc.line(3, "maxBatchSize", &f.value.to_string(), Some(&f.source.describe()));
     }
-    if let Some(f) = &facts.max_sequence_length {
+    if let Some(f) = length {
         doc.line(
             3,
             "maxSequenceLengthTokens",
@@ -458,10 +466,10 @@ fn serving(doc: &mut Doc, view: &EngineView<'_>) {
             Some("the measured latency, rounded up to whole seconds"),
         );
     }
-    if let Some(f) = &view.facts.max_concurrency {
+    if let Some(f) = doc.sure(&view.facts.max_concurrency) {
         doc.line(3, "maxConcurrency", &f.value.to_string(), Some(&f.source.describe()));
     }
-    if let Some(f) = &view.facts.request_timeout_seconds {
+    if let Some(f) = doc.sure(&view.facts.request_timeout_seconds) {
         doc.line(3, "timeoutSeconds", &f.value.to_string(), Some(&f.source.describe()));
     }
 }
@@ -483,13 +491,14 @@ fn observability(doc: &mut Doc, view: &EngineView<'_>, process: Option<&ServingP
     let environment_read = process.is_some_and(|p| p.environment.is_ok() && p.argv.is_ok());
     let tracing = match &facts.tracing_endpoint {
         Some(f) => Some(("true", format!("{} {}", f.source.describe(), f.value))),
-        None if environment_read && view.detection.is_some() => Some((
+        None if environment_read && view.detection.is_some() && !doc.minimal => Some((
             "false",
             "no OTLP traces endpoint on the command line or in the environment".to_string(),
         )),
         None => None,
     };
-    if metrics.is_none() && facts.log_level.is_none() && tracing.is_none() {
+    let log_level = doc.sure(&facts.log_level);
+    if metrics.is_none() && log_level.is_none() && tracing.is_none() {
         return;
     }
     doc.open(2, "observability");
@@ -497,7 +506,7 @@ fn observability(doc: &mut Doc, view: &EngineView<'_>, process: Option<&ServingP
         doc.open(3, "metrics");
         doc.line(4, "enabled", "true", Some(&format!("GET {path} answered 2xx")));
     }
-    if let Some(f) = &facts.log_level {
+    if let Some(f) = log_level {
         doc.open(3, "logging");
         doc.line(4, "level", &json(&f.value), Some(&f.source.describe()));
     }
@@ -505,6 +514,39 @@ fn observability(doc: &mut Doc, view: &EngineView<'_>, process: Option<&ServingP
         doc.open(3, "tracing");
         doc.line(4, "enabled", enabled, Some(&why));
     }
+}
+
+/// A `targetLatencyMsP95` to consider, from the engine's end-to-end latency histogram on its
+/// metrics page: the upper bound of the bucket holding the p95 of every request it has served,
+/// a proposal (the traffic so far, not a contract) written as a comment.
+fn latency_proposal(view: &EngineView<'_>) -> Option<String> {
+    let names = view.engine()?.engine().metrics.latency_histogram;
+    let (path, body, content_type) =
+        crate::runtime::METRICS_PATHS
+            .iter()
+            .find_map(|path| match view.answers.get(path) {
+                Some(Answer::Reply {
+                    status: 200..=299,
+                    body,
+                    content_type,
+                    truncated: false,
+                    problem: None,
+                    ..
+                }) => Some((*path, body, content_type)),
+                _ => None,
+            })?;
+    use modelspec_probe_metrics::{Format, Limits, MetricType, parse};
+    let exposition = parse(body, Format::detect(content_type, body.as_bytes()), &Limits::default());
+    let family = crate::check::metrics::find(&exposition, names).filter(|f| f.kind == MetricType::Histogram)?;
+    let (lower, upper, requests) = crate::check::metrics::p95_bounds(family)?;
+    if requests < 1.0 || !upper.is_finite() {
+        return None;
+    }
+    Some(format!(
+        "proposal, from the traffic so far (GET {path} {}: the p95 of {requests} requests lies in ({lower}, {upper}] s): operations.scaling.targetLatencyMsP95: {}",
+        family.name,
+        (upper * 1000.0).ceil()
+    ))
 }
 
 /// A `metadata.name` from a model id: its last path segment as a DNS label
@@ -516,7 +558,8 @@ fn name_from(id: &str) -> String {
 }
 
 /// The JSON pointers of the fields a draft's text fills from the node (every `key: value` line
-/// but those holding [`TODO`]): what scanning the node it came from must find no drift in.
+/// but those holding [`TODO`] or whose comment says TODO, as a count written only to be
+/// valid): what scanning the node it came from must find no drift in.
 /// Reads the draft's own layout (two-space indents, one key per line), not any YAML.
 pub fn filled(yaml: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -531,10 +574,11 @@ pub fn filled(yaml: &str) -> Vec<String> {
             continue;
         };
         path.retain(|(d, _)| *d < depth);
-        let value = rest.split("  #").next().unwrap_or("").trim();
+        let (value, comment) = rest.split_once("  # ").unwrap_or((rest, ""));
+        let value = value.trim();
         if value.is_empty() {
             path.push((depth, key));
-        } else if value != todo {
+        } else if value != todo && !comment.starts_with("TODO") {
             let parents: String = path.iter().map(|(_, k)| format!("/{k}")).collect();
             out.push(format!("{parents}/{key}"));
         }
@@ -551,9 +595,17 @@ fn json(s: &str) -> String {
 #[derive(Default)]
 struct Doc {
     out: String,
+    /// [`Request::minimal`].
+    minimal: bool,
 }
 
 impl Doc {
+    /// `fact`, unless it is only the engine's default and the draft is minimal.
+    fn sure<'f, T>(&self, fact: &'f Option<Fact<T>>) -> Option<&'f Fact<T>> {
+        fact.as_ref()
+            .filter(|f| !(self.minimal && matches!(f.source, crate::runtime::Source::Default { .. })))
+    }
+
     fn open(&mut self, depth: usize, key: &str) {
         let _ = writeln!(self.out, "{}{key}:", "  ".repeat(depth));
     }
@@ -568,8 +620,9 @@ impl Doc {
         self.out.push('\n');
     }
 
-    /// What no node can tell, as commented-out sections for a person to fill in.
-    fn todo_block(&mut self) {
+    /// What no node can tell, as commented-out sections for a person to fill in, with the
+    /// latency target the metrics suggest.
+    fn todo_block(&mut self, latency: Option<&str>) {
         self.out.push_str(
             "# TODO what no node can tell; add under spec what applies (the standard's examples show each):
 #   operations.scaling     minReplicas, maxReplicas, strategy, targetLatencyMsP95, targetRps
@@ -578,6 +631,9 @@ impl Doc {
 #   governance.cost        targetCostPer1kTokensUsd, pricing hints
 ",
         );
+        if let Some(latency) = latency {
+            let _ = writeln!(self.out, "# {latency}");
+        }
     }
 }
 

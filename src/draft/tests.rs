@@ -108,25 +108,12 @@ fn without_an_endpoint_or_with_several_it_says_what_to_give() {
     snapshot.targets.push(second);
     let why = draft(&observation, &Request::default()).err().unwrap_or_default();
     assert!(why.contains("--port"), "{why}");
-    assert!(
-        draft(
-            &observation,
-            &Request {
-                port: Some(8000),
-                name: None
-            }
-        )
-        .is_ok()
-    );
-    let why = draft(
-        &observation,
-        &Request {
-            port: Some(9),
-            name: None,
-        },
-    )
-    .err()
-    .unwrap_or_default();
+    let port = |port| Request {
+        port: Some(port),
+        ..Request::default()
+    };
+    assert!(draft(&observation, &port(8000)).is_ok());
+    let why = draft(&observation, &port(9)).err().unwrap_or_default();
     assert!(why.contains("did not ask port 9"), "{why}");
     observation.endpoint = ProbeOutcome::NotRun {
         reason: "no port".into(),
@@ -172,4 +159,88 @@ fn cgroup_limits_become_resources_that_fit_in_them() {
         .collect();
     let pass = |code: &str| (code.to_string(), Status::Pass);
     assert_eq!(resources, [pass("resources-cpu"), pass("resources-memory")]);
+}
+
+#[test]
+fn a_minimal_draft_leaves_out_what_is_not_certain() {
+    let full = demo_draft();
+    let minimal = draft(
+        &demo_observation(),
+        &Request {
+            minimal: true,
+            ..Request::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("draft: {e}"));
+    // The demo's batch size is vLLM's default, and tracing is off only by its absence.
+    for line in ["maxBatchSize: 256", "tracing:"] {
+        assert!(full.yaml.contains(line), "{line}: {}", full.yaml);
+        assert!(!minimal.yaml.contains(line), "{line}: {}", minimal.yaml);
+    }
+    // What was read stays.
+    assert!(
+        minimal.yaml.contains("maxSequenceLengthTokens: 32768"),
+        "{}",
+        minimal.yaml
+    );
+    let minimal_filled = filled(&minimal.yaml);
+    assert!(minimal_filled.iter().all(|p| filled(&full.yaml).contains(p)));
+    let reports = validate_text(&minimal.yaml, Syntax::Yaml, &Options::default());
+    assert!(reports[0].is_valid(false), "{:#?}", reports[0].diagnostics);
+}
+
+/// The demo node whose `/metrics` answers a vLLM page with 100 requests' latencies.
+fn demo_with_metrics(body: &str) -> Observation {
+    let mut tree: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/demo/observation.json")).unwrap_or_default();
+    let exchanges = tree["endpoint"]["snapshot"]["targets"][0]["exchanges"]
+        .as_array_mut()
+        .unwrap_or_else(|| panic!("the demo's exchanges"));
+    let metrics = exchanges
+        .iter_mut()
+        .find(|e| e["url"].as_str().is_some_and(|u| u.ends_with(":8000/metrics")))
+        .unwrap_or_else(|| panic!("the demo asked /metrics"));
+    metrics["outcome"]["status"] = 200.into();
+    metrics["outcome"]["headers"]["content-type"] = "text/plain; version=0.0.4".into();
+    metrics["outcome"]["body"] = body.into();
+    metrics["outcome"]["body_bytes_read"] = body.len().into();
+    serde_json::from_value(tree).unwrap_or_else(|e| panic!("demo with metrics: {e}"))
+}
+
+#[test]
+fn the_latency_histogram_proposes_a_target_as_a_comment() {
+    let page = "# TYPE vllm:e2e_request_latency_seconds histogram
+vllm:e2e_request_latency_seconds_bucket{le=\"0.5\",model_name=\"m\"} 60
+vllm:e2e_request_latency_seconds_bucket{le=\"1.0\",model_name=\"m\"} 90
+vllm:e2e_request_latency_seconds_bucket{le=\"2.5\",model_name=\"m\"} 99
+vllm:e2e_request_latency_seconds_bucket{le=\"+Inf\",model_name=\"m\"} 100
+vllm:e2e_request_latency_seconds_count{model_name=\"m\"} 100
+vllm:e2e_request_latency_seconds_sum{model_name=\"m\"} 70
+";
+    let d = draft(&demo_with_metrics(page), &Request::default()).unwrap_or_else(|e| panic!("draft: {e}"));
+    let proposal = d
+        .yaml
+        .lines()
+        .find(|l| l.starts_with("# proposal"))
+        .unwrap_or_else(|| panic!("no proposal: {}", d.yaml));
+    assert!(proposal.ends_with("targetLatencyMsP95: 2500"), "{proposal}");
+    assert!(
+        proposal.contains("p95 of 100 requests lies in (1, 2.5] s"),
+        "{proposal}"
+    );
+    // The metrics page answered, so metrics are declared enabled; the proposal is no field.
+    assert!(
+        d.yaml.contains("enabled: true  # GET /metrics answered 2xx"),
+        "{}",
+        d.yaml
+    );
+    assert!(!filled(&d.yaml).iter().any(|p| p.contains("scaling")));
+    // No request yet: nothing proposed.
+    let idle = page
+        .replace(" 60\n", " 0\n")
+        .replace(" 90\n", " 0\n")
+        .replace(" 99\n", " 0\n")
+        .replace(" 100\n", " 0\n");
+    let d = draft(&demo_with_metrics(&idle), &Request::default()).unwrap_or_else(|e| panic!("draft: {e}"));
+    assert!(!d.yaml.contains("targetLatencyMsP95:"), "{}", d.yaml);
 }

@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 
 use modelspec::draft::filled;
 
+use crate::support::report::drift_on;
 use crate::support::{Cmd, Dir, fake_nvml_arg, free_port, start_engine};
 
 /// `init` against the live node, the draft written to `spec.yaml`.
@@ -47,21 +48,6 @@ fn scan(dir: &Dir, profile: &str, spec: &Path) -> Vec<Json> {
     report["specs"][0]["findings"].as_array().cloned().unwrap_or_default()
 }
 
-/// `code pointer status` of each fail or warn on a filled field.
-fn drift_on(findings: &[Json], filled: &[String]) -> Vec<String> {
-    findings
-        .iter()
-        .filter(|f| f["status"] == "fail" || f["status"] == "warn")
-        .filter(|f| {
-            let pointer = f["pointer"].as_str().unwrap_or_default();
-            filled
-                .iter()
-                .any(|p| pointer == p || pointer.starts_with(&format!("{p}/")))
-        })
-        .map(|f| format!("{} {} {}", f["code"], f["pointer"], f["status"]))
-        .collect()
-}
-
 #[test]
 fn a_draft_of_a_live_node_scans_clean_on_it_and_catches_the_change() {
     for (profile, gpus) in [("h100-sxm-x8", 8), ("l4-x1", 1), ("a100-sxm4-80gb-x4", 4)] {
@@ -96,7 +82,26 @@ fn a_draft_of_a_live_node_scans_clean_on_it_and_catches_the_change() {
             !drift.is_empty() && drift.iter().all(|d| d.contains("maxSequenceLengthTokens")),
             "{profile}: {drift:#?}"
         );
-        // Other GPUs: the failures the change makes, and no other.
+        // Another batch size.
+        drop(_engine);
+        let _engine = start_engine(
+            "org/Chat-Model-7B",
+            port,
+            &["--max-model-len", "2048", "--max-num-seqs", "64"],
+        );
+        let findings = scan(&dir, profile, &dir.file("spec.yaml"));
+        let drift = drift_on(&findings, &filled);
+        assert!(
+            !drift.is_empty() && drift.iter().all(|d| d.contains("batch-max-size")),
+            "{profile}: {drift:#?}"
+        );
+        // Other GPUs, the server as drafted: the failures the change makes, and no other.
+        drop(_engine);
+        let _engine = start_engine(
+            "org/Chat-Model-7B",
+            port,
+            &["--max-model-len", "2048", "--max-num-seqs", "48"],
+        );
         let (other, expected): (&str, &[&str]) = match profile {
             "h100-sxm-x8" => ("h100-nvl-x2", &["accelerator-count", "accelerator-type"]),
             "a100-sxm4-80gb-x4" => ("a100-80gb-pcie-x2", &["accelerator-count", "accelerator-type"]),
@@ -146,38 +151,61 @@ fn every_gpu_profile_drafts_a_spec_that_scans_clean() {
     }
 }
 
-/// Engines' recorded answers replayed on loopback (no engine process: the engine is told from
-/// its answers): the draft, snapshotted with the port masked, scans clean on the same answers.
+/// Every engine's recorded answers (`fixtures/engines`), replayed on loopback (no engine
+/// process: the engine is told from its answers), on two GPU profiles: the draft validates and
+/// scans clean on the same answers; two drafts are snapshotted with the port masked.
 #[test]
-fn drafts_of_other_engines_scan_clean_and_read_as_snapshotted() {
-    for engine in ["tgi-3.x", "sglang-0.5", "vllm-0.32/default"] {
-        let server = crate::scan_endpoint::replay(&crate::support::root().join("fixtures/engines").join(engine));
-        let dir = Dir::new();
-        let yaml = init(&dir, "h100-sxm-x8", server.port);
-        let o = Cmd::new().arg("validate").arg(dir.file("spec.yaml")).output();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{engine}: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
-        let findings = scan(&dir, "h100-sxm-x8", &dir.file("spec.yaml"));
-        assert_eq!(
-            drift_on(&findings, &filled(&yaml)),
-            Vec::<String>::new(),
-            "{engine}\n{yaml}"
-        );
-        // The port and the measured latency change from run to run.
-        let masked: String = yaml
-            .replace(&server.port.to_string(), "PORT")
-            .lines()
-            .map(|l| match l.find("answered 2xx in ") {
-                Some(at) => format!("{}answered 2xx in N ms\n", &l[..at]),
-                None => format!("{l}\n"),
-            })
-            .collect();
-        if engine != "vllm-0.32/default" {
-            insta::assert_snapshot!(format!("init_{}", engine.replace(['.', '/'], "_")), masked);
+fn every_recorded_engine_drafts_a_spec_that_scans_clean() {
+    let root = crate::support::root().join("fixtures/engines");
+    let mut engines: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(&root).expect("the engine fixtures").flatten() {
+        let dir = entry.path();
+        if dir.join("endpoints").is_dir() {
+            engines.extend(dir.file_name().and_then(|n| n.to_str()).map(String::from));
+        }
+        for sub in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if sub.path().join("endpoints").is_dir() {
+                let name = format!(
+                    "{}/{}",
+                    entry.file_name().to_string_lossy(),
+                    sub.file_name().to_string_lossy()
+                );
+                engines.push(name);
+            }
+        }
+    }
+    engines.sort();
+    assert!(engines.len() >= 10, "{engines:?}");
+    for engine in &engines {
+        let server = crate::scan_endpoint::replay(&root.join(engine));
+        for profile in ["h100-sxm-x8", "l4-x1"] {
+            let dir = Dir::new();
+            let yaml = init(&dir, profile, server.port);
+            let o = Cmd::new().arg("validate").arg(dir.file("spec.yaml")).output();
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{engine}: {}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+            let findings = scan(&dir, profile, &dir.file("spec.yaml"));
+            assert_eq!(
+                drift_on(&findings, &filled(&yaml)),
+                Vec::<String>::new(),
+                "{engine} on {profile}\n{yaml}"
+            );
+            if profile == "h100-sxm-x8" && (engine == "tgi-3.x" || engine == "sglang-0.5") {
+                // The port and the measured latency change from run to run.
+                let masked: String = yaml
+                    .replace(&server.port.to_string(), "PORT")
+                    .lines()
+                    .map(|l| match l.find("answered 2xx in ") {
+                        Some(at) => format!("{}answered 2xx in N ms\n", &l[..at]),
+                        None => format!("{l}\n"),
+                    })
+                    .collect();
+                insta::assert_snapshot!(format!("init_{}", engine.replace(['.', '/'], "_")), masked);
+            }
         }
     }
 }

@@ -315,18 +315,7 @@ fn a_draft_of_the_real_vllm_validates_and_scans_clean() {
 
     let (_, report) = scan(dir.path(), &yaml);
     let filled = modelspec::draft::filled(&yaml);
-    let drift: Vec<String> = report["specs"][0]["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|f| f["status"] == "fail" || f["status"] == "warn")
-        .filter(|f| {
-            let pointer = f["pointer"].as_str().unwrap_or_default();
-            filled
-                .iter()
-                .any(|p| pointer == p || pointer.starts_with(&format!("{p}/")))
-        })
-        .map(|f| format!("{} {}: {}", f["code"], f["pointer"], f["message"]))
-        .collect();
+    let findings = report["specs"][0]["findings"].as_array().cloned().unwrap_or_default();
+    let drift = report::drift_on(&findings, &filled);
     assert!(drift.is_empty(), "{drift:#?}\n{yaml}");
 }

@@ -306,6 +306,15 @@ fn accelerator(doc: &mut Doc, observation: &Observation, process: Option<&Servin
             "GPUs holding the serving process tree (NVML compute processes)".to_string(),
         ),
         _ => match stated_parallelism(view) {
+            // More than the node has: the engine's answers and NVML disagree, and no count
+            // would hold for both checks.
+            Some((gpus, why)) if gpus > used.len() as u64 => (
+                gpus,
+                format!(
+                    "TODO {why}, but NVML sees {} working GPU(s) on this node: one of them is not this deployment's",
+                    used.len()
+                ),
+            ),
             Some((gpus, why)) => (gpus, why),
             None => (
                 used.len() as u64,

@@ -94,3 +94,19 @@ pub fn assert_matches_schema(schema_text: &str, text: &str) {
     let problems = schema.validate(root);
     assert!(problems.is_empty(), "output violates its schema: {problems:#?}");
 }
+
+/// `code pointer status` of each fail or warn among `findings` on a field a draft filled
+/// (`modelspec::draft::filled`) or below one.
+pub fn drift_on(findings: &[Json], filled: &[String]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f["status"] == "fail" || f["status"] == "warn")
+        .filter(|f| {
+            let pointer = f["pointer"].as_str().unwrap_or_default();
+            filled
+                .iter()
+                .any(|p| pointer == p || pointer.starts_with(&format!("{p}/")))
+        })
+        .map(|f| format!("{} {} {}", f["code"], f["pointer"], f["status"]))
+        .collect()
+}

@@ -87,12 +87,29 @@ pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, Stri
     environment(&mut doc, process);
     doc.open(1, "operations");
     doc.open(2, "serving");
-    doc.line(
-        3,
-        "protocol",
-        &json("http"),
-        Some(&format!("the endpoint answered at {}", endpoint.base_url)),
-    );
+    let status = |e: &&modelspec_probe_http::Exchange| match &e.outcome {
+        modelspec_probe_http::Outcome::Response(r) => Some(r.status),
+        modelspec_probe_http::Outcome::Failure(_) => None,
+    };
+    let answered = endpoint
+        .exchanges
+        .iter()
+        .find(|e| status(e).is_some_and(|s| (200..300).contains(&s)))
+        .or_else(|| endpoint.exchanges.iter().find(|e| status(e).is_some()));
+    match answered {
+        Some(e) => doc.line(
+            3,
+            "protocol",
+            &json("http"),
+            Some(&format!("GET {} answered {}", e.url, status(&e).unwrap_or_default())),
+        ),
+        None => doc.line(
+            3,
+            "protocol",
+            &json("http"),
+            Some("TODO no HTTP request was answered on this port: http or grpc?"),
+        ),
+    }
     doc.line(3, "port", &endpoint.port.to_string(), Some("the port asked"));
     serving(&mut doc, &view);
     observability(&mut doc, &view, process);

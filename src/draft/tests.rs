@@ -244,3 +244,26 @@ vllm:e2e_request_latency_seconds_sum{model_name=\"m\"} 70
     let d = draft(&demo_with_metrics(&idle), &Request::default()).unwrap_or_else(|e| panic!("draft: {e}"));
     assert!(!d.yaml.contains("targetLatencyMsP95:"), "{}", d.yaml);
 }
+
+#[test]
+fn a_port_that_answered_nothing_leaves_the_protocol_to_a_person() {
+    let mut tree: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/demo/observation.json")).unwrap_or_default();
+    for exchange in tree["endpoint"]["snapshot"]["targets"][0]["exchanges"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        exchange["outcome"] =
+            serde_json::json!({"outcome": "failure", "kind": "connection_refused", "reason": "refused"});
+    }
+    let observation: Observation = serde_json::from_value(tree).unwrap_or_else(|e| panic!("{e}"));
+    let d = draft(&observation, &Request::default()).unwrap_or_else(|e| panic!("draft: {e}"));
+    let protocol = d
+        .yaml
+        .lines()
+        .find(|l| l.trim_start().starts_with("protocol:"))
+        .unwrap_or_default();
+    assert!(protocol.contains("# TODO no HTTP request was answered"), "{protocol}");
+    assert!(!filled(&d.yaml).iter().any(|p| p.ends_with("/protocol")));
+}

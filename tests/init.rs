@@ -226,9 +226,10 @@ fn init_never_overwrites_without_force_and_says_what_to_give() {
     );
     let o = Cmd::new()
         .current_dir(dir.path())
-        .args(["init", "--demo", "-o", "spec.yaml", "--force"])
+        .args(["init", "--demo", "-o", "spec.yaml", "--force", "-q"])
         .output();
     assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "", "-q says nothing");
     let text = std::fs::read_to_string(dir.file("spec.yaml")).unwrap_or_default();
     assert!(text.starts_with("apiVersion: piqc.ai/v1alpha1\n"), "{text}");
 

@@ -32,6 +32,8 @@ pub struct Request {
     pub force: bool,
     /// Only what was observed with certainty.
     pub minimal: bool,
+    /// Say nothing on standard error but errors.
+    pub quiet: bool,
 }
 
 /// Runs the command; returns the exit code.
@@ -63,6 +65,9 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
     match &req.output {
         Some(path) => {
             write_atomically(path, drafted.yaml.as_bytes()).map_err(CliError::Io)?;
+            if req.quiet {
+                return Ok(exit::OK);
+            }
             eprintln!(
                 "wrote {} ({}): review the TODO lines, then `modelspec validate` and `modelspec scan` it",
                 path.display(),

@@ -633,6 +633,7 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             output: args.output,
             force: args.force,
             minimal: args.minimal,
+            quiet: globals.quiet,
         }),
         Command::Validate(args) => validate::run(&validate::Request {
             paths: args.paths,

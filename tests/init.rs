@@ -48,75 +48,89 @@ fn scan(dir: &Dir, profile: &str, spec: &Path) -> Vec<Json> {
     report["specs"][0]["findings"].as_array().cloned().unwrap_or_default()
 }
 
+/// The round trip: `init` on the node, the draft validates with no error, and scanning the
+/// same node with it finds no fail or warn on anything it filled. Answers the draft and the
+/// scan's findings.
+fn draft_and_scan_clean(dir: &Dir, profile: &str, port: u16, what: &str) -> (String, Vec<Json>) {
+    let yaml = init(dir, profile, port);
+    let o = Cmd::new().arg("validate").arg(dir.file("spec.yaml")).output();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{what}: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let findings = scan(dir, profile, &dir.file("spec.yaml"));
+    assert_eq!(
+        drift_on(&findings, &filled(&yaml)),
+        Vec::<String>::new(),
+        "{what}\n{yaml}"
+    );
+    (yaml, findings)
+}
+
+/// The checks that fail (codes without their per-GPU suffix), sorted, once each.
+fn failed(findings: &[Json]) -> Vec<String> {
+    let mut failed: Vec<String> = findings
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .filter_map(|f| f["code"].as_str())
+        .map(|c| c.split('/').next().unwrap_or(c).to_string())
+        .collect();
+    failed.sort();
+    failed.dedup();
+    failed
+}
+
 #[test]
 fn a_draft_of_a_live_node_scans_clean_on_it_and_catches_the_change() {
+    const MODEL: &str = "org/Chat-Model-7B";
+    const DRAFTED: &[&str] = &["--max-model-len", "2048", "--max-num-seqs", "48"];
     for (profile, gpus) in [("h100-sxm-x8", 8), ("l4-x1", 1), ("a100-sxm4-80gb-x4", 4)] {
         let dir = Dir::new();
         let port = free_port();
-        let engine = start_engine(
-            "org/Chat-Model-7B",
-            port,
-            &["--max-model-len", "2048", "--max-num-seqs", "48"],
-        );
-        let yaml = init(&dir, profile, port);
+        let mut engine = start_engine(MODEL, port, DRAFTED);
+        let (yaml, findings) = draft_and_scan_clean(&dir, profile, port, profile);
         assert!(yaml.contains("id: \"org/Chat-Model-7B\""), "{yaml}");
         assert!(yaml.contains("maxSequenceLengthTokens: 2048"), "{yaml}");
+        assert!(yaml.contains("maxBatchSize: 48"), "{yaml}");
         assert!(yaml.contains(&format!("count: {gpus}")), "{yaml}");
-        let o = Cmd::new().arg("validate").arg(dir.file("spec.yaml")).output();
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+        assert_eq!(failed(&findings), Vec::<String>::new(), "{profile}\n{yaml}");
 
-        let filled = filled(&yaml);
-        let findings = scan(&dir, profile, &dir.file("spec.yaml"));
-        assert_eq!(drift_on(&findings, &filled), Vec::<String>::new(), "{profile}\n{yaml}");
-
-        // The node changes: another sequence limit, then another GPU count.
-        drop(engine);
-        let _engine = start_engine(
-            "org/Chat-Model-7B",
-            port,
-            &["--max-model-len", "4096", "--max-num-seqs", "48"],
-        );
-        let findings = scan(&dir, profile, &dir.file("spec.yaml"));
-        let drift = drift_on(&findings, &filled);
-        assert!(
-            !drift.is_empty() && drift.iter().all(|d| d.contains("maxSequenceLengthTokens")),
-            "{profile}: {drift:#?}"
-        );
-        // Another batch size.
-        drop(_engine);
-        let _engine = start_engine(
-            "org/Chat-Model-7B",
-            port,
-            &["--max-model-len", "2048", "--max-num-seqs", "64"],
-        );
-        let findings = scan(&dir, profile, &dir.file("spec.yaml"));
-        let drift = drift_on(&findings, &filled);
-        assert!(
-            !drift.is_empty() && drift.iter().all(|d| d.contains("batch-max-size")),
-            "{profile}: {drift:#?}"
-        );
-        // Other GPUs, the server as drafted: the failures the change makes, and no other.
-        drop(_engine);
-        let _engine = start_engine(
-            "org/Chat-Model-7B",
-            port,
-            &["--max-model-len", "2048", "--max-num-seqs", "48"],
-        );
-        let (other, expected): (&str, &[&str]) = match profile {
-            "h100-sxm-x8" => ("h100-nvl-x2", &["accelerator-count", "accelerator-type"]),
-            "a100-sxm4-80gb-x4" => ("a100-80gb-pcie-x2", &["accelerator-count", "accelerator-type"]),
-            _ => ("t4-x1", &["accelerator-type"]),
+        // The node changes, one thing at a time: exactly the matching check fails.
+        let other_gpus = match profile {
+            "h100-sxm-x8" => "h100-nvl-x2",
+            "a100-sxm4-80gb-x4" => "a100-80gb-pcie-x2",
+            _ => "t4-x1",
         };
-        let findings = scan(&dir, other, &dir.file("spec.yaml"));
-        let mut failed: Vec<String> = findings
-            .iter()
-            .filter(|f| f["status"] == "fail")
-            .filter_map(|f| f["code"].as_str())
-            .map(|c| c.split('/').next().unwrap_or(c).to_string())
-            .collect();
-        failed.sort();
-        failed.dedup();
-        assert_eq!(failed, expected, "{profile} -> {other}");
+        let changes: [(&[&str], &str, &[&str]); 3] = [
+            (
+                &["--max-model-len", "1024", "--max-num-seqs", "48"],
+                profile,
+                &["batch-max-sequence-length"],
+            ),
+            (
+                &["--max-model-len", "2048", "--max-num-seqs", "64"],
+                profile,
+                &["batch-max-size"],
+            ),
+            (
+                DRAFTED,
+                other_gpus,
+                if gpus == 1 {
+                    &["accelerator-type"]
+                } else {
+                    &["accelerator-count", "accelerator-type"]
+                },
+            ),
+        ];
+        for (flags, node, expected) in changes {
+            drop(engine);
+            engine = start_engine(MODEL, port, flags);
+            let findings = scan(&dir, node, &dir.file("spec.yaml"));
+            assert_eq!(failed(&findings), expected, "{profile} -> {node} {flags:?}");
+        }
+        drop(engine);
     }
 }
 
@@ -133,21 +147,7 @@ fn every_gpu_profile_drafts_a_spec_that_scans_clean() {
         .collect();
     assert!(profiles.len() >= 10, "{profiles:?}");
     for profile in &profiles {
-        let dir = Dir::new();
-        let yaml = init(&dir, profile, port);
-        let o = Cmd::new().arg("validate").arg(dir.file("spec.yaml")).output();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{profile}: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
-        let findings = scan(&dir, profile, &dir.file("spec.yaml"));
-        assert_eq!(
-            drift_on(&findings, &filled(&yaml)),
-            Vec::<String>::new(),
-            "{profile}\n{yaml}"
-        );
+        draft_and_scan_clean(&Dir::new(), profile, port, profile);
     }
 }
 
@@ -179,21 +179,7 @@ fn every_recorded_engine_drafts_a_spec_that_scans_clean() {
     for engine in &engines {
         let server = crate::scan_endpoint::replay(&root.join(engine));
         for profile in ["h100-sxm-x8", "l4-x1"] {
-            let dir = Dir::new();
-            let yaml = init(&dir, profile, server.port);
-            let o = Cmd::new().arg("validate").arg(dir.file("spec.yaml")).output();
-            assert_eq!(
-                o.status.code(),
-                Some(0),
-                "{engine}: {}",
-                String::from_utf8_lossy(&o.stdout)
-            );
-            let findings = scan(&dir, profile, &dir.file("spec.yaml"));
-            assert_eq!(
-                drift_on(&findings, &filled(&yaml)),
-                Vec::<String>::new(),
-                "{engine} on {profile}\n{yaml}"
-            );
+            let (yaml, _) = draft_and_scan_clean(&Dir::new(), profile, server.port, &format!("{engine} on {profile}"));
             if profile == "h100-sxm-x8" && (engine == "tgi-3.x" || engine == "sglang-0.5") {
                 // The port and the measured latency change from run to run.
                 let masked: String = yaml

@@ -181,9 +181,10 @@ fn every_recorded_engine_drafts_a_spec_that_scans_clean() {
         for profile in ["h100-sxm-x8", "l4-x1"] {
             let (yaml, _) = draft_and_scan_clean(&Dir::new(), profile, server.port, &format!("{engine} on {profile}"));
             if profile == "h100-sxm-x8" && (engine == "tgi-3.x" || engine == "sglang-0.5") {
-                // The port and the measured latency change from run to run.
+                // The port, the pid serving it and the measured latency change from run to run.
                 let masked: String = yaml
                     .replace(&server.port.to_string(), "PORT")
+                    .replace(&format!("pid {} ", std::process::id()), "pid PID ")
                     .lines()
                     .map(|l| match l.find("answered 2xx in ") {
                         Some(at) => format!("{}answered 2xx in N ms\n", &l[..at]),
@@ -222,4 +223,58 @@ fn init_never_overwrites_without_force_and_says_what_to_give() {
     let o = Cmd::new().current_dir(dir.path()).arg("init").output();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--port"));
+}
+
+/// Without a port: `--pid` (and `--workload pid:N`) finds the server on whichever port it
+/// listens on, through the survey of the node's listeners; a pid that serves nothing is an
+/// error that says what to give.
+#[test]
+fn a_pid_alone_finds_the_port_it_serves_on() {
+    let port = free_port();
+    let engine = start_engine("org/pid-only-1b", port, &["--max-num-seqs", "48"]);
+    let pid = engine.pid().to_string();
+    for selector in [vec!["--pid", pid.as_str()], vec!["--workload", &format!("pid:{pid}")]] {
+        let o = Cmd::new()
+            .nvml_profile("l4-x1")
+            .arg("init")
+            .args(&selector)
+            .args(["--nvml-lib", &fake_nvml_arg(), "--timeout", "10s"])
+            .output();
+        let yaml = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{selector:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            yaml.contains(&format!("port: {port}  # pid {pid} listens on 127.0.0.1:{port}")),
+            "{selector:?}: {yaml}"
+        );
+        assert!(
+            yaml.contains("maxBatchSize: 48  # command line --max-num-seqs"),
+            "{yaml}"
+        );
+        assert!(yaml.contains("id: \"org/pid-only-1b\""), "{yaml}");
+    }
+    // This test's own process listens nowhere and serves no model.
+    let o = Cmd::new()
+        .args([
+            "init",
+            "--pid",
+            &std::process::id().to_string(),
+            "--nvml-lib",
+            &fake_nvml_arg(),
+        ])
+        .args(["--timeout", "10s"])
+        .output();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pid:{} names no", std::process::id())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--port"), "{stderr}");
+    assert!(o.stdout.is_empty());
+    drop(engine);
 }

@@ -735,15 +735,17 @@ fn peak_batch(declared: u64, answer: Result<(&[LabelledValue], String), String>)
 }
 
 /// The window measured on the spec's serving port, with its start and end pages parsed.
-struct Windowed<'a> {
-    scope: String,
-    seconds: f64,
+pub(crate) struct Windowed<'a> {
+    pub(crate) scope: String,
+    pub(crate) seconds: f64,
     start: Exposition<'a>,
     end: Exposition<'a>,
     window: &'a MetricsWindow,
 }
 
-fn windowed<'a>(target: &'a crate::observe::endpoint::EndpointTarget) -> Option<Result<Windowed<'a>, String>> {
+pub(crate) fn windowed<'a>(
+    target: &'a crate::observe::endpoint::EndpointTarget,
+) -> Option<Result<Windowed<'a>, String>> {
     let window = target.window.as_ref()?;
     let seconds = window.elapsed_ms as f64 / 1000.0;
     let scope = format!("over a {seconds:.0} s window");
@@ -834,7 +836,7 @@ fn windowed_latency(target_ms: f64, names: &EngineMetrics, w: &Windowed) -> Find
 }
 
 /// Requests finished in the window, per second (the latency histogram's `_count`).
-fn windowed_rate(names: &EngineMetrics, w: &Windowed) -> Option<f64> {
+pub(crate) fn windowed_rate(names: &EngineMetrics, w: &Windowed) -> Option<f64> {
     let count = |e: &Exposition| -> Option<f64> {
         let family = find(e, names.latency_histogram)?;
         Some(

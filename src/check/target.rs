@@ -17,7 +17,9 @@
 //! because rule 4 must know what the others claimed; `scan` and `verify` call the same
 //! function, so a report is derived again the same way.
 
-use modelspec_probe_host::{Candidate, HostSnapshot, Observed, ServerObservation, ServingProcess, StorageObservation};
+use modelspec_probe_host::{
+    Candidate, HostSnapshot, Observed, ServerObservation, ServingProcess, StorageObservation, Workload,
+};
 use serde_json::{Value as Json, json};
 
 use super::Status;
@@ -71,7 +73,6 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 /// Whether a candidate is the workload a selector names.
 pub fn matches(selector: &Selector, candidate: &Candidate) -> bool {
-    let workload = candidate.workload.as_ref();
     match selector {
         Selector::Pid { pid } => {
             candidate.process.pid == *pid
@@ -81,6 +82,14 @@ pub fn matches(selector: &Selector, candidate: &Candidate) -> bool {
                     .value()
                     .is_some_and(|kids| kids.iter().any(|k| k.pid == *pid))
         }
+        other => workload_matches(other, candidate.workload.as_ref()),
+    }
+}
+
+/// Whether a container or pod selector names this workload (a pid selector names none).
+pub fn workload_matches(selector: &Selector, workload: Option<&Workload>) -> bool {
+    match selector {
+        Selector::Pid { .. } => false,
         Selector::Container { name } => workload.is_some_and(|w| {
             let by_id = name.len() >= 4
                 && name.bytes().all(|b| b.is_ascii_hexdigit())

@@ -15,7 +15,7 @@ use crate::observe::endpoint::{EndpointPlan, TargetPlan};
 use crate::observe::{Observation, Plan, ProbeOutcome, collect};
 
 /// What the user asked for.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Request {
     /// Write the observation here (atomically).
     pub output: Option<PathBuf>,
@@ -33,6 +33,8 @@ pub struct Request {
     pub storage_path: Vec<PathBuf>,
     /// How to reach the endpoints on those ports.
     pub connect: super::connect::ConnectArgs,
+    /// Measure the metrics pages over this window, sampling gauges at this interval.
+    pub window: Option<(Duration, Duration)>,
 }
 
 /// Probes the node as asked: the GPUs, the host, and each port's process and endpoint (`init`
@@ -57,7 +59,13 @@ pub fn observe(req: &Request) -> Result<Observation, CliError> {
             })
             .collect(),
         client,
-        window: None,
+        window: req
+            .window
+            .map(|(duration, interval)| crate::observe::window::WindowPlan {
+                duration,
+                interval,
+                progress: None,
+            }),
         metrics_url: None,
     });
     Ok(collect(&Plan {
@@ -70,7 +78,8 @@ pub fn observe(req: &Request) -> Result<Observation, CliError> {
         }),
         endpoint,
         prometheus: None,
-        timeout: req.timeout,
+        // The window is measured, not waited out: the deadline covers it plus the usual budget.
+        timeout: req.timeout + req.window.map_or(Duration::ZERO, |(duration, _)| duration),
     }))
 }
 

@@ -262,24 +262,37 @@ struct FactsArgs {
 #[derive(Debug, clap::Args)]
 struct InitArgs {
     /// The serving process's TCP port (with --facts: which of its ports to draft).
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", conflicts_with = "all")]
     port: Option<u16>,
-    /// Also describe this process (its port is checked against it).
-    #[arg(long, value_name = "PID")]
+    /// The serving process (or one of its children), found on whichever port it listens on.
+    #[arg(long, value_name = "PID", conflicts_with = "workload")]
     pid: Option<u32>,
+    /// The workload to draft, when several serve or no port is given: pid:PID,
+    /// container:NAME-OR-ID or NAMESPACE/POD[/CONTAINER] (`*` matches any run of characters).
+    #[arg(long, value_name = "SEL", value_parser = parse_selector)]
+    workload: Option<crate::check::target::Selector>,
+    /// Draft every model server on the node: one spec each, named after its model and its pod
+    /// or container, in -o DIR/ (or one YAML stream on standard output).
+    #[arg(long, conflicts_with_all = ["name", "pid"])]
+    all: bool,
     /// Draft from a saved observation (`modelspec facts -o FILE`) instead of probing.
     #[arg(long, value_name = "FILE", conflicts_with = "demo")]
     facts: Option<PathBuf>,
     /// Draft from the built-in demo node.
     #[arg(long)]
     demo: bool,
+    /// Measure the metrics over a window (e.g. 30s) to propose a targetRps from the request
+    /// rate in it (else the average since the server started).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["facts", "demo"])]
+    window: Option<std::time::Duration>,
     /// metadata.name (else made from the served model's id).
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
-    /// Write the draft to FILE (atomically) instead of standard output.
+    /// Write the draft to FILE (atomically) instead of standard output; with --all, a directory
+    /// (made if missing) to write NAME.yaml in for each server.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Overwrite FILE if it exists.
+    /// Overwrite what exists.
     #[arg(long, requires = "output")]
     force: bool,
     /// Write only what was observed with certainty (no engine defaults, no GPU count guessed
@@ -615,6 +628,7 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             pid: args.pid,
             storage_path: args.storage_path,
             connect: args.connect,
+            window: None,
         }),
         Command::Init(args) => init::run(&init::Request {
             demo: args.demo,
@@ -625,10 +639,15 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
                 nvml_lib: args.nvml_lib,
                 timeout: args.timeout,
                 port: args.port.into_iter().collect(),
-                pid: args.pid,
+                pid: None,
                 storage_path: Vec::new(),
                 connect: args.connect,
+                window: init::window(args.window),
             },
+            workload: args
+                .workload
+                .or(args.pid.map(|pid| crate::check::target::Selector::Pid { pid })),
+            all: args.all,
             name: args.name,
             output: args.output,
             force: args.force,

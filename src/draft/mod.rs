@@ -18,12 +18,12 @@
 use std::fmt::Write as _;
 
 use modelspec_probe_gpu::{DeviceFacts, NvmlState};
-use modelspec_probe_host::{Candidate, ServingProcess};
+use modelspec_probe_host::{Candidate, ServingProcess, Workload};
 
 use crate::check::engine::{EngineView, endpoint_view};
 use crate::observe::endpoint::{EndpointSnapshot, EndpointTarget};
 use crate::observe::{Observation, ProbeOutcome};
-use crate::runtime::{Answer, Fact};
+use crate::runtime::{Answer, Answers, Fact};
 
 /// The value of a required field no node can tell (`validate` warns while one is left).
 pub use crate::spec::lint::metadata::TODO;
@@ -33,6 +33,13 @@ pub use crate::spec::lint::metadata::TODO;
 pub struct Request {
     /// The serving port (needed when the observation asked several).
     pub port: Option<u16>,
+    /// Which process on that port, when several serve it (else the only one, or the first).
+    pub pid: Option<u32>,
+    /// Name the spec after its model and its pod or container (`init --all`: one spec per
+    /// server, several of one model).
+    pub name_after_workload: bool,
+    /// Added to the drafted name to tell it from another server's (`init --all`: its port).
+    pub suffix: Option<String>,
     /// `metadata.name` (else one is made from the model's id).
     pub name: Option<String>,
     /// Only what was observed with certainty: no engine defaults, no count guessed from the
@@ -53,8 +60,9 @@ pub struct Draft {
 /// drafted (no endpoint asked, several and none named, the one named did not answer).
 pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, String> {
     let snapshot = endpoint_snapshot(observation)?;
-    let endpoint = choose_endpoint(snapshot, request.port)?;
+    let endpoint = choose_endpoint(snapshot, request.port, request.pid)?;
     let candidate = serving_candidate(observation, endpoint);
+    let workload = candidate.and_then(|c| c.workload.as_ref()).filter(|w| !w.is_host());
     let process = candidate.map(|c| &c.process);
     let view = endpoint_view(observation, process, endpoint, None);
     let mut doc = Doc {
@@ -63,19 +71,46 @@ pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, Stri
     };
 
     let id = model_id(&view);
-    let name = request
-        .name
-        .clone()
-        .unwrap_or_else(|| name_from(id.as_ref().map_or("model", |(v, _)| v.as_str())));
+    let model_name = name_from(id.as_ref().map_or("model", |(v, _)| v.as_str()));
+    let name = match (&request.name, workload.and_then(workload_label)) {
+        (Some(name), _) => name.clone(),
+        (None, Some(label)) if request.name_after_workload => {
+            crate::spec::lint::metadata::dns_spelling(&format!("{model_name}-{label}"))
+        }
+        (None, _) => model_name,
+    };
+    let name = match &request.suffix {
+        Some(suffix) => {
+            // The suffix survives the 63 characters a name may have: the name gives way.
+            let suffix = crate::spec::lint::metadata::dns_spelling(suffix);
+            let room = 62usize.saturating_sub(suffix.len());
+            let base: String = name.chars().take(room).collect();
+            crate::spec::lint::metadata::dns_spelling(&format!("{base}-{suffix}"))
+        }
+        None => name,
+    };
     doc.line(0, "apiVersion", "piqc.ai/v1alpha1", None);
     doc.line(0, "kind", "ModelSpec", None);
     doc.open(0, "metadata");
-    let why_name = if request.name.is_some() {
-        "--name"
-    } else {
-        "made from the model's id"
+    let why_name = match (&request.name, request.name_after_workload && workload.is_some()) {
+        (Some(_), _) => "--name",
+        (None, true) => "made from the model's id and its pod or container",
+        (None, false) => "made from the model's id",
     };
-    doc.line(1, "name", &json(&name), Some(why_name));
+    let why_name = match &request.suffix {
+        Some(suffix) => format!("{why_name}, and {suffix}: another server drafts under the same name"),
+        None => why_name.to_string(),
+    };
+    doc.line(1, "name", &json(&name), Some(&why_name));
+    if let Some((selector, evidence)) = workload.and_then(workload_selector) {
+        doc.open(1, "annotations");
+        doc.line(
+            2,
+            &json(crate::spec::selector::WORKLOAD_ANNOTATION),
+            &json(&selector),
+            Some(&evidence),
+        );
+    }
     doc.open(0, "spec");
     doc.open(1, "identity");
     doc.open(2, "model");
@@ -110,10 +145,38 @@ pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, Stri
             Some("TODO no HTTP request was answered on this port: http or grpc?"),
         ),
     }
-    doc.line(3, "port", &endpoint.port.to_string(), Some("the port asked"));
+    let listening = candidate
+        .and_then(|c| c.network.as_ref())
+        .filter(|n| !n.listening.is_empty())
+        .map(|n| {
+            format!(
+                "pid {} listens on {}",
+                endpoint.pid.unwrap_or_default(),
+                n.listening.join(", ")
+            )
+        });
+    doc.line(
+        3,
+        "port",
+        &endpoint.port.to_string(),
+        Some(listening.as_deref().unwrap_or("the port asked")),
+    );
     serving(&mut doc, &view);
-    observability(&mut doc, &view, process);
-    doc.todo_block(latency_proposal(&view).as_deref());
+    let metrics = metrics_page(snapshot, endpoint, &view);
+    observability(&mut doc, &view, process, metrics.as_ref());
+    let proposals: Vec<String> = metrics
+        .as_ref()
+        .map(|page| {
+            [
+                latency_proposal(&view, page),
+                rate_proposal(&view, page, observation, process),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        })
+        .unwrap_or_default();
+    doc.todo_block(&proposals);
     Ok(Draft { name, yaml: doc.out })
 }
 
@@ -129,8 +192,13 @@ fn endpoint_snapshot(observation: &Observation) -> Result<&EndpointSnapshot, Str
     }
 }
 
-/// The endpoint to draft: the one on `port`, or the only one asked.
-fn choose_endpoint(snapshot: &EndpointSnapshot, port: Option<u16>) -> Result<&EndpointTarget, String> {
+/// The endpoint to draft: the one on `port` (of process `pid` when several serve it), or the
+/// only one asked.
+fn choose_endpoint(
+    snapshot: &EndpointSnapshot,
+    port: Option<u16>,
+    pid: Option<u32>,
+) -> Result<&EndpointTarget, String> {
     let mut ports: Vec<u16> = snapshot.targets.iter().map(|t| t.port).collect();
     ports.sort_unstable();
     ports.dedup();
@@ -145,11 +213,15 @@ fn choose_endpoint(snapshot: &EndpointSnapshot, port: Option<u16>) -> Result<&En
             ));
         }
     };
-    let target = snapshot
-        .targets
-        .iter()
-        .find(|t| t.port == port)
-        .ok_or_else(|| format!("the observation did not ask port {port}; asked: {ports:?}"))?;
+    let on_port = || snapshot.targets.iter().filter(|t| t.port == port);
+    let target = match pid {
+        Some(pid) => on_port()
+            .find(|t| t.pid == Some(pid))
+            .ok_or_else(|| format!("no process {pid} was found serving port {port} in the observation"))?,
+        None => on_port()
+            .next()
+            .ok_or_else(|| format!("the observation did not ask port {port}; asked: {ports:?}"))?,
+    };
     if let Some(error) = &target.error {
         return Err(format!("port {port} could not be asked: {error}"));
     }
@@ -463,35 +535,12 @@ fn environment(doc: &mut Doc, process: Option<&ServingProcess>) {
 /// The paths engines answer ready on, in the order tried.
 const READY_PATHS: &[&str] = &["/health", "/v2/health/ready", "/v1/health/ready"];
 
+/// The paths engines answer alive on (Triton's and NIM's own; else the one health path).
+const LIVE_PATHS: &[&str] = &["/v2/health/live", "/v1/health/live", "/health"];
+
 fn serving(doc: &mut Doc, view: &EngineView<'_>) {
-    let ready = READY_PATHS.iter().find_map(|path| match view.answers.get(path) {
-        Some(Answer::Reply {
-            status: 200..=299,
-            latency_ms,
-            truncated: false,
-            problem: None,
-            ..
-        }) => Some((*path, latency_ms)),
-        _ => None,
-    });
-    if let Some((path, latency_ms)) = ready {
-        // Whole seconds, rounded up from what was measured, at least the kubelet's 1 s.
-        let seconds = latency_ms.map_or(1, |ms| ((ms / 1000.0).ceil() as u64).max(1));
-        let measured = latency_ms.map_or("latency not measured".to_string(), |ms| format!("in {ms:.0} ms"));
-        doc.open(3, "readinessProbe");
-        doc.line(
-            4,
-            "path",
-            &json(path),
-            Some(&format!("GET {path} answered 2xx {measured}")),
-        );
-        doc.line(
-            4,
-            "timeoutSeconds",
-            &seconds.to_string(),
-            Some("the measured latency, rounded up to whole seconds"),
-        );
-    }
+    probe(doc, view, "readinessProbe", READY_PATHS);
+    probe(doc, view, "livenessProbe", LIVE_PATHS);
     if let Some(f) = doc.sure(&view.facts.max_concurrency) {
         doc.line(3, "maxConcurrency", &f.value.to_string(), Some(&f.source.describe()));
     }
@@ -500,19 +549,125 @@ fn serving(doc: &mut Doc, view: &EngineView<'_>) {
     }
 }
 
-fn observability(doc: &mut Doc, view: &EngineView<'_>, process: Option<&ServingProcess>) {
-    let facts = &view.facts;
-    let metrics = crate::runtime::METRICS_PATHS.iter().find(|path| {
-        matches!(
-            view.answers.get(path),
-            Some(Answer::Reply {
-                status: 200..=299,
-                truncated: false,
-                problem: None,
-                ..
+/// A probe on the first of `paths` that answered 2xx in full, its timeout the measured
+/// latency rounded up to whole seconds (at least the kubelet's 1 s).
+fn probe(doc: &mut Doc, view: &EngineView<'_>, key: &str, paths: &[&str]) {
+    let Some((path, latency_ms)) = paths.iter().find_map(|path| match view.answers.get(path) {
+        Some(Answer::Reply {
+            status: 200..=299,
+            latency_ms,
+            truncated: false,
+            problem: None,
+            ..
+        }) => Some((*path, latency_ms)),
+        _ => None,
+    }) else {
+        return;
+    };
+    let seconds = latency_ms.map_or(1, |ms| ((ms / 1000.0).ceil() as u64).max(1));
+    let measured = latency_ms.map_or("latency not measured".to_string(), |ms| format!("in {ms:.0} ms"));
+    doc.open(3, key);
+    doc.line(
+        4,
+        "path",
+        &json(path),
+        Some(&format!("GET {path} answered 2xx {measured}")),
+    );
+    doc.line(
+        4,
+        "timeoutSeconds",
+        &seconds.to_string(),
+        Some("the measured latency, rounded up to whole seconds"),
+    );
+}
+
+/// The engine's metrics page as it answered: on the serving port, else on the port the engine
+/// says it keeps them (Triton's 8002, TGI's `--prometheus-port`), else on another port the same
+/// process listens on.
+struct MetricsPage<'a> {
+    port: u16,
+    path: &'static str,
+    body: &'a str,
+    content_type: Option<&'a str>,
+    /// The target it was read from (a window measured there is its rate's evidence).
+    target: &'a EndpointTarget,
+    /// Families on the page: a page of Prometheus text has some.
+    families: usize,
+    /// How its port was chosen, in words.
+    why_port: String,
+}
+
+impl MetricsPage<'_> {
+    fn at(&self) -> String {
+        format!("GET :{}{}", self.port, self.path)
+    }
+}
+
+fn metrics_page<'a>(
+    snapshot: &'a EndpointSnapshot,
+    endpoint: &'a EndpointTarget,
+    view: &EngineView<'_>,
+) -> Option<MetricsPage<'a>> {
+    let stated = view.facts.metrics_port.as_ref();
+    let same_process = |t: &&'a EndpointTarget| t.port != endpoint.port && t.pid == endpoint.pid && t.error.is_none();
+    let mut places: Vec<(&'a EndpointTarget, String)> = vec![(endpoint, "the serving port".into())];
+    if let Some(fact) = stated {
+        places.extend(
+            snapshot
+                .targets
+                .iter()
+                .filter(same_process)
+                .filter(|t| t.port == fact.value)
+                .map(|t| (t, fact.source.describe())),
+        );
+    }
+    if endpoint.pid.is_some() {
+        places.extend(
+            snapshot
+                .targets
+                .iter()
+                .filter(same_process)
+                .map(|t| (t, "another port the serving process listens on".to_string())),
+        );
+    }
+    use modelspec_probe_metrics::{Format, Limits, parse};
+    places.into_iter().find_map(|(target, why_port)| {
+        crate::runtime::METRICS_PATHS
+            .iter()
+            .find_map(|path| match target.get(path) {
+                Some(Answer::Reply {
+                    status: 200..=299,
+                    body,
+                    content_type,
+                    truncated: false,
+                    problem: None,
+                    ..
+                }) => {
+                    let families = parse(body, Format::detect(content_type, body.as_bytes()), &Limits::default())
+                        .families
+                        .len();
+                    Some(MetricsPage {
+                        port: target.port,
+                        path,
+                        body,
+                        content_type,
+                        target,
+                        families,
+                        why_port: why_port.clone(),
+                    })
+                }
+                _ => None,
             })
-        )
-    });
+    })
+}
+
+fn observability(
+    doc: &mut Doc,
+    view: &EngineView<'_>,
+    process: Option<&ServingProcess>,
+    metrics: Option<&MetricsPage<'_>>,
+) {
+    let facts = &view.facts;
     // Tracing is read from the command line and the environment: off only when both were read.
     let environment_read = process.is_some_and(|p| p.environment.is_ok() && p.argv.is_ok());
     let tracing = match &facts.tracing_endpoint {
@@ -528,9 +683,28 @@ fn observability(doc: &mut Doc, view: &EngineView<'_>, process: Option<&ServingP
         return;
     }
     doc.open(2, "observability");
-    if let Some(path) = metrics {
+    if let Some(page) = metrics {
         doc.open(3, "metrics");
-        doc.line(4, "enabled", "true", Some(&format!("GET {path} answered 2xx")));
+        doc.line(4, "enabled", "true", Some(&format!("{} answered 2xx", page.at())));
+        if page.families > 0 {
+            doc.line(
+                4,
+                "provider",
+                &json("prometheus"),
+                Some(&format!(
+                    "{} is Prometheus text ({} metric {})",
+                    page.at(),
+                    page.families,
+                    if page.families == 1 { "family" } else { "families" }
+                )),
+            );
+        }
+        doc.line(
+            4,
+            "port",
+            &page.port.to_string(),
+            Some(&format!("{}: {}", page.why_port, page.at())),
+        );
     }
     if let Some(f) = log_level {
         doc.open(3, "logging");
@@ -542,37 +716,252 @@ fn observability(doc: &mut Doc, view: &EngineView<'_>, process: Option<&ServingP
     }
 }
 
-/// A `targetLatencyMsP95` to consider, from the engine's end-to-end latency histogram on its
-/// metrics page: the upper bound of the bucket holding the p95 of every request it has served,
-/// a proposal (the traffic so far, not a contract) written as a comment.
-fn latency_proposal(view: &EngineView<'_>) -> Option<String> {
+/// The engine's end-to-end latency histogram on its metrics page.
+fn latency_family<'e, 'a>(
+    view: &EngineView<'_>,
+    exposition: &'e modelspec_probe_metrics::Exposition<'a>,
+) -> Option<&'e modelspec_probe_metrics::Family<'a>> {
     let names = view.engine()?.engine().metrics.latency_histogram;
-    let (path, body, content_type) =
-        crate::runtime::METRICS_PATHS
-            .iter()
-            .find_map(|path| match view.answers.get(path) {
-                Some(Answer::Reply {
-                    status: 200..=299,
-                    body,
-                    content_type,
-                    truncated: false,
-                    problem: None,
-                    ..
-                }) => Some((*path, body, content_type)),
-                _ => None,
-            })?;
-    use modelspec_probe_metrics::{Format, Limits, MetricType, parse};
-    let exposition = parse(body, Format::detect(content_type, body.as_bytes()), &Limits::default());
-    let family = crate::check::metrics::find(&exposition, names).filter(|f| f.kind == MetricType::Histogram)?;
+    crate::check::metrics::find(exposition, names).filter(|f| f.kind == modelspec_probe_metrics::MetricType::Histogram)
+}
+
+fn parsed<'a>(page: &MetricsPage<'a>) -> modelspec_probe_metrics::Exposition<'a> {
+    use modelspec_probe_metrics::{Format, Limits, parse};
+    parse(
+        page.body,
+        Format::detect(page.content_type, page.body.as_bytes()),
+        &Limits::default(),
+    )
+}
+
+/// A `targetLatencyMsP95` to consider: the upper bound of the latency histogram's bucket holding
+/// the p95 of every request the server has served. A proposal (the traffic so far, not a
+/// contract), written as a comment.
+fn latency_proposal(view: &EngineView<'_>, page: &MetricsPage<'_>) -> Option<String> {
+    let exposition = parsed(page);
+    let family = latency_family(view, &exposition)?;
     let (lower, upper, requests) = crate::check::metrics::p95_bounds(family)?;
     if requests < 1.0 || !upper.is_finite() {
         return None;
     }
     Some(format!(
-        "proposal, from the traffic so far (GET {path} {}: the p95 of {requests} requests lies in ({lower}, {upper}] s): operations.scaling.targetLatencyMsP95: {}",
+        "proposal, from the traffic so far ({} {}: the p95 of {requests} requests lies in ({lower}, {upper}] s): operations.scaling.targetLatencyMsP95: {}",
+        page.at(),
         family.name,
         (upper * 1000.0).ceil()
     ))
+}
+
+/// A `targetRps` to consider: the rate of requests the latency histogram counted, over the
+/// measurement window when one was taken (`--window`), else on average since the server
+/// started. Rounded up to two significant digits; a proposal, written as a comment.
+fn rate_proposal(
+    view: &EngineView<'_>,
+    page: &MetricsPage<'_>,
+    observation: &Observation,
+    process: Option<&ServingProcess>,
+) -> Option<String> {
+    let engine = view.engine()?;
+    if let Some(Ok(window)) = crate::check::metrics::windowed(page.target) {
+        let rate = crate::check::metrics::windowed_rate(engine.metrics(), &window)?;
+        return (rate > 0.0).then(|| {
+            format!(
+                "proposal, from the traffic {} ({} {}_count): operations.scaling.targetRps: {}",
+                window.scope,
+                page.at(),
+                engine.metrics().latency_histogram.first().copied().unwrap_or("?"),
+                round_up(rate)
+            )
+        });
+    }
+    let exposition = parsed(page);
+    let family = latency_family(view, &exposition)?;
+    let requests: f64 = family
+        .samples
+        .iter()
+        .filter(|s| s.suffix == modelspec_probe_metrics::Suffix::Count)
+        .map(|s| s.value)
+        .sum();
+    let ProbeOutcome::Observed { snapshot: host, .. } = &observation.host else {
+        return None;
+    };
+    let started = process?.started_at.value()?;
+    let nanos = crate::report::prom::unix_nanos(&host.observed_at)? - crate::report::prom::unix_nanos(started)?;
+    let seconds = nanos as f64 / 1e9;
+    if requests < 1.0 || seconds < 1.0 {
+        return None;
+    }
+    Some(format!(
+        "proposal, from the traffic so far ({} {}_count: {requests} requests in the {} since the server started, on average): operations.scaling.targetRps: {}",
+        page.at(),
+        family.name,
+        uptime_words(seconds),
+        round_up(requests / seconds)
+    ))
+}
+
+/// A process's age in words, to the unit that reads well (`90 s`, `42 min`, `7 h`, `12 days`).
+fn uptime_words(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match s {
+        0..120 => format!("{s} s"),
+        120..7_200 => format!("{} min", s / 60),
+        7_200..172_800 => format!("{} h", s / 3_600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+/// `x` rounded up to two significant digits (0.0123 -> 0.013, 4567 -> 4600).
+fn round_up(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return 0.0;
+    }
+    let step = 10f64.powi(x.log10().floor() as i32 - 1);
+    let rounded = (x / step - 1e-9).ceil() * step;
+    // Printed without binary noise: as many decimals as the step has.
+    let decimals = (-step.log10().round()).max(0.0) as usize;
+    format!("{rounded:.decimals$}").parse().unwrap_or(rounded)
+}
+
+/// What names a workload in a spec's name: its pod, else its container's name, else the
+/// start of its container id.
+fn workload_label(workload: &Workload) -> Option<String> {
+    workload
+        .pod_name
+        .clone()
+        .or_else(|| workload.container_name.clone())
+        .or_else(|| workload.container_id.as_deref().map(|id| id.chars().take(12).collect()))
+}
+
+/// The `modelspec.piqc.ai/workload` selector of a workload, with its evidence: the pod (with
+/// its container), else the container's name, else its id. A pod a Deployment made (its name
+/// ends in the ReplicaSet's hash and a random suffix, both replaced on every rollout) is
+/// named by a glob over those two, so the spec still finds it after the next rollout.
+fn workload_selector(workload: &Workload) -> Option<(String, String)> {
+    let source = |field: &str| {
+        workload
+            .sources
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| "the node".into())
+    };
+    if let (Some(namespace), Some(pod)) = (&workload.pod_namespace, &workload.pod_name) {
+        let container = workload
+            .container_name
+            .as_ref()
+            .map(|c| format!("/{c}"))
+            .unwrap_or_default();
+        let (shown, why) = match deployment_prefix(pod) {
+            Some(prefix) => (
+                format!("{prefix}-*-*"),
+                format!(
+                    "pod {namespace}/{pod} ({}), a Deployment's: its hash and suffix change on each rollout",
+                    source("pod_name")
+                ),
+            ),
+            None => (pod.clone(), format!("pod {namespace}/{pod} ({})", source("pod_name"))),
+        };
+        return Some((format!("pod:{namespace}/{shown}{container}"), why));
+    }
+    if let Some(name) = &workload.container_name {
+        return Some((
+            format!("container:{name}"),
+            format!("{} ({})", workload.describe(), source("container_name")),
+        ));
+    }
+    let id = workload.container_id.as_deref()?;
+    Some((
+        format!("container:{}", id.chars().take(12).collect::<String>()),
+        format!("{} ({})", workload.describe(), source("container_id")),
+    ))
+}
+
+/// The Deployment-made part of a pod name `NAME-HASH-SUFFIX` (`vllm-7d9f8c6b5-x2x4q` ->
+/// `vllm`): a ReplicaSet hash of 6 to 10 and a suffix of 5 characters from the alphabet
+/// Kubernetes draws them from (no vowels, no 0, 1 or 3).
+fn deployment_prefix(pod: &str) -> Option<&str> {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let drawn = |s: &str| s.bytes().all(|b| ALPHABET.contains(&b));
+    let (rest, suffix) = pod.rsplit_once('-')?;
+    let (prefix, hash) = rest.rsplit_once('-')?;
+    (suffix.len() == 5 && drawn(suffix) && (6..=10).contains(&hash.len()) && drawn(hash) && !prefix.is_empty())
+        .then_some(prefix)
+}
+
+/// A server the observation shows: a process (or a port no process was found for) that
+/// answered like a model server on some port, and the port it serves on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    /// The port clients use: the one that listed its models, else the one whose answers or
+    /// metrics named the engine, lowest first.
+    pub port: u16,
+    /// Its process, when the host probe found it.
+    pub pid: Option<u32>,
+    /// What else was asked of it: its other ports.
+    pub other_ports: Vec<u16>,
+}
+
+/// What was asked that answered like no model server, and why it was left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAServer {
+    pub pid: Option<u32>,
+    pub ports: Vec<u16>,
+    pub why: String,
+}
+
+/// Every model server in the observation (`init --all`): the endpoint targets grouped by
+/// process, each group kept when one of its ports listed a model or named an engine.
+pub fn servers(observation: &Observation) -> Result<(Vec<Server>, Vec<NotAServer>), String> {
+    let snapshot = endpoint_snapshot(observation)?;
+    let mut groups: Vec<(Option<u32>, Vec<&EndpointTarget>)> = Vec::new();
+    for target in &snapshot.targets {
+        // A target with no process is its own group: two of them are two unknown servers.
+        match groups.iter_mut().find(|(pid, _)| pid.is_some() && *pid == target.pid) {
+            Some((_, members)) => members.push(target),
+            None => groups.push((target.pid, vec![target])),
+        }
+    }
+    let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    for (pid, members) in groups {
+        // Rank each port: listed models, then an engine named, then nothing.
+        let ranked = members.iter().filter(|t| t.error.is_none()).filter_map(|target| {
+            let candidate = serving_candidate(observation, target);
+            let view = endpoint_view(observation, candidate.map(|c| &c.process), target, None);
+            let listed = view
+                .facts
+                .served_model_ids
+                .as_ref()
+                .is_some_and(|f| !f.value.is_empty());
+            let rank = match (listed, view.detection.is_some()) {
+                (true, _) => 0,
+                (false, true) => 1,
+                (false, false) => return None,
+            };
+            Some((rank, target.port))
+        });
+        let mut ports: Vec<u16> = members.iter().map(|t| t.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        match ranked.min() {
+            Some((_, port)) => found.push(Server {
+                port,
+                pid,
+                other_ports: ports.iter().copied().filter(|p| *p != port).collect(),
+            }),
+            None => {
+                let errors: Vec<&str> = members.iter().filter_map(|t| t.error.as_deref()).collect();
+                let why = if errors.len() == members.len() {
+                    format!("it could not be asked: {}", errors.join("; "))
+                } else {
+                    "no port listed a model or named a serving engine".to_string()
+                };
+                skipped.push(NotAServer { pid, ports, why });
+            }
+        }
+    }
+    found.sort_by_key(|s| (s.port, s.pid));
+    Ok((found, skipped))
 }
 
 /// A `metadata.name` from a model id: its last path segment as a DNS label
@@ -647,8 +1036,8 @@ impl Doc {
     }
 
     /// What no node can tell, as commented-out sections for a person to fill in, with the
-    /// latency target the metrics suggest.
-    fn todo_block(&mut self, latency: Option<&str>) {
+    /// targets the metrics suggest.
+    fn todo_block(&mut self, proposals: &[String]) {
         self.out.push_str(
             "# TODO what no node can tell; add under spec what applies (the standard's examples show each):
 #   operations.scaling     minReplicas, maxReplicas, strategy, targetLatencyMsP95, targetRps
@@ -657,8 +1046,8 @@ impl Doc {
 #   governance.cost        targetCostPer1kTokensUsd, pricing hints
 ",
         );
-        if let Some(latency) = latency {
-            let _ = writeln!(self.out, "# {latency}");
+        for proposal in proposals {
+            let _ = writeln!(self.out, "# {proposal}");
         }
     }
 }

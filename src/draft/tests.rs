@@ -221,16 +221,17 @@ vllm:e2e_request_latency_seconds_sum{model_name=\"m\"} 70
     let proposal = d
         .yaml
         .lines()
-        .find(|l| l.starts_with("# proposal"))
+        .find(|l| l.starts_with("# proposal") && l.contains("targetLatencyMsP95"))
         .unwrap_or_else(|| panic!("no proposal: {}", d.yaml));
     assert!(proposal.ends_with("targetLatencyMsP95: 2500"), "{proposal}");
+
     assert!(
         proposal.contains("p95 of 100 requests lies in (1, 2.5] s"),
         "{proposal}"
     );
     // The metrics page answered, so metrics are declared enabled; the proposal is no field.
     assert!(
-        d.yaml.contains("enabled: true  # GET /metrics answered 2xx"),
+        d.yaml.contains("enabled: true  # GET :8000/metrics answered 2xx"),
         "{}",
         d.yaml
     );
@@ -243,6 +244,74 @@ vllm:e2e_request_latency_seconds_sum{model_name=\"m\"} 70
         .replace(" 100\n", " 0\n");
     let d = draft(&demo_with_metrics(&idle), &Request::default()).unwrap_or_else(|e| panic!("draft: {e}"));
     assert!(!d.yaml.contains("targetLatencyMsP95:"), "{}", d.yaml);
+}
+
+#[test]
+fn the_request_count_proposes_a_rate_since_the_server_started() {
+    let page = "# TYPE vllm:e2e_request_latency_seconds histogram
+vllm:e2e_request_latency_seconds_bucket{le=\"1.0\",model_name=\"m\"} 90
+vllm:e2e_request_latency_seconds_bucket{le=\"+Inf\",model_name=\"m\"} 100
+vllm:e2e_request_latency_seconds_count{model_name=\"m\"} 100
+vllm:e2e_request_latency_seconds_sum{model_name=\"m\"} 70
+";
+    let started = |at: &str| {
+        let mut tree = serde_json::to_value(demo_with_metrics(page)).unwrap_or_default();
+        for server in tree["host"]["snapshot"]["servers"].as_array_mut().into_iter().flatten() {
+            for candidate in server["candidates"]["value"].as_array_mut().into_iter().flatten() {
+                candidate["process"]["started_at"]["value"] = at.into();
+            }
+        }
+        let observation: Observation = serde_json::from_value(tree).unwrap_or_else(|e| panic!("{e}"));
+        draft(&observation, &Request::default()).unwrap_or_else(|e| panic!("draft: {e}"))
+    };
+    // Observed at 21:17:48.253: an hour of uptime, 100 requests: 0.0278/s, rounded up.
+    let d = started("2026-12-06T20:17:48.253Z");
+    let proposal = d
+        .yaml
+        .lines()
+        .find(|l| l.starts_with("# proposal") && l.contains("targetRps"))
+        .unwrap_or_else(|| panic!("no rate proposal: {}", d.yaml));
+    assert!(proposal.ends_with("targetRps: 0.028"), "{proposal}");
+    assert!(
+        proposal.contains("100 requests in the 60 min since the server started"),
+        "{proposal}"
+    );
+    // A start time that cannot be read, or later than the observation, proposes nothing.
+    for at in ["yesterday", "2026-12-06T22:00:00Z"] {
+        let d = started(at);
+        assert!(!d.yaml.contains("targetRps: "), "{at}: {}", d.yaml);
+    }
+}
+
+#[test]
+fn rates_are_rounded_up_to_two_significant_digits() {
+    for (x, want) in [
+        (0.02778, 0.028),
+        (4567.0, 4600.0),
+        (12.0, 12.0),
+        (0.5, 0.5),
+        (99.1, 100.0),
+        (0.0, 0.0),
+    ] {
+        assert_eq!(super::round_up(x), want, "{x}");
+    }
+}
+
+#[test]
+fn a_deployment_pod_is_named_by_a_glob_a_statefulset_pod_by_its_name() {
+    assert_eq!(
+        super::deployment_prefix("vllm-llama-7d9f8c6b5-x2x4q"),
+        Some("vllm-llama")
+    );
+    for exact in [
+        "vllm-0",
+        "vllm-llama",
+        "vllm-7d9f8c6b5-x2x4",
+        "a-aaaaaa-xxxxx",
+        "-7d9f8c6b5-x2x4q",
+    ] {
+        assert_eq!(super::deployment_prefix(exact), None, "{exact}");
+    }
 }
 
 #[test]

@@ -156,61 +156,8 @@ fn seconds(nanos: i128) -> String {
     format!("{sign}{whole}.{}", frac.trim_end_matches('0'))
 }
 
-/// An RFC 3339 time in UTC (`2026-11-25T20:00:41.091Z`, or with `+00:00`) as nanoseconds
-/// since the Unix epoch. Parsed here because it is the only date the crate reads, and the
-/// format our own clock writes is narrow. Other offsets are not accepted: `None`.
-pub(crate) fn unix_nanos(time: &str) -> Option<i128> {
-    let rest = time
-        .strip_suffix('Z')
-        .or_else(|| time.strip_suffix('z'))
-        .or_else(|| time.strip_suffix("+00:00"))?;
-    let (date, clock) = rest.split_once(['T', 't', ' '])?;
-    let mut date_parts = date.splitn(3, '-');
-    let year: i64 = number(date_parts.next()?, 4)?;
-    let month: i64 = number(date_parts.next()?, 2)?;
-    let day: i64 = number(date_parts.next()?, 2)?;
-    let (hms, fraction) = match clock.split_once('.') {
-        Some((hms, fraction)) => (hms, Some(fraction)),
-        None => (clock, None),
-    };
-    let mut clock_parts = hms.splitn(3, ':');
-    let hour: i64 = number(clock_parts.next()?, 2)?;
-    let minute: i64 = number(clock_parts.next()?, 2)?;
-    let second: i64 = number(clock_parts.next()?, 2)?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let nanos = match fraction {
-        None => 0,
-        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
-            // "091" is 91 ms: pad to nine digits.
-            format!("{f:0<9}").parse::<i128>().ok()?
-        }
-        Some(_) => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = i128::from(days * 86_400 + hour * 3_600 + minute * 60 + second);
-    Some(secs * 1_000_000_000 + nanos)
-}
-
-/// A fixed-width run of ASCII digits.
-fn number(s: &str, width: usize) -> Option<i64> {
-    if s.len() != width || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+/// RFC 3339 UTC as nanoseconds since the epoch (the probes' own clock format, read back).
+pub(crate) use modelspec_probe_support::unix_nanos;
 
 #[cfg(test)]
 mod tests {

@@ -330,6 +330,14 @@ pub fn assert_valid_with(script: &str, dir: &Path, files: &[&str]) {
 /// on drop.
 pub struct LoopbackEngine(Child);
 
+impl LoopbackEngine {
+    /// Its process id.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for LoopbackEngine {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -55,6 +55,7 @@ mod process;
 
 mod sock_diag;
 mod storage;
+mod survey;
 mod system;
 mod workload;
 
@@ -70,6 +71,7 @@ pub use modelspec_probe_support::format_rfc3339_utc;
 pub use observed::{Observed, PERMISSION_HINT};
 pub use process::{ChildProcess, FoundBy, ProcessUser, ServingProcess};
 pub use storage::StorageFacts;
+pub use survey::{Listener, Listeners, listeners};
 pub use system::SystemFacts;
 pub use workload::Workload;
 

@@ -112,6 +112,9 @@ pub(crate) struct Survey {
     pub(crate) namespace_of: BTreeMap<u32, u64>,
     /// Why the survey could not run at all (no `/proc`).
     pub(crate) failed: Option<String>,
+    /// The GPU device files each process holds open (`/dev/nvidia0`, `/dev/kfd`), seen in the
+    /// same pass over its fds: a process computing on a GPU holds its device.
+    pub(crate) devices: BTreeMap<u32, Vec<String>>,
 }
 
 impl Survey {
@@ -229,6 +232,13 @@ pub(crate) fn survey(roots: &Roots) -> Survey {
         for fd in fds.flatten() {
             let Ok(link) = fs::read_link(fd.path()) else { continue };
             let Some(link) = link.to_str() else { continue };
+            if is_gpu_device(link) {
+                let held = survey.devices.entry(pid).or_default();
+                if !held.iter().any(|d| d == link) {
+                    held.push(link.to_owned());
+                }
+                continue;
+            }
             if wanted.contains(link)
                 && let Some(inode) = link
                     .strip_prefix("socket:[")
@@ -243,6 +253,15 @@ pub(crate) fn survey(roots: &Roots) -> Survey {
         }
     }
     survey
+}
+
+/// A GPU's compute device file: `/dev/nvidiaN` (not `nvidiactl` or `nvidia-uvm`, which every
+/// CUDA process holds whatever GPU it uses) or AMD's `/dev/kfd`.
+fn is_gpu_device(link: &str) -> bool {
+    link == "/dev/kfd"
+        || link
+            .strip_prefix("/dev/nvidia")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Every namespace's LISTEN sockets, in the order of `groups`.

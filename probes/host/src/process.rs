@@ -124,7 +124,7 @@ fn split_cmdline(raw: &[u8]) -> Vec<String> {
 }
 
 /// The command line, with credentials redacted ([`crate::env::redact_argv`]).
-fn argv_of(roots: &Roots, pid: u32) -> Observed<Vec<String>> {
+pub(crate) fn argv_of(roots: &Roots, pid: u32) -> Observed<Vec<String>> {
     let path = roots.proc.join(pid.to_string()).join("cmdline");
     Observed::from_io(
         fs::read(path).map(|raw| redact_argv(&split_cmdline(&raw))),
@@ -235,7 +235,7 @@ fn parents(roots: &Roots) -> Result<BTreeMap<u32, u32>, String> {
 }
 
 /// The parent of one process, from its `stat`.
-fn parent_of(roots: &Roots, pid: u32) -> Option<u32> {
+pub(crate) fn parent_of(roots: &Roots, pid: u32) -> Option<u32> {
     fs::read_to_string(roots.proc.join(pid.to_string()).join("stat"))
         .ok()
         .as_deref()

@@ -8,4 +8,4 @@ mod rfc3339;
 pub mod tagged;
 
 pub use files::open_regular_file;
-pub use rfc3339::format_rfc3339_utc;
+pub use rfc3339::{format_rfc3339_utc, unix_nanos};

@@ -195,3 +195,71 @@ fn one_scan_tells_containers_on_one_port_apart() {
     drop((alpha, beta, gamma));
     containers::cleanup();
 }
+
+/// `init --all -o DIR/`: one spec per serving container on the node, named after its model and
+/// its container, each naming its workload in the `modelspec.piqc.ai/workload` annotation (two
+/// replicas of one model, all on :8000, one also published through conmon, which is a
+/// forwarder and drafts nothing). One scan of every draft then finds each spec its own
+/// container, by the annotation, with no drift on anything the draft filled.
+#[test]
+fn init_all_drafts_every_container_and_the_drafts_scan_clean() {
+    if !containers::require("the init --all test") {
+        return;
+    }
+    let port = containers::free_port();
+    let first = Engine::new("org/alpha-7b").arg("--max-num-seqs").arg("24").start();
+    let second = Engine::new("org/alpha-7b").start();
+    let other = Engine::new("org/beta-1b").max_model_len(2048).publish(port).start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = gpus_holding(dir.path(), [first.pid, second.pid, other.pid]);
+    let o = Cmd::new()
+        .current_dir(dir.path())
+        .args(["init", "--all", "-o", "specs", "--timeout", "20s", "--nvml-lib"])
+        .arg(fake_nvml())
+        .fake_nvml_profile(&profile)
+        .output();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(SECRET), "a secret in init's messages");
+
+    let mut files = Vec::new();
+    let mut drafts = Vec::new();
+    for (container, model) in [(&first, "alpha-7b"), (&second, "alpha-7b"), (&other, "beta-1b")] {
+        let file = format!("specs/{model}-{}.yaml", container.name);
+        let yaml = std::fs::read_to_string(dir.path().join(&file))
+            .unwrap_or_else(|e| panic!("{file}: {e}; init said: {stderr}"));
+        assert!(
+            yaml.contains(&format!(
+                "\"modelspec.piqc.ai/workload\": \"container:{}\"",
+                container.name
+            )),
+            "{yaml}"
+        );
+        assert!(yaml.contains("port: 8000  # pid "), "the container's own port: {yaml}");
+        assert!(yaml.contains("count: 1  #"), "one GPU held by its tree: {yaml}");
+        assert!(!yaml.contains(SECRET));
+        files.push(file);
+        drafts.push(yaml);
+    }
+    assert!(drafts[0].contains("maxBatchSize: 24"), "{}", drafts[0]);
+    assert!(drafts[2].contains("maxSequenceLengthTokens: 2048"), "{}", drafts[2]);
+    // The published port's forwarder is no server of its own.
+    assert!(!stderr.contains("conmon"), "{stderr}");
+
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    let (_, report, _) = scan(dir.path(), &names, &profile);
+    for ((container, yaml), file) in [&first, &second, &other].into_iter().zip(&drafts).zip(&files) {
+        let name = file.trim_start_matches("specs/").trim_end_matches(".yaml");
+        let sec = section(&report, name);
+        assert_matched(sec, container, "modelspec.piqc.ai/workload annotation");
+        let findings = sec["findings"].as_array().cloned().unwrap_or_default();
+        assert_eq!(
+            report::drift_on(&findings, &modelspec::draft::filled(yaml)),
+            Vec::<String>::new(),
+            "{name}\n{yaml}"
+        );
+        assert_eq!(sec["summary"]["fail"], 0, "{name}: {sec:#}");
+    }
+    drop((first, second, other));
+    containers::cleanup();
+}

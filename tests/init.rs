@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use modelspec::draft::filled;
 
 use crate::support::report::drift_on;
-use crate::support::{Cmd, Dir, fake_nvml_arg, free_port, start_engine};
+use crate::support::{Cmd, Dir, fake_nvml_arg, free_port, start_engine, start_engine_as_vllm};
 
 /// `init` against the live node, the draft written to `spec.yaml`.
 fn init(dir: &Dir, profile: &str, port: u16) -> String {
@@ -277,4 +277,80 @@ fn a_pid_alone_finds_the_port_it_serves_on() {
     assert!(stderr.contains("--port"), "{stderr}");
     assert!(o.stdout.is_empty());
     drop(engine);
+}
+
+/// `init --all`: every model server on the node, here two of one model on the host, found by
+/// their command lines (`vllm serve`), which a name made from the model cannot tell apart: the
+/// second gets its port. On standard output the drafts are one YAML stream that validates; in a folder,
+/// one file each, never overwritten without --force. Other servers on the node (other tests')
+/// may be drafted too: only these are asserted.
+#[test]
+fn init_all_drafts_every_server_under_names_that_differ() {
+    let model = format!("org/twin-{}-1b", std::process::id());
+    // The lower port drafts first, under the plain name.
+    let mut ports = [free_port(), free_port()];
+    while ports[1] == ports[0] {
+        ports[1] = free_port();
+    }
+    ports.sort_unstable();
+    let _first = start_engine_as_vllm(&model, ports[0], &["--max-num-seqs", "8"]);
+    let _second = start_engine_as_vllm(&model, ports[1], &["--max-num-seqs", "16"]);
+    let dir = Dir::new();
+    let all = |extra: &[&str]| {
+        Cmd::new()
+            .current_dir(dir.path())
+            .nvml_profile("l4-x1")
+            .args(["init", "--all", "--nvml-lib", &fake_nvml_arg(), "--timeout", "20s"])
+            .args(extra)
+            .output()
+    };
+    let o = all(&["-o", "specs"]);
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let base = format!("twin-{}-1b", std::process::id());
+    let first = std::fs::read_to_string(dir.file(&format!("specs/{base}.yaml")));
+    let second = std::fs::read_to_string(dir.file(&format!("specs/{base}-{}.yaml", ports[1])));
+    let (Ok(first), Ok(second)) = (first, second) else {
+        panic!("the two drafts: {stderr}")
+    };
+    assert!(first.contains("maxBatchSize: 8  #"), "{first}");
+    assert!(second.contains("maxBatchSize: 16  #"), "{second}");
+    assert!(
+        second.contains(&format!(
+            "name: \"{base}-{}\"  # made from the model's id, and {}: another server drafts under the same name",
+            ports[1], ports[1]
+        )),
+        "{second}"
+    );
+    assert!(
+        stderr.contains(&format!("wrote specs/{base}.yaml ({base}): ")),
+        "{stderr}"
+    );
+    // Both scan clean on the node they came from.
+    for (file, yaml) in [
+        (format!("specs/{base}.yaml"), &first),
+        (format!("specs/{base}-{}.yaml", ports[1]), &second),
+    ] {
+        let findings = scan(&dir, "l4-x1", &dir.file(&file));
+        assert_eq!(
+            drift_on(&findings, &filled(yaml)),
+            Vec::<String>::new(),
+            "{file}\n{yaml}"
+        );
+    }
+    // Again: nothing is overwritten, and nothing at all is written when one file exists.
+    let o = all(&["-o", "specs"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    let o = all(&["-o", "specs", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // On standard output: one stream of documents that validates.
+    let o = all(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let stream = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(stream.starts_with("---\n"), "{stream}");
+    assert_eq!(stream.matches(&format!("id: \"{model}\"")).count(), 2, "{stream}");
+    std::fs::write(dir.file("all.yaml"), &stream).expect("write the stream");
+    let o = Cmd::new().arg("validate").arg(dir.file("all.yaml")).output();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
 }

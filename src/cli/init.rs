@@ -102,7 +102,7 @@ pub fn run(req: &Request) -> Result<i32, CliError> {
     if drafted.is_empty() {
         return Err(CliError::Input("no model server could be drafted".into()));
     }
-    let drafts = distinct_names(drafted, &observation, req)?;
+    let drafts: Vec<(Draft, String)> = distinct_names(drafted, &observation, req)?;
     write(req, &drafts)
 }
 
@@ -337,16 +337,17 @@ fn describe(observation: &Observation, servers: &[Server]) -> String {
 }
 
 /// The drafts with names that differ (two servers of one model on the host, or in two
-/// containers of one name): a repeated name gets its port, then its pid.
+/// containers of one name): a repeated name gets its port, then its pid. Each comes back with
+/// its server in words.
 fn distinct_names(
     drafts: Vec<(Draft, Server)>,
     observation: &Observation,
     req: &Request,
-) -> Result<Vec<Draft>, CliError> {
-    let mut out: Vec<Draft> = Vec::with_capacity(drafts.len());
+) -> Result<Vec<(Draft, String)>, CliError> {
+    let mut out: Vec<(Draft, String)> = Vec::with_capacity(drafts.len());
     let mut taken: BTreeSet<String> = BTreeSet::new();
     for (drafted, server) in drafts {
-        let repeated = |name: &str| taken.contains(name) || out.iter().any(|d| d.name == name);
+        let repeated = |name: &str| taken.contains(name) || out.iter().any(|(d, _)| d.name == name);
         let fixed = if !repeated(&drafted.name) {
             drafted
         } else {
@@ -373,7 +374,7 @@ fn distinct_names(
             fixed.ok_or_else(|| CliError::Internal(format!("two servers draft as {}", drafted.name)))?
         };
         taken.insert(fixed.name.clone());
-        out.push(fixed);
+        out.push((fixed, describe(observation, std::slice::from_ref(&server))));
     }
     Ok(out)
 }
@@ -400,10 +401,10 @@ fn say_what_was_left(observation: &Observation, survey: Option<&Listeners>) {
 
 /// Writes the drafts: one to stdout or its file; several to a directory (one file each,
 /// `NAME.yaml`, none written if any exists without `--force`) or to stdout as one YAML stream.
-fn write(req: &Request, drafts: &[Draft]) -> Result<i32, CliError> {
+fn write(req: &Request, drafts: &[(Draft, String)]) -> Result<i32, CliError> {
     let Some(output) = &req.output else {
         let mut stdout = std::io::stdout().lock();
-        for (i, d) in drafts.iter().enumerate() {
+        for (i, (d, _)) in drafts.iter().enumerate() {
             if i > 0 || req.all {
                 let _ = stdout.write_all(b"---\n");
             }
@@ -411,12 +412,12 @@ fn write(req: &Request, drafts: &[Draft]) -> Result<i32, CliError> {
         }
         return Ok(exit::OK);
     };
-    let files: Vec<(PathBuf, &Draft)> = if req.all {
+    let files: Vec<(PathBuf, &(Draft, String))> = if req.all {
         std::fs::create_dir_all(output)
             .map_err(|e| CliError::Io(format!("cannot create the directory {}: {e}", output.display())))?;
         drafts
             .iter()
-            .map(|d| (output.join(format!("{}.yaml", d.name)), d))
+            .map(|d| (output.join(format!("{}.yaml", d.0.name)), d))
             .collect()
     } else {
         drafts.iter().map(|d| (output.clone(), d)).collect()
@@ -424,10 +425,10 @@ fn write(req: &Request, drafts: &[Draft]) -> Result<i32, CliError> {
     for (path, _) in &files {
         refuse_to_overwrite(path, req.force)?;
     }
-    for (path, drafted) in &files {
+    for (path, (drafted, server)) in &files {
         write_atomically(path, drafted.yaml.as_bytes()).map_err(CliError::Io)?;
         if !req.quiet {
-            eprintln!("wrote {} ({})", path.display(), drafted.name);
+            eprintln!("wrote {} ({}): {server}", path.display(), drafted.name);
         }
     }
     if !req.quiet {

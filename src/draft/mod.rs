@@ -978,7 +978,7 @@ fn name_from(id: &str) -> String {
 /// Reads the draft's own layout (two-space indents, one key per line), not any YAML.
 pub fn filled(yaml: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut path: Vec<(usize, &str)> = Vec::new();
+    let mut path: Vec<(usize, String)> = Vec::new();
     let todo = json(TODO);
     for line in yaml
         .lines()
@@ -988,6 +988,10 @@ pub fn filled(yaml: &str) -> Vec<String> {
         let Some((key, rest)) = line.trim_start().split_once(':') else {
             continue;
         };
+        // A quoted key (`"modelspec.piqc.ai/workload"`) is read as the string it spells, then
+        // escaped as a JSON pointer token.
+        let key = serde_json::from_str::<String>(key.trim()).unwrap_or_else(|_| key.trim().to_string());
+        let key = key.replace('~', "~0").replace('/', "~1");
         path.retain(|(d, _)| *d < depth);
         let (value, comment) = rest.split_once("  # ").unwrap_or((rest, ""));
         let value = value.trim();

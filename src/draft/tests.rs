@@ -284,6 +284,44 @@ vllm:e2e_request_latency_seconds_sum{model_name=\"m\"} 70
 }
 
 #[test]
+fn a_measured_window_proposes_the_rate_in_it() {
+    let page = |count: u32| {
+        format!(
+            "# TYPE vllm:e2e_request_latency_seconds histogram
+vllm:e2e_request_latency_seconds_bucket{{le=\"+Inf\",model_name=\"m\"}} {count}
+vllm:e2e_request_latency_seconds_count{{model_name=\"m\"}} {count}
+vllm:e2e_request_latency_seconds_sum{{model_name=\"m\"}} 70
+"
+        )
+    };
+    let mut tree = serde_json::to_value(demo_with_metrics(&page(100))).unwrap_or_default();
+    let target = &mut tree["endpoint"]["snapshot"]["targets"][0];
+    let mut end = target["exchanges"]
+        .as_array()
+        .and_then(|e| {
+            e.iter()
+                .find(|e| e["url"].as_str().is_some_and(|u| u.ends_with("/metrics")))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("the metrics exchange"));
+    // 100 then 730 requests: 630 in a 30 s window, 21/s.
+    end["outcome"]["body"] = page(730).into();
+    target["window"] = serde_json::json!({"path": "/metrics", "elapsed_ms": 30000, "end": end, "samples": []});
+    let observation: Observation = serde_json::from_value(tree).unwrap_or_else(|e| panic!("{e}"));
+    let d = draft(&observation, &Request::default()).unwrap_or_else(|e| panic!("draft: {e}"));
+    let proposal = d
+        .yaml
+        .lines()
+        .find(|l| l.contains("targetRps: "))
+        .unwrap_or_else(|| panic!("no rate proposal: {}", d.yaml));
+    assert!(
+        proposal.starts_with("# proposal, from the traffic over a 30 s window"),
+        "{proposal}"
+    );
+    assert!(proposal.ends_with("targetRps: 21"), "{proposal}");
+}
+
+#[test]
 fn rates_are_rounded_up_to_two_significant_digits() {
     for (x, want) in [
         (0.02778, 0.028),

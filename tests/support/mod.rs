@@ -354,8 +354,26 @@ pub fn free_port() -> u16 {
 /// Starts the engine imitation serving `model` on `port` with the extra engine flags
 /// (`--max-model-len 4096`, `--max-num-seqs 48`), once it listens.
 pub fn start_engine(model: &str, port: u16, flags: &[&str]) -> LoopbackEngine {
+    spawn_engine(&root().join("tests/support/engine.py"), model, port, flags)
+}
+
+/// As [`start_engine`], through a link named `vllm`, so that its command line reads as
+/// `vllm serve` (`python3 …/vllm serve MODEL`), as a real vLLM's does.
+#[allow(dead_code)]
+pub fn start_engine_as_vllm(model: &str, port: u16, flags: &[&str]) -> LoopbackEngine {
+    let dir = std::env::temp_dir().join(format!("modelspec-engine-{}", std::process::id()));
+    let link = dir.join("vllm");
+    if !link.exists() {
+        std::fs::create_dir_all(&dir).expect("a folder for the link");
+        // Another test may make it at the same moment: either link will do.
+        let _ = std::os::unix::fs::symlink(root().join("tests/support/engine.py"), &link);
+    }
+    spawn_engine(&link, model, port, flags)
+}
+
+fn spawn_engine(script: &Path, model: &str, port: u16, flags: &[&str]) -> LoopbackEngine {
     let child = Command::new("python3")
-        .arg(root().join("tests/support/engine.py"))
+        .arg(script)
         .args(["serve", model, "--host", "127.0.0.1", "--port", &port.to_string()])
         .args(flags)
         .stdout(Stdio::null())

@@ -199,7 +199,8 @@ fn one_scan_tells_containers_on_one_port_apart() {
 /// `init --all -o DIR/`: one spec per serving container on the node, named after its model and
 /// its container, each naming its workload in the `modelspec.piqc.ai/workload` annotation (two
 /// replicas of one model, all on :8000, one also published through conmon, which is a
-/// forwarder and drafts nothing). One scan of every draft then finds each spec its own
+/// forwarder and drafts nothing). Its models are its own: the other test's containers may run
+/// beside these, and are drafted too, but not asserted. One scan of every draft then finds each spec its own
 /// container, by the annotation, with no drift on anything the draft filled.
 #[test]
 fn init_all_drafts_every_container_and_the_drafts_scan_clean() {
@@ -207,9 +208,9 @@ fn init_all_drafts_every_container_and_the_drafts_scan_clean() {
         return;
     }
     let port = containers::free_port();
-    let first = Engine::new("org/alpha-7b").arg("--max-num-seqs").arg("24").start();
-    let second = Engine::new("org/alpha-7b").start();
-    let other = Engine::new("org/beta-1b").max_model_len(2048).publish(port).start();
+    let first = Engine::new("org/kappa-7b").arg("--max-num-seqs").arg("24").start();
+    let second = Engine::new("org/kappa-7b").start();
+    let other = Engine::new("org/lambda-1b").max_model_len(2048).publish(port).start();
     let dir = tempfile::tempdir().expect("tempdir");
     let profile = gpus_holding(dir.path(), [first.pid, second.pid, other.pid]);
     let o = Cmd::new()
@@ -224,7 +225,7 @@ fn init_all_drafts_every_container_and_the_drafts_scan_clean() {
 
     let mut files = Vec::new();
     let mut drafts = Vec::new();
-    for (container, model) in [(&first, "alpha-7b"), (&second, "alpha-7b"), (&other, "beta-1b")] {
+    for (container, model) in [(&first, "kappa-7b"), (&second, "kappa-7b"), (&other, "lambda-1b")] {
         let file = format!("specs/{model}-{}.yaml", container.name);
         let yaml = std::fs::read_to_string(dir.path().join(&file))
             .unwrap_or_else(|e| panic!("{file}: {e}; init said: {stderr}"));

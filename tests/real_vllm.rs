@@ -291,6 +291,10 @@ fn a_draft_of_the_real_vllm_validates_and_scans_clean() {
         return;
     }
     let server = RealVllm::start("--enforce-eager");
+    // Two requests served, so the metrics page has traffic to propose targets from.
+    for _ in 0..2 {
+        complete(server.port);
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("spec.yaml");
     let o = Cmd::new()
@@ -318,4 +322,44 @@ fn a_draft_of_the_real_vllm_validates_and_scans_clean() {
     let findings = report["specs"][0]["findings"].as_array().cloned().unwrap_or_default();
     let drift = report::drift_on(&findings, &filled);
     assert!(drift.is_empty(), "{drift:#?}\n{yaml}");
+    // The traffic proposes targets, as comments.
+    for target in ["targetLatencyMsP95: ", "targetRps: "] {
+        assert!(
+            yaml.lines().any(|l| l.starts_with("# proposal") && l.contains(target)),
+            "{target}\n{yaml}"
+        );
+    }
+    assert!(yaml.contains("livenessProbe:"), "{yaml}");
+    assert!(yaml.contains("provider: \"prometheus\""), "{yaml}");
+
+    // Without a port: `--all` finds it by its command line (`vllm serve`).
+    let o = Cmd::new()
+        .args(["init", "--all", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .output();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let stream = String::from_utf8_lossy(&o.stdout);
+    let ours = stream
+        .split("---\n")
+        .find(|d| d.contains(&format!("port: {}  #", server.port)))
+        .unwrap_or_else(|| panic!("no draft for port {}: {stream}", server.port));
+    assert!(ours.contains("id: \"tiny-llama\""), "{ours}");
+}
+
+/// One completion from the server (a plain HTTP/1.1 POST over loopback).
+fn complete(port: u16) {
+    use std::io::{Read, Write};
+    let body = r#"{"model":"tiny-llama","prompt":"Hello","max_tokens":2}"#;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("timeout");
+    write!(
+        stream,
+        "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

@@ -140,19 +140,25 @@ fn a_draft_of_a_live_node_scans_clean_on_it_and_catches_the_change() {
 fn every_gpu_profile_drafts_a_spec_that_scans_clean() {
     let port = free_port();
     let _engine = start_engine("org/Model", port, &["--max-model-len", "1024"]);
-    let profiles: Vec<String> = std::fs::read_dir(crate::support::root().join("fixtures/gpus"))
-        .expect("the GPU profiles")
-        .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(String::from))
-        .filter(|name| name != "README")
-        .collect();
-    assert!(profiles.len() >= 10, "{profiles:?}");
-    for profile in &profiles {
+    for profile in &gpu_profiles() {
         draft_and_scan_clean(&Dir::new(), profile, port, profile);
     }
 }
 
+/// Every GPU profile of the fake NVML, by name.
+fn gpu_profiles() -> Vec<String> {
+    let mut profiles: Vec<String> = std::fs::read_dir(crate::support::root().join("fixtures/gpus"))
+        .expect("the GPU profiles")
+        .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(String::from))
+        .filter(|name| name != "README")
+        .collect();
+    profiles.sort();
+    assert!(profiles.len() >= 10, "{profiles:?}");
+    profiles
+}
+
 /// Every engine's recorded answers (`fixtures/engines`), replayed on loopback (no engine
-/// process: the engine is told from its answers), on two GPU profiles: the draft validates and
+/// process: the engine is told from its answers), on every GPU profile: the draft validates and
 /// scans clean on the same answers; two drafts are snapshotted with the port masked.
 #[test]
 fn every_recorded_engine_drafts_a_spec_that_scans_clean() {
@@ -178,7 +184,7 @@ fn every_recorded_engine_drafts_a_spec_that_scans_clean() {
     assert!(engines.len() >= 10, "{engines:?}");
     for engine in &engines {
         let server = crate::scan_endpoint::replay(&root.join(engine));
-        for profile in ["h100-sxm-x8", "l4-x1"] {
+        for profile in &gpu_profiles() {
             let (yaml, _) = draft_and_scan_clean(&Dir::new(), profile, server.port, &format!("{engine} on {profile}"));
             if profile == "h100-sxm-x8" && (engine == "tgi-3.x" || engine == "sglang-0.5") {
                 // The port, the pid serving it and the measured latency change from run to run.

@@ -177,7 +177,54 @@ pub fn draft(observation: &Observation, request: &Request) -> Result<Draft, Stri
         })
         .unwrap_or_default();
     doc.todo_block(&proposals);
-    Ok(Draft { name, yaml: doc.out })
+    Ok(Draft {
+        name,
+        yaml: without_errors(doc.out),
+    })
+}
+
+/// The draft with every value `validate` calls an error commented out, the error beside it for
+/// a person to settle. A node can contradict the catalogue (an engine that says bf16 on a T4,
+/// which cannot run it natively): the draft says what the node said, and still validates.
+fn without_errors(mut yaml: String) -> String {
+    use crate::spec::diagnostic::Severity;
+    use crate::spec::validate::{Options, validate_text};
+    // Each round comments out the lines of that round's errors; a few rounds settle any chain.
+    for _ in 0..4 {
+        let errors: Vec<(usize, String)> = validate_text(&yaml, crate::spec::yaml::Syntax::Yaml, &Options::default())
+            .iter()
+            .flat_map(|r| &r.diagnostics)
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| (d.span.start.line as usize, d.message.clone()))
+            .collect();
+        if errors.is_empty() {
+            break;
+        }
+        let mut lines: Vec<String> = yaml.lines().map(str::to_owned).collect();
+        let mut changed = false;
+        for (line, message) in errors {
+            let Some(text) = line.checked_sub(1).and_then(|i| lines.get_mut(i)) else {
+                continue;
+            };
+            let body = text.trim_start();
+            // Only a `key: value` line can be left out; a section or a comment cannot.
+            let is_value = body
+                .split_once(':')
+                .is_some_and(|(_, v)| !v.trim().is_empty() && !v.trim().starts_with('#'));
+            if body.starts_with('#') || !is_value {
+                continue;
+            }
+            let indent = &text[..text.len() - body.len()];
+            let message: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+            *text = format!("{indent}# {body}; TODO left out, validate says: {message}");
+            changed = true;
+        }
+        if !changed {
+            break;
+        }
+        yaml = lines.join("\n") + "\n";
+    }
+    yaml
 }
 
 fn endpoint_snapshot(observation: &Observation) -> Result<&EndpointSnapshot, String> {
@@ -293,7 +340,20 @@ fn identity(doc: &mut Doc, view: &EngineView<'_>, id: Option<(String, String)>, 
         &json(TODO),
         Some("TODO what the model does (text-generation, chat-completion, embeddings, ...): no node can tell"),
     );
+    // The standard requires a maximum sequence length with vLLM (it sizes the KV cache from it):
+    // a vLLM whose length the node did not show is named in the comment, for a person to write
+    // both.
+    let length_unseen = doc.sure(&view.facts.max_sequence_length).is_none();
     match &view.detection {
+        Some(d) if d.engine == crate::runtime::EngineId::Vllm && length_unseen => doc.line(
+            3,
+            "framework",
+            &json(TODO),
+            Some(&format!(
+                "TODO vllm ({}), which the standard accepts only with runtime.batch.maxSequenceLengthTokens (--max-model-len), and the node did not show it",
+                d.because.join("; ")
+            )),
+        ),
         Some(d) => doc.line(3, "framework", &json(d.engine.as_str()), Some(&d.because.join("; "))),
         None => doc.line(
             3,

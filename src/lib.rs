@@ -17,6 +17,7 @@ pub mod observe;
 pub mod report;
 pub mod runtime;
 pub mod schemas;
+pub mod serve;
 pub mod signature;
 pub mod spec;
 pub mod suggest;

@@ -501,6 +501,8 @@ fn init_containers(c: &Container) -> Vec<Container> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Scanner,
+    /// `modelspec serve`: scans on a schedule and answers Prometheus; a scanner's privileges.
+    Exporter,
     Fleet,
 }
 
@@ -511,9 +513,10 @@ fn role(c: &Container) -> Role {
         .collect();
     match commands.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["scan"] => Role::Scanner,
+        ["serve"] => Role::Exporter,
         ["fleet"] => Role::Fleet,
         _ => panic!(
-            "{} runs modelspec {commands:?}: a pod either scans its node or builds the fleet report",
+            "{} runs modelspec {commands:?}: a pod either scans its node (scan, serve) or builds the fleet report",
             c.origin
         ),
     }
@@ -991,8 +994,9 @@ fn pod_command_lines_parse_and_write_to_writable_volumes() {
         assert!(!invocations.is_empty(), "{} runs no modelspec", c.origin);
         for inv in invocations {
             let touches = check(&inv);
+            // `serve` answers over HTTP and writes nothing; everything else writes its report.
             assert!(
-                !touches.writes.is_empty(),
+                !touches.writes.is_empty() || inv.args.get(1).is_some_and(|c| c == "serve"),
                 "{}: `{}` writes no file",
                 c.origin,
                 inv.args.join(" ")
@@ -1031,10 +1035,13 @@ fn pod_command_lines_parse_and_write_to_writable_volumes() {
 
 #[test]
 fn scanner_pods_keep_their_documented_privileges_and_no_more() {
-    let scanners: Vec<Container> = containers().into_iter().filter(|c| role(c) == Role::Scanner).collect();
+    let scanners: Vec<Container> = containers()
+        .into_iter()
+        .filter(|c| matches!(role(c), Role::Scanner | Role::Exporter))
+        .collect();
     assert!(
-        scanners.len() >= 2,
-        "expected the CronJob's and the DaemonSet's scanners"
+        scanners.len() >= 3,
+        "expected the CronJob's, the textfile DaemonSet's and the exporter DaemonSet's scanners"
     );
     for c in scanners {
         let (pod, sc) = (&c.pod, &c.container["securityContext"]);
@@ -1099,9 +1106,9 @@ fn scanner_pods_keep_their_documented_privileges_and_no_more() {
 fn the_daemonset_writes_the_textfile_to_the_host_on_an_interval() {
     let ds: Vec<Container> = containers()
         .into_iter()
-        .filter(|c| c.origin.contains(": DaemonSet "))
+        .filter(|c| c.origin.contains(": DaemonSet ") && role(c) == Role::Scanner)
         .collect();
-    assert_eq!(ds.len(), 1, "one DaemonSet container");
+    assert_eq!(ds.len(), 1, "one textfile DaemonSet container");
     let c = &ds[0];
     let script = strings(&c.container["args"]).join("\n");
     assert!(
@@ -1438,7 +1445,12 @@ fn config_map_spec_names(config_map: &Value) -> Vec<String> {
 
 /// The alert rules, as (alert, expr).
 fn alert_rules() -> Vec<(String, String)> {
-    let path = deploy().join("prometheus/modelspec.rules.yml");
+    alert_rules_in("modelspec.rules.yml")
+}
+
+/// The alerting rules of one rules file of examples/deploy/prometheus.
+fn alert_rules_in(file: &str) -> Vec<(String, String)> {
+    let path = deploy().join("prometheus").join(file);
     let doc: Value = serde_saphyr::from_str(&read(&path)).expect("rules YAML");
     let rules: Vec<(String, String)> = doc["groups"]
         .as_array()
@@ -1517,13 +1529,21 @@ fn promtool_checks_and_tests_the_rules() {
         return;
     };
     let dir = deploy().join("prometheus");
-    for args in [
-        ["check", "rules", "modelspec.rules.yml"],
-        ["test", "rules", "modelspec.rules.test.yml"],
+    for (rules, tests) in [
+        ("modelspec.rules.yml", "modelspec.rules.test.yml"),
+        ("modelspec-serve.rules.yml", "modelspec-serve.rules.test.yml"),
     ] {
-        let o = Command::new(&promtool)
+        promtool_passes(&promtool, &dir, rules, tests);
+    }
+}
+
+/// `promtool check rules` and `test rules` pass, and each alert has a test where it fires and
+/// one where it stays quiet.
+fn promtool_passes(promtool: &Path, dir: &Path, rules: &str, tests: &str) {
+    for args in [["check", "rules", rules], ["test", "rules", tests]] {
+        let o = Command::new(promtool)
             .args(args)
-            .current_dir(&dir)
+            .current_dir(dir)
             .output()
             .expect("run promtool");
         assert!(
@@ -1535,14 +1555,14 @@ fn promtool_checks_and_tests_the_rules() {
         );
     }
     // Each alert has a test that expects it to fire and one that expects it not to.
-    let tests: Value = serde_saphyr::from_str(&read(&dir.join("modelspec.rules.test.yml"))).expect("tests YAML");
+    let tests: Value = serde_saphyr::from_str(&read(&dir.join(tests))).expect("tests YAML");
     let cases: Vec<&Value> = tests["tests"]
         .as_array()
         .expect("tests")
         .iter()
         .flat_map(|t| t["alert_rule_test"].as_array().into_iter().flatten())
         .collect();
-    for (alert, _) in alert_rules() {
+    for (alert, _) in alert_rules_in(rules) {
         let of: Vec<&&Value> = cases.iter().filter(|c| c["alertname"] == alert.as_str()).collect();
         assert!(
             of.iter()
@@ -2361,4 +2381,104 @@ fn the_node_scans_feed_a_signed_fleet_report_on_the_shared_claim() {
         .output()
         .expect("run sh");
     assert!(!o.status.success(), "ssh-keygen accepted an edited fleet report");
+}
+
+/// The exporter DaemonSet's own command line, replaying the demo node's observation on its
+/// ConfigMap's specs: it listens, its probes' paths are the ones serve answers, and its
+/// /metrics names every spec of the ConfigMap.
+#[test]
+fn the_exporter_pod_serves_its_config_map_specs_on_its_probe_paths() {
+    use std::io::{BufRead, Read, Write};
+    let exporters: Vec<Container> = containers().into_iter().filter(|c| role(c) == Role::Exporter).collect();
+    assert!(!exporters.is_empty(), "no pod runs `modelspec serve`");
+    for c in exporters {
+        let port = &c.container["ports"][0];
+        assert_eq!(port["name"], "metrics", "{}", c.origin);
+        for probe in ["readinessProbe", "livenessProbe"] {
+            assert_eq!(
+                c.container[probe]["httpGet"]["port"], "metrics",
+                "{}: {probe}",
+                c.origin
+            );
+        }
+        assert_eq!(
+            c.container["readinessProbe"]["httpGet"]["path"], "/readyz",
+            "{}",
+            c.origin
+        );
+        assert_eq!(
+            c.container["livenessProbe"]["httpGet"]["path"], "/healthz",
+            "{}",
+            c.origin
+        );
+        for inv in container_invocations(&c) {
+            let touches = check(&inv);
+            let folder = touches
+                .reads
+                .first()
+                .unwrap_or_else(|| panic!("{}: no spec folder", inv.origin))
+                .clone();
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let specs_dir = tmp.path().join(folder.trim_start_matches('/'));
+            std::fs::create_dir_all(&specs_dir).expect("create spec folder");
+            mount_config_map(&spec_config_map(&c, &folder), &specs_dir);
+            // Its command line, on a free loopback port, replaying the demo node.
+            let mut args: Vec<String> = inv.args[1..].to_vec();
+            let at = args.iter().position(|a| a == "--listen").expect("--listen");
+            assert_eq!(
+                args[at + 1].rsplit(':').next(),
+                port["containerPort"].as_u64().map(|p| p.to_string()).as_deref(),
+                "{}: --listen and containerPort",
+                inv.origin
+            );
+            args[at + 1] = "127.0.0.1:0".into();
+            let spec_at = args.iter().position(|a| *a == folder).expect("the spec folder");
+            args[spec_at] = specs_dir.display().to_string();
+            args.extend([
+                "--facts".to_string(),
+                root().join("fixtures/demo/observation.json").display().to_string(),
+            ]);
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_modelspec"))
+                .args(&args)
+                .stderr(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("serve");
+            let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+            let mut line = String::new();
+            let _ = stderr.read_line(&mut line);
+            let addr = line
+                .split("://")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .unwrap_or_default()
+                .to_string();
+            let get = |path: &str| {
+                let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+                let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n");
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                answer
+            };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !get("/readyz").starts_with("HTTP/1.0 200") {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{}: never ready: {line}",
+                    inv.origin
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let metrics = get("/metrics");
+            let _ = child.kill();
+            let _ = child.wait();
+            for name in config_map_spec_names(&spec_config_map(&c, &folder)) {
+                assert!(
+                    metrics.contains(&format!("spec=\"{name}\"")),
+                    "{}: /metrics does not name spec {name}",
+                    inv.origin
+                );
+            }
+        }
+    }
 }

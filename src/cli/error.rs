@@ -38,12 +38,19 @@ impl CliError {
 
     /// Writes the error to standard error, the only place errors are printed.
     pub fn print(&self) {
-        let mut err = std::io::stderr().lock();
+        let _ = std::io::stderr().lock().write_all(self.described().as_bytes());
+    }
+
+    /// The error as [`CliError::print`] writes it: an invalid file's diagnostics, then the
+    /// `error:` line (`serve` logs a reload's failure so, and keeps running).
+    pub fn described(&self) -> String {
+        let mut out = Vec::new();
         if let CliError::Invalid { reports, .. } = self {
             let summary = Summary::of(reports, false);
-            let _ = human::render(&mut err, reports, &[], &summary, false, Style::new(ColorChoice::Never));
+            let _ = human::render(&mut out, reports, &[], &summary, false, Style::new(ColorChoice::Never));
         }
-        let _ = writeln!(err, "error: {self}");
+        let _ = writeln!(out, "error: {self}");
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 

@@ -19,6 +19,7 @@ mod metrics;
 mod output;
 mod progress;
 mod scan;
+mod serve;
 mod sign;
 mod style;
 mod validate;
@@ -85,6 +86,9 @@ enum Command {
         mut_arg("endpoint", |a| a.help("Base URL of the serving endpoint, replacing http://HOST:PORT"))
     )]
     Init(InitArgs),
+    /// Scan on a schedule and serve the last report to Prometheus (/metrics), and as JSON and
+    /// HTML; SIGHUP reloads the specs.
+    Serve(serve::ServeArgs),
     /// Validate ModelSpec files against the v0.1 schema and lint rules.
     Validate(ValidateArgs),
     /// Print a JSON Schema this tool publishes.
@@ -592,7 +596,10 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.verbose);
-    interrupt::install();
+    // `serve` handles SIGTERM itself: it drains its requests and exits 0.
+    if !matches!(cli.command, Command::Serve(_)) {
+        interrupt::install();
+    }
     let globals = Globals {
         quiet: cli.quiet,
         verbose: cli.verbose,
@@ -630,6 +637,7 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             connect: args.connect,
             window: None,
         }),
+        Command::Serve(args) => serve::run(args, globals),
         Command::Init(args) => init::run(&init::Request {
             demo: args.demo,
             facts: args.facts,

@@ -691,20 +691,70 @@ fn exit_code(req: &Request, report: &Report) -> i32 {
 
 /// Runs the command: load, observe, judge, write; returns the exit code.
 pub fn run(req: &Request) -> Result<i32, CliError> {
-    let started_at = format_rfc3339_utc(SystemTime::now());
+    let loaded = load(req)?;
+    // Before probing: a key that cannot sign fails the scan now, not after a window.
+    let signer = req.sign_key.as_deref().map(super::sign::load_key).transpose()?;
+    let report = scan_loaded(req, &loaded)?;
+    warn_about_waivers(req, &report);
+    write_reports(req, &report, &loaded.specs, signer.as_ref())?;
+    Ok(exit_code(req, &report))
+}
+
+/// The specs (validated) and the waiver file, loaded once: `serve` loads them at its start and
+/// on each reload, and scans them on every tick.
+pub(super) struct Loaded {
+    specs: Vec<LoadedSpec>,
+    waivers: Option<WaiverFile>,
+}
+
+impl Loaded {
+    /// How many spec documents.
+    pub(super) fn documents(&self) -> usize {
+        self.specs.len()
+    }
+}
+
+/// Loads what `req` names.
+pub(super) fn load(req: &Request) -> Result<Loaded, CliError> {
     let specs = load_specs(req)?;
     req.one_workload_for(specs.len())?;
     let waivers = load_waivers(req)?;
-    // Before probing: a key that cannot sign fails the scan now, not after a window.
-    let signer = req.sign_key.as_deref().map(super::sign::load_key).transpose()?;
+    Ok(Loaded { specs, waivers })
+}
+
+/// One scan of loaded specs: observe the node, judge; the report.
+pub(super) fn scan_loaded(req: &Request, loaded: &Loaded) -> Result<Report, CliError> {
+    let started_at = format_rfc3339_utc(SystemTime::now());
     let clock = Instant::now();
-    let mut observation = observe(req, &specs)?;
+    let mut observation = observe(req, &loaded.specs)?;
     if let Some(node) = &req.node {
         // In the observation, so that its hash covers the name the report gives the node.
         observation.meta.node = Some(node.clone());
     }
-    let report = report(req, &specs, observation, waivers, started_at, clock)?;
-    warn_about_waivers(req, &report);
-    write_reports(req, &report, &specs, signer.as_ref())?;
-    Ok(exit_code(req, &report))
+    report(
+        req,
+        &loaded.specs,
+        observation,
+        loaded.waivers.clone(),
+        started_at,
+        clock,
+    )
+}
+
+/// The report in `format`, without color (a page `serve` answers with).
+pub(super) fn rendered(
+    req: &Request,
+    report: &Report,
+    loaded: &Loaded,
+    format: ReportFormat,
+) -> Result<Vec<u8>, CliError> {
+    let regions: Vec<Regions> = loaded.specs.iter().map(|s| s.regions.clone()).collect();
+    render(format, report, &regions, req, false)
+        .map_err(|e| CliError::Internal(format!("cannot render the {format:?} report: {e}")))
+}
+
+/// The paths `req` names (spec files and folders, the waiver file), for `serve` to notice a
+/// change to.
+pub(super) fn watched(req: &Request) -> Vec<PathBuf> {
+    req.specs.iter().chain(&req.waivers).cloned().collect()
 }

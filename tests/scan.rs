@@ -642,8 +642,9 @@ fn assert_all_unknown(report: &Json, needle: &str) {
         .iter()
         .filter(|f| f["domain"] == "accelerator" || f["domain"] == "health")
         .collect();
-    // vendor, type, count, precision, mig, shared; lost, memory errors, throttling, persistence.
-    assert_eq!(observed.len(), 10, "{:#}", report["specs"]);
+    // vendor, type, count, precision, mig, shared; lost, memory errors, throttling, persistence,
+    // fabric.
+    assert_eq!(observed.len(), 11, "{:#}", report["specs"]);
     for f in observed {
         assert_eq!(f["status"], "unknown", "{f:#}");
         let message = f["message"].as_str().unwrap_or_default();
@@ -1443,7 +1444,7 @@ fn demo_prom_snapshot() {
     // Skipped findings are counted, not listed, unless asked.
     assert!(!text.contains("status=\"skip\"} 1\n"), "{text}");
     assert!(
-        text.contains("modelspec_findings{spec=\"support-chat\",status=\"skip\"} 6\n"),
+        text.contains("modelspec_findings{spec=\"support-chat\",status=\"skip\"} 7\n"),
         "{text}"
     );
     let text = redact_after(&text, "modelspec_scan_timestamp_seconds ", None);
@@ -1693,4 +1694,91 @@ fn demo_sarif_snapshot_and_regions() {
     insta::with_settings!({prepend_module_to_snapshot => false}, {
         insta::assert_json_snapshot!("scan__demo_sarif", log);
     });
+}
+
+/// `h100-sxm-x8` with each GPU's profile changed by `edit`, written into the scratch directory.
+fn h100_variant(scratch: &Scratch, name: &str, edit: impl Fn(usize, &mut Json)) -> PathBuf {
+    let text = std::fs::read_to_string(profile("h100-sxm-x8")).expect("read profile");
+    let mut doc: Json = serde_json::from_str(&text).expect("profile is JSON");
+    for (i, device) in doc["devices"].as_array_mut().expect("devices").iter_mut().enumerate() {
+        edit(i, device);
+    }
+    let path = scratch.path().join(format!("{name}.json"));
+    std::fs::write(&path, doc.to_string()).expect("write profile");
+    path
+}
+
+/// `gpu-fabric` on an HGX H100 (NVSwitch): registered everywhere passes; the fabric manager not
+/// started, still registering, or failing fails; a query the GPU cannot answer (NOT_SUPPORTED)
+/// or may not (NO_PERMISSION) is unknown; PCIe GPUs outside any fabric skip.
+#[test]
+fn the_nvlink_fabric_must_be_registered_on_nvswitch_systems() {
+    let scratch = Scratch::nvidia("h100-sxm", 8, Some("bf16"));
+    let fabric = |state: &str, status: u32| serde_json::json!({"state": state, "status": status, "clique_id": 1});
+    type Edit = Box<dyn Fn(usize, &mut Json)>;
+    let cases: [(&str, Edit, &str, &str); 6] = [
+        (
+            "registered",
+            Box::new(move |_, d| d["fabric"] = fabric("completed", 0)),
+            "pass",
+            "8 GPU(s) registered",
+        ),
+        (
+            "not-started",
+            Box::new(move |i, d| d["fabric"] = fabric(if i == 3 { "not_started" } else { "completed" }, 0)),
+            "fail",
+            "GPU 3: the fabric manager has not started registering it",
+        ),
+        (
+            "in-progress",
+            Box::new(move |_, d| d["fabric"] = fabric("in_progress", 0)),
+            "fail",
+            "GPU 0: fabric registration still in progress",
+        ),
+        (
+            "failed",
+            Box::new(move |i, d| d["fabric"] = fabric("completed", if i == 5 { 999 } else { 0 })),
+            "fail",
+            "GPU 5: fabric registration failed: ",
+        ),
+        (
+            "unsupported",
+            Box::new(|_, d| d["unsupported"] = serde_json::json!(["nvmlDeviceGetGpuFabricInfo"])),
+            "unknown",
+            "cannot report its fabric state",
+        ),
+        (
+            "no-permission",
+            Box::new(move |i, d| {
+                d["fabric"] = fabric("completed", 0);
+                if i == 2 {
+                    d["no_permission"] = serde_json::json!(["nvmlDeviceGetGpuFabricInfo"]);
+                }
+            }),
+            "unknown",
+            "GPU 2: ",
+        ),
+    ];
+    for (name, edit, want, message) in cases {
+        let (_, report) = scan_with_profile(&scratch, &h100_variant(&scratch, name, edit));
+        let f = finding(&report, "gpu-fabric");
+        assert_eq!(f["status"], want, "{name}: {f:#}");
+        assert!(
+            f["message"].as_str().unwrap_or_default().contains(message),
+            "{name}: {message:?} in {f:#}"
+        );
+        assert_eq!(f["evidence"]["probe"], "nvml", "{name}");
+        if want == "fail" {
+            assert!(
+                f["remediation"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("nvidia-fabricmanager"),
+                "{name}: {f:#}"
+            );
+        }
+    }
+    // PCIe cards answer "not supported" by not being in a fabric at all.
+    let (_, report) = Scratch::nvidia("l4", 1, Some("bf16")).scan("l4-x1", &[]);
+    assert_eq!(status(&report, "gpu-fabric"), "skip");
 }

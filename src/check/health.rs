@@ -45,6 +45,15 @@ pub const PERSISTENCE: Check = Check {
     pointers: &[POINTER],
 };
 
+/// On an NVSwitch system, a GPU the NVLink fabric has not registered.
+pub const FABRIC: Check = Check {
+    code: "gpu-fabric",
+    domain: Domain::Health,
+    summary: "on an NVSwitch system, every GPU is registered with the NVLink fabric",
+    explanation: "On NVSwitch systems (HGX H100/H200, B200), NVML's fabric state (nvmlDeviceGetGpuFabricInfo) must be completed, with status success, on every GPU: until the fabric manager has registered a GPU, CUDA fails on it with error 802 (cudaErrorSystemNotReady). not_started means the fabric manager is not running or cannot reach the NVSwitches; in_progress, that it is still registering (minutes after boot); completed with an error status, that registration failed. GPUs outside a fabric (state not_supported: PCIe cards, NVLink bridges) make the check skip. A GPU that cannot answer the query (NOT_SUPPORTED: drivers before R535, Ampere) is unknown when it is an SXM module, which sits on an NVSwitch baseboard, and outside a fabric otherwise; one whose answer was refused (no permission) is unknown.",
+    pointers: &[POINTER],
+};
+
 /// Health findings point at the accelerator declaration they put at risk.
 const POINTER: &str = "/spec/runtime/accelerator";
 
@@ -66,7 +75,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
     let vendor = &spec.spec.runtime.accelerator.vendor;
     if !vendor.trim().eq_ignore_ascii_case("nvidia") {
         // The NVIDIA GPUs NVML sees are not the accelerators this spec runs on.
-        for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE] {
+        for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE, &FABRIC] {
             out.push(b(check).status(
                 Status::Skip,
                 format!("GPU health is read through NVML, which does not see {vendor:?} accelerators"),
@@ -77,7 +86,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
     let devices = match view(observation) {
         GpuView::Devices(devices) => devices,
         GpuView::Unseen(reason) => {
-            for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE] {
+            for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE, &FABRIC] {
                 out.push(b(check).status(Status::Unknown, format!("not observed: {reason}")));
             }
             return;
@@ -87,6 +96,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
     out.push(memory_errors(devices));
     out.push(throttling(devices));
     out.push(persistence(devices));
+    out.push(fabric(devices));
 }
 
 fn lost(devices: &[DeviceFacts]) -> Finding {
@@ -249,4 +259,82 @@ fn persistence(devices: &[DeviceFacts]) -> Finding {
         f.remediation("enable it (`nvidia-persistenced`, or `nvidia-smi -pm 1`) so the driver stays initialized")
             .status(Status::Warn, format!("persistence mode is off on GPU(s) {off:?}"))
     }
+}
+
+fn fabric(devices: &[DeviceFacts]) -> Finding {
+    use modelspec_probe_gpu::FabricState;
+    let mut raw = Vec::new();
+    let mut problems = Vec::new();
+    let mut unseen = Vec::new();
+    let mut registered = 0usize;
+    for d in devices.iter().filter(|d| !d.lost) {
+        let name = d.name.value().map_or("", String::as_str);
+        match (&d.fabric, d.fabric.value()) {
+            (_, Some(f)) => {
+                raw.push(json!({"index": d.index, "state": f.state, "status": f.status, "clique_id": f.clique_id, "cluster_uuid": f.cluster_uuid}));
+                match f.state {
+                    FabricState::NotSupported => {}
+                    FabricState::Completed if f.status_code == 0 => registered += 1,
+                    FabricState::Completed => {
+                        problems.push(format!("GPU {}: fabric registration failed: {}", d.index, f.status))
+                    }
+                    FabricState::NotStarted => problems.push(format!(
+                        "GPU {}: the fabric manager has not started registering it",
+                        d.index
+                    )),
+                    FabricState::InProgress => {
+                        problems.push(format!("GPU {}: fabric registration still in progress", d.index))
+                    }
+                    FabricState::Other => {
+                        unseen.push(format!("GPU {}: a fabric state this version does not know", d.index))
+                    }
+                }
+            }
+            (Observed::Unsupported { reason }, None) => {
+                raw.push(json!({"index": d.index, "unsupported": reason}));
+                // An SXM module sits on an NVSwitch baseboard: that its fabric cannot be read
+                // is not that it has none.
+                if crate::catalogue::gpu::by_nvml_name(name)
+                    .is_some_and(|m| m.form_factor == crate::catalogue::gpu::FormFactor::Sxm)
+                {
+                    unseen.push(format!(
+                        "GPU {} ({name}) cannot report its fabric state: {reason}",
+                        d.index
+                    ));
+                }
+            }
+            (other, None) => {
+                let reason = other.reason().unwrap_or("not observed");
+                raw.push(json!({"index": d.index, "error": reason}));
+                unseen.push(format!("GPU {}: {reason}", d.index));
+            }
+        }
+    }
+    let f = b(&FABRIC)
+        .observed(json!({"registered": registered, "problems": problems}))
+        .evidence(
+            "nvml",
+            Json::Array(raw),
+            "every GPU of an NVSwitch system registered with the fabric (completed, success)",
+        );
+    if devices.iter().all(|d| d.lost) {
+        return f.status(Status::Unknown, "no GPU answers NVML");
+    }
+    if !problems.is_empty() {
+        return f
+            .remediation(
+                "start or restart the fabric manager (`systemctl status nvidia-fabricmanager`; its version must match the driver's), then wait for registration; CUDA fails with error 802 until it completes",
+            )
+            .status(Status::Fail, problems.join("; "));
+    }
+    if !unseen.is_empty() {
+        return f.status(Status::Unknown, unseen.join("; "));
+    }
+    if registered == 0 {
+        return f.status(Status::Skip, "no GPU is in an NVLink fabric (NVSwitch)");
+    }
+    f.status(
+        Status::Pass,
+        format!("{registered} GPU(s) registered with the NVLink fabric"),
+    )
 }

@@ -64,6 +64,7 @@ pub const CHECKS: &[&Check] = &[
     &health::MEMORY_ERRORS,
     &health::THROTTLING,
     &health::PERSISTENCE,
+    &health::FABRIC,
     &host::WORKLOAD,
     &node::NOT_DEPLOYED,
     &host::SERVING_PORT,

@@ -211,6 +211,9 @@ fn resolve<'a>(profile: &'a Profile, handle: nvmlDevice_t, func: &str) -> Result
     if is_unsupported(&profile.unsupported, func) || is_unsupported(&dev.unsupported, func) {
         return Err(NOT_SUPPORTED);
     }
+    if is_unsupported(&dev.no_permission, func) {
+        return Err(sys::nvmlReturn_enum_NVML_ERROR_NO_PERMISSION);
+    }
     Ok(target)
 }
 
@@ -867,6 +870,81 @@ pub unsafe extern "C" fn nvmlDeviceGetRemappedRows(
             put(is_pending, c_uint::from(r.pending))?;
             put(failure_occurred, c_uint::from(r.failed))
         }
+    })
+}
+
+/// `nvmlDeviceGetGpuFabricInfo`: the GPU's place in an NVLink fabric (NVSwitch systems).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nvmlDeviceGetGpuFabricInfo(
+    device: nvmlDevice_t,
+    info: *mut sys::nvmlGpuFabricInfo_t,
+) -> nvmlReturn_t {
+    with_gpu(device, "nvmlDeviceGetGpuFabricInfo", |_, d| {
+        let fabric = d.fabric.as_ref().ok_or(NOT_SUPPORTED)?;
+        let mut cluster = [0u8; 16];
+        for (i, byte) in cluster.iter_mut().enumerate() {
+            *byte = fabric
+                .cluster_uuid
+                .get(i * 2..i * 2 + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .unwrap_or(0);
+        }
+        unsafe {
+            put(
+                info,
+                sys::nvmlGpuFabricInfo_t {
+                    clusterUuid: cluster,
+                    status: fabric.status,
+                    cliqueId: fabric.clique_id,
+                    state: fabric.state.code(),
+                },
+            )
+        }
+    })
+}
+
+/// `nvmlDeviceGetCpuAffinity`: the profile's cpulist as a bitmask of `cpuSetSize` words.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nvmlDeviceGetCpuAffinity(
+    device: nvmlDevice_t,
+    size: c_uint,
+    set: *mut std::os::raw::c_ulong,
+) -> nvmlReturn_t {
+    with_gpu(device, "nvmlDeviceGetCpuAffinity", |_, d| {
+        let list = d.cpu_affinity.as_deref().ok_or(NOT_SUPPORTED)?;
+        if set.is_null() {
+            return Err(INVALID_ARGUMENT);
+        }
+        let bits = std::os::raw::c_ulong::BITS as usize;
+        let mut words = vec![0 as std::os::raw::c_ulong; size as usize];
+        for cpu in cpulist(list) {
+            if let Some(word) = words.get_mut(cpu / bits) {
+                *word |= 1 << (cpu % bits);
+            }
+        }
+        // SAFETY: NVML's contract: `set` holds `size` words.
+        unsafe { std::ptr::copy_nonoverlapping(words.as_ptr(), set, words.len()) };
+        Ok(())
+    })
+}
+
+/// `0-3,8,10-11` as CPU ids.
+fn cpulist(list: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (low, high) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(low), Ok(high)) = (low.parse::<usize>(), high.parse::<usize>()) {
+            out.extend(low..=high.min(low + 4096));
+        }
+    }
+    out
+}
+
+/// `nvmlDeviceGetNumaNodeId`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nvmlDeviceGetNumaNodeId(device: nvmlDevice_t, node: *mut c_uint) -> nvmlReturn_t {
+    with_gpu(device, "nvmlDeviceGetNumaNodeId", |_, d| unsafe {
+        put(node, d.numa_node.ok_or(NOT_SUPPORTED)?)
     })
 }
 

@@ -162,6 +162,63 @@ pub struct DeviceProfile {
     pub lost_after_calls: Option<u32>,
     /// NVML function names answering NOT_SUPPORTED on this device.
     pub unsupported: Vec<String>,
+    /// NVML function names answering NO_PERMISSION on this device (as on a node where the
+    /// scanner is not allowed what the call reads).
+    pub no_permission: Vec<String>,
+    /// The GPU's NVLink fabric (NVSwitch systems: HGX H100/H200, B200); absent, the fabric
+    /// query answers NOT_SUPPORTED.
+    pub fabric: Option<Fabric>,
+    /// The CPUs near the GPU, as a Linux cpulist (`0-31,64-95`); absent, the affinity query
+    /// answers NOT_SUPPORTED.
+    pub cpu_affinity: Option<String>,
+    /// The GPU's NUMA node; absent, the query answers NOT_SUPPORTED.
+    pub numa_node: Option<u32>,
+}
+
+/// `nvmlDeviceGetGpuFabricInfo`'s answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Fabric {
+    /// `not_supported`, `not_started`, `in_progress` or `completed`.
+    pub state: FabricState,
+    /// NVML's return code of the registration, as its number (0 is success; 3 NOT_SUPPORTED,
+    /// 999 UNKNOWN, ...): meaningful once the state is `completed`.
+    pub status: u32,
+    pub clique_id: u32,
+    /// 16 bytes, as hex (32 digits).
+    pub cluster_uuid: String,
+}
+
+impl Default for Fabric {
+    fn default() -> Self {
+        Fabric {
+            state: FabricState::Completed,
+            status: 0,
+            clique_id: 1,
+            cluster_uuid: "6a1f0c2e9b3d4e5f8a7b6c5d4e3f2a1b".into(),
+        }
+    }
+}
+
+/// NVML's `NVML_GPU_FABRIC_STATE_*`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FabricState {
+    NotSupported,
+    NotStarted,
+    InProgress,
+    Completed,
+}
+
+impl FabricState {
+    pub fn code(self) -> u8 {
+        match self {
+            FabricState::NotSupported => 0,
+            FabricState::NotStarted => 1,
+            FabricState::InProgress => 2,
+            FabricState::Completed => 3,
+        }
+    }
 }
 
 impl Default for DeviceProfile {
@@ -191,6 +248,10 @@ impl Default for DeviceProfile {
             lost_at_handle: false,
             lost_after_calls: None,
             unsupported: Vec::new(),
+            no_permission: Vec::new(),
+            fabric: None,
+            cpu_affinity: None,
+            numa_node: None,
         }
     }
 }

@@ -39,6 +39,7 @@ pub use observed::Observed;
 pub use probe::{DEFAULT_LIBRARY, GpuProbeOptions, LIBRARY_ENV, SOURCE, probe};
 pub use snapshot::{
     ClockEventReasons, ComputeCapability, ComputeMode, ComputeProcess, CudaDriverVersion, DeviceFacts, EccFacts,
-    EccMode, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance, MigMode, NvmlState,
-    PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts, UnavailableReason, Utilization,
+    EccMode, FabricFacts, FabricState, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance,
+    MigMode, NvmlState, PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts, UnavailableReason,
+    Utilization,
 };

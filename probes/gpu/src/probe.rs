@@ -17,14 +17,15 @@ use nvml_wrapper::enum_wrappers::device::{ComputeMode as NvmlComputeMode, EccCou
 use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::{Device, Nvml};
-use nvml_wrapper_sys::bindings::{NVML_DEVICE_MIG_ENABLE, nvmlReturn_enum_NVML_ERROR_ARGUMENT_VERSION_MISMATCH};
+use nvml_wrapper_sys::bindings::{self, NVML_DEVICE_MIG_ENABLE, nvmlReturn_enum_NVML_ERROR_ARGUMENT_VERSION_MISMATCH};
 
 use crate::observed::{Failure, Observed, describe_nvml_error};
 use crate::raw;
 use crate::snapshot::{
     ClockEventReasons, ComputeCapability, ComputeMode, ComputeProcess, CudaDriverVersion, DeviceFacts, EccFacts,
-    EccMode, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance, MigMode, NvmlState,
-    PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts, UnavailableReason, Utilization,
+    EccMode, FabricFacts, FabricState, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance,
+    MigMode, NvmlState, PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts, UnavailableReason,
+    Utilization,
 };
 use modelspec_probe_support::format_rfc3339_utc;
 
@@ -269,6 +270,37 @@ fn unreachable_device(index: u32, failure: Failure) -> DeviceFacts {
         temperature_c: failure.to_observed(),
         utilization: failure.to_observed(),
         compute_processes: failure.to_observed(),
+        fabric: failure.to_observed(),
+        cpu_affinity: failure.to_observed(),
+        numa_node: failure.to_observed(),
+    }
+}
+
+/// Words of CPU mask asked for: 64 bits each, 1,024 CPUs in all (the largest nodes have 384).
+const AFFINITY_WORDS: usize = 16;
+
+/// The CPU ids set in an affinity mask of `c_ulong` words.
+fn cpu_ids(words: &[std::os::raw::c_ulong]) -> Vec<u32> {
+    let bits = std::os::raw::c_ulong::BITS;
+    let mut ids = Vec::new();
+    for (w, word) in words.iter().enumerate() {
+        for bit in 0..bits {
+            if word >> bit & 1 == 1 {
+                ids.push(w as u32 * bits + bit);
+            }
+        }
+    }
+    ids
+}
+
+/// NVML's name for a return code (`success`, `NVML_ERROR_...` as nvml-wrapper words it).
+fn return_name(code: u32) -> String {
+    if code == bindings::nvmlReturn_enum_NVML_SUCCESS {
+        return "success".into();
+    }
+    match nvml_wrapper::error::nvml_try(code) {
+        Ok(()) => "success".into(),
+        Err(error) => format!("{error} (NVML return code {code})"),
     }
 }
 
@@ -364,6 +396,23 @@ impl DeviceReader<'_> {
                 memory_percent: rates.memory,
             }),
             compute_processes: self.read_compute_processes(),
+            fabric: self.observe(raw::fabric_info(self.nvml, device)).map(|f| FabricFacts {
+                state: match u32::from(f.state) {
+                    bindings::NVML_GPU_FABRIC_STATE_NOT_SUPPORTED => FabricState::NotSupported,
+                    bindings::NVML_GPU_FABRIC_STATE_NOT_STARTED => FabricState::NotStarted,
+                    bindings::NVML_GPU_FABRIC_STATE_IN_PROGRESS => FabricState::InProgress,
+                    bindings::NVML_GPU_FABRIC_STATE_COMPLETED => FabricState::Completed,
+                    _ => FabricState::Other,
+                },
+                status: return_name(f.status),
+                status_code: f.status,
+                clique_id: f.clique_id,
+                cluster_uuid: f.cluster_uuid.iter().map(|b| format!("{b:02x}")).collect(),
+            }),
+            cpu_affinity: self
+                .observe(device.cpu_affinity(AFFINITY_WORDS))
+                .map(|words| cpu_ids(&words)),
+            numa_node: self.observe(device.numa_node_id()),
         };
         facts.lost = self.lost.get();
         facts

@@ -148,3 +148,27 @@ pub(crate) fn clock_event_reasons(nvml: &Nvml, device: &Device) -> Result<u64, N
         Ok(mask)
     }
 }
+
+/// The fabric registration as NVML returns it.
+pub(crate) struct FabricRaw {
+    pub(crate) state: u8,
+    pub(crate) status: u32,
+    pub(crate) clique_id: u32,
+    pub(crate) cluster_uuid: [u8; 16],
+}
+
+/// `nvmlDeviceGetGpuFabricInfo` (R535 and later; not wrapped by nvml-wrapper 0.13).
+pub(crate) fn fabric_info(nvml: &Nvml, device: &Device) -> Result<FabricRaw, NvmlError> {
+    let function = loaded(&nvml.lib().nvmlDeviceGetGpuFabricInfo)?;
+    // SAFETY: as above; one plain struct NVML fills in.
+    unsafe {
+        let mut info: nvml_wrapper_sys::bindings::nvmlGpuFabricInfo_t = mem::zeroed();
+        nvml_try(function(device.handle(), &mut info))?;
+        Ok(FabricRaw {
+            state: info.state,
+            status: info.status,
+            clique_id: info.cliqueId,
+            cluster_uuid: info.clusterUuid,
+        })
+    }
+}

@@ -246,6 +246,52 @@ pub struct DeviceFacts {
     pub utilization: Observed<Utilization>,
     /// Processes with a compute (CUDA) context on this GPU.
     pub compute_processes: Observed<Vec<ComputeProcess>>,
+    /// Its NVLink fabric registration (NVSwitch systems: HGX H100/H200, B200); unsupported on
+    /// GPUs outside one.
+    #[serde(default = "not_recorded")]
+    pub fabric: Observed<FabricFacts>,
+    /// The CPUs NVML calls close to this GPU (`nvmlDeviceGetCpuAffinity`: its NUMA node's),
+    /// ascending.
+    #[serde(default = "not_recorded")]
+    pub cpu_affinity: Observed<Vec<u32>>,
+    /// Its NUMA node (`nvmlDeviceGetNumaNodeId`, R550 and later drivers).
+    #[serde(default = "not_recorded")]
+    pub numa_node: Observed<u32>,
+}
+
+/// A fact an observation made before modelspec read it does not have.
+fn not_recorded<T>() -> Observed<T> {
+    Observed::Unsupported {
+        reason: "not recorded: this observation was made before modelspec read it".into(),
+    }
+}
+
+/// A GPU's place in an NVLink fabric, from `nvmlDeviceGetGpuFabricInfo`. On an NVSwitch system
+/// a GPU is usable only once the fabric manager has registered it (`completed` with status
+/// `success`); until then CUDA fails with error 802 (`cudaErrorSystemNotReady`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct FabricFacts {
+    pub state: FabricState,
+    /// The registration's result once `completed`: `success`, or NVML's error name.
+    pub status: String,
+    /// NVML's raw return code of the registration (0 is success).
+    pub status_code: u32,
+    pub clique_id: u32,
+    /// The fabric's cluster UUID, as 32 hex digits.
+    pub cluster_uuid: String,
+}
+
+/// NVML's `NVML_GPU_FABRIC_STATE_*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FabricState {
+    NotSupported,
+    NotStarted,
+    InProgress,
+    Completed,
+    /// A state this version does not know (a newer driver's).
+    Other,
 }
 
 /// Where the GPU sits on the PCI bus, and what it is.

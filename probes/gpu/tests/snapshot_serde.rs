@@ -3,8 +3,9 @@
 
 use modelspec_probe_gpu::{
     ClockEventReasons, ComputeCapability, ComputeMode, ComputeProcess, CudaDriverVersion, DeviceFacts, EccFacts,
-    EccMode, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance, MigMode, NvmlState,
-    Observed, PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts, UnavailableReason, Utilization,
+    EccMode, FabricFacts, FabricState, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance,
+    MigMode, NvmlState, Observed, PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts,
+    UnavailableReason, Utilization,
 };
 use serde_json::{Value, json};
 
@@ -103,6 +104,15 @@ fn healthy_device() -> DeviceFacts {
                 used_memory_mib: None,
             },
         ]),
+        fabric: ok(FabricFacts {
+            state: FabricState::Completed,
+            status: "success".into(),
+            status_code: 0,
+            clique_id: 1,
+            cluster_uuid: "6a1f0c2e9b3d4e5f8a7b6c5d4e3f2a1b".into(),
+        }),
+        cpu_affinity: ok(vec![0, 1, 2, 3]),
+        numa_node: unsupported(),
     }
 }
 
@@ -142,6 +152,9 @@ fn lost_device() -> DeviceFacts {
         temperature_c: lost(),
         utilization: lost(),
         compute_processes: lost(),
+        fabric: lost(),
+        cpu_affinity: lost(),
+        numa_node: lost(),
     }
 }
 

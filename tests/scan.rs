@@ -110,6 +110,21 @@ fn findings(report: &Json) -> &[Json] {
     sections[0]["findings"].as_array().expect("findings is an array")
 }
 
+/// The report's sections with the XID watch's moment (its start and length, in `gpu-xid`'s
+/// message and evidence) taken out: two observations of one node differ only there.
+fn untimed(report: &Json) -> Json {
+    let mut specs = report["specs"].clone();
+    for section in specs.as_array_mut().into_iter().flatten() {
+        for f in section["findings"].as_array_mut().into_iter().flatten() {
+            if f["code"] == "gpu-xid" {
+                f["message"] = Json::Null;
+                f["evidence"] = Json::Null;
+            }
+        }
+    }
+    specs
+}
+
 /// The one finding with `code` (panics if there is none or several).
 fn finding<'a>(report: &'a Json, code: &str) -> &'a Json {
     let mut matching = findings(report).iter().filter(|f| f["code"] == code);
@@ -294,11 +309,21 @@ fn the_demo_recording_is_what_a_live_scan_of_the_demo_profile_sees() {
     // scan depends on the machine running this test (something may serve port 8000 here), and
     // so do the findings that join GPUs with the serving process: for those, the verdict only.
     const JOINED: [&str; 3] = ["accelerator-count", "gpu-shared", "accelerator-parallelism"];
+    // The XID watch's start and length are the moment's: the verdict only.
+    const TIMED: [&str; 1] = ["gpu-xid"];
+    // The platform checks read the serving process's environment and CPUs: this machine's.
+    const OF_THE_PROCESS: [&str; 2] = ["cuda-driver", "numa-affinity"];
     let gpu_findings = |report: &Json| -> Vec<Json> {
         findings(report)
             .iter()
             .filter(|f| f["domain"] == "accelerator" || f["domain"] == "health")
-            .filter(|f| !JOINED.iter().any(|c| f["code"] == *c))
+            .filter(|f| {
+                !JOINED
+                    .iter()
+                    .chain(&OF_THE_PROCESS)
+                    .chain(&TIMED)
+                    .any(|c| f["code"] == *c)
+            })
             .cloned()
             .collect()
     };
@@ -308,6 +333,9 @@ fn the_demo_recording_is_what_a_live_scan_of_the_demo_profile_sees() {
         (f["status"].clone(), f["observed"].clone())
     };
     assert_eq!(count(&live), count(&demo));
+    for code in TIMED {
+        assert_eq!(status(&live, code), status(&demo, code), "{code}");
+    }
     assert_eq!(live["specs"][0]["spec"]["sha256"], demo["specs"][0]["spec"]["sha256"]);
 }
 
@@ -643,8 +671,8 @@ fn assert_all_unknown(report: &Json, needle: &str) {
         .filter(|f| f["domain"] == "accelerator" || f["domain"] == "health")
         .collect();
     // vendor, type, count, precision, mig, shared; lost, memory errors, throttling, persistence,
-    // fabric.
-    assert_eq!(observed.len(), 11, "{:#}", report["specs"]);
+    // fabric, xid, cuda driver, numa affinity.
+    assert_eq!(observed.len(), 14, "{:#}", report["specs"]);
     for f in observed {
         assert_eq!(f["status"], "unknown", "{f:#}");
         let message = f["message"].as_str().unwrap_or_default();
@@ -958,7 +986,7 @@ fn a_replayed_observation_gives_the_live_findings() {
     );
     assert_eq!(code(&o), live_exit, "{}", stderr(&o));
     let replayed = json_of(&o);
-    assert_eq!(replayed["specs"], live["specs"]);
+    assert_eq!(untimed(&replayed), untimed(&live));
     assert_eq!(replayed["summary"], live["summary"]);
     assert_eq!(status(&replayed, "accelerator-count"), "pass");
     // The report carries the observation it judged, as saved.
@@ -1024,7 +1052,7 @@ fn no_facts_drops_the_observation_and_output_goes_to_the_file() {
         "--no-facts keeps {:#}",
         without["observation"]
     );
-    assert_eq!(without["specs"], with["specs"]);
+    assert_eq!(untimed(&without), untimed(&with));
 
     let o = scratch.run(
         Some("l4-x1"),
@@ -1035,7 +1063,7 @@ fn no_facts_drops_the_observation_and_output_goes_to_the_file() {
     let written: Json =
         serde_json::from_slice(&std::fs::read(scratch.path().join("report.json")).expect("report.json written"))
             .expect("report.json is JSON");
-    assert_eq!(written["specs"], with["specs"]);
+    assert_eq!(untimed(&written), untimed(&with));
     assert!(written["observation"].is_object());
 
     // The exit code does not depend on where the report goes.
@@ -1781,4 +1809,548 @@ fn the_nvlink_fabric_must_be_registered_on_nvswitch_systems() {
     // PCIe cards answer "not supported" by not being in a fabric at all.
     let (_, report) = Scratch::nvidia("l4", 1, Some("bf16")).scan("l4-x1", &[]);
     assert_eq!(status(&report, "gpu-fabric"), "skip");
+}
+
+/// `gpu-xid`: XIDs the fake NVML delivers as events while the scan reads the node. A critical
+/// one fails with its meaning and remedy (79 is falling off the bus, told apart from NVML's
+/// "lost"), an application's warns, one this version does not know warns; a GPU that cannot
+/// register (NOT_SUPPORTED) or may not (NO_PERMISSION) is unknown; none while watched passes,
+/// saying for how long.
+#[test]
+fn xid_errors_are_read_as_nvml_events() {
+    let scratch = Scratch::nvidia("h100-sxm", 8, Some("bf16"));
+    type Edit = Box<dyn Fn(usize, &mut Json)>;
+    let on = |gpu: usize, xid: u64| -> Edit {
+        Box::new(move |i, d| {
+            if i == gpu {
+                d["xid_events"] = serde_json::json!([{"xid": xid}]);
+            }
+        })
+    };
+    let refused = |gpu: usize, list: &'static str| -> Edit {
+        Box::new(move |i, d| {
+            if i == gpu {
+                d[list] = serde_json::json!(["nvmlDeviceRegisterEvents"]);
+            }
+        })
+    };
+    let cases: [(&str, Edit, &str, &str, &str); 7] = [
+        (
+            "quiet",
+            Box::new(|_, _| {}),
+            "pass",
+            "no XID error from 8 GPU(s) while watched (since ",
+            "",
+        ),
+        (
+            "off-the-bus",
+            on(6, 79),
+            "fail",
+            "GPU 6: XID 79 at ",
+            "reboot it; check power, cooling and the PCIe",
+        ),
+        (
+            "double-bit",
+            on(1, 48),
+            "fail",
+            "double-bit (uncorrectable) ECC error",
+            "reset it",
+        ),
+        ("application", on(2, 13), "warn", "GPU 2: XID 13 at ", "XID catalogue"),
+        ("unknown-number", on(0, 4242), "warn", "XID 4242 at ", ""),
+        ("not-supported", refused(4, "unsupported"), "unknown", "GPU 4: ", ""),
+        (
+            "no-permission",
+            refused(5, "no_permission"),
+            "unknown",
+            "NVML_ERROR_NO_PERMISSION",
+            "",
+        ),
+    ];
+    for (name, edit, want, message, remedy) in cases {
+        let (_, report) = scan_with_profile(&scratch, &h100_variant(&scratch, &format!("xid-{name}"), edit));
+        let f = finding(&report, "gpu-xid");
+        assert_eq!(f["status"], want, "{name}: {f:#}");
+        let said = f["message"].as_str().unwrap_or_default();
+        assert!(said.contains(message), "{name}: {message:?} in {f:#}");
+        assert!(
+            f["remediation"].as_str().unwrap_or_default().contains(remedy),
+            "{name}: {remedy:?} in {f:#}"
+        );
+        assert_eq!(f["evidence"]["probe"], "nvml", "{name}");
+        if name == "off-the-bus" {
+            assert!(said.contains("fallen off the bus"), "{said}");
+            // The GPU still answers: it is not lost, and `gpu-lost` does not say it is.
+            assert_eq!(status(&report, "gpu-lost"), "pass", "{name}");
+        }
+        if name == "not-supported" || name == "no-permission" {
+            assert!(said.starts_with("not watched for XIDs"), "{said}");
+        }
+    }
+}
+
+/// The demo node's observation, changed by `edit`, replayed with the demo spec: the findings.
+fn demo_replayed(name: &str, edit: impl FnOnce(&mut Json)) -> Json {
+    let scratch = Scratch::new("");
+    let mut tree: Json =
+        serde_json::from_str(include_str!("../fixtures/demo/observation.json")).expect("the demo observation");
+    edit(&mut tree);
+    let path = scratch.path().join(format!("{name}.json"));
+    std::fs::write(&path, tree.to_string()).expect("write the observation");
+    let spec = root().join("fixtures/demo/demo.modelspec.yaml");
+    let o = Cmd::new()
+        .arg("scan")
+        .arg(&spec)
+        .arg("--facts")
+        .arg(&path)
+        .args(["--format", "json", "--nvml-lib", NO_NVML])
+        .output();
+    assert!(matches!(code(&o), 0 | 1), "{name}: {}", stderr(&o));
+    json_of(&o)
+}
+
+/// The demo's serving process, in an observation tree.
+fn demo_process(tree: &mut Json) -> &mut Json {
+    &mut tree["host"]["snapshot"]["servers"][0]["candidates"]["value"][0]["process"]
+}
+
+/// `cuda-driver`: the CUDA the serving image needs (its environment) against the driver's:
+/// equal or older passes, a newer minor warns (minor version compatibility), a newer major
+/// fails unless cuda-compat is in the image (warn); no CUDA named skips; an unreadable
+/// environment (permission) and a driver version NVML cannot report are unknown.
+#[test]
+fn the_driver_must_support_the_cuda_the_image_needs() {
+    let case = |name: &str, driver: Option<i32>, env: Option<&[(&str, &str)]>| {
+        demo_replayed(name, |tree| {
+            let system = &mut tree["gpu"]["snapshot"]["nvml"]["system"];
+            system["cuda_driver_version"] = match driver {
+                Some(raw) => {
+                    serde_json::json!({"status": "ok", "value": {"version": format!("{}.{}", raw / 1000, raw % 1000 / 10), "raw": raw}})
+                }
+                None => {
+                    serde_json::json!({"status": "unsupported", "reason": "this GPU or driver does not support this query (NVML_ERROR_NOT_SUPPORTED)"})
+                }
+            };
+            let environment = &mut demo_process(tree)["environment"];
+            match env {
+                Some(pairs) => {
+                    // The demo's image names its CUDA: each case says its own.
+                    if let Some(values) = environment["value"]["values"].as_object_mut() {
+                        values.retain(|k, _| !k.contains("CUDA"));
+                    }
+                    for (k, v) in pairs {
+                        environment["value"]["values"][k] = (*v).into();
+                    }
+                }
+                None => {
+                    *environment = serde_json::json!({"status": "unknown", "reason": "/proc/31337/environ: permission denied (insufficient permission: run as root or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH)"})
+                }
+            }
+        })
+    };
+    let image: &[(&str, &str)] = &[
+        ("CUDA_VERSION", "12.4.1"),
+        ("NVIDIA_REQUIRE_CUDA", "cuda>=12.4 brand=tesla,driver>=470,driver<471"),
+    ];
+    let with_compat: &[(&str, &str)] = &[
+        ("CUDA_VERSION", "12.4.1"),
+        ("NV_CUDA_COMPAT_PACKAGE", "cuda-compat-12-4"),
+    ];
+    for (name, driver, env, want, says) in [
+        ("same", Some(12040), Some(image), "pass", "the image needs CUDA 12.4"),
+        (
+            "newer-driver",
+            Some(12080),
+            Some(image),
+            "pass",
+            "the driver supports CUDA 12.8",
+        ),
+        ("minor", Some(12020), Some(image), "warn", "minor version compatibility"),
+        (
+            "major",
+            Some(11080),
+            Some(image),
+            "fail",
+            "driver supports only CUDA 11.8",
+        ),
+        (
+            "major-compat",
+            Some(11080),
+            Some(with_compat),
+            "warn",
+            "forward compatibility (cuda-compat-12-4)",
+        ),
+        (
+            "no-cuda-named",
+            Some(12040),
+            Some(&[][..]),
+            "skip",
+            "names no CUDA version",
+        ),
+        ("no-permission", Some(12040), None, "unknown", "permission denied"),
+        (
+            "not-supported",
+            None,
+            Some(image),
+            "unknown",
+            "NVML_ERROR_NOT_SUPPORTED",
+        ),
+    ] {
+        let report = case(name, driver, env);
+        let f = finding(&report, "cuda-driver");
+        assert_eq!(f["status"], want, "{name}: {f:#}");
+        assert!(
+            f["message"].as_str().unwrap_or_default().contains(says),
+            "{name}: {says:?} in {f:#}"
+        );
+        if want == "fail" {
+            assert!(
+                f["remediation"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("driver 550.54.14 or later"),
+                "{name}: {f:#}"
+            );
+        }
+    }
+}
+
+/// `numa-affinity`: the serving process's allowed CPUs against the CPUs near the GPUs it holds:
+/// none near warns, some near passes; affinity NVML cannot report (NOT_SUPPORTED, permission)
+/// is unknown; a process whose CPUs cannot be read is unknown. `resources-cpu` counts the
+/// cpuset as well as the quota.
+#[test]
+fn the_serving_process_should_run_near_its_gpus() {
+    let case = |name: &str, allowed: Option<&str>, near: &[Option<Json>]| {
+        demo_replayed(name, |tree| {
+            let cpus: Json = match allowed {
+                Some(list) => {
+                    serde_json::json!({"status": "ok", "value": modelspec_probe_host::parse_cpulist(list).unwrap_or_default()})
+                }
+                None => serde_json::json!({"status": "unknown", "reason": "/proc/31337/status: permission denied"}),
+            };
+            demo_process(tree)["cpus_allowed"] = cpus;
+            for (i, affinity) in near.iter().enumerate() {
+                tree["gpu"]["snapshot"]["nvml"]["devices"][i]["cpu_affinity"] = affinity.clone().unwrap_or_else(|| {
+                    serde_json::json!({"status": "error", "reason": "insufficient permission (NVML_ERROR_NO_PERMISSION)"})
+                });
+            }
+        })
+    };
+    let near = |list: &str| {
+        Some(
+            serde_json::json!({"status": "ok", "value": modelspec_probe_host::parse_cpulist(list).unwrap_or_default()}),
+        )
+    };
+    let unsupported = Some(
+        serde_json::json!({"status": "unsupported", "reason": "this GPU or driver does not support this query (NVML_ERROR_NOT_SUPPORTED)"}),
+    );
+    for (name, allowed, gpus, want, says) in [
+        (
+            "near",
+            Some("0-7"),
+            vec![near("0-31"), near("0-31")],
+            "pass",
+            "near each of its 2 GPU(s)",
+        ),
+        (
+            "split",
+            Some("28-35"),
+            vec![near("0-31"), near("32-63")],
+            "pass",
+            "near each",
+        ),
+        (
+            "far",
+            Some("32-47"),
+            vec![near("0-31"), near("0-31")],
+            "warn",
+            "none of the 16 CPUs the serving process may run on (32-47) is near GPU 0 (near CPUs 0-31), GPU 1",
+        ),
+        (
+            "not-supported",
+            Some("0-7"),
+            vec![unsupported.clone(), unsupported.clone()],
+            "unknown",
+            "NVML_ERROR_NOT_SUPPORTED",
+        ),
+        (
+            "no-permission",
+            Some("0-7"),
+            vec![near("0-31"), None],
+            "unknown",
+            "NVML_ERROR_NO_PERMISSION",
+        ),
+        (
+            "cpus-unread",
+            None,
+            vec![near("0-31"), near("0-31")],
+            "unknown",
+            "permission denied",
+        ),
+    ] {
+        let report = case(name, allowed, &gpus);
+        let f = finding(&report, "numa-affinity");
+        assert_eq!(f["status"], want, "{name}: {f:#}");
+        assert!(
+            f["message"].as_str().unwrap_or_default().contains(says),
+            "{name}: {says:?} in {f:#}"
+        );
+        if want == "warn" {
+            assert!(
+                f["remediation"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("single-numa-node"),
+                "{f:#}"
+            );
+        }
+    }
+}
+
+/// An imitation cloud metadata service (`support/imds.py`) on loopback, killed on drop.
+struct Imds {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Imds {
+    fn start(args: &[&str]) -> Imds {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .arg(root().join("tests/support/imds.py"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the metadata imitation");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        let port: u16 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("imds.py printed {line:?}"));
+        Imds {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Imds {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `pricing-hints`: governance.cost.pricingHints against the node. Live against imitations of
+/// the AWS, Google Cloud and Azure metadata services (asked only with --cloud-metadata, each
+/// with the headers its cloud requires); from the DMI strings alone in replayed observations
+/// (an EC2 product name, a Dell server, unreadable DMI); a redirect is not followed.
+#[test]
+fn pricing_hints_are_checked_against_dmi_and_the_metadata_service() {
+    let spec = |provider: &str, instance: &str, spot: bool| {
+        spec_yaml("nvidia", "h100", 8, None)
+            + &format!(
+                "  governance:\n    cost:\n      pricingHints: {{cloudProvider: {provider}, instanceType: {instance}, spotAllowed: {spot}}}\n"
+            )
+    };
+    let statuses = |report: &Json| -> Vec<(String, String, String)> {
+        findings(report)
+            .iter()
+            .filter(|f| f["code"] == "pricing-hints")
+            .map(|f| {
+                (
+                    f["pointer"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    f["status"].as_str().unwrap_or_default().to_string(),
+                    f["message"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let expect = |report: &Json, want: [(&str, &str, &str); 3], name: &str| {
+        let got = statuses(report);
+        assert_eq!(got.len(), 3, "{name}: {got:#?}");
+        for ((field, status, says), (got_field, got_status, message)) in want.iter().zip(&got) {
+            assert_eq!(
+                (got_field.as_str(), got_status.as_str()),
+                (*field, *status),
+                "{name}: {message}"
+            );
+            assert!(message.contains(says), "{name}: {says:?} in {message:?}");
+        }
+    };
+
+    // Live: each provider's imitation answers for itself, the other two askers find nothing.
+    for (provider, args, declared, want) in [
+        (
+            "aws",
+            vec!["aws", "--instance-type", "p5.48xlarge", "--spot"],
+            spec("aws", "p5.48xlarge", false),
+            [
+                (
+                    "cloudProvider",
+                    "pass",
+                    "the node runs on AWS (AWS instance metadata service)",
+                ),
+                ("instanceType", "pass", "the node is a p5.48xlarge"),
+                (
+                    "spotAllowed",
+                    "fail",
+                    "spot capacity, which the pricing does not allow (AWS says spot)",
+                ),
+            ],
+        ),
+        (
+            "gcp",
+            vec!["gcp", "--instance-type", "a3-highgpu-8g", "--region", "us-central1"],
+            spec("gcp", "a3-megagpu-8g", false),
+            [
+                ("cloudProvider", "pass", "Google Cloud"),
+                (
+                    "instanceType",
+                    "fail",
+                    "priced for a3-megagpu-8g, but the node is a a3-highgpu-8g",
+                ),
+                ("spotAllowed", "pass", "not spot capacity (Google Cloud says FALSE)"),
+            ],
+        ),
+        (
+            "azure",
+            vec!["azure", "--instance-type", "Standard_ND96isr_H100_v5", "--spot"],
+            spec("aws", "standard_nd96isr_h100_v5", true),
+            [
+                ("cloudProvider", "fail", "priced for AWS, but the node runs on Azure"),
+                ("instanceType", "pass", "Standard_ND96isr_H100_v5"),
+                ("spotAllowed", "pass", "which the pricing allows (Azure says Spot)"),
+            ],
+        ),
+    ] {
+        let imds = Imds::start(&args);
+        let scratch = Scratch::new(&declared);
+        let (_, report) = scratch.scan_without_nvml(&["--cloud-metadata", "--cloud-metadata-endpoint", &imds.url]);
+        expect(&report, want, provider);
+        let f = findings(&report)
+            .iter()
+            .find(|f| f["code"] == "pricing-hints")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(f["evidence"]["probe"], "imds", "{provider}: {f:#}");
+        // The observation records the answers (never the AWS session token) in its schema.
+        let o = scratch.run(
+            None,
+            &[
+                "facts",
+                "--json",
+                "--nvml-lib",
+                NO_NVML,
+                "--cloud-metadata",
+                "--cloud-metadata-endpoint",
+                &imds.url,
+            ],
+        );
+        assert_eq!(code(&o), 0, "{provider}: {}", stderr(&o));
+        crate::support::report::assert_matches_schema(modelspec::schemas::OBSERVATION, &stdout(&o));
+        assert!(
+            !stdout(&o).contains("imitation-session-token"),
+            "{provider}: the token was recorded"
+        );
+        assert!(stdout(&o).contains(args[2]), "{provider}: {}", stdout(&o));
+    }
+
+    // A metadata service that redirects elsewhere is not followed, and so says nothing.
+    let imds = Imds::start(&["aws", "--redirect"]);
+    let (_, report) = Scratch::new(&spec("aws", "p5.48xlarge", false)).scan_without_nvml(&[
+        "--cloud-metadata",
+        "--cloud-metadata-endpoint",
+        &imds.url,
+    ]);
+    let spot = statuses(&report)
+        .into_iter()
+        .find(|(field, ..)| field == "spotAllowed")
+        .unwrap_or_default();
+    assert_eq!(spot.1, "unknown", "{spot:?}");
+    assert!(spot.2.contains("HTTP 302"), "{spot:?}");
+    drop(imds);
+
+    // Without --cloud-metadata nothing is asked; DMI alone, replayed.
+    let with_dmi = |name: &str, dmi: Json| {
+        let scratch = Scratch::new(&spec("aws", "p5.48xlarge", false));
+        let mut tree: Json =
+            serde_json::from_str(include_str!("../fixtures/demo/observation.json")).expect("the demo observation");
+        match dmi {
+            Json::Null => {
+                if let Some(host) = tree["host"]["snapshot"].as_object_mut() {
+                    host.remove("dmi");
+                }
+            }
+            dmi => tree["host"]["snapshot"]["dmi"] = dmi,
+        }
+        std::fs::write(scratch.path().join("obs.json"), tree.to_string()).expect("write the observation");
+        let o = scratch.run(None, &["scan", SPEC, "--facts", "obs.json", "--format", "json"]);
+        assert!(matches!(code(&o), 0 | 1), "{name}: {}", stderr(&o));
+        json_of(&o)
+    };
+    let ec2 = with_dmi(
+        "ec2",
+        serde_json::json!({"status": "ok", "value": {"sys_vendor": "Amazon EC2", "product_name": "p5.48xlarge", "bios_vendor": "Amazon EC2"}}),
+    );
+    expect(
+        &ec2,
+        [
+            (
+                "cloudProvider",
+                "pass",
+                "the node runs on AWS (DMI: Amazon EC2 p5.48xlarge)",
+            ),
+            ("instanceType", "pass", "DMI product name on EC2"),
+            ("spotAllowed", "unknown", "scan with --cloud-metadata"),
+        ],
+        "ec2",
+    );
+    let dell = with_dmi(
+        "dell",
+        serde_json::json!({"status": "ok", "value": {"sys_vendor": "Dell Inc.", "product_name": "PowerEdge XE9680"}}),
+    );
+    expect(
+        &dell,
+        [
+            (
+                "cloudProvider",
+                "fail",
+                "priced for AWS, but DMI names no cloud: Dell Inc. PowerEdge XE9680",
+            ),
+            ("instanceType", "unknown", "scan with --cloud-metadata"),
+            ("spotAllowed", "unknown", "scan with --cloud-metadata"),
+        ],
+        "dell",
+    );
+    let unreadable = with_dmi(
+        "unreadable",
+        serde_json::json!({"status": "unknown", "reason": "/sys/class/dmi/id/sys_vendor: permission denied"}),
+    );
+    expect(
+        &unreadable,
+        [
+            ("cloudProvider", "unknown", "permission denied"),
+            ("instanceType", "unknown", "scan with --cloud-metadata"),
+            ("spotAllowed", "unknown", "scan with --cloud-metadata"),
+        ],
+        "unreadable",
+    );
+    // Observations from before DMI was read: unknown, never a guess.
+    let old = with_dmi("old", Json::Null);
+    assert!(
+        statuses(&old).iter().all(|(_, status, _)| status == "unknown"),
+        "{:#?}",
+        statuses(&old)
+    );
 }

@@ -16,6 +16,7 @@
 
 pub mod gpu;
 pub mod precision;
+pub mod xid;
 
 pub use gpu::{
     DeclaredGpuType, FormFactor, GPUS, GpuMatch, GpuModel, UnknownGpuType, by_nvml_name, by_type, families,

@@ -54,6 +54,15 @@ pub const FABRIC: Check = Check {
     pointers: &[POINTER],
 };
 
+/// XID errors: the driver's reports of GPU faults, as NVML events.
+pub const XID: Check = Check {
+    code: "gpu-xid",
+    domain: Domain::Health,
+    summary: "no GPU reported a critical XID error while watched",
+    explanation: "XID errors are the NVIDIA driver's reports of GPU faults, read as NVML events (nvmlDeviceRegisterEvents with nvmlEventTypeXidCriticalError, nvmlEventSetWait). NVML delivers an XID only to a watch begun before it happened, so the finding says how long each GPU was watched: `scan` watches while it reads the node and through --window; `serve` watches for its whole life and reports every XID since it started. A critical XID fails, with its meaning and remedy (48 double-bit ECC, 63/64 row remapping recorded/failed, 74 NVLink, 79 fallen off the bus, 94/95 contained/uncontained ECC, 119/120 GSP firmware, ...); an application's XID (13, 31, 43, 45, ...) or one this version does not know warns. A GPU that cannot register for events (NOT_SUPPORTED) or may not (NO_PERMISSION) is unknown; no XID while watched passes.",
+    pointers: &[POINTER],
+};
+
 /// Health findings point at the accelerator declaration they put at risk.
 const POINTER: &str = "/spec/runtime/accelerator";
 
@@ -75,7 +84,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
     let vendor = &spec.spec.runtime.accelerator.vendor;
     if !vendor.trim().eq_ignore_ascii_case("nvidia") {
         // The NVIDIA GPUs NVML sees are not the accelerators this spec runs on.
-        for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE, &FABRIC] {
+        for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE, &FABRIC, &XID] {
             out.push(b(check).status(
                 Status::Skip,
                 format!("GPU health is read through NVML, which does not see {vendor:?} accelerators"),
@@ -86,7 +95,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
     let devices = match view(observation) {
         GpuView::Devices(devices) => devices,
         GpuView::Unseen(reason) => {
-            for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE, &FABRIC] {
+            for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE, &FABRIC, &XID] {
                 out.push(b(check).status(Status::Unknown, format!("not observed: {reason}")));
             }
             return;
@@ -97,6 +106,7 @@ pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<F
     out.push(throttling(devices));
     out.push(persistence(devices));
     out.push(fabric(devices));
+    out.push(xid(devices));
 }
 
 fn lost(devices: &[DeviceFacts]) -> Finding {
@@ -111,8 +121,122 @@ fn lost(devices: &[DeviceFacts]) -> Finding {
     } else if lost.is_empty() {
         f.status(Status::Pass, "every GPU answers")
     } else {
-        f.remediation("drain the node and reset or replace the GPU (see `nvidia-smi -q` and the kernel log for Xid 79)")
-            .status(Status::Fail, format!("GPU(s) {lost:?} fell off the bus"))
+        // Lost is NVML's word for a GPU it can no longer reach; falling off the bus (XID 79)
+        // is one way there, said only when the GPU reported it.
+        let off_the_bus: Vec<u32> = devices
+            .iter()
+            .filter(|d| {
+                d.lost
+                    && d.xid
+                        .value()
+                        .is_some_and(|x| x.events.iter().any(|e| e.xid == Some(79)))
+            })
+            .map(|d| d.index)
+            .collect();
+        let why = if off_the_bus.is_empty() {
+            String::new()
+        } else {
+            format!("; GPU(s) {off_the_bus:?} reported falling off the bus (XID 79)")
+        };
+        f.remediation("drain the node and reset or replace the GPU (see `nvidia-smi -q`, and the kernel log for the XID that preceded it)")
+            .status(
+                Status::Fail,
+                format!("GPU(s) {lost:?} are lost: NVML can no longer reach them (NVML_ERROR_GPU_IS_LOST){why}"),
+            )
+    }
+}
+
+fn xid(devices: &[DeviceFacts]) -> Finding {
+    use crate::catalogue::xid::{Severity, xid as known};
+    let mut raw = Vec::new();
+    let mut critical = Vec::new();
+    let mut attention = Vec::new();
+    let mut remedies: Vec<&str> = Vec::new();
+    let mut unseen = Vec::new();
+    let mut watched: Vec<(u32, u64, String)> = Vec::new();
+    let mut numbers: Vec<u64> = Vec::new();
+    for d in devices {
+        let facts = match &d.xid {
+            Observed::Ok { value } => value,
+            // A lost GPU cannot be watched; `gpu-lost` says so.
+            _ if d.lost => continue,
+            other => {
+                let reason = other.reason().unwrap_or("not observed");
+                raw.push(json!({"index": d.index, "unseen": reason}));
+                unseen.push(format!("GPU {}: {reason}", d.index));
+                continue;
+            }
+        };
+        watched.push((d.index, facts.watched_ms, facts.since.clone()));
+        raw.push(json!({"index": d.index, "since": facts.since, "watched_ms": facts.watched_ms, "events": facts.events, "dropped": facts.dropped}));
+        for event in &facts.events {
+            let at = &event.at;
+            numbers.extend(event.xid);
+            match event.xid.map(|n| (n, known(n))) {
+                Some((n, Some(x))) => {
+                    let line = format!("GPU {}: XID {n} at {at}, {}", d.index, x.meaning);
+                    if x.severity == Severity::Critical {
+                        critical.push(line);
+                        if !remedies.contains(&x.remedy) {
+                            remedies.push(x.remedy);
+                        }
+                    } else {
+                        attention.push(line);
+                    }
+                }
+                Some((n, None)) => attention.push(format!(
+                    "GPU {}: XID {n} at {at}, not in this version's catalogue (look it up in NVIDIA's XID catalogue)",
+                    d.index
+                )),
+                None => attention.push(format!("GPU {}: an XID NVML could not name, at {at}", d.index)),
+            }
+        }
+        if facts.dropped > 0 {
+            attention.push(format!("GPU {}: {} more XID(s) not kept", d.index, facts.dropped));
+        }
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    let f = b(&XID).observed(json!({"xid": numbers})).evidence(
+        "nvml",
+        Json::Array(raw),
+        "no critical XID from any GPU while watched",
+    );
+    if !critical.is_empty() {
+        return f
+            .remediation(remedies.join("; "))
+            .status(Status::Fail, critical.join("; "));
+    }
+    if !attention.is_empty() {
+        return f
+            .remediation("look up each XID in NVIDIA's XID catalogue; application faults point at the process that ran")
+            .status(Status::Warn, attention.join("; "));
+    }
+    if !unseen.is_empty() {
+        return f.status(Status::Unknown, format!("not watched for XIDs: {}", unseen.join("; ")));
+    }
+    let Some(shortest) = watched.iter().map(|(_, ms, _)| *ms).min() else {
+        return f.status(Status::Unknown, "no GPU answers NVML");
+    };
+    let since = watched.iter().map(|(_, _, s)| s.as_str()).min().unwrap_or_default();
+    f.status(
+        Status::Pass,
+        format!(
+            "no XID error from {} GPU(s) while watched (since {since}, at least {})",
+            watched.len(),
+            watched_for(shortest)
+        ),
+    )
+}
+
+/// A watch's length as people say it: `40 ms`, `12 s`, `3 min`, `5 h`, `2 d`.
+fn watched_for(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..120_000 => format!("{} s", ms / 1_000),
+        120_000..7_200_000 => format!("{} min", ms / 60_000),
+        7_200_000..172_800_000 => format!("{} h", ms / 3_600_000),
+        _ => format!("{} d", ms / 86_400_000),
     }
 }
 

@@ -34,8 +34,8 @@ pub const ENV_VARIABLE: Check = Check {
 pub const CPU: Check = Check {
     code: "resources-cpu",
     domain: Domain::Host,
-    summary: "CPU available to the serving process (cgroup quota, else host) covers cpuCores",
-    explanation: "Bound: CPU available to the serving process (its cgroup v2/v1 quota, else the host's logical cores) must cover runtime.resources.cpuCores. Both values are in the evidence.",
+    summary: "CPU available to the serving process (cgroup quota and cpuset, else host) covers cpuCores",
+    explanation: "Bound: CPU available to the serving process (the smaller of its cgroup v2/v1 quota and the CPUs its cpuset allows, Cpus_allowed_list; else the host's logical cores) must cover runtime.resources.cpuCores. The values are in the evidence.",
     pointers: &["/spec/runtime/resources/cpuCores"],
 };
 
@@ -337,6 +337,18 @@ fn cpu(declared: u64, snapshot: &Result<View, String>) -> Finding {
         (_, Some(h)) => (Some(h as f64), "host (cgroup limit unreadable)".into()),
         (_, None) => (None, String::new()),
     };
+    // A cpuset (or an affinity mask) narrower than the quota bounds it too.
+    let allowed = snapshot
+        .resolution
+        .process()
+        .and_then(|p| p.cpus_allowed.value())
+        .map(Vec::len);
+    let (available, source) = match (available, allowed) {
+        (Some(quota), Some(n)) if (n as f64) < quota => {
+            (Some(n as f64), format!("cpuset: {n} CPU(s) in its Cpus_allowed_list"))
+        }
+        (available, _) => (available, source),
+    };
     let Some(available) = available else {
         return b.status(
             Status::Unknown,
@@ -345,8 +357,8 @@ fn cpu(declared: u64, snapshot: &Result<View, String>) -> Finding {
     };
     let b = b.observed(available).evidence(
         "host",
-        json!({"effective": available, "from": source, "host_logical_cores": host_cores, "of_pid": snapshot.limits().pid}),
-        "the CPU available to the serving process (its cgroup quota, else the host's cores) covers the declared cores",
+        json!({"effective": available, "from": source, "host_logical_cores": host_cores, "cpus_allowed": allowed, "of_pid": snapshot.limits().pid}),
+        "the CPU available to the serving process (the smaller of its cgroup quota and its cpuset, else the host's cores) covers the declared cores",
     );
     if available + 1e-9 < declared as f64 {
         b.remediation("raise the CPU limit (requests/limits) or lower runtime.resources.cpuCores")

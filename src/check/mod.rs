@@ -11,6 +11,7 @@
 pub mod accelerator;
 pub(crate) mod attribution;
 pub mod batch;
+pub mod cloud;
 pub mod coverage;
 pub(crate) mod engine;
 pub mod explain;
@@ -21,6 +22,7 @@ pub mod identity;
 pub mod metrics;
 pub mod node;
 pub mod observability;
+pub mod platform;
 pub mod serving;
 pub mod target;
 
@@ -65,6 +67,9 @@ pub const CHECKS: &[&Check] = &[
     &health::THROTTLING,
     &health::PERSISTENCE,
     &health::FABRIC,
+    &health::XID,
+    &platform::CUDA_DRIVER,
+    &platform::NUMA,
     &host::WORKLOAD,
     &node::NOT_DEPLOYED,
     &host::SERVING_PORT,
@@ -96,6 +101,7 @@ pub const CHECKS: &[&Check] = &[
     &metrics::SEQUENCE_OBSERVED,
     &metrics::COST,
     &governance::PII_REQUEST_LOGGING,
+    &cloud::PRICING_HINTS,
     &coverage::NOT_CHECKED,
 ];
 
@@ -392,12 +398,14 @@ pub(crate) fn judge(
     let engine = engine::view(spec, observation, resolution);
     accelerator::check(spec, observation, resolution, &engine, &mut findings);
     health::check(spec, observation, &mut findings);
+    platform::check(spec, observation, resolution, &mut findings);
     host::check(spec, observation, resolution, &mut findings);
     identity::check(spec, &engine, &mut findings);
     batch::check(spec, &engine, &mut findings);
     serving::check(spec, &engine, &mut findings);
     observability::check(spec, &engine, &mut findings);
     governance::check(spec, &engine, &mut findings);
+    cloud::check(spec, observation, &mut findings);
     metrics::check(spec, &engine, observation, inputs, &mut findings);
     coverage::fill(spec, &mut findings);
     findings.sort_by_key(|f| f.domain);

@@ -8,6 +8,28 @@ use std::time::Duration;
 
 use modelspec_probe_http::{ClientOptions, Token};
 
+/// Whether to ask the cloud's instance metadata service, and where (`scan`, `serve`, `facts`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CloudArgs {
+    /// Ask the cloud's instance metadata service (AWS, Google Cloud, Azure) for the instance
+    /// type and spot capacity, for governance.cost.pricingHints (else only the DMI strings).
+    #[arg(long)]
+    pub cloud_metadata: bool,
+    /// Ask the metadata service at this base URL instead of the providers' own (tests, a
+    /// metadata proxy).
+    #[arg(long, value_name = "URL", requires = "cloud_metadata")]
+    pub cloud_metadata_endpoint: Option<String>,
+}
+
+impl CloudArgs {
+    /// The plan's cloud probe, when asked for.
+    pub fn plan(&self) -> Option<crate::observe::cloud::CloudPlan> {
+        self.cloud_metadata.then(|| crate::observe::cloud::CloudPlan {
+            endpoint: self.cloud_metadata_endpoint.clone(),
+        })
+    }
+}
+
 /// Flags shared by the commands that ask serving endpoints.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConnectArgs {

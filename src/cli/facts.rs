@@ -33,6 +33,8 @@ pub struct Request {
     pub storage_path: Vec<PathBuf>,
     /// How to reach the endpoints on those ports.
     pub connect: super::connect::ConnectArgs,
+    /// Whether to ask the cloud's metadata service.
+    pub cloud: super::connect::CloudArgs,
     /// Measure the metrics pages over this window, sampling gauges at this interval.
     pub window: Option<(Duration, Duration)>,
 }
@@ -71,6 +73,8 @@ pub fn observe(req: &Request) -> Result<Observation, CliError> {
     Ok(collect(&Plan {
         gpu: Some(GpuProbeOptions {
             library: req.nvml_lib.clone(),
+            // XIDs that arrive while the node is read, and through the window.
+            xid: modelspec_probe_gpu::XidWatch::During(req.window.map_or(Duration::ZERO, |(duration, _)| duration)),
         }),
         host: Some(HostProbeOptions {
             servers: server_queries(&req.port, req.pid),
@@ -78,6 +82,7 @@ pub fn observe(req: &Request) -> Result<Observation, CliError> {
         }),
         endpoint,
         prometheus: None,
+        cloud: req.cloud.plan(),
         // The window is measured, not waited out: the deadline covers it plus the usual budget.
         timeout: req.timeout + req.window.map_or(Duration::ZERO, |(duration, _)| duration),
     }))

@@ -261,6 +261,8 @@ struct FactsArgs {
     storage_path: Vec<PathBuf>,
     #[command(flatten)]
     connect: connect::ConnectArgs,
+    #[command(flatten)]
+    cloud: connect::CloudArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -635,6 +637,7 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             pid: args.pid,
             storage_path: args.storage_path,
             connect: args.connect,
+            cloud: args.cloud,
             window: None,
         }),
         Command::Serve(args) => serve::run(args, globals),
@@ -650,6 +653,7 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
                 pid: None,
                 storage_path: Vec::new(),
                 connect: args.connect,
+                cloud: connect::CloudArgs::default(),
                 window: init::window(args.window),
             },
             workload: args

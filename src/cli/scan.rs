@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use modelspec_probe_gpu::format_rfc3339_utc;
+use modelspec_probe_gpu::{XidWatch, format_rfc3339_utc};
 
 use super::connect::ConnectArgs;
 use super::error::CliError;
@@ -129,6 +129,8 @@ pub(super) struct ScanArgs {
     node: Option<String>,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    cloud: super::connect::CloudArgs,
     /// Also read latency, request rate and peak batch from this Prometheus server (PromQL).
     #[arg(long, value_name = "URL")]
     prometheus: Option<String>,
@@ -231,6 +233,8 @@ pub struct Request {
     pub node: Option<String>,
     /// How to reach the serving endpoints.
     pub connect: ConnectArgs,
+    /// Whether to ask the cloud's metadata service.
+    pub cloud: super::connect::CloudArgs,
     /// A Prometheus server to query.
     pub prometheus: Option<PrometheusOptions>,
     /// Scrape metrics here instead of the engine's endpoint.
@@ -243,6 +247,9 @@ pub struct Request {
     pub skip: Vec<String>,
     /// `--only CODE`: when not empty, the only checks the report keeps.
     pub only: Vec<String>,
+    /// A watcher that has been taking XID errors longer than one scan (`serve`'s, for its
+    /// whole life); without one, a scan watches while it reads the node and through its window.
+    pub xid_watcher: Option<modelspec_probe_gpu::XidWatcher>,
 }
 
 impl Request {
@@ -271,6 +278,7 @@ impl Request {
             storage_path,
             node,
             connect,
+            cloud,
             prometheus,
             range,
             selector,
@@ -324,10 +332,12 @@ impl Request {
             storage_path,
             node,
             connect,
+            cloud,
             metrics_url,
             gpu_hourly_usd,
             window: window.map(|w| (w, sample_interval.max(Duration::from_millis(100)))),
             prometheus: prometheus.map(|url| PrometheusOptions { url, range, selector }),
+            xid_watcher: None,
         })
     }
 
@@ -502,6 +512,10 @@ fn observe(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, CliError>
     let draw = progress::allowed(req.quiet, req.verbose);
     let options = PlanOptions {
         nvml_lib: req.nvml_lib.clone(),
+        xid: match &req.xid_watcher {
+            Some(watcher) => XidWatch::From(watcher.clone()),
+            None => XidWatch::During(req.window.map_or(Duration::ZERO, |(duration, _)| duration)),
+        },
         timeout: req.timeout,
         pid: req.pid,
         storage_path: req.storage_path.clone(),
@@ -515,6 +529,7 @@ fn observe(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, CliError>
         }),
         metrics_url: req.metrics_url.clone(),
         prometheus: req.prometheus.clone(),
+        cloud: req.cloud.plan(),
     };
     let specs: Vec<&ModelSpec> = specs.iter().map(|s| &s.spec).collect();
     let plan = plan::plan(&specs, &options)?;

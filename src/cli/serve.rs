@@ -48,6 +48,11 @@ pub(super) fn run(args: ServeArgs, globals: &super::Globals) -> Result<i32, CliE
     }
     // A daemon draws nothing: no spinner, no progress bar.
     req.quiet = true;
+    // XIDs reach only an NVML event set registered before they happen: one watcher for the
+    // exporter's whole life, whose record every scan reports.
+    if !req.demo && req.facts.is_none() {
+        req.xid_watcher = Some(modelspec_probe_gpu::XidWatcher::start(req.nvml_lib.clone()));
+    }
     let web = web_config
         .as_deref()
         .map(crate::serve::web_config::WebConfig::load)

@@ -577,7 +577,9 @@ fn environment(doc: &mut Doc, process: Option<&ServingProcess>) {
         .values
         .iter()
         .filter(|(name, value)| {
-            !modelspec_probe_host::env::is_secret_name(name) && value.as_str() != modelspec_probe_host::env::REDACTED
+            !modelspec_probe_host::env::is_secret_name(name)
+                && value.as_str() != modelspec_probe_host::env::REDACTED
+                && !modelspec_probe_host::env::IMAGE_FACTS.contains(&name.as_str())
         })
         .collect();
     if knobs.is_empty() {

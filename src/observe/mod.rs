@@ -10,6 +10,7 @@
 //! this module draws on a terminal: a caller that wants progress passes a callback
 //! ([`window::Progress`]).
 
+pub mod cloud;
 pub mod endpoint;
 pub mod plan;
 pub mod prometheus;
@@ -47,6 +48,15 @@ pub struct Observation {
     /// A Prometheus server's answers (`--prometheus`); absent when not asked.
     #[serde(default = "prometheus_not_asked", skip_serializing_if = "ProbeOutcome::is_not_run")]
     pub prometheus: ProbeOutcome<prometheus::PrometheusSnapshot>,
+    /// The cloud's instance metadata service (`--cloud-metadata`); absent when not asked.
+    #[serde(default = "cloud_not_asked", skip_serializing_if = "ProbeOutcome::is_not_run")]
+    pub cloud: ProbeOutcome<cloud::CloudSnapshot>,
+}
+
+fn cloud_not_asked<T>() -> ProbeOutcome<T> {
+    ProbeOutcome::NotRun {
+        reason: "the cloud's metadata service was not asked (--cloud-metadata)".into(),
+    }
 }
 
 fn prometheus_not_asked<T>() -> ProbeOutcome<T> {
@@ -203,6 +213,7 @@ impl Observation {
             timed_out(&self.host),
             timed_out(&self.endpoint),
             timed_out(&self.prometheus),
+            timed_out(&self.cloud),
         ]
         .into_iter()
         .flatten()
@@ -221,6 +232,8 @@ pub struct Plan {
     pub endpoint: Option<endpoint::EndpointPlan>,
     /// A Prometheus server to query, or `None`.
     pub prometheus: Option<prometheus::PrometheusPlan>,
+    /// The cloud's metadata service to ask, or `None`.
+    pub cloud: Option<cloud::CloudPlan>,
     /// One deadline for all probes.
     pub timeout: Duration,
 }
@@ -288,6 +301,14 @@ pub fn collect(plan: &Plan) -> Observation {
             (snapshot, observed_at, millis(started.elapsed()))
         })
     });
+    let cloud_rx = plan.cloud.clone().map(|cloud_plan| {
+        spawn("probe-cloud", move || {
+            let started = Instant::now();
+            let observed_at = format_rfc3339_utc(SystemTime::now());
+            let snapshot = cloud::query_all(&cloud_plan, own_deadline);
+            (snapshot, observed_at, millis(started.elapsed()))
+        })
+    });
     let host = outcome(host_rx, deadline, plan.timeout, "host", "host", |s| Provenance {
         source: "host".into(),
         method: "/proc, cgroup files, statvfs".into(),
@@ -310,6 +331,24 @@ pub fn collect(plan: &Plan) -> Observation {
         )),
     };
 
+    let cloud = match cloud_rx {
+        None => cloud_not_asked(),
+        Some(rx) => timed(outcome(
+            Some(rx),
+            deadline,
+            plan.timeout,
+            "cloud metadata",
+            "cloud",
+            |t| {
+                timed_provenance(
+                    "cloud",
+                    "the instance metadata services of AWS, Google Cloud and Azure",
+                    t,
+                )
+            },
+        )),
+    };
+
     Observation {
         schema: SCHEMA.into(),
         meta: Meta {
@@ -324,6 +363,7 @@ pub fn collect(plan: &Plan) -> Observation {
         host,
         endpoint,
         prometheus,
+        cloud,
     }
 }
 
@@ -540,6 +580,7 @@ mod tests {
             host: None,
             endpoint: None,
             prometheus: None,
+            cloud: None,
             timeout: Duration::from_secs(1),
         });
         assert_eq!(obs.schema, SCHEMA);

@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use modelspec_probe_gpu::GpuProbeOptions;
+use modelspec_probe_gpu::{GpuProbeOptions, XidWatch};
 use modelspec_probe_host::{HostProbeOptions, ServerQuery};
 use modelspec_probe_http::ClientOptions;
 
@@ -30,6 +30,8 @@ use crate::spec::model::Protocol;
 pub struct PlanOptions {
     /// The NVML library to load.
     pub nvml_lib: Option<PathBuf>,
+    /// How the GPU probe watches for XID errors.
+    pub xid: XidWatch,
     /// The deadline for all probes (a window is added to it).
     pub timeout: Duration,
     /// The serving process, when the port does not lead to it (`--pid`).
@@ -48,6 +50,8 @@ pub struct PlanOptions {
     pub metrics_url: Option<String>,
     /// A Prometheus server to query.
     pub prometheus: Option<PrometheusOptions>,
+    /// The cloud's metadata service to ask.
+    pub cloud: Option<super::cloud::CloudPlan>,
 }
 
 /// `--prometheus URL --range R --selector S`, as given.
@@ -97,10 +101,12 @@ pub fn plan(specs: &[&ModelSpec], options: &PlanOptions) -> Result<Plan, PlanErr
     Ok(Plan {
         gpu: Some(GpuProbeOptions {
             library: options.nvml_lib.clone(),
+            xid: options.xid.clone(),
         }),
         host: Some(host_plan(specs, options.pid, options.storage_path.as_ref())),
         endpoint: Some(endpoint),
         prometheus,
+        cloud: options.cloud.clone(),
         // The window is measured, not waited out: the deadline covers it plus the usual budget.
         timeout: options.timeout + options.window.as_ref().map_or(Duration::ZERO, |w| w.duration),
     })

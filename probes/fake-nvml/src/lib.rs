@@ -940,6 +940,183 @@ fn cpulist(list: &str) -> Vec<usize> {
     out
 }
 
+// ---------------------------------------------------------------------------------------------
+// Events: XID errors from the profile, each due `after_ms` after its set was created
+// ---------------------------------------------------------------------------------------------
+
+/// An event set: when it was made, the GPUs registered with it, the events it has delivered.
+struct EventSetState {
+    created: std::time::Instant,
+    registered: Vec<usize>,
+    /// (GPU index, position in its `xid_events`).
+    delivered: Vec<(usize, usize)>,
+}
+
+static EVENT_SETS: Mutex<Vec<Option<EventSetState>>> = Mutex::new(Vec::new());
+const SET_TAG: usize = 0x5E7_0000;
+
+fn event_sets() -> MutexGuard<'static, Vec<Option<EventSetState>>> {
+    EVENT_SETS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn set_slot(set: sys::nvmlEventSet_t) -> Result<usize, nvmlReturn_t> {
+    let addr = set.addr();
+    if addr & !0xFFFF != SET_TAG {
+        return Err(INVALID_ARGUMENT);
+    }
+    Ok(addr & 0xFFFF)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nvmlEventSetCreate(set: *mut sys::nvmlEventSet_t) -> nvmlReturn_t {
+    with_profile(|_| {
+        let mut sets = event_sets();
+        let state = EventSetState {
+            created: std::time::Instant::now(),
+            registered: Vec::new(),
+            delivered: Vec::new(),
+        };
+        let slot = match sets.iter().position(Option::is_none) {
+            Some(free) => free,
+            None if sets.len() < 0xFFFF => {
+                sets.push(None);
+                sets.len() - 1
+            }
+            None => return Err(sys::nvmlReturn_enum_NVML_ERROR_MEMORY),
+        };
+        sets[slot] = Some(state);
+        unsafe { put(set, std::ptr::without_provenance_mut(SET_TAG | slot)) }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nvmlEventSetFree(set: sys::nvmlEventSet_t) -> nvmlReturn_t {
+    guard(|| {
+        let slot = set_slot(set)?;
+        let mut sets = event_sets();
+        match sets.get_mut(slot) {
+            Some(entry @ Some(_)) => {
+                *entry = None;
+                Ok(())
+            }
+            _ => Err(INVALID_ARGUMENT),
+        }
+    })
+}
+
+/// Registers a GPU; only XID errors (`nvmlEventTypeXidCriticalError`) are ever delivered.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nvmlDeviceRegisterEvents(
+    device: nvmlDevice_t,
+    types: c_ulonglong,
+    set: sys::nvmlEventSet_t,
+) -> nvmlReturn_t {
+    with_gpu(device, "nvmlDeviceRegisterEvents", |index, _| {
+        let slot = set_slot(set)?;
+        let mut sets = event_sets();
+        let state = sets.get_mut(slot).and_then(Option::as_mut).ok_or(INVALID_ARGUMENT)?;
+        if types & c_ulonglong::from(sys::nvmlEventTypeXidCriticalError) != 0 && !state.registered.contains(&index) {
+            state.registered.push(index);
+        }
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nvmlDeviceGetSupportedEventTypes(
+    device: nvmlDevice_t,
+    types: *mut c_ulonglong,
+) -> nvmlReturn_t {
+    with_gpu(device, "nvmlDeviceGetSupportedEventTypes", |_, _| unsafe {
+        put(types, c_ulonglong::from(sys::nvmlEventTypeXidCriticalError))
+    })
+}
+
+/// The next due, undelivered XID of a set, or how long until one is due.
+fn next_xid(set: sys::nvmlEventSet_t) -> Result<Result<(usize, u64), Option<u64>>, nvmlReturn_t> {
+    let slot = set_slot(set)?;
+    // The profile first, then the sets: the one order both locks are taken in.
+    let xids: Vec<(usize, usize, u64, u64)> = {
+        let st = state();
+        let profile = st.profile.as_ref().ok_or(UNINITIALIZED)?;
+        profile
+            .devices
+            .iter()
+            .enumerate()
+            .flat_map(|(d, dev)| {
+                dev.xid_events
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, e)| (d, i, e.after_ms, e.xid))
+            })
+            .collect()
+    };
+    let mut sets = event_sets();
+    let state = sets.get_mut(slot).and_then(Option::as_mut).ok_or(INVALID_ARGUMENT)?;
+    let elapsed = u64::try_from(state.created.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut waiting = xids
+        .into_iter()
+        .filter(|(d, i, _, _)| state.registered.contains(d) && !state.delivered.contains(&(*d, *i)))
+        .collect::<Vec<_>>();
+    waiting.sort_by_key(|(d, _, after, _)| (*after, *d));
+    match waiting.first() {
+        Some(&(d, i, after, xid)) if after <= elapsed => {
+            state.delivered.push((d, i));
+            Ok(Ok((d, xid)))
+        }
+        Some(&(_, _, after, _)) => Ok(Err(Some(after - elapsed))),
+        None => Ok(Err(None)),
+    }
+}
+
+/// Delivers the next due XID, waiting up to `timeout_ms` for one (the lock is not held while
+/// waiting).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nvmlEventSetWait_v2(
+    set: sys::nvmlEventSet_t,
+    data: *mut sys::nvmlEventData_t,
+    timeout_ms: c_uint,
+) -> nvmlReturn_t {
+    guard(|| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(u64::from(timeout_ms));
+        loop {
+            match next_xid(set)? {
+                Ok((index, xid)) => {
+                    return unsafe {
+                        put(
+                            data,
+                            sys::nvmlEventData_t {
+                                device: gpu_handle(index),
+                                eventType: c_ulonglong::from(sys::nvmlEventTypeXidCriticalError),
+                                eventData: xid,
+                                gpuInstanceId: NO_INSTANCE,
+                                computeInstanceId: NO_INSTANCE,
+                            },
+                        )
+                    };
+                }
+                Err(due_in) => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(sys::nvmlReturn_enum_NVML_ERROR_TIMEOUT);
+                    }
+                    let nap = due_in.map_or(left, |ms| std::time::Duration::from_millis(ms.max(1)).min(left));
+                    std::thread::sleep(nap.min(std::time::Duration::from_millis(50)));
+                }
+            }
+        }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nvmlEventSetWait(
+    set: sys::nvmlEventSet_t,
+    data: *mut sys::nvmlEventData_t,
+    timeout_ms: c_uint,
+) -> nvmlReturn_t {
+    unsafe { nvmlEventSetWait_v2(set, data, timeout_ms) }
+}
+
 /// `nvmlDeviceGetNumaNodeId`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nvmlDeviceGetNumaNodeId(device: nvmlDevice_t, node: *mut c_uint) -> nvmlReturn_t {

@@ -173,6 +173,20 @@ pub struct DeviceProfile {
     pub cpu_affinity: Option<String>,
     /// The GPU's NUMA node; absent, the query answers NOT_SUPPORTED.
     pub numa_node: Option<u32>,
+    /// XID errors this GPU reports, each delivered once to every event set registered for
+    /// XIDs on it, `after_ms` after the set was created.
+    pub xid_events: Vec<XidEvent>,
+}
+
+/// One XID error the fake delivers through `nvmlEventSetWait`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XidEvent {
+    /// The XID number (999: NVML's "unknown").
+    pub xid: u64,
+    /// How long after the event set was created it becomes due, in milliseconds.
+    #[serde(default)]
+    pub after_ms: u64,
 }
 
 /// `nvmlDeviceGetGpuFabricInfo`'s answer.
@@ -252,6 +266,7 @@ impl Default for DeviceProfile {
             fabric: None,
             cpu_affinity: None,
             numa_node: None,
+            xid_events: Vec::new(),
         }
     }
 }

@@ -33,6 +33,7 @@ mod probe;
 mod raw;
 
 mod snapshot;
+mod xid;
 
 pub use modelspec_probe_support::format_rfc3339_utc;
 pub use observed::Observed;
@@ -41,5 +42,6 @@ pub use snapshot::{
     ClockEventReasons, ComputeCapability, ComputeMode, ComputeProcess, CudaDriverVersion, DeviceFacts, EccFacts,
     EccMode, FabricFacts, FabricState, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance,
     MigMode, NvmlState, PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts, UnavailableReason,
-    Utilization,
+    Utilization, XID_EVENTS_KEPT, XidEvent, XidFacts,
 };
+pub use xid::{XidWatch, XidWatcher};

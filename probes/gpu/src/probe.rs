@@ -27,6 +27,7 @@ use crate::snapshot::{
     MigMode, NvmlState, PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts, UnavailableReason,
     Utilization,
 };
+use crate::xid::{Registration, XidWatch};
 use modelspec_probe_support::format_rfc3339_utc;
 
 /// The library asked when nothing else is given, through the normal loader search.
@@ -46,6 +47,8 @@ pub struct GpuProbeOptions {
     /// The NVML library to load (`--nvml-lib PATH`); else `MODELSPEC_NVML_LIB`, else
     /// `libnvidia-ml.so.1` through the loader search.
     pub library: Option<PathBuf>,
+    /// How XID errors are watched for (see the `xid` module).
+    pub xid: XidWatch,
 }
 
 impl GpuProbeOptions {
@@ -74,7 +77,7 @@ pub fn probe(options: &GpuProbeOptions) -> GpuSnapshot {
     let started = Instant::now();
     let (library, chosen_by) = options.library_to_load();
 
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| read_nvml(&library, chosen_by)));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| read_nvml(&library, chosen_by, &options.xid)));
     let (nvml, resolved_path) = outcome.unwrap_or_else(|panic| {
         let detail = panic
             .downcast_ref::<&str>()
@@ -102,7 +105,7 @@ pub fn probe(options: &GpuProbeOptions) -> GpuSnapshot {
 }
 
 /// Loads and initializes NVML, reads the node, shuts NVML down.
-fn read_nvml(library: &OsStr, chosen_by: LibraryChosenBy) -> (NvmlState, Option<String>) {
+fn read_nvml(library: &OsStr, chosen_by: LibraryChosenBy, xid: &XidWatch) -> (NvmlState, Option<String>) {
     let nvml = match Nvml::builder().lib_path(library).init() {
         Ok(nvml) => nvml,
         Err(error) => return (unavailable(&error, library, chosen_by), None),
@@ -110,7 +113,7 @@ fn read_nvml(library: &OsStr, chosen_by: LibraryChosenBy) -> (NvmlState, Option<
     let session = NvmlSession { nvml: Some(nvml) };
     let resolved_path = resolve_loaded_library(Path::new(library));
     let state = match &session.nvml {
-        Some(nvml) => read_node(nvml),
+        Some(nvml) => read_node_watching(nvml, xid),
         // Cannot happen: the session was built with the handle just above.
         None => NvmlState::Unavailable {
             reason: UnavailableReason::Other,
@@ -122,8 +125,8 @@ fn read_nvml(library: &OsStr, chosen_by: LibraryChosenBy) -> (NvmlState, Option<
 }
 
 /// Owns the `Nvml` handle and shuts it down without ever panicking (see the module docs).
-struct NvmlSession {
-    nvml: Option<Nvml>,
+pub(crate) struct NvmlSession {
+    pub(crate) nvml: Option<Nvml>,
 }
 
 impl Drop for NvmlSession {
@@ -205,6 +208,31 @@ fn resolve_loaded_library(requested: &Path) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Reads the node, with each GPU's XID record: from a watch begun before the reading (and
+/// lasting at least as long as asked), or from a longer-running watcher.
+fn read_node_watching(nvml: &Nvml, xid: &XidWatch) -> NvmlState {
+    let (mut state, log) = match xid {
+        XidWatch::During(at_least) => {
+            let registration = Registration::begin(nvml);
+            let state = read_node(nvml);
+            (state, Some(registration.collect(*at_least)))
+        }
+        XidWatch::From(_) => (read_node(nvml), None),
+    };
+    if let NvmlState::Available { devices, .. } = &mut state {
+        for device in devices {
+            device.xid = match (&log, xid) {
+                (Some(log), _) => log.facts(device.index),
+                (None, XidWatch::From(watcher)) => watcher.facts(device.index),
+                (None, XidWatch::During(_)) => Observed::Error {
+                    reason: "internal error: no XID record".into(),
+                },
+            };
+        }
+    }
+    state
+}
+
 fn read_node(nvml: &Nvml) -> NvmlState {
     let system = SystemFacts {
         driver_version: Observed::from_nvml(nvml.sys_driver_version()),
@@ -273,6 +301,7 @@ fn unreachable_device(index: u32, failure: Failure) -> DeviceFacts {
         fabric: failure.to_observed(),
         cpu_affinity: failure.to_observed(),
         numa_node: failure.to_observed(),
+        xid: failure.to_observed(),
     }
 }
 
@@ -413,6 +442,10 @@ impl DeviceReader<'_> {
                 .observe(device.cpu_affinity(AFFINITY_WORDS))
                 .map(|words| cpu_ids(&words)),
             numa_node: self.observe(device.numa_node_id()),
+            // Filled in from the node's XID watch.
+            xid: Observed::Error {
+                reason: "not watched".into(),
+            },
         };
         facts.lost = self.lost.get();
         facts
@@ -671,6 +704,7 @@ mod tests {
     fn explicit_library_wins() {
         let options = GpuProbeOptions {
             library: Some(PathBuf::from("/opt/nvml/libnvidia-ml.so")),
+            ..Default::default()
         };
         assert_eq!(
             options.library_to_load(),
@@ -729,6 +763,7 @@ mod tests {
         // libc loads fine but has no nvmlInit_v2 (nor nvmlShutdown).
         let snapshot = probe(&GpuProbeOptions {
             library: Some(PathBuf::from("libc.so.6")),
+            ..Default::default()
         });
         match snapshot.nvml {
             NvmlState::Unavailable { reason, message } => {
@@ -768,6 +803,7 @@ mod tests {
     fn missing_library_is_no_library_in_plain_words() {
         let snapshot = probe(&GpuProbeOptions {
             library: Some(PathBuf::from("/nonexistent/libnvidia-ml.so.1")),
+            ..Default::default()
         });
         assert_eq!(snapshot.source, "nvml");
         assert_eq!(snapshot.library.chosen_by, LibraryChosenBy::Option);

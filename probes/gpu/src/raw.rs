@@ -172,3 +172,21 @@ pub(crate) fn fabric_info(nvml: &Nvml, device: &Device) -> Result<FabricRaw, Nvm
         })
     }
 }
+
+/// `nvmlDeviceRegisterEvents` for XID errors, leaving the set as it was when the GPU refuses
+/// (nvml-wrapper's `register_events` frees the set, and the GPUs already registered with it).
+pub(crate) fn register_xid_events(
+    nvml: &Nvml,
+    device: &Device,
+    set: &nvml_wrapper::EventSet<'_>,
+) -> Result<(), NvmlError> {
+    let function = loaded(&nvml.lib().nvmlDeviceRegisterEvents)?;
+    // SAFETY: both handles come from this `Nvml`, which is alive; the set is not freed here.
+    unsafe {
+        nvml_try(function(
+            device.handle(),
+            c_ulonglong::from(nvml_wrapper_sys::bindings::nvmlEventTypeXidCriticalError),
+            set.handle(),
+        ))
+    }
+}

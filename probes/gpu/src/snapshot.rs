@@ -257,6 +257,40 @@ pub struct DeviceFacts {
     /// Its NUMA node (`nvmlDeviceGetNumaNodeId`, R550 and later drivers).
     #[serde(default = "not_recorded")]
     pub numa_node: Observed<u32>,
+    /// The XID errors NVML delivered for this GPU while the probe (or `serve`) watched; see
+    /// [`XidFacts`].
+    #[serde(default = "not_recorded")]
+    pub xid: Observed<XidFacts>,
+}
+
+/// XID errors are the driver's reports of GPU faults. NVML hands them only to an event set
+/// registered before they happen, so this is what arrived while someone was watching: from
+/// `since`, for `watched_ms`. No event means none in that time, not none ever.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct XidFacts {
+    /// When the watching began, UTC, RFC 3339.
+    pub since: String,
+    /// How long it had watched when this was recorded, in milliseconds.
+    pub watched_ms: u64,
+    /// The XIDs delivered, oldest first (at most [`XID_EVENTS_KEPT`]).
+    pub events: Vec<XidEvent>,
+    /// Events delivered beyond the ones kept.
+    pub dropped: u64,
+}
+
+/// How many XID events are kept per GPU; a GPU that reports more counts them in `dropped`.
+pub const XID_EVENTS_KEPT: usize = 64;
+
+/// One XID error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct XidEvent {
+    /// The XID number (NVIDIA's catalogue: 79 is "fallen off the bus"); `None` when NVML said
+    /// the XID was unknown (999).
+    pub xid: Option<u64>,
+    /// When it was delivered, UTC, RFC 3339.
+    pub at: String,
 }
 
 /// A fact an observation made before modelspec read it does not have.

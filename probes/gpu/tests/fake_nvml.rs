@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use modelspec_probe_gpu::{
     ComputeMode, DeviceFacts, GpuProbeOptions, GpuSnapshot, LibraryChosenBy, NvmlState, Observed, UnavailableReason,
-    probe,
+    XidFacts, XidWatch, XidWatcher, probe,
 };
 
 fn workspace_root() -> PathBuf {
@@ -31,6 +31,7 @@ fn probe_with_profile(library: &Path, profile: &Path) -> GpuSnapshot {
     unsafe { std::env::set_var("FAKE_NVML_PROFILE", profile) };
     probe(&GpuProbeOptions {
         library: Some(library.to_path_buf()),
+        xid: XidWatch::default(),
     })
 }
 
@@ -66,6 +67,7 @@ fn scenarios_against_the_fake_nvml() {
     node_where_init_fails(library);
     gpu_lost_before_a_handle(library);
     memory_and_processes_unsupported_in_every_version(library);
+    xid_errors_while_watching(library);
 }
 
 /// A fixture changed by `edit`, written to a temporary file.
@@ -84,6 +86,7 @@ fn edited_fixture(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Path
 
 fn missing_library() {
     let snapshot = probe(&GpuProbeOptions {
+        xid: XidWatch::default(),
         library: Some(PathBuf::from("/nonexistent/libnvidia-ml.so.1")),
     });
     assert_eq!(snapshot.source, "nvml");
@@ -302,4 +305,74 @@ fn round_trips(snapshot: &GpuSnapshot) {
     let json = serde_json::to_string(snapshot).unwrap_or_else(|error| panic!("serialize: {error}"));
     let back: GpuSnapshot = serde_json::from_str(&json).unwrap_or_else(|error| panic!("deserialize: {error}"));
     assert_eq!(&back, snapshot);
+}
+
+/// XIDs arrive as NVML events while someone watches: a one-shot probe sees those due while it
+/// reads (and as long as asked), a watcher sees them as they come; a GPU that cannot register
+/// says why (NOT_SUPPORTED, NO_PERMISSION), and the others are still watched.
+fn xid_errors_while_watching(library: &Path) {
+    let profile = edited_fixture("h100-sxm-x8.json", |profile| {
+        profile["devices"][0]["xid_events"] = serde_json::json!([{"xid": 79}, {"xid": 48, "after_ms": 0}]);
+        profile["devices"][1]["xid_events"] = serde_json::json!([{"xid": 94, "after_ms": 400}]);
+        profile["devices"][2]["unsupported"] = serde_json::json!(["nvmlDeviceRegisterEvents"]);
+        profile["devices"][3]["no_permission"] = serde_json::json!(["nvmlDeviceRegisterEvents"]);
+        profile["devices"][4]["xid_events"] = serde_json::json!([{"xid": 999}]);
+    });
+    let xids = |facts: &Observed<XidFacts>| -> Vec<Option<u64>> { value(facts).events.iter().map(|e| e.xid).collect() };
+
+    // One shot, no longer than the reading: the due events, not the later one.
+    let snapshot = probe_with_profile(library, &profile);
+    let gpus = devices(&snapshot);
+    assert_eq!(xids(&gpus[0].xid), vec![Some(79), Some(48)]);
+    assert!(xids(&gpus[1].xid).is_empty(), "{:?}", gpus[1].xid);
+    assert!(gpus[2].xid.is_unsupported(), "{:?}", gpus[2].xid);
+    let refused = gpus[3].xid.reason().unwrap_or_default();
+    assert!(
+        gpus[3].xid.is_error() && refused.contains("NVML_ERROR_NO_PERMISSION"),
+        "{refused}"
+    );
+    assert_eq!(xids(&gpus[4].xid), vec![None], "999 is NVML's unknown XID");
+    let quiet = value(&gpus[5].xid);
+    assert!(quiet.events.is_empty() && quiet.since.ends_with('Z'), "{quiet:?}");
+    round_trips(&snapshot);
+
+    // Asked to watch for 600 ms: the later event too.
+    let snapshot = probe(&GpuProbeOptions {
+        library: Some(library.to_path_buf()),
+        xid: XidWatch::During(std::time::Duration::from_millis(600)),
+    });
+    let gpus = devices(&snapshot);
+    assert_eq!(xids(&gpus[1].xid), vec![Some(94)]);
+    assert!(value(&gpus[1].xid).watched_ms >= 600, "{:?}", gpus[1].xid);
+
+    // A watcher on its own thread: a probe taking its record sees what arrived since it began,
+    // however short the probe.
+    let watcher = XidWatcher::start(Some(library.to_path_buf()));
+    let from_watcher = || {
+        probe(&GpuProbeOptions {
+            library: Some(library.to_path_buf()),
+            xid: XidWatch::From(watcher.clone()),
+        })
+    };
+    let early = from_watcher();
+    assert!(xids(&devices(&early)[1].xid).is_empty(), "{:?}", devices(&early)[1].xid);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let later = from_watcher();
+    assert_eq!(xids(&devices(&later)[0].xid), vec![Some(79), Some(48)]);
+    assert_eq!(xids(&devices(&later)[1].xid), vec![Some(94)]);
+    assert!(devices(&later)[2].xid.is_unsupported());
+    drop(watcher);
+
+    // A library that cannot be loaded: the watcher says so for every GPU.
+    let broken = XidWatcher::start(Some(PathBuf::from("/nonexistent/libnvidia-ml.so.1")));
+    let snapshot = probe(&GpuProbeOptions {
+        library: Some(library.to_path_buf()),
+        xid: XidWatch::From(broken),
+    });
+    let facts = &devices(&snapshot)[0].xid;
+    assert!(
+        facts.reason().unwrap_or_default().contains("watch for XIDs"),
+        "{facts:?}"
+    );
+    remove_edited_fixture(&profile);
 }

@@ -148,9 +148,11 @@ fn old_driver_uses_v1_functions_and_survives_missing_shutdown() {
     // still work.
     let first = probe(&GpuProbeOptions {
         library: Some(library.clone()),
+        ..Default::default()
     });
     let second = probe(&GpuProbeOptions {
         library: Some(library.clone()),
+        ..Default::default()
     });
     remove_build(&library);
 

@@ -5,7 +5,7 @@ use modelspec_probe_gpu::{
     ClockEventReasons, ComputeCapability, ComputeMode, ComputeProcess, CudaDriverVersion, DeviceFacts, EccFacts,
     EccMode, FabricFacts, FabricState, GpuSnapshot, LibraryChoice, LibraryChosenBy, MemoryMib, MigFacts, MigInstance,
     MigMode, NvmlState, Observed, PciIdentity, PcieLink, Power, PowerLimits, RemappedRows, SystemFacts,
-    UnavailableReason, Utilization,
+    UnavailableReason, Utilization, XidEvent, XidFacts,
 };
 use serde_json::{Value, json};
 
@@ -113,6 +113,15 @@ fn healthy_device() -> DeviceFacts {
         }),
         cpu_affinity: ok(vec![0, 1, 2, 3]),
         numa_node: unsupported(),
+        xid: ok(XidFacts {
+            since: "2026-12-07T10:00:00.000Z".into(),
+            watched_ms: 1250,
+            events: vec![XidEvent {
+                xid: Some(79),
+                at: "2026-12-07T10:00:01.000Z".into(),
+            }],
+            dropped: 0,
+        }),
     }
 }
 
@@ -155,6 +164,7 @@ fn lost_device() -> DeviceFacts {
         fabric: lost(),
         cpu_affinity: lost(),
         numa_node: lost(),
+        xid: lost(),
     }
 }
 

@@ -127,6 +127,20 @@ pub const ALLOWED_VALUES: &[&str] = &[
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     "OTEL_SERVICE_NAME",
     "OTEL_TRACES_EXPORTER",
+    // What an NVIDIA CUDA image says it needs of the driver: facts about the image, not knobs.
+    "CUDA_VERSION",
+    "NVIDIA_REQUIRE_CUDA",
+    "NVIDIA_DISABLE_REQUIRE",
+    "NV_CUDA_COMPAT_PACKAGE",
+];
+
+/// Of [`ALLOWED_VALUES`], the variables a CUDA image sets about itself: read to check the
+/// driver, never worth pinning in a contract.
+pub const IMAGE_FACTS: &[&str] = &[
+    "CUDA_VERSION",
+    "NVIDIA_REQUIRE_CUDA",
+    "NVIDIA_DISABLE_REQUIRE",
+    "NV_CUDA_COMPAT_PACKAGE",
 ];
 
 /// The part of a process's environment a snapshot may carry.

@@ -51,6 +51,7 @@ impl FakeTree {
             cgroup: self.path().join("cgroup"),
             passwd: self.path().join("passwd"),
             fs_root: self.path().join("root"),
+            dmi: self.path().join("dmi"),
         }
     }
 }

@@ -44,6 +44,7 @@
 //! ```
 
 mod container;
+mod dmi;
 pub mod env;
 #[cfg(test)]
 mod fake_tree;
@@ -64,12 +65,13 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 pub use container::ContainerFacts;
+pub use dmi::DmiFacts;
 pub use env::EnvironmentFacts;
 pub use limits::{CgroupVersion, CpuLimit, EffectiveLimits, LimitsOf, MemoryLimit};
 pub use listeners::{Candidate, Hop, NetworkPlace, Reach};
 pub use modelspec_probe_support::format_rfc3339_utc;
 pub use observed::{Observed, PERMISSION_HINT};
-pub use process::{ChildProcess, FoundBy, ProcessUser, ServingProcess};
+pub use process::{ChildProcess, FoundBy, ProcessUser, ServingProcess, parse_cpulist};
 pub use storage::StorageFacts;
 pub use survey::{Listener, Listeners, listeners};
 pub use system::SystemFacts;
@@ -113,6 +115,14 @@ pub struct HostSnapshot {
     /// One entry per server query, in the order asked.
     #[serde(default)]
     pub servers: Vec<ServerObservation>,
+    /// The machine's DMI strings (`/sys/class/dmi/id`): its maker and product, which on a
+    /// cloud name the cloud (and on EC2 the instance type).
+    #[serde(default = "dmi_not_recorded")]
+    pub dmi: Observed<DmiFacts>,
+}
+
+fn dmi_not_recorded() -> Observed<DmiFacts> {
+    Observed::unknown("not recorded: this observation was made before modelspec read DMI")
 }
 
 /// The filesystem holding one path.
@@ -216,6 +226,7 @@ pub(crate) struct Roots {
     pub(crate) cgroup: PathBuf,
     pub(crate) passwd: PathBuf,
     pub(crate) fs_root: PathBuf,
+    pub(crate) dmi: PathBuf,
 }
 
 impl Default for Roots {
@@ -225,6 +236,7 @@ impl Default for Roots {
             cgroup: PathBuf::from("/sys/fs/cgroup"),
             passwd: PathBuf::from("/etc/passwd"),
             fs_root: PathBuf::from("/"),
+            dmi: PathBuf::from("/sys/class/dmi/id"),
         }
     }
 }
@@ -261,6 +273,7 @@ fn probe_with(roots: &Roots, options: &HostProbeOptions) -> HostSnapshot {
         limits: limits::effective_limits(roots, std::process::id(), LimitsOf::Probe),
         storage,
         servers,
+        dmi: dmi::dmi_facts(&roots.dmi),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
 }

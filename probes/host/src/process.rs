@@ -86,10 +86,43 @@ pub struct ServingProcess {
     /// reports the outer (host) one, so GPU attribution matches on all of them.
     #[serde(default = "ns_pids_not_recorded")]
     pub ns_pids: Observed<Vec<u32>>,
+    /// The CPUs it may run on (`Cpus_allowed_list` of `/proc/<pid>/status`: its cpuset cgroup
+    /// and any affinity it was started with), ascending.
+    #[serde(default = "ns_pids_not_recorded")]
+    pub cpus_allowed: Observed<Vec<u32>>,
 }
 
-fn ns_pids_not_recorded() -> Observed<Vec<u32>> {
+fn ns_pids_not_recorded<T>() -> Observed<T> {
     Observed::unknown("not recorded")
+}
+
+/// A Linux cpulist (`0-3,8,10-11`) as CPU ids; `None` when it is not one.
+pub fn parse_cpulist(list: &str) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in list.trim().split(',').filter(|p| !p.is_empty()) {
+        let (low, high) = part.split_once('-').unwrap_or((part, part));
+        let (low, high): (u32, u32) = (low.trim().parse().ok()?, high.trim().parse().ok()?);
+        if high < low || high - low > 65_536 {
+            return None;
+        }
+        out.extend(low..=high);
+    }
+    Some(out)
+}
+
+/// `Cpus_allowed_list` of `/proc/<pid>/status`.
+fn cpus_allowed(status: &Observed<String>, pid: u32) -> Observed<Vec<u32>> {
+    match status {
+        Observed::Ok { value } => match value
+            .lines()
+            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+            .and_then(parse_cpulist)
+        {
+            Some(cpus) => Observed::Ok { value: cpus },
+            None => Observed::unknown(format!("/proc/{pid}/status has no readable Cpus_allowed_list")),
+        },
+        other => other.clone().map(|_| Vec::new()),
+    }
 }
 
 /// The `NSpid` line of `/proc/<pid>/status`: the pid in each PID namespace, outermost first.
@@ -366,6 +399,7 @@ impl ServingProcess {
             children: Observed::unknown(gone()),
             environment: Observed::unknown(gone()),
             ns_pids: Observed::unknown(gone()),
+            cpus_allowed: Observed::unknown(gone()),
         }
     }
 }
@@ -410,6 +444,7 @@ pub(crate) fn serving_process(
             children: children_of(roots, pid),
             environment,
             ns_pids: ns_pids(roots, pid),
+            cpus_allowed: cpus_allowed(&read_text(roots, pid, "status"), pid),
         },
     }
 }

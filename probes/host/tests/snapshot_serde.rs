@@ -2,8 +2,8 @@
 //! unchanged, and their JSON shape is part of the contract with the checker.
 
 use modelspec_probe_host::{
-    Candidate, CgroupVersion, ChildProcess, ContainerFacts, CpuLimit, EffectiveLimits, EnvironmentFacts, FoundBy, Hop,
-    HostProbeOptions, HostSnapshot, LimitsOf, MemoryLimit, NetworkPlace, Observed, ProcessUser, Reach,
+    Candidate, CgroupVersion, ChildProcess, ContainerFacts, CpuLimit, DmiFacts, EffectiveLimits, EnvironmentFacts,
+    FoundBy, Hop, HostProbeOptions, HostSnapshot, LimitsOf, MemoryLimit, NetworkPlace, Observed, ProcessUser, Reach,
     ServerObservation, ServerQuery, ServingProcess, StorageFacts, StorageObservation, SystemFacts, Workload, probe,
 };
 use serde_json::{Value, json};
@@ -134,9 +134,15 @@ fn full_snapshot() -> HostSnapshot {
                         values: BTreeMap::from([("HF_TOKEN".to_owned(), "<redacted>".to_owned())]),
                     }),
                     ns_pids: ok(vec![91042, 42]),
+                    cpus_allowed: ok(vec![0, 1, 2, 3]),
                 },
             }]),
         }],
+        dmi: ok(DmiFacts {
+            sys_vendor: Some("Amazon EC2".into()),
+            product_name: Some("p5.48xlarge".into()),
+            ..DmiFacts::default()
+        }),
     }
 }
 

@@ -116,6 +116,9 @@ pub struct Request {
     pub timeout: Option<Duration>,
     /// Overrides [`ClientOptions::max_body_bytes`] (metrics pages can be large).
     pub max_body_bytes: Option<usize>,
+    /// More request headers, sent as given and never recorded (a cloud metadata service's
+    /// `Metadata-Flavor: Google`, or its session token): name and value.
+    pub headers: Vec<(String, String)>,
 }
 
 /// A request body, sent as given.
@@ -134,12 +137,18 @@ impl Request {
             body: None,
             timeout: None,
             max_body_bytes: None,
+            headers: Vec::new(),
         }
     }
 
     /// `GET path`.
     pub fn get(path: impl Into<String>) -> Request {
         Request::new(Method::Get, path)
+    }
+
+    /// `PUT path`, without a body.
+    pub fn put(path: impl Into<String>) -> Request {
+        Request::new(Method::Put, path)
     }
 
     /// `HEAD path`.
@@ -155,6 +164,12 @@ impl Request {
             text: json.into(),
         });
         request
+    }
+
+    /// Adds a request header (marked sensitive, so it is never logged).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
+        self.headers.push((name.into(), value.into()));
+        self
     }
 
     /// Sets the `Accept` header.
@@ -339,6 +354,19 @@ impl HttpClient {
                     let reason = format!(
                         "the Accept header {accept:?} for {shown_url} is not a valid header value; fix the caller"
                     );
+                    return failed(shown_url, FailureKind::InvalidUrl, reason);
+                }
+            }
+        }
+        for (name, value) in &request.headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes());
+            match (name, HeaderValue::from_str(value)) {
+                (Ok(name), Ok(mut value)) => {
+                    value.set_sensitive(true);
+                    builder = builder.header(name, value);
+                }
+                _ => {
+                    let reason = format!("a request header for {shown_url} is not a valid header; fix the caller");
                     return failed(shown_url, FailureKind::InvalidUrl, reason);
                 }
             }
@@ -591,6 +619,7 @@ fn reqwest_method(method: Method) -> reqwest::Method {
         Method::Get => reqwest::Method::GET,
         Method::Head => reqwest::Method::HEAD,
         Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
     }
 }
 

@@ -20,6 +20,7 @@ pub enum Method {
     Get,
     Head,
     Post,
+    Put,
 }
 
 impl Method {
@@ -29,6 +30,7 @@ impl Method {
             Method::Get => "GET",
             Method::Head => "HEAD",
             Method::Post => "POST",
+            Method::Put => "PUT",
         }
     }
 }

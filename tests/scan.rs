@@ -1891,16 +1891,20 @@ fn xid_errors_are_read_as_nvml_events() {
 
 /// The demo node's observation, changed by `edit`, replayed with the demo spec: the findings.
 fn demo_replayed(name: &str, edit: impl FnOnce(&mut Json)) -> Json {
-    let scratch = Scratch::new("");
+    demo_replayed_with(include_str!("../fixtures/demo/demo.modelspec.yaml"), name, edit)
+}
+
+/// [`demo_replayed`] with another spec.
+fn demo_replayed_with(spec: &str, name: &str, edit: impl FnOnce(&mut Json)) -> Json {
+    let scratch = Scratch::new(spec);
     let mut tree: Json =
         serde_json::from_str(include_str!("../fixtures/demo/observation.json")).expect("the demo observation");
     edit(&mut tree);
     let path = scratch.path().join(format!("{name}.json"));
     std::fs::write(&path, tree.to_string()).expect("write the observation");
-    let spec = root().join("fixtures/demo/demo.modelspec.yaml");
     let o = Cmd::new()
         .arg("scan")
-        .arg(&spec)
+        .arg(scratch.path().join(SPEC))
         .arg("--facts")
         .arg(&path)
         .args(["--format", "json", "--nvml-lib", NO_NVML])
@@ -2013,6 +2017,34 @@ fn the_driver_must_support_the_cuda_the_image_needs() {
             );
         }
     }
+}
+
+/// `resources-cpu` takes the smaller of the cgroup quota and the CPUs the serving process's
+/// cpuset allows (the demo's cgroup has no CPU limit; its process may run on 16 CPUs).
+#[test]
+fn the_cpu_cores_check_reads_the_cpuset_as_well_as_the_quota() {
+    let spec = |cores: u32| {
+        include_str!("../fixtures/demo/demo.modelspec.yaml").replace(
+            "    batch:\n",
+            &format!("    resources:\n      cpuCores: {cores}\n    batch:\n"),
+        )
+    };
+    let f = |cores: u32, cpus: &str| {
+        let report = demo_replayed_with(&spec(cores), &format!("cpu-{cores}"), |tree| {
+            demo_process(tree)["cpus_allowed"] = serde_json::json!({"status": "ok", "value": modelspec_probe_host::parse_cpulist(cpus).unwrap_or_default()});
+        });
+        finding(&report, "resources-cpu").clone()
+    };
+    let narrow = f(24, "0-15");
+    assert_eq!(narrow["status"], "fail", "{narrow:#}");
+    let message = narrow["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("16 core(s) available (cpuset: 16 CPU(s) in its Cpus_allowed_list), 24 declared"),
+        "{message}"
+    );
+    assert_eq!(f(8, "0-15")["status"], "pass");
+    // A cpuset wider than the declaration does not fail it.
+    assert_eq!(f(24, "0-31")["status"], "pass");
 }
 
 /// `numa-affinity`: the serving process's allowed CPUs against the CPUs near the GPUs it holds:
@@ -2345,6 +2377,20 @@ fn pricing_hints_are_checked_against_dmi_and_the_metadata_service() {
             ("spotAllowed", "unknown", "scan with --cloud-metadata"),
         ],
         "unreadable",
+    );
+    // A machine without a DMI table (some ARM servers, a container without /sys): unknown.
+    let no_table = with_dmi(
+        "no-table",
+        serde_json::json!({"status": "absent", "reason": "/sys/class/dmi/id does not exist: this machine (or this container's /sys) shows no DMI table"}),
+    );
+    expect(
+        &no_table,
+        [
+            ("cloudProvider", "unknown", "shows no DMI table"),
+            ("instanceType", "unknown", "scan with --cloud-metadata"),
+            ("spotAllowed", "unknown", "scan with --cloud-metadata"),
+        ],
+        "no-table",
     );
     // Observations from before DMI was read: unknown, never a guess.
     let old = with_dmi("old", Json::Null);

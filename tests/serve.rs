@@ -28,12 +28,18 @@ impl Serve {
     }
 
     fn start_in(dir: &Path, args: &[&str]) -> Serve {
+        Serve::start_with(dir, args, &[])
+    }
+
+    /// In `dir`, with `env` besides (a fake NVML's profile).
+    fn start_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_modelspec"))
             .current_dir(dir)
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("MODELSPEC_NVML_LIB", "/nonexistent/libnvidia-ml.so.1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -288,6 +294,57 @@ fn a_broken_spec_keeps_the_last_good_set_and_a_fix_or_sighup_reloads() {
             .unwrap_or(0.0)
             > before
     });
+}
+
+/// An XID reaches only an NVML event set registered before it happens: `serve` watches for its
+/// whole life, so an XID that arrives between two scans (the fake NVML delivers XID 79 1.5 s
+/// after the watch began) fails `gpu-xid` in every scan after it, as falling off the bus.
+#[test]
+fn serve_watches_for_xid_errors_for_its_whole_life() {
+    let dir = spec_folder();
+    let mut profile: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(support::gpu_profile("demo-node")).expect("read the demo profile"),
+    )
+    .expect("a JSON profile");
+    profile["devices"][1]["xid_events"] = serde_json::json!([{"xid": 79, "after_ms": 1500}]);
+    let profile_path = dir.path().join("profile.json");
+    std::fs::write(&profile_path, profile.to_string()).expect("write the profile");
+    let lib = support::fake_nvml();
+    let pid = std::process::id().to_string();
+    let serve = Serve::start_with(
+        dir.path(),
+        &[
+            "specs",
+            "--nvml-lib",
+            lib.to_str().expect("UTF-8 path"),
+            // The demo's server does not run here: name a process, so the spec is judged.
+            "--pid",
+            &pid,
+            "--interval",
+            "250ms",
+        ],
+        &[("FAKE_NVML_PROFILE", &profile_path)],
+    );
+    let xid = |status: &str| {
+        format!(
+            "modelspec_check{{spec=\"support-chat\",code=\"gpu-xid\",pointer=\"/spec/runtime/accelerator\",status=\"{status}\"}}"
+        )
+    };
+    serve.wait_for("a scan with no XID yet", |s| s.metric(&xid("pass")) == Some(1.0));
+    serve.wait_for("the XID, in a later scan", |s| s.metric(&xid("fail")) == Some(1.0));
+    let (_, _, report) = serve.get("/report.json");
+    assert!(report.contains("GPU 1: XID 79 at "), "{report}");
+    assert!(report.contains("fallen off the bus"), "{report}");
+    // Every later scan still reports it: the watch is the process's, not the scan's.
+    let scans = serve
+        .metric("modelspec_serve_scans_total{result=\"success\"}")
+        .unwrap_or(0.0);
+    serve.wait_for("two more scans", |s| {
+        s.metric("modelspec_serve_scans_total{result=\"success\"}")
+            .unwrap_or(0.0)
+            >= scans + 2.0
+    });
+    assert_eq!(serve.metric(&xid("fail")), Some(1.0));
 }
 
 #[test]

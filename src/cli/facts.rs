@@ -141,7 +141,33 @@ pub fn summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
         obs.meta.hostname, obs.meta.collected_at, obs.meta.tool_version, obs.schema
     )?;
     gpu_summary(out, obs)?;
-    host_summary(out, obs)
+    host_summary(out, obs)?;
+    cloud_summary(out, obs)
+}
+
+fn cloud_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
+    match &obs.cloud {
+        ProbeOutcome::NotRun { .. } => Ok(()),
+        ProbeOutcome::TimedOut { budget_ms, .. } => writeln!(out, "cloud: no answer within {budget_ms} ms"),
+        ProbeOutcome::Observed { snapshot, .. } => match snapshot.answered() {
+            Some((provider, instance)) => writeln!(
+                out,
+                "cloud: {provider}, {}{}{}",
+                instance.instance_type.as_deref().unwrap_or("instance type ?"),
+                instance
+                    .region
+                    .as_deref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_default(),
+                match instance.spot {
+                    Some(true) => ", spot",
+                    Some(false) => ", not spot",
+                    None => "",
+                }
+            ),
+            None => writeln!(out, "cloud: no metadata service described this instance"),
+        },
+    }
 }
 
 fn host_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
@@ -193,6 +219,13 @@ fn host_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> 
             writeln!(out, "    not seen: {spot}")?;
         }
     }
+    if let Some(dmi) = host.dmi.value() {
+        let named: Vec<&str> = [&dmi.sys_vendor, &dmi.product_name]
+            .into_iter()
+            .filter_map(|v| v.as_deref())
+            .collect();
+        writeln!(out, "  machine: {}", named.join(" "))?;
+    }
     for storage in &host.storage {
         match &storage.facts {
             HostObserved::Ok { value } => writeln!(
@@ -237,7 +270,7 @@ fn gpu_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
                 )?;
                 for d in devices {
                     if d.lost {
-                        writeln!(out, "  GPU {}: LOST (fell off the bus)", d.index)?;
+                        writeln!(out, "  GPU {}: LOST (NVML can no longer reach it)", d.index)?;
                         continue;
                     }
                     let memory = d
@@ -257,6 +290,14 @@ fn gpu_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
                         show(&d.temperature_c),
                         show(&d.uuid)
                     )?;
+                    if let Some(xid) = d.xid.value().filter(|x| !x.events.is_empty()) {
+                        let seen: Vec<String> = xid
+                            .events
+                            .iter()
+                            .map(|e| e.xid.map_or_else(|| "unknown".into(), |n| n.to_string()))
+                            .collect();
+                        writeln!(out, "    XID {} (watched since {})", seen.join(", "), xid.since)?;
+                    }
                 }
                 Ok(())
             }
@@ -279,6 +320,7 @@ mod tests {
         assert!(out.contains("driver 550.54.15, CUDA 12.4"), "{out}");
         assert!(out.contains("GPU 0: NVIDIA L40S (cc 8.9), 41671 / 46068 MiB"), "{out}");
         assert!(out.contains("GPU 1: NVIDIA L40S"), "{out}");
+        assert!(out.contains("  machine: Supermicro SYS-421GE-TNRT"), "{out}");
         let unavailable = Observation {
             gpu: ProbeOutcome::TimedOut {
                 source: "nvml".into(),

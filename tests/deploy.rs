@@ -880,6 +880,22 @@ fn config_map(name: &str) -> Value {
 }
 
 /// Where a pod mounts its specs from: the ConfigMap volume holding the folder `scan` reads.
+/// The spec folder an invocation reads, with its container's ConfigMap laid out in a temporary
+/// folder as the kubelet would: the temporary folder (removed on drop), the folder as the
+/// invocation names it, where it is on disk, and how many keys were mounted.
+fn mounted_spec_folder(c: &Container, inv: &Invocation) -> (tempfile::TempDir, String, PathBuf, usize) {
+    let folder = check(inv)
+        .reads
+        .first()
+        .unwrap_or_else(|| panic!("{}: no spec folder", inv.origin))
+        .clone();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let specs_dir = tmp.path().join(folder.trim_start_matches('/'));
+    std::fs::create_dir_all(&specs_dir).expect("create spec folder");
+    let keys = mount_config_map(&spec_config_map(c, &folder), &specs_dir);
+    (tmp, folder, specs_dir, keys)
+}
+
 fn spec_config_map(c: &Container, spec_folder: &str) -> Value {
     let (_, volume) = mount_for(c, spec_folder).unwrap_or_else(|| panic!("{}: {spec_folder} is not mounted", c.origin));
     let name = volume["configMap"]["name"]
@@ -1378,15 +1394,7 @@ fn the_pods_scans_run_on_their_config_map_against_a_recorded_node() {
     for c in containers().into_iter().filter(|c| role(c) == Role::Scanner) {
         for inv in container_invocations(&c) {
             let touches = check(&inv);
-            let folder = touches
-                .reads
-                .first()
-                .unwrap_or_else(|| panic!("{}: no spec folder", inv.origin))
-                .clone();
-            let tmp = tempfile::tempdir().expect("tempdir");
-            let specs_dir = tmp.path().join(folder.trim_start_matches('/'));
-            std::fs::create_dir_all(&specs_dir).expect("create spec folder");
-            let keys = mount_config_map(&spec_config_map(&c, &folder), &specs_dir);
+            let (tmp, folder, specs_dir, keys) = mounted_spec_folder(&c, &inv);
 
             // The ConfigMap's specs are valid, with no warnings, as the kubelet lays them out.
             let o = Cmd::new()
@@ -2412,16 +2420,7 @@ fn the_exporter_pod_serves_its_config_map_specs_on_its_probe_paths() {
             c.origin
         );
         for inv in container_invocations(&c) {
-            let touches = check(&inv);
-            let folder = touches
-                .reads
-                .first()
-                .unwrap_or_else(|| panic!("{}: no spec folder", inv.origin))
-                .clone();
-            let tmp = tempfile::tempdir().expect("tempdir");
-            let specs_dir = tmp.path().join(folder.trim_start_matches('/'));
-            std::fs::create_dir_all(&specs_dir).expect("create spec folder");
-            mount_config_map(&spec_config_map(&c, &folder), &specs_dir);
+            let (_tmp, folder, specs_dir, _) = mounted_spec_folder(&c, &inv);
             // Its command line, on a free loopback port, replaying the demo node.
             let mut args: Vec<String> = inv.args[1..].to_vec();
             let at = args.iter().position(|a| a == "--listen").expect("--listen");

@@ -290,6 +290,19 @@ fn head(out: &mut String, name: &'static str, kind: &str, help: &str) -> &'stati
     name
 }
 
+/// A series of one sample: its help, its type and its value.
+fn one(out: &mut String, (name, kind): (&'static str, &str), help: &str, value: impl std::fmt::Display) {
+    let name = head(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// A counter by `result`: success, then error.
+fn by_result(out: &mut String, name: &'static str, help: &str, (ok, failed): (u64, u64)) {
+    let name = head(out, name, "counter", help);
+    let _ = writeln!(out, "{name}{{result=\"success\"}} {ok}");
+    let _ = writeln!(out, "{name}{{result=\"error\"}} {failed}");
+}
+
 fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -312,21 +325,18 @@ pub fn metrics_page(state: &State) -> Vec<u8> {
         env!("CARGO_PKG_VERSION"),
         option_env!("MODELSPEC_GIT_COMMIT").unwrap_or("")
     );
-    let name = head(
+    by_result(
         &mut own,
         "modelspec_serve_scans_total",
-        "counter",
         "Scans run by serve, by result (an error is a scan that made no report).",
+        (state.scans_ok, state.scans_failed),
     );
-    let _ = writeln!(own, "{name}{{result=\"success\"}} {}", state.scans_ok);
-    let _ = writeln!(own, "{name}{{result=\"error\"}} {}", state.scans_failed);
-    let name = head(
+    one(
         &mut own,
-        "modelspec_serve_last_scan_success",
-        "gauge",
+        ("modelspec_serve_last_scan_success", "gauge"),
         "1 when the last scan made a report, 0 when it failed (the pages are then the scan's before).",
+        u8::from(state.last_scan_ok),
     );
-    let _ = writeln!(own, "{name} {}", u8::from(state.last_scan_ok));
     let name = head(
         &mut own,
         "modelspec_serve_scan_duration_seconds",
@@ -343,49 +353,42 @@ pub fn metrics_page(state: &State) -> Vec<u8> {
     }
     let _ = writeln!(own, "{name}_sum {}", state.duration_sum);
     let _ = writeln!(own, "{name}_count {cumulative}");
-    let name = head(
+    one(
         &mut own,
-        "modelspec_serve_skipped_ticks_total",
-        "counter",
+        ("modelspec_serve_skipped_ticks_total", "counter"),
         "Scheduled scans skipped because the scan before ran past their tick.",
+        state.skipped_ticks,
     );
-    let _ = writeln!(own, "{name} {}", state.skipped_ticks);
-    let name = head(
+    one(
         &mut own,
-        "modelspec_serve_spec_documents",
-        "gauge",
+        ("modelspec_serve_spec_documents", "gauge"),
         "Spec documents in the set being scanned.",
+        state.documents,
     );
-    let _ = writeln!(own, "{name} {}", state.documents);
-    let name = head(
+    by_result(
         &mut own,
         "modelspec_serve_reloads_total",
-        "counter",
         "Reloads of the specs (SIGHUP or a changed file) by result; a failed one keeps the last good set.",
+        (state.reloads_ok, state.reloads_failed),
     );
-    let _ = writeln!(own, "{name}{{result=\"success\"}} {}", state.reloads_ok);
-    let _ = writeln!(own, "{name}{{result=\"error\"}} {}", state.reloads_failed);
-    let name = head(
+    one(
         &mut own,
-        "modelspec_serve_last_reload_success",
-        "gauge",
+        ("modelspec_serve_last_reload_success", "gauge"),
         "0 when the last reload failed and an older spec set is still scanned, else 1.",
+        u8::from(state.last_reload_ok),
     );
-    let _ = writeln!(own, "{name} {}", u8::from(state.last_reload_ok));
-    let name = head(
+    one(
         &mut own,
-        "modelspec_serve_last_load_timestamp_seconds",
-        "gauge",
+        ("modelspec_serve_last_load_timestamp_seconds", "gauge"),
         "When the spec set being scanned was loaded, in Unix seconds.",
+        state.last_load_unix,
     );
-    let _ = writeln!(own, "{name} {}", state.last_load_unix);
-    let name = head(
+    one(
         &mut own,
-        "modelspec_serve_refused_connections_total",
-        "counter",
+        ("modelspec_serve_refused_connections_total", "counter"),
         "Connections closed at once because as many as --max-connections were open.",
+        state.refused_connections,
     );
-    let _ = writeln!(own, "{name} {}", state.refused_connections);
     out.extend_from_slice(own.as_bytes());
     out
 }

@@ -27,7 +27,7 @@ use serde_json::Value as Json;
 
 // `build_and_locate()`: builds `fake-nvml` with this test binary's profile and target directory,
 // and answers the path of `libnvidia_ml.so` (once per process).
-include!("../../probes/fake-nvml/locate.rs");
+include!("../../probes/support/locate_fakes.rs");
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_modelspec");

@@ -2,7 +2,7 @@
 //! fixtures in `fixtures/gpus/`. NVML state is process-global, so every scenario runs in one
 //! test, one after another.
 
-include!("../locate.rs");
+include!("../../support/locate_fakes.rs");
 
 use std::path::{Path, PathBuf};
 

@@ -23,7 +23,7 @@ fn fixture(name: &str) -> PathBuf {
 
 // `build_and_locate()`: builds `fake-nvml` with this test binary's profile and target
 // directory, and answers the path of `libnvidia_ml.so`; it panics when the build fails.
-include!("../../fake-nvml/locate.rs");
+include!("../../support/locate_fakes.rs");
 
 /// Probes the fake library answering from `profile`.
 fn probe_with_profile(library: &Path, profile: &Path) -> GpuSnapshot {

@@ -1,0 +1,247 @@
+//! Asking AMD SMI, field by field, under `catch_unwind`: one failing question never hides the
+//! others, and nothing the library does panics out of [`probe`].
+
+use std::ffi::OsString;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use modelspec_probe_support::format_rfc3339_utc;
+
+use crate::ffi::{self, AmdSmi, Gpu, Unusable};
+use crate::observed::{Failure, Observed};
+use crate::snapshot::{
+    Activity, AmdDevice, AmdProcess, AmdSmiState, AmdSnapshot, AsicIds, EccCounts, LibraryChoice, LibraryChosenBy,
+    LibraryVersion, PowerCap, Temperatures, Throttle, UnavailableReason, Vram,
+};
+
+/// The library asked when nothing else is given, through the loader search (which, with
+/// ROCm's ld.so.conf entry, covers `/opt/rocm/lib`).
+pub const DEFAULT_LIBRARY: &str = "libamd_smi.so";
+
+/// Environment variable naming the library when no explicit path is given.
+pub const LIBRARY_ENV: &str = "MODELSPEC_AMDSMI_LIB";
+
+/// The value `source` always has.
+pub const SOURCE: &str = "amdsmi";
+
+/// How to probe.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AmdProbeOptions {
+    /// The library to load (`--amdsmi-lib PATH`); else `MODELSPEC_AMDSMI_LIB`, else
+    /// `libamd_smi.so` through the loader search.
+    pub library: Option<PathBuf>,
+}
+
+impl AmdProbeOptions {
+    /// The library this probe will load, and why.
+    pub fn library_to_load(&self) -> (OsString, LibraryChosenBy) {
+        if let Some(path) = &self.library {
+            return (path.clone().into_os_string(), LibraryChosenBy::Option);
+        }
+        match std::env::var_os(LIBRARY_ENV) {
+            Some(path) if !path.is_empty() => (path, LibraryChosenBy::Environment),
+            _ => (OsString::from(DEFAULT_LIBRARY), LibraryChosenBy::LoaderSearch),
+        }
+    }
+}
+
+/// Reads every AMD GPU on this node through AMD SMI. Never panics and never fails: what could
+/// not be read is described in the snapshot.
+pub fn probe(options: &AmdProbeOptions) -> AmdSnapshot {
+    let observed_at = format_rfc3339_utc(SystemTime::now());
+    let started = Instant::now();
+    let (library, chosen_by) = options.library_to_load();
+    let amdsmi = panic::catch_unwind(AssertUnwindSafe(|| read(&library))).unwrap_or_else(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|m| (*m).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        AmdSmiState::Unavailable {
+            reason: UnavailableReason::Other,
+            message: format!("the AMD GPU probe failed unexpectedly while talking to AMD SMI (panic: {detail})"),
+        }
+    });
+    AmdSnapshot {
+        source: SOURCE.to_owned(),
+        library: LibraryChoice {
+            path: library.to_string_lossy().into_owned(),
+            chosen_by,
+        },
+        observed_at,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        amdsmi,
+    }
+}
+
+fn read(library: &std::ffi::OsStr) -> AmdSmiState {
+    let shown = library.to_string_lossy();
+    let smi = match AmdSmi::open(library) {
+        Ok(smi) => smi,
+        Err(Unusable::NoLibrary(detail)) => {
+            return AmdSmiState::Unavailable {
+                reason: UnavailableReason::NoLibrary,
+                message: format!(
+                    "AMD SMI could not be loaded from {shown}: {detail}. On an AMD GPU node, install ROCm's amd-smi-lib, or name the library with --amdsmi-lib PATH or {LIBRARY_ENV} (usually /opt/rocm/lib/libamd_smi.so)"
+                ),
+            };
+        }
+        Err(Unusable::NotAmdSmi(message)) => {
+            return AmdSmiState::Unavailable {
+                reason: UnavailableReason::NotAmdSmi,
+                message,
+            };
+        }
+        Err(Unusable::Init(status)) => {
+            let (reason, advice) = match status.0 {
+                ffi::DRIVER_NOT_LOADED => (
+                    UnavailableReason::DriverNotLoaded,
+                    "the amdgpu kernel driver is not loaded: check `lsmod | grep amdgpu` and dmesg",
+                ),
+                ffi::NO_PERM => (
+                    UnavailableReason::NoPermission,
+                    "this user may not use the GPUs: run as root or in the video and render groups (in a container, pass /dev/kfd and /dev/dri)",
+                ),
+                _ => (
+                    UnavailableReason::InitFailed,
+                    "check the amdgpu driver (dmesg) and that the library matches the installed ROCm",
+                ),
+            };
+            return AmdSmiState::Unavailable {
+                reason,
+                message: format!("amdsmi_init failed with {status}: {advice}"),
+            };
+        }
+        Err(Unusable::Version(message)) => {
+            return AmdSmiState::Unavailable {
+                reason: UnavailableReason::InitFailed,
+                message,
+            };
+        }
+    };
+    let library_version = Observed::Ok {
+        value: LibraryVersion {
+            version: smi.version.clone(),
+            layouts: smi.layouts.name().to_string(),
+        },
+    };
+    let gpus = match smi.gpus() {
+        Ok(gpus) => gpus,
+        Err(failure) => {
+            return AmdSmiState::Available {
+                library_version,
+                driver_version: failure.to_observed(),
+                devices: Vec::new(),
+            };
+        }
+    };
+    let driver_version = match gpus.first() {
+        Some(&gpu) => smi.driver_version(gpu).into(),
+        None => Observed::Unsupported {
+            reason: "AMD SMI lists no GPU to ask for the driver's version".into(),
+        },
+    };
+    let devices = gpus
+        .iter()
+        .enumerate()
+        .map(|(index, &gpu)| read_device(&smi, u32::try_from(index).unwrap_or(u32::MAX), gpu))
+        .collect();
+    AmdSmiState::Available {
+        library_version,
+        driver_version,
+        devices,
+    }
+}
+
+fn read_device(smi: &AmdSmi, index: u32, gpu: Gpu) -> AmdDevice {
+    let asic = smi.asic(gpu);
+    let from_asic = |pick: &dyn Fn(&ffi::Asic) -> Result<String, Failure>| -> Observed<String> {
+        match &asic {
+            Ok(a) => pick(a).into(),
+            Err(f) => f.to_observed(),
+        }
+    };
+    let none_if = |v: u32| (v != u32::MAX && v != 0xFFFF).then_some(v);
+    AmdDevice {
+        index,
+        market_name: from_asic(&|a| Ok(a.market_name.clone())),
+        uuid: smi.uuid(gpu).into(),
+        bdf: smi.bdf(gpu).into(),
+        asic: match &asic {
+            Ok(a) => Observed::Ok {
+                value: AsicIds {
+                    vendor_id: a.vendor_id,
+                    device_id: a.device_id,
+                    device_id_hex: format!("{:#06x}", a.device_id),
+                    rev_id: a.rev_id,
+                    compute_units: a.compute_units,
+                },
+            },
+            Err(f) => f.to_observed(),
+        },
+        gfx_target: from_asic(&|a| {
+            a.gfx.map(|v| format!("gfx{v:x}")).ok_or_else(|| {
+                Failure::unsupported(format!(
+                    "AMD SMI {} does not report the graphics target (ROCm 6.3 and later do)",
+                    smi.version
+                ))
+            })
+        }),
+        vram: smi
+            .vram(gpu)
+            .map(|(total_mib, used_mib)| Vram { total_mib, used_mib })
+            .into(),
+        compute_partition: smi.partition(gpu, false).into(),
+        memory_partition: smi.partition(gpu, true).into(),
+        ecc: smi
+            .ecc(gpu)
+            .map(|[correctable, uncorrectable, deferred]| EccCounts {
+                correctable,
+                uncorrectable,
+                deferred,
+            })
+            .into(),
+        power_cap: smi
+            .power_cap(gpu)
+            .map(|[cap, default, max]| PowerCap {
+                cap_watts: cap as f64 / 1e6,
+                default_watts: default as f64 / 1e6,
+                max_watts: max as f64 / 1e6,
+                raw_cap_microwatts: cap,
+            })
+            .into(),
+        throttle: smi
+            .throttle(gpu)
+            .map(|(status, indep)| Throttle {
+                throttle_status: (status != u32::MAX).then_some(status),
+                indep_throttle_status: (indep != u64::MAX).then_some(indep),
+            })
+            .into(),
+        temperature: Temperatures {
+            edge: smi.temperature(gpu, ffi::TEMP_EDGE).into(),
+            hotspot: smi.temperature(gpu, ffi::TEMP_HOTSPOT).into(),
+            vram: smi.temperature(gpu, ffi::TEMP_VRAM).into(),
+        },
+        activity: smi
+            .activity(gpu)
+            .map(|[gfx, umc, mm]| Activity {
+                gfx_percent: none_if(gfx),
+                memory_percent: none_if(umc),
+                multimedia_percent: none_if(mm),
+            })
+            .into(),
+        processes: smi
+            .processes(gpu)
+            .map(|list| {
+                list.into_iter()
+                    .map(|(pid, name, bytes)| AmdProcess {
+                        pid,
+                        name,
+                        vram_mib: bytes / (1024 * 1024),
+                    })
+                    .collect()
+            })
+            .into(),
+    }
+}

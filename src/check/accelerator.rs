@@ -1,5 +1,6 @@
 //! Accelerator domain: vendor, type, count, precision and MIG, judged against NVML.
 
+use modelspec_probe_amd::{AmdDevice, AmdSmiState};
 use modelspec_probe_gpu::{DeviceFacts, NvmlState};
 use modelspec_probe_host::ServingProcess;
 use serde_json::{Value as Json, json};
@@ -16,8 +17,8 @@ use crate::spec::ModelSpec;
 pub const VENDOR: Check = Check {
     code: "accelerator-vendor",
     domain: Domain::Accelerator,
-    summary: "NVML sees NVIDIA GPUs on the node",
-    explanation: "Compares runtime.accelerator.vendor with what NVML sees. nvidia passes when NVML loads and lists at least one GPU; other vendors are skipped (modelspec reads NVIDIA GPUs only).",
+    summary: "the node's GPUs are the declared vendor's (NVML for nvidia, AMD SMI for amd)",
+    explanation: "Compares runtime.accelerator.vendor with what NVML (NVIDIA) and AMD SMI (AMD) see; both are asked on every scan. nvidia passes when NVML lists at least one GPU, amd when AMD SMI does. A node with none of the declared vendor's GPUs and some of the other's fails (a spec for NVIDIA on an AMD node, or the reverse); the declared vendor's library running with no GPU fails; neither library answering is unknown. Other vendors are skipped.",
     pointers: &[VENDOR_PTR],
 };
 
@@ -117,13 +118,30 @@ pub(crate) fn check(
     let precision = spec.spec.identity.model.precision.as_deref();
     let b = |check: &Check, pointer: &str| FindingBuilder::new(check, pointer);
 
-    if !accelerator.vendor.trim().eq_ignore_ascii_case("nvidia") {
-        let why = format!(
-            "only NVIDIA accelerators are observed (through NVML); vendor {:?} is not checked",
-            accelerator.vendor
-        );
+    let vendor_word = accelerator.vendor.trim().to_ascii_lowercase();
+    if vendor_word != "nvidia" {
+        let why = match vendor_word.as_str() {
+            "amd" => {
+                out.push(vendor_finding(
+                    &accelerator.vendor,
+                    &view(observation),
+                    &amd_view(observation),
+                ));
+                "AMD GPUs are read through AMD SMI (see the vendor finding); this check does not judge them yet"
+                    .to_string()
+            }
+            _ => {
+                out.push(b(&VENDOR, VENDOR_PTR).declared(accelerator.vendor.as_str()).status(
+                    Status::Skip,
+                    format!(
+                        "NVIDIA GPUs are observed through NVML and AMD GPUs through AMD SMI; vendor {:?} is not checked",
+                        accelerator.vendor
+                    ),
+                ));
+                format!("vendor {:?} is not observed on a node", accelerator.vendor)
+            }
+        };
         for (code, pointer, declared) in [
-            (&VENDOR, VENDOR_PTR, json!(accelerator.vendor)),
             (&TYPE, TYPE_PTR, json!(accelerator.kind)),
             (&COUNT, COUNT_PTR, json!(accelerator.count)),
         ] {
@@ -139,11 +157,12 @@ pub(crate) fn check(
         GpuView::Devices(devices) => devices,
         GpuView::Unseen(reason) => {
             let msg = format!("not observed: {reason}");
-            out.push(
-                b(&VENDOR, VENDOR_PTR)
-                    .declared(accelerator.vendor.as_str())
-                    .status(Status::Unknown, msg.clone()),
-            );
+            // NVML unseen is unknown, unless AMD SMI shows the node's GPUs are AMD's.
+            out.push(vendor_finding(
+                &accelerator.vendor,
+                &GpuView::Unseen(reason.clone()),
+                &amd_view(observation),
+            ));
             out.push(
                 b(&TYPE, TYPE_PTR)
                     .declared(accelerator.kind.as_str())
@@ -169,7 +188,11 @@ pub(crate) fn check(
 
     let serving = resolution.process();
     let attribution = serving.and_then(|s| attribute(devices, s));
-    out.push(vendor(accelerator.vendor.as_str(), devices));
+    out.push(vendor_finding(
+        &accelerator.vendor,
+        &GpuView::Devices(devices),
+        &amd_view(observation),
+    ));
     out.push(gpu_type(&accelerator.kind, devices));
     out.push(count(accelerator.count, devices, serving, attribution.as_ref()));
     out.push(shared(serving, attribution.as_ref()));
@@ -202,26 +225,124 @@ fn names(devices: &[DeviceFacts]) -> Json {
     )
 }
 
-fn vendor(declared: &str, devices: &[DeviceFacts]) -> Finding {
+/// What the AMD GPU probe lets the checks see.
+pub(crate) enum AmdView<'a> {
+    Unseen(String),
+    Devices(&'a [AmdDevice]),
+}
+
+pub(crate) fn amd_view(observation: &Observation) -> AmdView<'_> {
+    match &observation.amd {
+        ProbeOutcome::NotRun { reason } => AmdView::Unseen(format!("the AMD GPU probe did not run: {reason}")),
+        ProbeOutcome::TimedOut { budget_ms, .. } => {
+            AmdView::Unseen(format!("the AMD GPU probe did not answer within {budget_ms} ms"))
+        }
+        ProbeOutcome::Observed { snapshot, .. } => match &snapshot.amdsmi {
+            AmdSmiState::Unavailable { message, .. } => AmdView::Unseen(message.clone()),
+            AmdSmiState::Available { devices, .. } => AmdView::Devices(devices),
+        },
+    }
+}
+
+/// The declared vendor against both: NVML's NVIDIA GPUs and AMD SMI's AMD GPUs. The declared
+/// vendor's GPUs pass; none of them while the other vendor's are there fails (a spec for one on
+/// a node of the other); neither library seeing anything is unknown.
+fn vendor_finding(declared: &str, nvidia: &GpuView<'_>, amd: &AmdView<'_>) -> Finding {
+    let nvidia_names: Option<Vec<String>> = match nvidia {
+        GpuView::Devices(d) => Some(
+            d.iter()
+                .map(|d| d.name.value().cloned().unwrap_or_else(|| "an NVIDIA GPU".into()))
+                .collect(),
+        ),
+        GpuView::Unseen(_) => None,
+    };
+    let amd_names: Option<Vec<String>> = match amd {
+        AmdView::Devices(d) => Some(
+            d.iter()
+                .map(|d| d.market_name.value().cloned().unwrap_or_else(|| "an AMD GPU".into()))
+                .collect(),
+        ),
+        AmdView::Unseen(_) => None,
+    };
+    let reason = |view_reason: Option<&String>| view_reason.cloned().unwrap_or_default();
+    let nvidia_reason = reason(match nvidia {
+        GpuView::Unseen(r) => Some(r),
+        GpuView::Devices(_) => None,
+    });
+    let amd_reason = reason(match amd {
+        AmdView::Unseen(r) => Some(r),
+        AmdView::Devices(_) => None,
+    });
+    let amd_declared = declared.trim().eq_ignore_ascii_case("amd");
+    let (own, own_word, own_lib, other, other_word, other_lib, own_reason) = if amd_declared {
+        (
+            &amd_names,
+            "AMD",
+            "AMD SMI",
+            &nvidia_names,
+            "NVIDIA",
+            "NVML",
+            &amd_reason,
+        )
+    } else {
+        (
+            &nvidia_names,
+            "NVIDIA",
+            "NVML",
+            &amd_names,
+            "AMD",
+            "AMD SMI",
+            &nvidia_reason,
+        )
+    };
+    let count = |names: &Option<Vec<String>>| names.as_ref().map_or(0, Vec::len);
+    let observed = match (count(&nvidia_names), count(&amd_names)) {
+        (0, 0) => Json::Null,
+        (_, 0) => json!("nvidia"),
+        (0, _) => json!("amd"),
+        _ => json!(["nvidia", "amd"]),
+    };
     let b = FindingBuilder::new(&VENDOR, VENDOR_PTR)
         .declared(declared)
-        .observed(if devices.is_empty() {
-            Json::Null
-        } else {
-            json!("nvidia")
-        })
+        .observed(observed)
         .evidence(
-            "nvml",
-            json!({"devices": devices.len()}),
-            "NVML loads and reports at least one device",
+            if amd_declared { "amdsmi+nvml" } else { "nvml+amdsmi" },
+            json!({"nvml": {"gpus": nvidia_names, "unseen": (!nvidia_reason.is_empty()).then_some(&nvidia_reason)}, "amdsmi": {"gpus": amd_names, "unseen": (!amd_reason.is_empty()).then_some(&amd_reason)}}),
+            "the declared vendor's library reports at least one GPU, and the node is not the other vendor's",
         );
-    if devices.is_empty() {
-        b.remediation(
-            "check `nvidia-smi`: the driver runs but sees no GPU (passthrough, cgroup or CUDA_VISIBLE_DEVICES?)",
+    let summary = |names: &[String]| {
+        let mut kinds: Vec<&String> = names.iter().collect();
+        kinds.dedup();
+        format!(
+            "{} × {}",
+            names.len(),
+            kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
         )
-        .status(Status::Fail, "NVML runs but reports no NVIDIA GPU")
-    } else {
-        b.status(Status::Pass, format!("NVML reports {} NVIDIA GPU(s)", devices.len()))
+    };
+    match (own, other) {
+        (Some(mine), _) if !mine.is_empty() => {
+            b.status(Status::Pass, format!("{own_lib} reports {} {own_word} GPU(s)", mine.len()))
+        }
+        (_, Some(theirs)) if !theirs.is_empty() => b
+            .remediation(format!(
+                "run this model on a node with {own_word} GPUs, or declare vendor: {} with the type of these GPUs",
+                other_word.to_ascii_lowercase()
+            ))
+            .status(
+                Status::Fail,
+                format!(
+                    "declared {own_word}, but the node's GPUs are {other_word}'s: {} ({other_lib})",
+                    summary(theirs)
+                ),
+            ),
+        (Some(_), _) => b
+            .remediation(if amd_declared {
+                "check `amd-smi list`: the driver runs but shows no GPU (passthrough, /dev/kfd and /dev/dri in the container, HIP_VISIBLE_DEVICES?)"
+            } else {
+                "check `nvidia-smi`: the driver runs but sees no GPU (passthrough, cgroup or CUDA_VISIBLE_DEVICES?)"
+            })
+            .status(Status::Fail, format!("{own_lib} runs but reports no {own_word} GPU")),
+        (None, _) => b.status(Status::Unknown, format!("not observed: {own_reason}")),
     }
 }
 

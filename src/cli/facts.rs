@@ -23,6 +23,8 @@ pub struct Request {
     pub json: bool,
     /// NVML library.
     pub nvml_lib: Option<PathBuf>,
+    /// AMD SMI library.
+    pub amdsmi_lib: Option<PathBuf>,
     /// Probe deadline.
     pub timeout: Duration,
     /// Also find the processes listening on these ports.
@@ -75,6 +77,9 @@ pub fn observe(req: &Request) -> Result<Observation, CliError> {
             library: req.nvml_lib.clone(),
             // XIDs that arrive while the node is read, and through the window.
             xid: modelspec_probe_gpu::XidWatch::During(req.window.map_or(Duration::ZERO, |(duration, _)| duration)),
+        }),
+        amd: Some(modelspec_probe_amd::AmdProbeOptions {
+            library: req.amdsmi_lib.clone(),
         }),
         host: Some(HostProbeOptions {
             servers: server_queries(&req.port, req.pid),
@@ -141,8 +146,62 @@ pub fn summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
         obs.meta.hostname, obs.meta.collected_at, obs.meta.tool_version, obs.schema
     )?;
     gpu_summary(out, obs)?;
+    amd_summary(out, obs)?;
     host_summary(out, obs)?;
     cloud_summary(out, obs)
+}
+
+fn amd_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {
+    use modelspec_probe_amd::{AmdSmiState, UnavailableReason};
+    let snapshot = match &obs.amd {
+        ProbeOutcome::NotRun { .. } => return Ok(()),
+        ProbeOutcome::TimedOut { budget_ms, .. } => return writeln!(out, "AMD SMI: no answer within {budget_ms} ms"),
+        ProbeOutcome::Observed { snapshot, .. } => snapshot,
+    };
+    let amd_show = |o: &modelspec_probe_amd::Observed<String>| o.value().cloned().unwrap_or_else(|| "?".into());
+    match &snapshot.amdsmi {
+        // The usual case on an NVIDIA node: one short line, not the advice.
+        AmdSmiState::Unavailable {
+            reason: UnavailableReason::NoLibrary,
+            ..
+        } => writeln!(out, "AMD SMI: not installed ({} not found)", snapshot.library.path),
+        AmdSmiState::Unavailable { message, .. } => writeln!(out, "AMD SMI: unavailable: {message}"),
+        AmdSmiState::Available {
+            library_version,
+            driver_version,
+            devices,
+        } => {
+            writeln!(
+                out,
+                "AMD SMI {}, driver {}, read in {} ms",
+                library_version
+                    .value()
+                    .map_or_else(|| "?".into(), |v| format!("{} ({})", v.version, v.layouts)),
+                amd_show(driver_version),
+                snapshot.duration_ms
+            )?;
+            for d in devices {
+                let vram = d
+                    .vram
+                    .value()
+                    .map_or_else(|| "?".into(), |v| format!("{} / {} MiB", v.used_mib, v.total_mib));
+                let partitions = match (d.compute_partition.value(), d.memory_partition.value()) {
+                    (Some(c), Some(m)) => format!(", {c}/{m}"),
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "  GPU {}: {} ({}), {vram}, {} °C{partitions}, {}",
+                    d.index,
+                    amd_show(&d.market_name),
+                    amd_show(&d.gfx_target),
+                    d.temperature.hotspot.value().map_or_else(|| "?".into(), i64::to_string),
+                    amd_show(&d.uuid)
+                )?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn cloud_summary(out: &mut impl Write, obs: &Observation) -> std::io::Result<()> {

@@ -247,6 +247,9 @@ struct FactsArgs {
     /// The NVML library to load (else $MODELSPEC_NVML_LIB, else libnvidia-ml.so.1).
     #[arg(long, value_name = "PATH")]
     nvml_lib: Option<PathBuf>,
+    /// The AMD SMI library to load (else $MODELSPEC_AMDSMI_LIB, else libamd_smi.so).
+    #[arg(long, value_name = "PATH")]
+    amdsmi_lib: Option<PathBuf>,
     /// Deadline for all probes together (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     timeout: std::time::Duration,
@@ -308,6 +311,9 @@ struct InitArgs {
     /// The NVML library to load (else $MODELSPEC_NVML_LIB, else libnvidia-ml.so.1).
     #[arg(long, value_name = "PATH")]
     nvml_lib: Option<PathBuf>,
+    /// The AMD SMI library to load (else $MODELSPEC_AMDSMI_LIB, else libamd_smi.so).
+    #[arg(long, value_name = "PATH")]
+    amdsmi_lib: Option<PathBuf>,
     /// Deadline for all probes together (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     timeout: std::time::Duration,
@@ -632,6 +638,7 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
             output: args.output,
             json: args.json,
             nvml_lib: args.nvml_lib,
+            amdsmi_lib: args.amdsmi_lib,
             timeout: args.timeout,
             port: args.port,
             pid: args.pid,
@@ -648,6 +655,7 @@ fn dispatch(cmd: Command, globals: &Globals) -> Result<i32, CliError> {
                 output: None,
                 json: false,
                 nvml_lib: args.nvml_lib,
+                amdsmi_lib: args.amdsmi_lib,
                 timeout: args.timeout,
                 port: args.port.into_iter().collect(),
                 pid: None,

@@ -70,6 +70,10 @@ pub(super) struct ScanArgs {
     /// The NVML library to load (else $MODELSPEC_NVML_LIB, else libnvidia-ml.so.1).
     #[arg(long, value_name = "PATH")]
     nvml_lib: Option<PathBuf>,
+    /// The AMD SMI library to load (else $MODELSPEC_AMDSMI_LIB, else libamd_smi.so, which
+    /// ROCm's loader path covers).
+    #[arg(long, value_name = "PATH")]
+    amdsmi_lib: Option<PathBuf>,
     /// Deadline for all probes together (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     timeout: Duration,
@@ -196,6 +200,8 @@ pub struct Request {
     pub facts: Option<PathBuf>,
     /// NVML library.
     pub nvml_lib: Option<PathBuf>,
+    /// AMD SMI library.
+    pub amdsmi_lib: Option<PathBuf>,
     /// Probe deadline.
     pub timeout: Duration,
     /// Output format.
@@ -261,6 +267,7 @@ impl Request {
             demo,
             facts,
             nvml_lib,
+            amdsmi_lib,
             timeout,
             format,
             no_facts,
@@ -304,6 +311,7 @@ impl Request {
             demo,
             facts,
             nvml_lib,
+            amdsmi_lib,
             timeout,
             format,
             no_facts,
@@ -512,6 +520,7 @@ fn observe(req: &Request, specs: &[LoadedSpec]) -> Result<Observation, CliError>
     let draw = progress::allowed(req.quiet, req.verbose);
     let options = PlanOptions {
         nvml_lib: req.nvml_lib.clone(),
+        amdsmi_lib: req.amdsmi_lib.clone(),
         xid: match &req.xid_watcher {
             Some(watcher) => XidWatch::From(watcher.clone()),
             None => XidWatch::During(req.window.map_or(Duration::ZERO, |(duration, _)| duration)),

@@ -20,6 +20,7 @@ pub mod window;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
+use modelspec_probe_amd::{AmdProbeOptions, AmdSnapshot};
 use modelspec_probe_gpu::{GpuProbeOptions, GpuSnapshot, format_rfc3339_utc};
 use modelspec_probe_host::{HostProbeOptions, HostSnapshot};
 use modelspec_probe_support::tagged::{self, ReasonField, Tagged};
@@ -38,6 +39,9 @@ pub struct Observation {
     pub meta: Meta,
     /// The GPU probe's outcome.
     pub gpu: ProbeOutcome<GpuSnapshot>,
+    /// The AMD GPU probe's outcome (AMD SMI); absent from observations made before it existed.
+    #[serde(default = "amd_not_recorded", skip_serializing_if = "ProbeOutcome::is_not_run")]
+    pub amd: ProbeOutcome<AmdSnapshot>,
     /// The host probe's outcome (absent from observations made before it existed).
     #[serde(default = "not_recorded")]
     pub host: ProbeOutcome<HostSnapshot>,
@@ -51,6 +55,12 @@ pub struct Observation {
     /// The cloud's instance metadata service (`--cloud-metadata`); absent when not asked.
     #[serde(default = "cloud_not_asked", skip_serializing_if = "ProbeOutcome::is_not_run")]
     pub cloud: ProbeOutcome<cloud::CloudSnapshot>,
+}
+
+fn amd_not_recorded<T>() -> ProbeOutcome<T> {
+    ProbeOutcome::NotRun {
+        reason: "the AMD GPU probe was not part of this observation".into(),
+    }
 }
 
 fn cloud_not_asked<T>() -> ProbeOutcome<T> {
@@ -210,6 +220,7 @@ impl Observation {
         }
         [
             timed_out(&self.gpu),
+            timed_out(&self.amd),
             timed_out(&self.host),
             timed_out(&self.endpoint),
             timed_out(&self.prometheus),
@@ -226,6 +237,8 @@ impl Observation {
 pub struct Plan {
     /// GPU probe options, or `None` to skip the GPU probe.
     pub gpu: Option<GpuProbeOptions>,
+    /// AMD GPU probe options, or `None` to skip it.
+    pub amd: Option<AmdProbeOptions>,
     /// Host probe options, or `None` to skip the host probe.
     pub host: Option<HostProbeOptions>,
     /// Serving endpoints to ask, or `None` to skip the endpoint probe.
@@ -248,6 +261,10 @@ pub fn collect(plan: &Plan) -> Observation {
         .gpu
         .clone()
         .map(|options| spawn("probe-gpu", move || modelspec_probe_gpu::probe(&options)));
+    let amd_rx = plan
+        .amd
+        .clone()
+        .map(|options| spawn("probe-amd", move || modelspec_probe_amd::probe(&options)));
     // The endpoint probe asks the workloads the host probe finds, so it hears of them first.
     let (found_tx, found_rx) = mpsc::channel::<HostSnapshot>();
     let host_rx = plan.host.clone().map(|options| {
@@ -272,6 +289,23 @@ pub fn collect(plan: &Plan) -> Observation {
             duration_ms: s.duration_ms,
         },
     );
+    // Not serialized when not run (older observations have no `amd`): one reason either way.
+    let amd = match amd_rx {
+        None => amd_not_recorded(),
+        Some(rx) => outcome(
+            Some(rx),
+            deadline,
+            plan.timeout,
+            "AMD GPU",
+            modelspec_probe_amd::SOURCE,
+            |s| Provenance {
+                source: s.source.clone(),
+                method: format!("AMD SMI via {}", s.library.path),
+                observed_at: s.observed_at.clone(),
+                duration_ms: s.duration_ms,
+            },
+        ),
+    };
     // The endpoint probe bounds its own requests a little inside the deadline, so a hung
     // server costs a failed exchange, not the whole probe.
     let own_deadline = deadline
@@ -360,6 +394,7 @@ pub fn collect(plan: &Plan) -> Observation {
             duration_ms: millis(started.elapsed()),
         },
         gpu,
+        amd,
         host,
         endpoint,
         prometheus,
@@ -577,6 +612,7 @@ mod tests {
     fn an_empty_plan_runs_nothing_and_still_describes_the_node() {
         let obs = collect(&Plan {
             gpu: None,
+            amd: None,
             host: None,
             endpoint: None,
             prometheus: None,

@@ -30,6 +30,8 @@ use crate::spec::model::Protocol;
 pub struct PlanOptions {
     /// The NVML library to load.
     pub nvml_lib: Option<PathBuf>,
+    /// The AMD SMI library to load.
+    pub amdsmi_lib: Option<PathBuf>,
     /// How the GPU probe watches for XID errors.
     pub xid: XidWatch,
     /// The deadline for all probes (a window is added to it).
@@ -102,6 +104,10 @@ pub fn plan(specs: &[&ModelSpec], options: &PlanOptions) -> Result<Plan, PlanErr
         gpu: Some(GpuProbeOptions {
             library: options.nvml_lib.clone(),
             xid: options.xid.clone(),
+        }),
+        // Both vendors, always: a spec for one on a node of the other is drift to report.
+        amd: Some(modelspec_probe_amd::AmdProbeOptions {
+            library: options.amdsmi_lib.clone(),
         }),
         host: Some(host_plan(specs, options.pid, options.storage_path.as_ref())),
         endpoint: Some(endpoint),

@@ -52,6 +52,11 @@ pub fn fake_nvml() -> PathBuf {
     build_and_locate()
 }
 
+/// The fake `libamd_smi.so`, built on first use (`probes/fake-amdsmi`).
+pub fn fake_amdsmi() -> PathBuf {
+    build_and_locate_amdsmi()
+}
+
 /// The fake NVML library's path as text, for a `--nvml-lib` argument.
 pub fn fake_nvml_arg() -> String {
     fake_nvml().to_str().expect("UTF-8 path").to_owned()
@@ -160,6 +165,15 @@ impl Cmd {
     pub fn nvml_profile(self, name: &str) -> Cmd {
         let path = gpu_profile(name);
         self.fake_nvml_profile(path)
+    }
+
+    /// The fake AMD SMI (`probes/fake-amdsmi`) as `--amdsmi-lib`'s default, answering from
+    /// `fixtures/amd-gpus/<name>.json`.
+    pub fn amd_profile(self, name: &str) -> Cmd {
+        let path = root().join("fixtures/amd-gpus").join(format!("{name}.json"));
+        assert!(path.is_file(), "AMD GPU profile {} does not exist", path.display());
+        self.env("MODELSPEC_AMDSMI_LIB", fake_amdsmi())
+            .env("FAKE_AMDSMI_PROFILE", path)
     }
 
     /// Text written to the child's stdin (which is otherwise closed).

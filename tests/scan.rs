@@ -2520,3 +2520,125 @@ fn facts_lists_amd_gpus_and_keeps_to_the_schema() {
         "CPX"
     );
 }
+
+/// The accelerator checks under `vendor: amd`, through the fake AMD SMI: the type by market
+/// name (memory when declared), the precision by graphics target (the catalogue's where ROCm
+/// 6.2 reports none), the count as AMD SMI lists GPUs (GCDs, partitions), and the compute
+/// partition as the MIG counterpart.
+#[test]
+fn amd_gpus_are_judged_by_type_count_precision_and_partition() {
+    let scan = |name: &str, kind: &str, count: u32, precision: &str, profile: &str| {
+        let scratch = Scratch::new(&spec_yaml("amd", kind, count, Some(precision)));
+        let o = Cmd::new()
+            .args(["scan", SPEC, "--format", "json", "--no-facts", "--nvml-lib", NO_NVML])
+            .current_dir(scratch.path())
+            .amd_profile(profile)
+            .output();
+        assert!(matches!(code(&o), 0 | 1), "{name}: {}", stderr(&o));
+        json_of(&o)
+    };
+    let expect = |report: &Json, name: &str, want: &[(&str, &str, &str)]| {
+        for (check, status, says) in want {
+            let f = finding(report, check);
+            assert_eq!(f["status"], *status, "{name}: {check}: {f:#}");
+            let message = f["message"].as_str().unwrap_or_default();
+            assert!(message.contains(says), "{name}: {check}: {says:?} in {message:?}");
+        }
+    };
+    let r = scan("matching", "mi300x", 8, "fp8", "mi300x-x8");
+    expect(
+        &r,
+        "matching",
+        &[
+            ("accelerator-vendor", "pass", "AMD SMI reports 8 AMD GPU(s)"),
+            ("accelerator-type", "pass", "all 8 GPU(s) are mi300x"),
+            ("accelerator-count", "pass", "8 GPU(s), as declared"),
+            ("accelerator-precision", "pass", "fp8 runs natively on every GPU"),
+            ("accelerator-mig", "pass", "every GPU is whole GPUs (SPX)"),
+        ],
+    );
+    assert_eq!(finding(&r, "accelerator-type")["evidence"]["probe"], "amdsmi");
+    expect(
+        &scan("other family", "mi325x", 8, "bf16", "mi300x-x8"),
+        "other family",
+        &[(
+            "accelerator-type",
+            "fail",
+            "GPU 0: expected a GPU of family `mi325x`, found `mi300x`",
+        )],
+    );
+    // The spec is valid (an MI300X runs fp8), the node is not what it declares.
+    expect(
+        &scan("fp8 on CDNA2", "mi300x", 8, "fp8", "mi250x-x4"),
+        "fp8 on CDNA2",
+        &[
+            ("accelerator-type", "fail", "found `mi250x`"),
+            (
+                "accelerator-precision",
+                "fail",
+                "fp8 needs CDNA3 (gfx942: MI300 series): GPU 0 is CDNA2 (gfx90a)",
+            ),
+            ("accelerator-mig", "pass", "the GPUs have no compute partitions"),
+        ],
+    );
+    // ROCm 6.2 reports no graphics target: the catalogue's, for the MI210.
+    let r = scan("ROCm 6.2", "mi210", 1, "bf16", "mi210-x1");
+    expect(
+        &r,
+        "ROCm 6.2",
+        &[("accelerator-precision", "pass", "bf16 runs natively")],
+    );
+    assert_eq!(
+        finding(&r, "accelerator-precision")["evidence"]["raw"][0]["from"],
+        "catalogue"
+    );
+    expect(
+        &scan("too few", "mi300x", 16, "bf16", "mi300x-x8"),
+        "too few",
+        &[("accelerator-count", "fail", "8 usable GPU(s), 16 declared")],
+    );
+    // Partitions: whole GPUs expected unless the type names the mode.
+    expect(
+        &scan("CPX undeclared", "mi300x", 8, "bf16", "mi300x-cpx"),
+        "CPX undeclared",
+        &[("accelerator-mig", "fail", "GPU 0: CPX, SPX expected")],
+    );
+    expect(
+        &scan("CPX declared", "mi300x-cpx-nps4", 8, "bf16", "mi300x-cpx"),
+        "CPX declared",
+        &[
+            ("accelerator-mig", "pass", "every GPU is CPX/NPS4"),
+            ("accelerator-type", "pass", "all 8 GPU(s) are mi300x-cpx-nps4"),
+        ],
+    );
+    expect(
+        &scan("memory of a partition", "mi300x-192gb-cpx", 8, "bf16", "mi300x-cpx"),
+        "memory of a partition",
+        &[(
+            "accelerator-type",
+            "fail",
+            "expected about 192 GB per GPU (within 10%), found 24574 MiB",
+        )],
+    );
+    expect(
+        &scan("partition on MI250X", "mi250x-cpx", 8, "bf16", "mi250x-x4"),
+        "partition on MI250X",
+        &[("accelerator-mig", "fail", "these GPUs have no partitions")],
+    );
+    // AMD SMI unusable: every accelerator finding unknown, with its reason.
+    let r = scan("driver not loaded", "mi300x", 8, "bf16", "node-init-fails");
+    for check in [
+        "accelerator-type",
+        "accelerator-count",
+        "accelerator-precision",
+        "accelerator-mig",
+        "gpu-shared",
+    ] {
+        let f = finding(&r, check);
+        assert_eq!(f["status"], "unknown", "{check}: {f:#}");
+        assert!(
+            f["message"].as_str().unwrap_or_default().contains("DRIVER_NOT_LOADED"),
+            "{f:#}"
+        );
+    }
+}

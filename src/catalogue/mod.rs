@@ -14,6 +14,7 @@
 //! Everything here is plain data and pure functions over user-controlled
 //! strings: nothing panics, nothing does I/O.
 
+pub mod amd;
 pub mod gpu;
 pub mod precision;
 pub mod xid;

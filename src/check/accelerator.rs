@@ -27,7 +27,7 @@ pub const TYPE: Check = Check {
     code: "accelerator-type",
     domain: Domain::Accelerator,
     summary: "the GPUs are the declared type (family; memory and form factor when declared)",
-    explanation: "Equality of GPU family between runtime.accelerator.type and every GPU's NVML name (a10 is not a10g). Memory (within 10%) and form factor (pcie, sxm, nvl) are compared only when the declared type names them.",
+    explanation: "Equality of GPU family between runtime.accelerator.type and every GPU's NVML name (a10 is not a10g). Memory (within 10%) and form factor (pcie, sxm, nvl) are compared only when the declared type names them. For vendor: amd, every GPU AMD SMI lists (a GCD of an MI250X, a partition of an MI300X) is found in the AMD catalogue by its market name, else by a PCI id one product has; memory per GPU is compared when the type declares it (mi300x-192gb).",
     pointers: &[TYPE_PTR],
 };
 
@@ -36,7 +36,7 @@ pub const COUNT: Check = Check {
     code: "accelerator-count",
     domain: Domain::Accelerator,
     summary: "at least the declared number of usable GPUs",
-    explanation: "Bound: the GPUs holding a process of the serving process tree (NVML compute processes joined with the host probe's process tree, across PID namespaces) must be at least runtime.accelerator.count. When nothing can be attributed, usable visible GPUs are counted instead, and the evidence says which rule applied.",
+    explanation: "Bound: the GPUs holding a process of the serving process tree (NVML compute processes, or AMD SMI's process list for vendor: amd, joined with the host probe's process tree, across PID namespaces) must be at least runtime.accelerator.count. When nothing can be attributed, usable visible GPUs are counted instead, and the evidence says which rule applied. AMD GPUs count as AMD SMI lists them: an MI250X is two, an MI300X in CPX mode eight.",
     pointers: &[COUNT_PTR],
 };
 
@@ -44,8 +44,8 @@ pub const COUNT: Check = Check {
 pub const PRECISION: Check = Check {
     code: "accelerator-precision",
     domain: Domain::Accelerator,
-    summary: "the declared precision runs natively on every GPU (compute capability)",
-    explanation: "The declared identity.model.precision must run natively on every GPU: bf16 needs compute capability 8.0, fp8 8.9, fp4 10.0 (NVML compute capability).",
+    summary: "the declared precision runs natively on every GPU (compute capability, or AMD graphics target)",
+    explanation: "The declared identity.model.precision must run natively on every GPU: bf16 needs compute capability 8.0, fp8 8.9, fp4 10.0 (NVML compute capability). For vendor: amd, the graphics target AMD SMI reports (else the catalogue's for the product): bf16 on every CDNA (gfx908 and later), fp8 from CDNA3 (gfx942: MI300 series), fp4 from CDNA4 (gfx950).",
     pointers: &[PRECISION_PTR],
 };
 
@@ -53,8 +53,8 @@ pub const PRECISION: Check = Check {
 pub const MIG: Check = Check {
     code: "accelerator-mig",
     domain: Domain::Accelerator,
-    summary: "MIG is on (or pending) only when the declared type names a MIG profile",
-    explanation: "A spec for whole GPUs expects MIG mode off on every GPU: MIG on, or pending (on after the next GPU reset, NVML's pending mode), is drift (fail) unless runtime.accelerator.type names a MIG profile (`<gpu>-mig-<profile>`, e.g. a100-80gb-mig-3g.40gb). A declared profile is drift when MIG is off on every GPU, or when no MIG slice has that profile; unknown when the slices cannot be read.",
+    summary: "MIG (NVIDIA) or compute partitions (AMD) only when the declared type names them",
+    explanation: "A spec for whole GPUs expects MIG mode off on every GPU: MIG on, or pending (on after the next GPU reset, NVML's pending mode), is drift (fail) unless runtime.accelerator.type names a MIG profile (`<gpu>-mig-<profile>`, e.g. a100-80gb-mig-3g.40gb). A declared profile is drift when MIG is off on every GPU, or when no MIG slice has that profile; unknown when the slices cannot be read. For vendor: amd, the counterpart is the compute partition mode: a type naming none expects whole GPUs (SPX) wherever the GPUs have partitions; a type naming one (mi300x-cpx, mi300x-cpx-nps4) expects that compute (and memory) mode on every GPU, and fails on GPUs without partitions.",
     pointers: &[TYPE_PTR],
 };
 
@@ -63,7 +63,7 @@ pub const SHARED: Check = Check {
     code: "gpu-shared",
     domain: Domain::Accelerator,
     summary: "no process outside the serving process tree on the GPUs it holds",
-    explanation: "Warns when processes outside the serving process tree run on the GPUs it holds (NVML compute processes), naming each pid and its memory.",
+    explanation: "Warns when processes outside the serving process tree run on the GPUs it holds (NVML compute processes, or AMD SMI's process list for vendor: amd), naming each pid and its memory.",
     pointers: &[COUNT_PTR],
 };
 
@@ -119,28 +119,25 @@ pub(crate) fn check(
     let b = |check: &Check, pointer: &str| FindingBuilder::new(check, pointer);
 
     let vendor_word = accelerator.vendor.trim().to_ascii_lowercase();
-    if vendor_word != "nvidia" {
-        let why = match vendor_word.as_str() {
-            "amd" => {
-                out.push(vendor_finding(
-                    &accelerator.vendor,
-                    &view(observation),
-                    &amd_view(observation),
-                ));
-                "AMD GPUs are read through AMD SMI (see the vendor finding); this check does not judge them yet"
-                    .to_string()
-            }
-            _ => {
-                out.push(b(&VENDOR, VENDOR_PTR).declared(accelerator.vendor.as_str()).status(
-                    Status::Skip,
-                    format!(
-                        "NVIDIA GPUs are observed through NVML and AMD GPUs through AMD SMI; vendor {:?} is not checked",
-                        accelerator.vendor
-                    ),
-                ));
-                format!("vendor {:?} is not observed on a node", accelerator.vendor)
-            }
+    if vendor_word == "amd" {
+        let amd = amd_view(observation);
+        out.push(vendor_finding(&accelerator.vendor, &view(observation), &amd));
+        let devices = match amd {
+            AmdView::Devices(devices) => Ok(devices),
+            AmdView::Unseen(reason) => Err(reason),
         };
+        super::amd::check(spec, devices, resolution.process(), engine, out);
+        return;
+    }
+    if vendor_word != "nvidia" {
+        out.push(b(&VENDOR, VENDOR_PTR).declared(accelerator.vendor.as_str()).status(
+            Status::Skip,
+            format!(
+                "NVIDIA GPUs are observed through NVML and AMD GPUs through AMD SMI; vendor {:?} is not checked",
+                accelerator.vendor
+            ),
+        ));
+        let why = format!("vendor {:?} is not observed on a node", accelerator.vendor);
         for (code, pointer, declared) in [
             (&TYPE, TYPE_PTR, json!(accelerator.kind)),
             (&COUNT, COUNT_PTR, json!(accelerator.count)),
@@ -194,8 +191,13 @@ pub(crate) fn check(
         &amd_view(observation),
     ));
     out.push(gpu_type(&accelerator.kind, devices));
-    out.push(count(accelerator.count, devices, serving, attribution.as_ref()));
-    out.push(shared(serving, attribution.as_ref()));
+    out.push(count(
+        accelerator.count,
+        &Listed::nvml(devices),
+        serving,
+        attribution.as_ref(),
+    ));
+    out.push(shared(serving, attribution.as_ref(), "NVML", "nvml"));
     // The engine's own reading of its parallelism (one parser: runtime/argv.rs, where the last
     // occurrence wins and `_` equals `-`); from the process alone when the endpoint was not asked.
     let from_process = match engine {
@@ -406,9 +408,30 @@ fn gpu_type(declared: &str, devices: &[DeviceFacts]) -> Finding {
     }
 }
 
-fn count(
+/// The GPUs a vendor's library lists, for the count: which library, how many, how many usable.
+pub(crate) struct Listed {
+    /// `NVML`, `AMD SMI`.
+    pub library: &'static str,
+    /// The evidence's probe: `nvml`, `amdsmi`.
+    pub probe: &'static str,
+    pub visible: usize,
+    pub usable: u64,
+}
+
+impl Listed {
+    fn nvml(devices: &[DeviceFacts]) -> Listed {
+        Listed {
+            library: "NVML",
+            probe: "nvml",
+            visible: devices.len(),
+            usable: usable(devices).count() as u64,
+        }
+    }
+}
+
+pub(crate) fn count(
     declared: u64,
-    devices: &[DeviceFacts],
+    listed: &Listed,
     serving: Option<&ServingProcess>,
     attribution: Option<&Attribution>,
 ) -> Finding {
@@ -421,8 +444,8 @@ fn count(
             .declared(declared)
             .observed(held)
             .evidence(
-                "nvml+host",
-                json!({"serving_pid": process.pid, "tree": a.tree, "held_gpus": indices, "visible": devices.len()}),
+                &format!("{}+host", listed.probe),
+                json!({"serving_pid": process.pid, "tree": a.tree, "held_gpus": indices, "visible": listed.visible}),
                 "GPUs holding a process of the serving process tree must be at least the declared count",
             );
         return if held < declared {
@@ -446,18 +469,19 @@ fn count(
             )
         };
     }
-    let usable = usable(devices).count() as u64;
-    let lost = devices.len() as u64 - usable;
+    let usable = listed.usable;
+    let lost = listed.visible as u64 - usable;
+    let library = listed.library;
     let b = FindingBuilder::new(&COUNT, COUNT_PTR)
         .declared(declared)
         .observed(usable)
         .evidence(
-            "nvml",
-            json!({"visible": devices.len(), "lost": lost, "serving_pid": serving.map(|s| s.pid)}),
-            if serving.is_some() {
-                "usable GPUs visible to NVML must be at least the declared count (the serving process holds none that NVML lists: in a container NVML may report host pids)"
+            listed.probe,
+            json!({"visible": listed.visible, "lost": lost, "serving_pid": serving.map(|s| s.pid)}),
+            &if serving.is_some() {
+                format!("usable GPUs visible to {library} must be at least the declared count (the serving process holds none that {library} lists: in a container {library} may report host pids)")
             } else {
-                "usable GPUs visible to NVML must be at least the declared count (no serving process found to attribute GPUs to)"
+                format!("usable GPUs visible to {library} must be at least the declared count (no serving process found to attribute GPUs to)")
             },
         );
     if usable < declared {
@@ -483,7 +507,7 @@ fn count(
 
 /// Tensor × pipeline parallelism as the engine states it; `None` when neither is stated (an
 /// engine default alone is no statement: the count check judges the GPUs actually held).
-fn parallelism(declared: u64, facts: &EngineFacts, serving: Option<&ServingProcess>) -> Option<Finding> {
+pub(crate) fn parallelism(declared: u64, facts: &EngineFacts, serving: Option<&ServingProcess>) -> Option<Finding> {
     let stated = |f: &Option<Fact<u64>>| {
         f.as_ref()
             .filter(|f| !matches!(f.source, Source::Default { .. }))
@@ -527,7 +551,12 @@ fn parallelism(declared: u64, facts: &EngineFacts, serving: Option<&ServingProce
     })
 }
 
-fn shared(serving: Option<&ServingProcess>, attribution: Option<&Attribution>) -> Finding {
+pub(crate) fn shared(
+    serving: Option<&ServingProcess>,
+    attribution: Option<&Attribution>,
+    library: &str,
+    probe: &str,
+) -> Finding {
     let b = FindingBuilder::new(&SHARED, COUNT_PTR);
     let (Some(process), Some(a)) = (serving, attribution) else {
         let why = if serving.is_none() {
@@ -540,7 +569,10 @@ fn shared(serving: Option<&ServingProcess>, attribution: Option<&Attribution>) -
     if a.held.is_empty() {
         return b.status(
             Status::Unknown,
-            format!("the serving process (pid {}) holds no GPU that NVML lists", process.pid),
+            format!(
+                "the serving process (pid {}) holds no GPU that {library} lists",
+                process.pid
+            ),
         );
     }
     let raw: Vec<Json> = a
@@ -549,7 +581,7 @@ fn shared(serving: Option<&ServingProcess>, attribution: Option<&Attribution>) -
         .map(|n| json!({"gpu": n.gpu, "pid": n.pid, "used_mib": n.used_mib}))
         .collect();
     let b = b.observed(json!(raw)).evidence(
-        "nvml+host",
+        &format!("{probe}+host"),
         json!({"serving_tree": a.tree, "neighbours": raw}),
         "no process outside the serving tree on its GPUs",
     );

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use modelspec_probe_amd::AmdDevice;
 use modelspec_probe_gpu::DeviceFacts;
 use modelspec_probe_host::ServingProcess;
 
@@ -45,6 +46,33 @@ pub(crate) struct Attribution {
 
 /// Joins the two; `None` when no GPU reported its processes, so nothing can be attributed.
 pub(crate) fn attribute(devices: &[DeviceFacts], serving: &ServingProcess) -> Option<Attribution> {
+    let lists = devices.iter().filter(|d| !d.lost).map(|d| {
+        let processes = d
+            .compute_processes
+            .value()
+            .map(|ps| ps.iter().map(|p| (p.pid, p.used_memory_mib)).collect());
+        (d.index, processes)
+    });
+    attribute_lists(lists, serving)
+}
+
+/// [`attribute`] for AMD GPUs, from AMD SMI's process lists.
+pub(crate) fn attribute_amd(devices: &[AmdDevice], serving: &ServingProcess) -> Option<Attribution> {
+    let lists = devices.iter().map(|d| {
+        let processes = d
+            .processes
+            .value()
+            .map(|ps| ps.iter().map(|p| (p.pid, Some(p.vram_mib))).collect());
+        (d.index, processes)
+    });
+    attribute_lists(lists, serving)
+}
+
+/// Per GPU, its index and its processes (pid, MiB when known), or `None` where the GPU did not
+/// list them.
+type ProcessLists = Option<Vec<(u32, Option<u64>)>>;
+
+fn attribute_lists(lists: impl Iterator<Item = (u32, ProcessLists)>, serving: &ServingProcess) -> Option<Attribution> {
     // Every pid the tree has in any PID namespace: NVML may speak the host's.
     let mut tree: BTreeSet<u32> = BTreeSet::from([serving.pid]);
     tree.extend(serving.ns_pids.value().into_iter().flatten());
@@ -57,25 +85,27 @@ pub(crate) fn attribute(devices: &[DeviceFacts], serving: &ServingProcess) -> Op
     let mut any_listed = false;
     let mut held = Vec::new();
     let mut neighbours = Vec::new();
-    for d in devices.iter().filter(|d| !d.lost) {
-        let Some(processes) = d.compute_processes.value() else {
+    for (index, processes) in lists {
+        let Some(processes) = processes else {
             continue;
         };
         any_listed = true;
-        let ours: Vec<_> = processes.iter().filter(|p| tree.contains(&p.pid)).collect();
+        let ours: Vec<_> = processes.iter().filter(|(pid, _)| tree.contains(pid)).collect();
         if ours.is_empty() {
             continue;
         }
-        let used_mib = ours.iter().map(|p| p.used_memory_mib).sum::<Option<u64>>();
-        held.push(HeldGpu {
-            index: d.index,
-            used_mib,
-        });
-        neighbours.extend(processes.iter().filter(|p| !tree.contains(&p.pid)).map(|p| Neighbour {
-            gpu: d.index,
-            pid: p.pid,
-            used_mib: p.used_memory_mib,
-        }));
+        let used_mib = ours.iter().map(|(_, mib)| *mib).sum::<Option<u64>>();
+        held.push(HeldGpu { index, used_mib });
+        neighbours.extend(
+            processes
+                .iter()
+                .filter(|(pid, _)| !tree.contains(pid))
+                .map(|&(pid, used_mib)| Neighbour {
+                    gpu: index,
+                    pid,
+                    used_mib,
+                }),
+        );
     }
     any_listed.then_some(Attribution { tree, held, neighbours })
 }

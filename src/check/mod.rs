@@ -9,6 +9,7 @@
 //! field that no check judged a `skip` finding, so a report always accounts for the whole spec.
 
 pub mod accelerator;
+pub(crate) mod amd;
 pub(crate) mod attribution;
 pub mod batch;
 pub mod cloud;

@@ -26,7 +26,7 @@ pub(super) const PRECISION_UNKNOWN_INFO: LintInfo = LintInfo {
 pub(super) const UNKNOWN_TYPE_INFO: LintInfo = LintInfo {
     code: UNKNOWN_TYPE,
     severity: Severity::Warning,
-    summary: "runtime.accelerator.type should be a known NVIDIA GPU type",
+    summary: "runtime.accelerator.type should be a known NVIDIA or AMD GPU type",
 };
 
 const PRECISION_PATH: &[&str] = &["spec", "identity", "model", "precision"];
@@ -55,8 +55,12 @@ pub(super) fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         }
         Some(PrecisionSpelling::Auto) | None => None,
     };
+    if accelerator.vendor.trim().eq_ignore_ascii_case("amd") {
+        amd(cx, &accelerator.kind, precision, out);
+        return;
+    }
     if !accelerator.vendor.trim().eq_ignore_ascii_case("nvidia") {
-        // Only NVIDIA GPUs are catalogued; other vendors are checked at scan time.
+        // Only NVIDIA and AMD GPUs are catalogued; other vendors are checked at scan time.
         return;
     }
     let declared = match parse_declared_type(&accelerator.kind) {
@@ -106,6 +110,60 @@ pub(super) fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .with_help(supported_help(cc)),
+        );
+    }
+}
+
+/// `vendor: amd`: the type against the AMD Instinct catalogue, the precision against its
+/// architecture.
+fn amd(cx: &Context, kind: &str, precision: Option<Precision>, out: &mut Vec<Diagnostic>) {
+    use crate::catalogue::amd::{Gfx, known_amd_types, parse_declared_amd_type};
+    let Some(declared) = parse_declared_amd_type(kind) else {
+        let known: Vec<&str> = known_amd_types().collect();
+        let help = match crate::suggest::closest(kind.trim(), known.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "use a catalogued AMD Instinct type ({}), optionally with its memory (mi300x-192gb) or partition modes (mi300x-cpx-nps4)",
+                known.join(", ")
+            ),
+        };
+        out.push(
+            cx.at(
+                UNKNOWN_TYPE,
+                Severity::Warning,
+                &["spec", "runtime", "accelerator", "type"],
+                format!("unknown AMD accelerator type {}", crate::spec::node::quote_short(kind)),
+            )
+            .with_help(help),
+        );
+        return;
+    };
+    let Some(precision) = precision else {
+        return;
+    };
+    if let Some(model) = declared.candidates().next()
+        && !declared.candidates().any(|m| m.supports(precision))
+    {
+        let runs: Vec<&str> = Precision::ALL
+            .iter()
+            .filter(|p| model.gfx.supports(**p))
+            .map(|p| p.as_str())
+            .collect();
+        out.push(
+            cx.at(
+                PRECISION_UNSUPPORTED,
+                Severity::Error,
+                PRECISION_PATH,
+                format!(
+                    "{} is not supported natively by {}: it needs {}, the GPU is {} ({})",
+                    precision.as_str(),
+                    kind.trim(),
+                    Gfx::first_supporting(precision),
+                    model.gfx.architecture(),
+                    model.gfx.target()
+                ),
+            )
+            .with_help(format!("this GPU runs {}; or declare a newer GPU", runs.join(", "))),
         );
     }
 }

@@ -1,0 +1,304 @@
+//! The accelerator checks for `vendor: amd`: the same codes and rules as NVIDIA's
+//! (`accelerator-type`, `-count`, `-precision`, `-mig`, `gpu-shared`, `-parallelism`), read
+//! from AMD SMI through the AMD catalogue. The differences are AMD's: a GPU is what AMD SMI
+//! enumerates (a GCD of an MI250X, a compute partition of an MI300X), the architecture is the
+//! graphics target (gfx942) rather than a compute capability, and the MIG counterpart is the
+//! compute partition mode (SPX is a whole GPU; DPX, QPX and CPX split it).
+
+use modelspec_probe_amd::AmdDevice;
+use modelspec_probe_host::ServingProcess;
+use serde_json::{Value as Json, json};
+
+use super::accelerator::{COUNT, Listed, MIG, PRECISION, SHARED, TYPE, count, parallelism, shared};
+use super::attribution::attribute_amd;
+use super::engine::{EngineView, Unseen};
+use super::{Check, Finding, FindingBuilder, Status};
+use crate::catalogue::amd::{AmdGpuModel, DeclaredAmdType, Gfx, by_market_name, parse_declared_amd_type};
+use crate::catalogue::{Precision, PrecisionSpelling};
+use crate::spec::ModelSpec;
+
+const TYPE_PTR: &str = "/spec/runtime/accelerator/type";
+const COUNT_PTR: &str = "/spec/runtime/accelerator/count";
+const PRECISION_PTR: &str = "/spec/identity/model/precision";
+
+/// Every accelerator finding but the vendor's, for AMD GPUs (or why they are unseen).
+pub(crate) fn check(
+    spec: &ModelSpec,
+    devices: Result<&[AmdDevice], String>,
+    serving: Option<&ServingProcess>,
+    engine: &Result<EngineView, Unseen>,
+    out: &mut Vec<Finding>,
+) {
+    let accelerator = &spec.spec.runtime.accelerator;
+    let precision = spec.spec.identity.model.precision.as_deref();
+    let devices = match devices {
+        Ok(devices) => devices,
+        Err(reason) => {
+            let msg = format!("not observed: {reason}");
+            let b = |check: &Check, pointer: &str| FindingBuilder::new(check, pointer);
+            out.push(
+                b(&TYPE, TYPE_PTR)
+                    .declared(accelerator.kind.as_str())
+                    .status(Status::Unknown, msg.clone()),
+            );
+            out.push(
+                b(&COUNT, COUNT_PTR)
+                    .declared(accelerator.count)
+                    .status(Status::Unknown, msg.clone()),
+            );
+            if let Some(p) = precision {
+                out.push(
+                    b(&PRECISION, PRECISION_PTR)
+                        .declared(p)
+                        .status(Status::Unknown, msg.clone()),
+                );
+            }
+            out.push(b(&MIG, TYPE_PTR).status(Status::Unknown, msg.clone()));
+            out.push(b(&SHARED, COUNT_PTR).status(Status::Unknown, msg));
+            return;
+        }
+    };
+    let declared = parse_declared_amd_type(&accelerator.kind);
+    let attribution = serving.and_then(|s| attribute_amd(devices, s));
+    out.push(gpu_type(&accelerator.kind, declared.as_ref(), devices));
+    let listed = Listed {
+        library: "AMD SMI",
+        probe: "amdsmi",
+        visible: devices.len(),
+        usable: devices.len() as u64,
+    };
+    out.push(count(accelerator.count, &listed, serving, attribution.as_ref()));
+    out.push(shared(serving, attribution.as_ref(), "AMD SMI", "amdsmi"));
+    let from_process = match engine {
+        Ok(v) if v.engine().is_some() => None,
+        _ => serving.and_then(super::engine::process_view),
+    };
+    let facts = match (engine, &from_process) {
+        (_, Some(v)) => Some(&v.facts),
+        (Ok(v), None) if v.engine().is_some() => Some(&v.facts),
+        _ => None,
+    };
+    if let Some(f) = facts.and_then(|facts| parallelism(accelerator.count, facts, serving)) {
+        out.push(f);
+    }
+    if let Some(p) = precision {
+        out.push(precision_check(p, devices));
+    }
+    out.push(partition(declared.as_ref(), devices));
+}
+
+/// The catalogue row of an AMD SMI GPU: by market name, else by a PCI id one product has.
+fn row_of(d: &AmdDevice) -> Option<&'static AmdGpuModel> {
+    let name = d.market_name.value().map_or("", String::as_str);
+    by_market_name(name, d.asic.value().map(|a| a.device_id))
+}
+
+fn raw(devices: &[AmdDevice]) -> Json {
+    Json::Array(
+        devices
+            .iter()
+            .map(|d| {
+                json!({"index": d.index, "market_name": d.market_name.value(), "device_id": d.asic.value().map(|a| a.device_id_hex.clone()), "gfx_target": d.gfx_target.value(), "vram_total_mib": d.vram.value().map(|v| v.total_mib), "compute_partition": d.compute_partition.value(), "memory_partition": d.memory_partition.value()})
+            })
+            .collect(),
+    )
+}
+
+fn gpu_type(declared_text: &str, declared: Option<&DeclaredAmdType>, devices: &[AmdDevice]) -> Finding {
+    let mut observed: Vec<String> = Vec::new();
+    for name in devices.iter().filter_map(|d| d.market_name.value()) {
+        if !observed.contains(name) {
+            observed.push(name.clone());
+        }
+    }
+    let b = FindingBuilder::new(&TYPE, TYPE_PTR)
+        .declared(declared_text)
+        .observed(json!(observed))
+        .evidence(
+            "amdsmi",
+            raw(devices),
+            "the GPU family must match exactly (by AMD SMI's market name, else its PCI id); memory per GPU (within 10%) only when the type declares it",
+        );
+    let Some(declared) = declared else {
+        return b.status(
+            Status::Unknown,
+            format!("declared type {declared_text:?} is not in the AMD catalogue, so the GPUs cannot be matched to it"),
+        );
+    };
+    let mut judged = 0;
+    let mut mismatches = Vec::new();
+    for d in devices {
+        let Some(row) = row_of(d) else {
+            if let Some(name) = d.market_name.value() {
+                judged += 1;
+                mismatches.push(format!("GPU {}: {name:?} is not in the AMD catalogue", d.index));
+            }
+            continue;
+        };
+        judged += 1;
+        if row.family != declared.family {
+            mismatches.push(format!(
+                "GPU {}: expected a GPU of family `{}`, found `{}`",
+                d.index, declared.family, row.family
+            ));
+        } else if let Some(total) = d.vram.value().map(|v| v.total_mib)
+            && !declared.memory_matches(total)
+        {
+            mismatches.push(format!(
+                "GPU {}: expected about {} GB per GPU (within 10%), found {total} MiB",
+                d.index,
+                declared.memory_gib.unwrap_or_default()
+            ));
+        }
+    }
+    if judged == 0 {
+        return b.status(Status::Unknown, "no AMD GPU reported its market name or PCI id");
+    }
+    if mismatches.is_empty() {
+        b.status(Status::Pass, format!("all {judged} GPU(s) are {}", declared.spelling))
+    } else {
+        b.remediation("run the model on the declared GPUs, or correct runtime.accelerator.type")
+            .status(Status::Fail, mismatches.join("; "))
+    }
+}
+
+fn precision_check(declared: &str, devices: &[AmdDevice]) -> Finding {
+    let b = FindingBuilder::new(&PRECISION, PRECISION_PTR).declared(declared);
+    let precision = match Precision::parse(declared) {
+        PrecisionSpelling::Known(p) => p,
+        PrecisionSpelling::Auto => {
+            return b.status(
+                Status::Skip,
+                "precision `auto`: the serving engine picks, nothing to check here",
+            );
+        }
+        PrecisionSpelling::Unknown => {
+            return b.status(
+                Status::Unknown,
+                format!("precision {declared:?} is not one we know, so it cannot be checked"),
+            );
+        }
+    };
+    let mut raw = Vec::new();
+    let mut short = Vec::new();
+    for d in devices {
+        // AMD SMI's graphics target, else the catalogue's for the product (ROCm 6.2 has none).
+        let (gfx, from) = match d.gfx_target.value().and_then(|t| Gfx::parse(t)) {
+            Some(g) => (Some(g), "amd-smi"),
+            None => (row_of(d).map(|r| r.gfx), "catalogue"),
+        };
+        let Some(gfx) = gfx else { continue };
+        raw.push(
+            json!({"index": d.index, "gfx_target": gfx.target(), "architecture": gfx.architecture(), "from": from}),
+        );
+        if !gfx.supports(precision) {
+            short.push(format!("GPU {} is {} ({})", d.index, gfx.architecture(), gfx.target()));
+        }
+    }
+    let b = b
+        .observed(json!(raw.iter().map(|r| r["gfx_target"].clone()).collect::<Vec<_>>()))
+        .evidence(
+            "amdsmi",
+            Json::Array(raw.clone()),
+            &format!(
+                "{} needs {} or newer on every GPU",
+                precision.as_str(),
+                Gfx::first_supporting(precision)
+            ),
+        );
+    if raw.is_empty() {
+        return b.status(
+            Status::Unknown,
+            "no AMD GPU reported a graphics target this version knows",
+        );
+    }
+    if short.is_empty() {
+        b.status(
+            Status::Pass,
+            format!("{} runs natively on every GPU", precision.as_str()),
+        )
+    } else {
+        b.remediation("serve a precision these GPUs run natively, or run on newer GPUs")
+            .status(
+                Status::Fail,
+                format!(
+                    "{} needs {}: {}",
+                    precision.as_str(),
+                    Gfx::first_supporting(precision),
+                    short.join("; ")
+                ),
+            )
+    }
+}
+
+/// The MIG counterpart: a type naming no partition expects whole GPUs (SPX); a declared compute
+/// or memory partition must be every partitioned GPU's mode.
+fn partition(declared: Option<&DeclaredAmdType>, devices: &[AmdDevice]) -> Finding {
+    let want_compute = declared.and_then(|d| d.compute_partition.clone());
+    let want_memory = declared.and_then(|d| d.memory_partition.clone());
+    let mut raw = Vec::new();
+    let mut wrong = Vec::new();
+    let mut unsupported = 0;
+    let mut seen = 0;
+    for d in devices {
+        match (d.compute_partition.value(), d.compute_partition.is_unsupported()) {
+            (Some(mode), _) => {
+                seen += 1;
+                let memory = d.memory_partition.value();
+                raw.push(json!({"index": d.index, "compute": mode, "memory": memory}));
+                let expected = want_compute.as_deref().unwrap_or("SPX");
+                if !mode.eq_ignore_ascii_case(expected) {
+                    wrong.push(format!("GPU {}: {mode}, {expected} expected", d.index));
+                }
+                if let (Some(want), Some(have)) = (&want_memory, memory)
+                    && !have.eq_ignore_ascii_case(want)
+                {
+                    wrong.push(format!("GPU {}: memory {have}, {want} expected", d.index));
+                }
+            }
+            (None, true) => {
+                unsupported += 1;
+                raw.push(json!({"index": d.index, "compute": "not supported"}));
+            }
+            (None, false) => {}
+        }
+    }
+    let declared_text = match (&want_compute, &want_memory) {
+        (None, None) => "whole GPUs (SPX)".to_string(),
+        (c, m) => [c.as_deref(), m.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/"),
+    };
+    let b = FindingBuilder::new(&MIG, TYPE_PTR)
+        .declared(declared_text.as_str())
+        .evidence(
+            "amdsmi",
+            Json::Array(raw.clone()),
+            "a type naming no partition expects whole GPUs (SPX); a named compute or memory partition is every GPU's mode",
+        );
+    if seen == 0 && unsupported > 0 {
+        return if want_compute.is_some() || want_memory.is_some() {
+            b.remediation("run on GPUs with compute partitions (MI300 series), or declare the type without one")
+                .status(
+                    Status::Fail,
+                    format!("the declared type names {declared_text}, but these GPUs have no partitions"),
+                )
+        } else {
+            b.status(Status::Pass, "the GPUs have no compute partitions: whole GPUs")
+        };
+    }
+    if seen == 0 {
+        return b.status(Status::Unknown, "no AMD GPU reported its partition mode");
+    }
+    if wrong.is_empty() {
+        b.status(Status::Pass, format!("every GPU is {declared_text}"))
+    } else {
+        b.remediation(match &want_compute {
+            None => "set whole GPUs (`amd-smi set --compute-partition SPX`), or declare the partition served from (e.g. `mi300x-cpx`)".to_string(),
+            Some(mode) => format!("set `amd-smi set --compute-partition {mode}`, or declare the partition these GPUs run"),
+        })
+        .status(Status::Fail, wrong.join("; "))
+    }
+}

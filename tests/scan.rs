@@ -737,16 +737,18 @@ fn another_vendor_is_skipped() {
             assert!(f["message"].as_str().unwrap_or_default().contains("intel"), "{f:#}");
         }
     }
-    // Regression: NVIDIA GPU health is not an AMD spec's business (it judged NVML's GPUs).
+    // Regression: NVIDIA GPU health is not an AMD spec's business (it judged NVML's GPUs):
+    // on an NVIDIA node without AMD SMI, an AMD spec's health is unseen or not NVIDIA's, never
+    // the unhealthy NVIDIA GPUs' failures.
     let amd = Scratch::new(&spec_yaml("amd", "mi300x", 8, Some("bf16")));
     let (_, report) = amd.scan("node-unhealthy", &[]);
-    for code in [
-        "gpu-lost",
-        "gpu-memory-errors",
-        "gpu-throttling",
-        "gpu-persistence-mode",
+    for (code, want) in [
+        ("gpu-lost", "skip"),
+        ("gpu-memory-errors", "unknown"),
+        ("gpu-throttling", "unknown"),
+        ("gpu-persistence-mode", "skip"),
     ] {
-        assert_eq!(status(&report, code), "skip", "{code}");
+        assert_eq!(status(&report, code), want, "{code}");
     }
     // Even with `--fail-on unknown`, a skip never fails the scan.
     let (exit, _) = scratch.scan("h100-sxm-x8", &["--fail-on", "unknown"]);
@@ -2641,4 +2643,42 @@ fn amd_gpus_are_judged_by_type_count_precision_and_partition() {
             "{f:#}"
         );
     }
+}
+
+/// GPU health under `vendor: amd`: RAS errors (uncorrectable fail, deferred warn) and throttle
+/// bits (warn) from AMD SMI; NVIDIA's own states skip.
+#[test]
+fn amd_gpu_health_reads_ras_errors_and_throttling() {
+    let scan = |profile: &str| {
+        let scratch = Scratch::new(&spec_yaml("amd", "mi300x", 8, Some("bf16")));
+        let o = Cmd::new()
+            .args(["scan", SPEC, "--format", "json", "--no-facts", "--nvml-lib", NO_NVML])
+            .current_dir(scratch.path())
+            .amd_profile(profile)
+            .output();
+        assert!(matches!(code(&o), 0 | 1), "{profile}: {}", stderr(&o));
+        json_of(&o)
+    };
+    let healthy = scan("mi300x-x8");
+    assert_eq!(status(&healthy, "gpu-memory-errors"), "pass");
+    assert_eq!(
+        finding(&healthy, "gpu-throttling")["message"],
+        "no throttle bit set on 8 GPU(s)"
+    );
+    for code in ["gpu-lost", "gpu-persistence-mode", "gpu-fabric", "gpu-xid"] {
+        assert_eq!(status(&healthy, code), "skip", "{code}");
+    }
+    let sick = scan("mi300x-ras");
+    let ras = finding(&sick, "gpu-memory-errors");
+    assert_eq!(ras["status"], "fail", "{ras:#}");
+    assert_eq!(
+        ras["message"],
+        "GPU 3: 2 uncorrectable RAS error(s); GPU 3: 1 deferred RAS error(s)"
+    );
+    assert_eq!(ras["evidence"]["probe"], "amdsmi");
+    let hot = finding(&sick, "gpu-throttling");
+    assert_eq!(hot["status"], "warn", "{hot:#}");
+    assert_eq!(hot["message"], "throttled: GPU 5, hotspot 96 °C");
+    let unseen = scan("node-init-fails");
+    assert_eq!(status(&unseen, "gpu-memory-errors"), "unknown");
 }

@@ -302,3 +302,136 @@ fn partition(declared: Option<&DeclaredAmdType>, devices: &[AmdDevice]) -> Findi
         .status(Status::Fail, wrong.join("; "))
     }
 }
+
+/// GPU health under `vendor: amd`, from AMD SMI: RAS errors and throttling; the NVIDIA-only
+/// states (lost, persistence mode, NVLink fabric, XIDs) skip, saying why.
+pub(crate) fn health(devices: Result<&[AmdDevice], String>, out: &mut Vec<Finding>) {
+    use super::health::{FABRIC, LOST, MEMORY_ERRORS, PERSISTENCE, THROTTLING, XID, b};
+    for (check, why) in [
+        (
+            &LOST,
+            "a lost GPU is NVML's state; an AMD GPU that stops answering is missing from AMD SMI's list (accelerator-count)",
+        ),
+        (
+            &PERSISTENCE,
+            "persistence mode is NVIDIA's: the amdgpu driver stays initialized",
+        ),
+        (
+            &FABRIC,
+            "the NVLink fabric is NVIDIA's; AMD's XGMI links are not read yet",
+        ),
+        (&XID, "XID errors are NVIDIA's driver reports"),
+    ] {
+        out.push(b(check).status(Status::Skip, why));
+    }
+    let devices = match devices {
+        Ok(devices) => devices,
+        Err(reason) => {
+            for check in [&MEMORY_ERRORS, &THROTTLING] {
+                out.push(b(check).status(Status::Unknown, format!("not observed: {reason}")));
+            }
+            return;
+        }
+    };
+    out.push(ras(devices));
+    out.push(throttling(devices));
+}
+
+/// Uncorrectable RAS errors fail, deferred ones (poison the driver will handle) warn.
+fn ras(devices: &[AmdDevice]) -> Finding {
+    use super::health::{MEMORY_ERRORS, b};
+    let mut raw = Vec::new();
+    let mut failing = Vec::new();
+    let mut deferred = Vec::new();
+    let mut reported = 0;
+    for d in devices {
+        match &d.ecc {
+            modelspec_probe_amd::Observed::Ok { value } => {
+                reported += 1;
+                raw.push(json!({"index": d.index, "correctable": value.correctable, "uncorrectable": value.uncorrectable, "deferred": value.deferred}));
+                if value.uncorrectable > 0 {
+                    failing.push(format!(
+                        "GPU {}: {} uncorrectable RAS error(s)",
+                        d.index, value.uncorrectable
+                    ));
+                }
+                if value.deferred > 0 {
+                    deferred.push(format!("GPU {}: {} deferred RAS error(s)", d.index, value.deferred));
+                }
+            }
+            other => raw.push(json!({"index": d.index, "unseen": other.reason()})),
+        }
+    }
+    let f = b(&MEMORY_ERRORS)
+        .observed(json!(failing.iter().chain(&deferred).collect::<Vec<_>>()))
+        .evidence(
+            "amdsmi",
+            Json::Array(raw),
+            "no uncorrectable RAS errors (amdsmi_get_gpu_total_ecc_count)",
+        );
+    if !failing.is_empty() {
+        let all: Vec<String> = failing.into_iter().chain(deferred).collect();
+        return f
+            .remediation("drain the node and check `amd-smi metric --ecc` and the bad pages (`amd-smi bad-pages`); reset the GPU, and have it serviced if errors recur")
+            .status(Status::Fail, all.join("; "));
+    }
+    if !deferred.is_empty() {
+        return f
+            .remediation("watch `amd-smi metric --ecc`: deferred errors are uncorrectable data the driver will handle when it is used")
+            .status(Status::Warn, deferred.join("; "));
+    }
+    match reported {
+        0 => f.status(Status::Unknown, "no AMD GPU reported its RAS error counts"),
+        n if n < devices.len() => f.status(
+            Status::Unknown,
+            format!(
+                "no uncorrectable errors on the {n} GPU(s) that reported, but {} did not",
+                devices.len() - n
+            ),
+        ),
+        _ => f.status(Status::Pass, "no uncorrectable RAS errors"),
+    }
+}
+
+/// A throttle bit set warns (the bits are ASIC-specific; the masks are the evidence).
+fn throttling(devices: &[AmdDevice]) -> Finding {
+    use super::health::{THROTTLING, b};
+    let mut raw = Vec::new();
+    let mut throttled = Vec::new();
+    let mut reported = 0;
+    for d in devices {
+        let Some(t) = d.throttle.value() else {
+            raw.push(json!({"index": d.index, "unseen": d.throttle.reason()}));
+            continue;
+        };
+        if t.throttle_status.is_none() && t.indep_throttle_status.is_none() {
+            raw.push(json!({"index": d.index, "unseen": "the metrics table carries no throttle status"}));
+            continue;
+        }
+        reported += 1;
+        raw.push(json!({"index": d.index, "throttle_status": t.throttle_status, "indep_throttle_status": t.indep_throttle_status, "hotspot_c": d.temperature.hotspot.value()}));
+        if t.indep_throttle_status.is_some_and(|m| m != 0) || t.throttle_status.is_some_and(|m| m != 0) {
+            let hot = d
+                .temperature
+                .hotspot
+                .value()
+                .map(|c| format!(", hotspot {c} °C"))
+                .unwrap_or_default();
+            throttled.push(format!("GPU {}{hot}", d.index));
+        }
+    }
+    let f = b(&THROTTLING).observed(json!(throttled)).evidence(
+        "amdsmi",
+        Json::Array(raw),
+        "no throttle bit set in the GPU metrics table",
+    );
+    if !throttled.is_empty() {
+        return f
+            .remediation("check cooling and power (`amd-smi metric --power --temperature`; on MI300, the violation counters of `amd-smi metric --throttle`)")
+            .status(Status::Warn, format!("throttled: {}", throttled.join("; ")));
+    }
+    match reported {
+        0 => f.status(Status::Unknown, "no AMD GPU reported a throttle status"),
+        _ => f.status(Status::Pass, format!("no throttle bit set on {reported} GPU(s)")),
+    }
+}

@@ -23,7 +23,7 @@ pub const MEMORY_ERRORS: Check = Check {
     code: "gpu-memory-errors",
     domain: Domain::Health,
     summary: "no uncorrectable ECC errors, pending page retirement or failed row remap",
-    explanation: "No uncorrectable ECC errors (volatile or aggregate), no pages pending retirement, no failed row remapping, on any GPU (NVML). A GPU that reports none of these is unknown, not pass.",
+    explanation: "No uncorrectable ECC errors (volatile or aggregate), no pages pending retirement, no failed row remapping, on any GPU (NVML). A GPU that reports none of these is unknown, not pass. For vendor: amd, AMD SMI's RAS counts (amdsmi_get_gpu_total_ecc_count): uncorrectable errors fail, deferred ones warn.",
     pointers: &[POINTER],
 };
 
@@ -32,7 +32,7 @@ pub const THROTTLING: Check = Check {
     code: "gpu-throttling",
     domain: Domain::Health,
     summary: "no GPU throttled for power or heat",
-    explanation: "No power or thermal clock-event (throttle) reason active on any GPU (NVML).",
+    explanation: "No power or thermal clock-event (throttle) reason active on any GPU (NVML). For vendor: amd, a throttle bit set in the GPU metrics table (throttle_status, indep_throttle_status) warns; the bits are ASIC-specific, so the masks and the hotspot temperature are the evidence.",
     pointers: &[POINTER],
 };
 
@@ -76,12 +76,20 @@ const THROTTLE_REASONS: &[&str] = &[
     "hw_power_brake_slowdown",
 ];
 
-fn b(check: &Check) -> FindingBuilder {
+pub(crate) fn b(check: &Check) -> FindingBuilder {
     FindingBuilder::new(check, POINTER)
 }
 
 pub(crate) fn check(spec: &ModelSpec, observation: &Observation, out: &mut Vec<Finding>) {
     let vendor = &spec.spec.runtime.accelerator.vendor;
+    if vendor.trim().eq_ignore_ascii_case("amd") {
+        let devices = match super::accelerator::amd_view(observation) {
+            super::accelerator::AmdView::Devices(devices) => Ok(devices),
+            super::accelerator::AmdView::Unseen(reason) => Err(reason),
+        };
+        super::amd::health(devices, out);
+        return;
+    }
     if !vendor.trim().eq_ignore_ascii_case("nvidia") {
         // The NVIDIA GPUs NVML sees are not the accelerators this spec runs on.
         for check in [&LOST, &MEMORY_ERRORS, &THROTTLING, &PERSISTENCE, &FABRIC, &XID] {

@@ -7,6 +7,12 @@
 //! Without `--max-num-seqs`, vLLM runs 256 sequences at once, or 1024 on GPUs of 70 GiB or
 //! more; it has no admission limit (every request is queued), so `maxConcurrency` has nothing
 //! to compare with.
+//!
+//! vLLM's ROCm build serves the same API from the same flags. What differs is the node's: its
+//! GPUs are read through AMD SMI (the process list gives the GPUs the server holds), and its
+//! environment knobs, `HIP_VISIBLE_DEVICES`, `ROCR_VISIBLE_DEVICES` and the `VLLM_ROCM_*`
+//! family (`VLLM_ROCM_USE_AITER`, ...), are shown by the host probe, judged by `env-variable`
+//! when declared and drafted by `init`.
 
 use super::argv::{Launch, number, toggle, value, values};
 use super::openai::{self, MODELS};

@@ -127,12 +127,28 @@ pub const ALLOWED_VALUES: &[&str] = &[
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     "OTEL_SERVICE_NAME",
     "OTEL_TRACES_EXPORTER",
+    // ROCm: which GPUs a process sees (device lists or UUIDs, as CUDA_VISIBLE_DEVICES), and the
+    // allocator and architecture overrides vLLM's ROCm build is run with.
+    "HIP_VISIBLE_DEVICES",
+    "ROCR_VISIBLE_DEVICES",
+    "HSA_OVERRIDE_GFX_VERSION",
+    "PYTORCH_HIP_ALLOC_CONF",
     // What an NVIDIA CUDA image says it needs of the driver: facts about the image, not knobs.
     "CUDA_VERSION",
     "NVIDIA_REQUIRE_CUDA",
     "NVIDIA_DISABLE_REQUIRE",
     "NV_CUDA_COMPAT_PACKAGE",
 ];
+
+/// Name prefixes of runtime knobs whose values are shown too: vLLM's ROCm settings
+/// (`VLLM_ROCM_USE_AITER`, `VLLM_ROCM_FP8_PADDING`, ...), a family that grows with each release.
+/// A name that also looks secret is still redacted.
+pub const ALLOWED_PREFIXES: &[&str] = &["VLLM_ROCM_"];
+
+/// Whether a variable's value may be shown without being declared.
+pub fn allowed_value(name: &str) -> bool {
+    ALLOWED_VALUES.contains(&name) || ALLOWED_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 
 /// Of [`ALLOWED_VALUES`], the variables a CUDA image sets about itself: read to check the
 /// driver, never worth pinning in a contract.
@@ -295,7 +311,7 @@ pub(crate) fn environment_facts(raw: &[u8], declared: &[String]) -> EnvironmentF
         let (name, value) = text.split_once('=').unwrap_or((&text, ""));
         variables.insert(name.to_owned(), value.to_owned());
     }
-    let shown = |name: &str| declared.iter().any(|declared| declared == name) || ALLOWED_VALUES.contains(&name);
+    let shown = |name: &str| declared.iter().any(|declared| declared == name) || allowed_value(name);
     EnvironmentFacts {
         cuda_visible_devices: variables.get("CUDA_VISIBLE_DEVICES").cloned(),
         nvidia_visible_devices: variables.get("NVIDIA_VISIBLE_DEVICES").cloned(),
@@ -493,6 +509,27 @@ NOEQUALS\0API_KEY=plain\0";
         assert_eq!(
             values,
             [("HF_TOKEN", REDACTED), ("MODEL_NAME", "x"), ("OMP_NUM_THREADS", "4")]
+        );
+    }
+
+    /// vLLM's ROCm build: which GPUs it sees and its VLLM_ROCM_* knobs are shown undeclared;
+    /// a VLLM_ROCM_ name that looks secret is still redacted.
+    #[test]
+    fn rocm_knobs_are_shown() {
+        let raw = b"HIP_VISIBLE_DEVICES=0,1,2,3\0ROCR_VISIBLE_DEVICES=GPU-5f3a\0VLLM_ROCM_USE_AITER=1\0\
+VLLM_ROCM_FP8_PADDING=0\0VLLM_ROCM_SECRET_TOKEN=abc\0HSA_OVERRIDE_GFX_VERSION=9.4.2\0VLLM_ROCMX=no\0";
+        let facts = environment_facts(raw, &[]);
+        let values: Vec<(&str, &str)> = facts.values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            values,
+            [
+                ("HIP_VISIBLE_DEVICES", "0,1,2,3"),
+                ("HSA_OVERRIDE_GFX_VERSION", "9.4.2"),
+                ("ROCR_VISIBLE_DEVICES", "GPU-5f3a"),
+                ("VLLM_ROCM_FP8_PADDING", "0"),
+                ("VLLM_ROCM_SECRET_TOKEN", REDACTED),
+                ("VLLM_ROCM_USE_AITER", "1"),
+            ]
         );
     }
 }

@@ -11,17 +11,29 @@ use modelspec::draft::filled;
 use crate::support::report::drift_on;
 use crate::support::{Cmd, Dir, fake_nvml_arg, free_port, start_engine, start_engine_as_vllm};
 
+/// A command on the node a profile names: a fake NVML profile (`h100-sxm-x8`), or with `amd:`
+/// a fake AMD SMI profile (`amd:mi300x-x8`) on a node without NVML; the `--nvml-lib` to give.
+fn on_node(profile: &str) -> (Cmd, String) {
+    match profile.strip_prefix("amd:") {
+        Some(amd) => (
+            Cmd::new().amd_profile(amd),
+            "/nonexistent/libnvidia-ml.so.1".to_string(),
+        ),
+        None => (Cmd::new().nvml_profile(profile), fake_nvml_arg()),
+    }
+}
+
 /// `init` against the live node, the draft written to `spec.yaml`.
 fn init(dir: &Dir, profile: &str, port: u16) -> String {
-    let o = Cmd::new()
+    let (cmd, nvml_lib) = on_node(profile);
+    let o = cmd
         .current_dir(dir.path())
-        .nvml_profile(profile)
         .args([
             "init",
             "--port",
             &port.to_string(),
             "--nvml-lib",
-            &fake_nvml_arg(),
+            &nvml_lib,
             "-o",
             "spec.yaml",
         ])
@@ -32,12 +44,12 @@ fn init(dir: &Dir, profile: &str, port: u16) -> String {
 
 /// The scan's findings on the live node.
 fn scan(dir: &Dir, profile: &str, spec: &Path) -> Vec<Json> {
-    let o = Cmd::new()
+    let (cmd, nvml_lib) = on_node(profile);
+    let o = cmd
         .current_dir(dir.path())
-        .nvml_profile(profile)
         .arg("scan")
         .arg(spec)
-        .args(["--nvml-lib", &fake_nvml_arg(), "--format", "json", "--timeout", "20s"])
+        .args(["--nvml-lib", &nvml_lib, "--format", "json", "--timeout", "20s"])
         .output();
     assert!(
         matches!(o.status.code(), Some(0 | 1)),
@@ -142,6 +154,26 @@ fn every_gpu_profile_drafts_a_spec_that_scans_clean() {
     let _engine = start_engine("org/Model", port, &["--max-model-len", "1024"]);
     for profile in &gpu_profiles() {
         draft_and_scan_clean(&Dir::new(), profile, port, profile);
+    }
+}
+
+/// Every AMD GPU profile (but the one whose driver is not loaded) drafts `vendor: amd` with its
+/// type (partition modes when split) and count, and the draft scans clean on the same node.
+#[test]
+fn every_amd_profile_drafts_a_spec_that_scans_clean() {
+    let port = free_port();
+    let _engine = start_engine("org/Model", port, &["--max-model-len", "1024"]);
+    for (profile, kind) in [
+        ("mi300x-x8", "mi300x"),
+        ("mi325x-x8", "mi325x"),
+        ("mi250x-x4", "mi250x"),
+        ("mi210-x1", "mi210"),
+        ("mi300x-cpx", "mi300x-cpx-nps4"),
+        ("mi300x-ras", "mi300x"),
+    ] {
+        let (yaml, _) = draft_and_scan_clean(&Dir::new(), &format!("amd:{profile}"), port, profile);
+        assert!(yaml.contains("vendor: \"amd\""), "{profile}:\n{yaml}");
+        assert!(yaml.contains(&format!("type: \"{kind}\"")), "{profile}:\n{yaml}");
     }
 }
 

@@ -2682,3 +2682,61 @@ fn amd_gpu_health_reads_ras_errors_and_throttling() {
     let unseen = scan("node-init-fails");
     assert_eq!(status(&unseen, "gpu-memory-errors"), "unknown");
 }
+
+/// The GPUs the serving process holds, through AMD SMI's process list joined with the process
+/// tree: the count is what it holds, and another process on one of them is named.
+#[test]
+fn amd_gpus_are_attributed_through_the_process_list() {
+    let scratch = Scratch::new(&spec_yaml("amd", "mi300x", 8, Some("bf16")));
+    let me = std::process::id();
+    let mut profile: Json = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/amd-gpus/mi300x-x8.json")).expect("the profile"),
+    )
+    .expect("JSON");
+    if let Some(devices) = profile["devices"].as_array_mut() {
+        for (i, d) in devices.iter_mut().enumerate() {
+            d["processes"] = match i {
+                0..=2 => serde_json::json!([{"pid": me, "name": "python3", "vram_mib": 150000}]),
+                3 => {
+                    serde_json::json!([{"pid": me, "name": "python3", "vram_mib": 150000}, {"pid": 999_999, "name": "stray", "vram_mib": 2048}])
+                }
+                _ => serde_json::json!([]),
+            };
+        }
+    }
+    let path = scratch.path().join("profile.json");
+    std::fs::write(&path, profile.to_string()).expect("write the profile");
+    let o = Cmd::new()
+        .args([
+            "scan",
+            SPEC,
+            "--format",
+            "json",
+            "--no-facts",
+            "--nvml-lib",
+            NO_NVML,
+            "--pid",
+            &me.to_string(),
+        ])
+        .current_dir(scratch.path())
+        .fake_amdsmi_profile(&path)
+        .output();
+    assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
+    let report = json_of(&o);
+    let count = finding(&report, "accelerator-count");
+    assert_eq!(count["status"], "fail", "{count:#}");
+    assert_eq!(
+        count["message"],
+        format!("the serving process (pid {me}) holds 4 GPU(s) [0, 1, 2, 3], 8 declared")
+    );
+    assert_eq!(count["evidence"]["probe"], "amdsmi+host");
+    let shared = finding(&report, "gpu-shared");
+    assert_eq!(shared["status"], "warn", "{shared:#}");
+    assert!(
+        shared["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("GPU 3 shared with pid 999999 (2.0 GiB)"),
+        "{shared:#}"
+    );
+}

@@ -223,7 +223,8 @@ pub(crate) fn endpoint_view<'a>(
     model_hint: Option<&'a str>,
 ) -> EngineView<'a> {
     let environment = process.and_then(|p| p.environment.value());
-    let largest_gpu_mib = match &observation.gpu {
+    // The largest GPU of either vendor (vLLM sizes its default batch by it, on CUDA or ROCm).
+    let nvidia = match &observation.gpu {
         ProbeOutcome::Observed { snapshot, .. } => match &snapshot.nvml {
             NvmlState::Available { devices, .. } => devices
                 .iter()
@@ -233,6 +234,13 @@ pub(crate) fn endpoint_view<'a>(
         },
         _ => None,
     };
+    let amd = match super::accelerator::amd_view(observation) {
+        super::accelerator::AmdView::Devices(devices) => {
+            devices.iter().filter_map(|d| d.vram.value().map(|v| v.total_mib)).max()
+        }
+        super::accelerator::AmdView::Unseen(_) => None,
+    };
+    let largest_gpu_mib = nvidia.max(amd);
     let inputs = Inputs {
         argv: process.and_then(|p| p.argv.value()).map(Vec::as_slice),
         env: environment.map_or(no_env(), |e| &e.values),

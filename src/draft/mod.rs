@@ -376,12 +376,18 @@ fn accelerator(doc: &mut Doc, observation: &Observation, process: Option<&Servin
         },
         _ => &[],
     };
+    if devices.is_empty()
+        && let crate::check::accelerator::AmdView::Devices(amd) = crate::check::accelerator::amd_view(observation)
+        && !amd.is_empty()
+    {
+        return amd_accelerator(doc, amd, process, view);
+    }
     if devices.is_empty() {
         doc.line(
             3,
             "vendor",
             &json(TODO),
-            Some("TODO the accelerator vendor: NVML saw no GPU on this node"),
+            Some("TODO the accelerator vendor: neither NVML nor AMD SMI saw a GPU on this node"),
         );
         doc.line(
             3,
@@ -393,7 +399,7 @@ fn accelerator(doc: &mut Doc, observation: &Observation, process: Option<&Servin
             3,
             "count",
             "1",
-            Some("TODO how many accelerators the model needs: NVML saw none"),
+            Some("TODO how many accelerators the model needs: no GPU was seen"),
         );
         return;
     }
@@ -449,32 +455,119 @@ fn accelerator(doc: &mut Doc, observation: &Observation, process: Option<&Servin
         ),
         _ => doc.line(3, "type", &json(TODO), Some("TODO NVML did not name the GPUs")),
     }
-    let (count, why) = match &held {
-        Some(a) if !a.held.is_empty() => (
-            used.len() as u64,
-            "GPUs holding the serving process tree (NVML compute processes)".to_string(),
+    let held = held.is_some_and(|a| !a.held.is_empty());
+    let (count, why) = drafted_count(doc, held, used.len(), view, "NVML", "NVML compute processes");
+    doc.line(3, "count", &count.to_string(), Some(&why));
+}
+
+/// The count a draft writes: the GPUs the serving tree holds, else the parallelism the engine
+/// states, else the GPUs `library` sees working.
+fn drafted_count(
+    doc: &Doc,
+    held: bool,
+    used: usize,
+    view: &EngineView<'_>,
+    library: &str,
+    processes: &str,
+) -> (u64, String) {
+    if held {
+        return (
+            used as u64,
+            format!("GPUs holding the serving process tree ({processes})"),
+        );
+    }
+    match stated_parallelism(view) {
+        // More than the node has: the engine's answers and the library disagree, and no count
+        // would hold for both checks.
+        Some((gpus, why)) if gpus > used as u64 => (
+            gpus,
+            format!(
+                "TODO {why}, but {library} sees {used} working GPU(s) on this node: one of them is not this deployment's"
+            ),
         ),
-        _ => match stated_parallelism(view) {
-            // More than the node has: the engine's answers and NVML disagree, and no count
-            // would hold for both checks.
-            Some((gpus, why)) if gpus > used.len() as u64 => (
-                gpus,
-                format!(
-                    "TODO {why}, but NVML sees {} working GPU(s) on this node: one of them is not this deployment's",
-                    used.len()
-                ),
+        Some((gpus, why)) => (gpus, why),
+        None => (
+            used as u64,
+            format!(
+                "{}GPUs {library} sees working on the node: none could be attributed to the serving process; check {used} is what it needs",
+                if doc.minimal { "TODO " } else { "" },
             ),
-            Some((gpus, why)) => (gpus, why),
-            None => (
-                used.len() as u64,
-                format!(
-                    "{}GPUs NVML sees working on the node: none could be attributed to the serving process; check {} is what it needs",
-                    if doc.minimal { "TODO " } else { "" },
-                    used.len()
-                ),
-            ),
-        },
+        ),
+    }
+}
+
+/// `vendor: amd`: the type from the AMD catalogue (with the partition modes when the GPUs are
+/// split), the count as AMD SMI lists GPUs.
+fn amd_accelerator(
+    doc: &mut Doc,
+    devices: &[modelspec_probe_amd::AmdDevice],
+    process: Option<&ServingProcess>,
+    view: &EngineView<'_>,
+) {
+    use crate::catalogue::amd::by_market_name;
+    doc.line(3, "vendor", &json("amd"), Some("AMD SMI"));
+    let held = process.and_then(|p| crate::check::attribution::attribute_amd(devices, p));
+    let used: Vec<&modelspec_probe_amd::AmdDevice> = match &held {
+        Some(a) if !a.held.is_empty() => devices
+            .iter()
+            .filter(|d| a.held.iter().any(|h| h.index == d.index))
+            .collect(),
+        _ => devices.iter().collect(),
     };
+    let names: Vec<&str> = used
+        .iter()
+        .filter_map(|d| d.market_name.value().map(String::as_str))
+        .collect();
+    let types: Vec<&str> = used
+        .iter()
+        .filter_map(|d| {
+            by_market_name(
+                d.market_name.value().map_or("", String::as_str),
+                d.asic.value().map(|a| a.device_id),
+            )
+        })
+        .map(|m| m.canonical)
+        .collect();
+    let same = |values: Vec<Option<&String>>| -> Option<String> {
+        let first = values.first().copied().flatten()?;
+        values
+            .iter()
+            .all(|v| *v == Some(first))
+            .then(|| first.to_ascii_lowercase())
+    };
+    let compute = same(used.iter().map(|d| d.compute_partition.value()).collect());
+    let memory = same(used.iter().map(|d| d.memory_partition.value()).collect());
+    match (types.first(), names.first()) {
+        (Some(t), Some(n)) if types.len() == used.len() && types.iter().all(|x| x == t) => {
+            // Split GPUs are declared with their modes; whole ones (SPX) need none.
+            let spelling = match (&compute, &memory) {
+                (Some(c), Some(m)) if c != "spx" => format!("{t}-{c}-{m}"),
+                (Some(c), None) if c != "spx" => format!("{t}-{c}"),
+                _ => (*t).to_string(),
+            };
+            let modes = match (&compute, &memory) {
+                (Some(c), Some(m)) => format!(", {}/{}", c.to_ascii_uppercase(), m.to_ascii_uppercase()),
+                _ => String::new(),
+            };
+            doc.line(
+                3,
+                "type",
+                &json(&spelling),
+                Some(&format!("AMD SMI market name {n:?}{modes}")),
+            );
+        }
+        (_, Some(n)) => doc.line(
+            3,
+            "type",
+            &json(TODO),
+            Some(&format!(
+                "TODO AMD SMI market names {n:?}, which the AMD catalogue does not map to one type"
+            )),
+        ),
+        _ => doc.line(3, "type", &json(TODO), Some("TODO AMD SMI did not name the GPUs")),
+    }
+    let held = held.is_some_and(|a| !a.held.is_empty());
+    let (count, why) = drafted_count(doc, held, used.len(), view, "AMD SMI", "AMD SMI process list");
     doc.line(3, "count", &count.to_string(), Some(&why));
 }
 

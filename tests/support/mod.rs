@@ -172,8 +172,13 @@ impl Cmd {
     pub fn amd_profile(self, name: &str) -> Cmd {
         let path = root().join("fixtures/amd-gpus").join(format!("{name}.json"));
         assert!(path.is_file(), "AMD GPU profile {} does not exist", path.display());
+        self.fake_amdsmi_profile(path)
+    }
+
+    /// The fake AMD SMI answering from the profile at `path`.
+    pub fn fake_amdsmi_profile(self, path: impl AsRef<Path>) -> Cmd {
         self.env("MODELSPEC_AMDSMI_LIB", fake_amdsmi())
-            .env("FAKE_AMDSMI_PROFILE", path)
+            .env("FAKE_AMDSMI_PROFILE", path.as_ref())
     }
 
     /// Text written to the child's stdin (which is otherwise closed).

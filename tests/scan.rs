@@ -2740,3 +2740,33 @@ fn amd_gpus_are_attributed_through_the_process_list() {
         "{shared:#}"
     );
 }
+
+/// Without --amdsmi-lib or MODELSPEC_AMDSMI_LIB, AMD SMI is looked for by the loader, then in
+/// `$ROCM_PATH/lib` and `/opt/rocm/lib` (a container whose ld.so.conf lacks ROCm's entry).
+#[test]
+fn amd_smi_is_found_in_rocm_path_when_the_loader_does_not_know_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib_dir = dir.path().join("rocm/lib");
+    std::fs::create_dir_all(&lib_dir).expect("mkdir");
+    std::fs::copy(crate::support::fake_amdsmi(), lib_dir.join("libamd_smi.so")).expect("copy the fake");
+    let o = Cmd::new()
+        .args(["facts", "--json", "--nvml-lib", NO_NVML])
+        .env("ROCM_PATH", dir.path().join("rocm"))
+        .env("FAKE_AMDSMI_PROFILE", root().join("fixtures/amd-gpus/mi210-x1.json"))
+        .output();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let tree = json_of(&o);
+    let library = &tree["amd"]["snapshot"]["library"];
+    assert_eq!(library["chosen_by"], "loader_search", "{library}");
+    assert!(
+        library["path"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("rocm/lib/libamd_smi.so"),
+        "{library}"
+    );
+    assert_eq!(
+        tree["amd"]["snapshot"]["amdsmi"]["devices"][0]["market_name"]["value"],
+        "AMD Instinct MI210"
+    );
+}

@@ -1,12 +1,14 @@
 //! A small dynamic binding to AMD SMI (`libamd_smi.so`), loaded at run time.
 //!
-//! Why our own, and not a crate: `amd_smi_lib_sys`/`amd_smi_lib_rs` run bindgen on a vendored
-//! header and link `-lamd_smi` at build time, so building would need ROCm and a node without it
-//! could not run the binary at all; AMD's own `amdsmi` Rust interface lives in the ROCm
-//! repository and is not a published crate we can pin. Both also bind one header's layouts,
-//! and AMD SMI's structs change with every ROCm release (`amdsmi_asic_info_t` is 448 bytes in
-//! ROCm 6.2, 456 in 6.3, 896 from 6.4; `amdsmi_proc_info_t` grows from 224 to 704 bytes;
-//! `amdsmi_version_t` drops its `year` in 7.0). So this binding:
+//! Why our own, and not a crate. `amd_smi_lib_sys`/`amd_smi_lib_rs` run bindgen on a vendored
+//! header and link `-lamd_smi` at build time: building would need ROCm, and a node without it
+//! could not run the binary at all. AMD's `amdsmi` 0.1 (the Rust interface in the ROCm
+//! repository) loads the library at run time, which is what we need, but binds the struct
+//! layouts of the one `amdsmi.h` it was generated from, while AMD SMI's structs change with
+//! every ROCm release (`amdsmi_asic_info_t` is 448 bytes in ROCm 6.2, 456 in 6.3, 896 from 6.4;
+//! `amdsmi_proc_info_t` grows from 224 to 704 bytes; `amdsmi_version_t` drops its `year` in
+//! 7.0): against another release it would hand the library a struct of the wrong size. It is
+//! also not among the crates this build can fetch. So this binding, about twenty functions:
 //!
 //! * resolves each symbol on its own (a missing one makes only its facts unsupported);
 //! * reads the library's version first and picks the layouts of that generation
@@ -17,7 +19,8 @@
 //!   struct than we expect writes into our spare room, never past it. Only the process list, an
 //!   array, needs the exact element size, and is refused for an unknown generation.
 //!
-//! Layouts are from AMD SMI's `amdsmi.h` of each ROCm release (notes in the module tests).
+//! Layouts are from AMD SMI's `amdsmi.h` of each ROCm release; `probes/fake-amdsmi` mirrors them as
+//! `repr(C)` structs with their sizes and offsets asserted, so a wrong offset here fails its tests.
 
 use std::ffi::{CStr, c_char, c_uint, c_void};
 use std::fmt;

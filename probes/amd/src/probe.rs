@@ -15,9 +15,13 @@ use crate::snapshot::{
     LibraryVersion, PowerCap, Temperatures, Throttle, UnavailableReason, Vram,
 };
 
-/// The library asked when nothing else is given, through the loader search (which, with
-/// ROCm's ld.so.conf entry, covers `/opt/rocm/lib`).
+/// The library asked when nothing else is given, through the loader search; when the loader
+/// does not find it (a container whose ld.so.conf lacks ROCm's entry), `$ROCM_PATH/lib` and
+/// `/opt/rocm/lib` are tried too ([`ROCM_LIB_DIRS`]).
 pub const DEFAULT_LIBRARY: &str = "libamd_smi.so";
+
+/// Where ROCm installs its libraries, tried in order after the loader search.
+pub const ROCM_LIB_DIRS: &[&str] = &["$ROCM_PATH/lib", "/opt/rocm/lib"];
 
 /// Environment variable naming the library when no explicit path is given.
 pub const LIBRARY_ENV: &str = "MODELSPEC_AMDSMI_LIB";
@@ -52,16 +56,18 @@ pub fn probe(options: &AmdProbeOptions) -> AmdSnapshot {
     let observed_at = format_rfc3339_utc(SystemTime::now());
     let started = Instant::now();
     let (library, chosen_by) = options.library_to_load();
-    let amdsmi = panic::catch_unwind(AssertUnwindSafe(|| read(&library))).unwrap_or_else(|panic| {
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| read(&library, chosen_by)));
+    let (amdsmi, library) = outcome.unwrap_or_else(|panic| {
         let detail = panic
             .downcast_ref::<&str>()
             .map(|m| (*m).to_owned())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "no message".to_owned());
-        AmdSmiState::Unavailable {
+        let state = AmdSmiState::Unavailable {
             reason: UnavailableReason::Other,
             message: format!("the AMD GPU probe failed unexpectedly while talking to AMD SMI (panic: {detail})"),
-        }
+        };
+        (state, library.clone())
     });
     AmdSnapshot {
         source: SOURCE.to_owned(),
@@ -75,15 +81,49 @@ pub fn probe(options: &AmdProbeOptions) -> AmdSnapshot {
     }
 }
 
-fn read(library: &std::ffi::OsStr) -> AmdSmiState {
+/// The default library through the loader, else in ROCm's directories; the first that loads
+/// (or the loader's own failure when none does).
+fn open_default() -> (Result<AmdSmi, Unusable>, OsString) {
+    let first = AmdSmi::open(std::ffi::OsStr::new(DEFAULT_LIBRARY));
+    if !matches!(first, Err(Unusable::NoLibrary(_))) {
+        return (first, OsString::from(DEFAULT_LIBRARY));
+    }
+    for dir in ROCM_LIB_DIRS {
+        let dir = match dir.strip_prefix("$ROCM_PATH") {
+            Some(rest) => match std::env::var_os("ROCM_PATH").filter(|p| !p.is_empty()) {
+                Some(root) => PathBuf::from(root).join(rest.trim_start_matches('/')),
+                None => continue,
+            },
+            None => PathBuf::from(dir),
+        };
+        let path = dir.join(DEFAULT_LIBRARY);
+        if path.is_file() {
+            let attempt = AmdSmi::open(path.as_os_str());
+            if !matches!(attempt, Err(Unusable::NoLibrary(_))) {
+                return (attempt, path.into_os_string());
+            }
+        }
+    }
+    (first, OsString::from(DEFAULT_LIBRARY))
+}
+
+fn read(library: &std::ffi::OsStr, chosen_by: LibraryChosenBy) -> (AmdSmiState, OsString) {
+    let (opened, used) = match chosen_by {
+        LibraryChosenBy::LoaderSearch => open_default(),
+        _ => (AmdSmi::open(library), library.to_os_string()),
+    };
+    (read_opened(opened, library), used)
+}
+
+fn read_opened(opened: Result<AmdSmi, Unusable>, library: &std::ffi::OsStr) -> AmdSmiState {
     let shown = library.to_string_lossy();
-    let smi = match AmdSmi::open(library) {
+    let smi = match opened {
         Ok(smi) => smi,
         Err(Unusable::NoLibrary(detail)) => {
             return AmdSmiState::Unavailable {
                 reason: UnavailableReason::NoLibrary,
                 message: format!(
-                    "AMD SMI could not be loaded from {shown}: {detail}. On an AMD GPU node, install ROCm's amd-smi-lib, or name the library with --amdsmi-lib PATH or {LIBRARY_ENV} (usually /opt/rocm/lib/libamd_smi.so)"
+                    "AMD SMI could not be loaded from {shown}: {detail}. On an AMD GPU node, install ROCm's amd-smi-lib, or name the library with --amdsmi-lib PATH or {LIBRARY_ENV} ($ROCM_PATH/lib and /opt/rocm/lib are tried after the loader)"
                 ),
             };
         }

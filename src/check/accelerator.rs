@@ -160,25 +160,7 @@ pub(crate) fn check(
                 &GpuView::Unseen(reason.clone()),
                 &amd_view(observation),
             ));
-            out.push(
-                b(&TYPE, TYPE_PTR)
-                    .declared(accelerator.kind.as_str())
-                    .status(Status::Unknown, msg.clone()),
-            );
-            out.push(
-                b(&COUNT, COUNT_PTR)
-                    .declared(accelerator.count)
-                    .status(Status::Unknown, msg.clone()),
-            );
-            if let Some(p) = precision {
-                out.push(
-                    b(&PRECISION, PRECISION_PTR)
-                        .declared(p)
-                        .status(Status::Unknown, msg.clone()),
-                );
-            }
-            out.push(b(&MIG, TYPE_PTR).status(Status::Unknown, msg.clone()));
-            out.push(b(&SHARED, COUNT_PTR).status(Status::Unknown, msg));
+            unseen(spec, &msg, out);
             return;
         }
     };
@@ -198,18 +180,7 @@ pub(crate) fn check(
         attribution.as_ref(),
     ));
     out.push(shared(serving, attribution.as_ref(), "NVML", "nvml"));
-    // The engine's own reading of its parallelism (one parser: runtime/argv.rs, where the last
-    // occurrence wins and `_` equals `-`); from the process alone when the endpoint was not asked.
-    let from_process = match engine {
-        Ok(v) if v.engine().is_some() => None,
-        _ => serving.and_then(super::engine::process_view),
-    };
-    let facts = match (engine, &from_process) {
-        (_, Some(v)) => Some(&v.facts),
-        (Ok(v), None) if v.engine().is_some() => Some(&v.facts),
-        _ => None,
-    };
-    if let Some(f) = facts.and_then(|facts| parallelism(accelerator.count, facts, serving)) {
+    if let Some(f) = parallelism_of(accelerator.count, engine, serving) {
         out.push(f);
     }
     if let Some(p) = precision {
@@ -225,6 +196,27 @@ fn names(devices: &[DeviceFacts]) -> Json {
             .map(|d| json!({"index": d.index, "name": d.name.value(), "memory_total_mib": d.memory.value().map(|m| m.total_mib), "lost": d.lost}))
             .collect(),
     )
+}
+
+/// Every accelerator finding but the vendor's, unknown for one reason (the GPUs were not seen).
+pub(crate) fn unseen(spec: &ModelSpec, msg: &str, out: &mut Vec<Finding>) {
+    let accelerator = &spec.spec.runtime.accelerator;
+    let b = |check: &Check, pointer: &str| FindingBuilder::new(check, pointer);
+    out.push(
+        b(&TYPE, TYPE_PTR)
+            .declared(accelerator.kind.as_str())
+            .status(Status::Unknown, msg),
+    );
+    out.push(
+        b(&COUNT, COUNT_PTR)
+            .declared(accelerator.count)
+            .status(Status::Unknown, msg),
+    );
+    if let Some(p) = spec.spec.identity.model.precision.as_deref() {
+        out.push(b(&PRECISION, PRECISION_PTR).declared(p).status(Status::Unknown, msg));
+    }
+    out.push(b(&MIG, TYPE_PTR).status(Status::Unknown, msg));
+    out.push(b(&SHARED, COUNT_PTR).status(Status::Unknown, msg));
 }
 
 /// What the AMD GPU probe lets the checks see.
@@ -505,9 +497,29 @@ pub(crate) fn count(
     }
 }
 
+/// [`parallelism`] from the engine's own reading of its parallelism (one parser:
+/// runtime/argv.rs, where the last occurrence wins and `_` equals `-`); from the process alone
+/// when the endpoint was not asked.
+pub(crate) fn parallelism_of(
+    declared: u64,
+    engine: &Result<EngineView, Unseen>,
+    serving: Option<&ServingProcess>,
+) -> Option<Finding> {
+    let from_process = match engine {
+        Ok(v) if v.engine().is_some() => None,
+        _ => serving.and_then(super::engine::process_view),
+    };
+    let facts = match (engine, &from_process) {
+        (_, Some(v)) => Some(&v.facts),
+        (Ok(v), None) if v.engine().is_some() => Some(&v.facts),
+        _ => None,
+    };
+    facts.and_then(|facts| parallelism(declared, facts, serving))
+}
+
 /// Tensor × pipeline parallelism as the engine states it; `None` when neither is stated (an
 /// engine default alone is no statement: the count check judges the GPUs actually held).
-pub(crate) fn parallelism(declared: u64, facts: &EngineFacts, serving: Option<&ServingProcess>) -> Option<Finding> {
+fn parallelism(declared: u64, facts: &EngineFacts, serving: Option<&ServingProcess>) -> Option<Finding> {
     let stated = |f: &Option<Fact<u64>>| {
         f.as_ref()
             .filter(|f| !matches!(f.source, Source::Default { .. }))
@@ -605,22 +617,27 @@ pub(crate) fn shared(
         .status(Status::Warn, described.join("; "))
 }
 
-fn precision_check(declared: &str, devices: &[DeviceFacts]) -> Finding {
+/// The declared precision, with the finding's builder; or the finding itself when there is
+/// nothing to compare (`auto` skips, an unknown spelling is unknown).
+pub(crate) fn declared_precision(declared: &str) -> Result<(FindingBuilder, Precision), Box<Finding>> {
     let b = FindingBuilder::new(&PRECISION, PRECISION_PTR).declared(declared);
-    let precision = match Precision::parse(declared) {
-        PrecisionSpelling::Known(p) => p,
-        PrecisionSpelling::Auto => {
-            return b.status(
-                Status::Skip,
-                "precision `auto`: the serving engine picks, nothing to check here",
-            );
-        }
-        PrecisionSpelling::Unknown => {
-            return b.status(
-                Status::Unknown,
-                format!("precision {declared:?} is not one we know, so it cannot be checked"),
-            );
-        }
+    match Precision::parse(declared) {
+        PrecisionSpelling::Known(p) => Ok((b, p)),
+        PrecisionSpelling::Auto => Err(Box::new(b.status(
+            Status::Skip,
+            "precision `auto`: the serving engine picks, nothing to check here",
+        ))),
+        PrecisionSpelling::Unknown => Err(Box::new(b.status(
+            Status::Unknown,
+            format!("precision {declared:?} is not one we know, so it cannot be checked"),
+        ))),
+    }
+}
+
+fn precision_check(declared: &str, devices: &[DeviceFacts]) -> Finding {
+    let (b, precision) = match declared_precision(declared) {
+        Ok(known) => known,
+        Err(finding) => return *finding,
     };
     let needs = precision.min_compute_capability();
     let mut raw = Vec::new();

@@ -9,17 +9,14 @@ use modelspec_probe_amd::AmdDevice;
 use modelspec_probe_host::ServingProcess;
 use serde_json::{Value as Json, json};
 
-use super::accelerator::{COUNT, Listed, MIG, PRECISION, SHARED, TYPE, count, parallelism, shared};
+use super::accelerator::{Listed, MIG, TYPE, count, declared_precision, shared};
 use super::attribution::attribute_amd;
 use super::engine::{EngineView, Unseen};
-use super::{Check, Finding, FindingBuilder, Status};
+use super::{Finding, FindingBuilder, Status};
 use crate::catalogue::amd::{AmdGpuModel, DeclaredAmdType, Gfx, by_market_name, parse_declared_amd_type};
-use crate::catalogue::{Precision, PrecisionSpelling};
 use crate::spec::ModelSpec;
 
 const TYPE_PTR: &str = "/spec/runtime/accelerator/type";
-const COUNT_PTR: &str = "/spec/runtime/accelerator/count";
-const PRECISION_PTR: &str = "/spec/identity/model/precision";
 
 /// Every accelerator finding but the vendor's, for AMD GPUs (or why they are unseen).
 pub(crate) fn check(
@@ -34,27 +31,7 @@ pub(crate) fn check(
     let devices = match devices {
         Ok(devices) => devices,
         Err(reason) => {
-            let msg = format!("not observed: {reason}");
-            let b = |check: &Check, pointer: &str| FindingBuilder::new(check, pointer);
-            out.push(
-                b(&TYPE, TYPE_PTR)
-                    .declared(accelerator.kind.as_str())
-                    .status(Status::Unknown, msg.clone()),
-            );
-            out.push(
-                b(&COUNT, COUNT_PTR)
-                    .declared(accelerator.count)
-                    .status(Status::Unknown, msg.clone()),
-            );
-            if let Some(p) = precision {
-                out.push(
-                    b(&PRECISION, PRECISION_PTR)
-                        .declared(p)
-                        .status(Status::Unknown, msg.clone()),
-                );
-            }
-            out.push(b(&MIG, TYPE_PTR).status(Status::Unknown, msg.clone()));
-            out.push(b(&SHARED, COUNT_PTR).status(Status::Unknown, msg));
+            super::accelerator::unseen(spec, &format!("not observed: {reason}"), out);
             return;
         }
     };
@@ -69,16 +46,7 @@ pub(crate) fn check(
     };
     out.push(count(accelerator.count, &listed, serving, attribution.as_ref()));
     out.push(shared(serving, attribution.as_ref(), "AMD SMI", "amdsmi"));
-    let from_process = match engine {
-        Ok(v) if v.engine().is_some() => None,
-        _ => serving.and_then(super::engine::process_view),
-    };
-    let facts = match (engine, &from_process) {
-        (_, Some(v)) => Some(&v.facts),
-        (Ok(v), None) if v.engine().is_some() => Some(&v.facts),
-        _ => None,
-    };
-    if let Some(f) = facts.and_then(|facts| parallelism(accelerator.count, facts, serving)) {
+    if let Some(f) = super::accelerator::parallelism_of(accelerator.count, engine, serving) {
         out.push(f);
     }
     if let Some(p) = precision {
@@ -163,21 +131,9 @@ fn gpu_type(declared_text: &str, declared: Option<&DeclaredAmdType>, devices: &[
 }
 
 fn precision_check(declared: &str, devices: &[AmdDevice]) -> Finding {
-    let b = FindingBuilder::new(&PRECISION, PRECISION_PTR).declared(declared);
-    let precision = match Precision::parse(declared) {
-        PrecisionSpelling::Known(p) => p,
-        PrecisionSpelling::Auto => {
-            return b.status(
-                Status::Skip,
-                "precision `auto`: the serving engine picks, nothing to check here",
-            );
-        }
-        PrecisionSpelling::Unknown => {
-            return b.status(
-                Status::Unknown,
-                format!("precision {declared:?} is not one we know, so it cannot be checked"),
-            );
-        }
+    let (b, precision) = match declared_precision(declared) {
+        Ok(known) => known,
+        Err(finding) => return *finding,
     };
     let mut raw = Vec::new();
     let mut short = Vec::new();

@@ -27,43 +27,12 @@ modelspec_probe_support::value_or_reason!(
 );
 
 impl<T> Observed<T> {
-    /// The value, when there is one.
-    pub fn value(&self) -> Option<&T> {
-        match self {
-            Observed::Ok { value } => Some(value),
-            _ => None,
-        }
-    }
-
-    /// Why there is no value.
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            Observed::Ok { .. } => None,
-            Observed::Unsupported { reason } | Observed::Error { reason } => Some(reason),
-        }
-    }
-
-    pub fn is_ok(&self) -> bool {
-        matches!(self, Observed::Ok { .. })
-    }
-
     pub fn is_unsupported(&self) -> bool {
         matches!(self, Observed::Unsupported { .. })
     }
 
     pub fn is_error(&self) -> bool {
         matches!(self, Observed::Error { .. })
-    }
-
-    /// The value transformed, or the same reason.
-    pub fn map<U>(self, transform: impl FnOnce(T) -> U) -> Observed<U> {
-        match self {
-            Observed::Ok { value } => Observed::Ok {
-                value: transform(value),
-            },
-            Observed::Unsupported { reason } => Observed::Unsupported { reason },
-            Observed::Error { reason } => Observed::Error { reason },
-        }
     }
 }
 

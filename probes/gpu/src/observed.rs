@@ -44,27 +44,6 @@ impl<T> Observed<T> {
         }
     }
 
-    /// The value, when NVML answered.
-    pub fn value(&self) -> Option<&T> {
-        match self {
-            Observed::Ok { value } => Some(value),
-            Observed::Unsupported { .. } | Observed::Error { .. } => None,
-        }
-    }
-
-    /// The reason, when NVML did not answer.
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            Observed::Ok { .. } => None,
-            Observed::Unsupported { reason } | Observed::Error { reason } => Some(reason),
-        }
-    }
-
-    /// Whether NVML answered.
-    pub fn is_ok(&self) -> bool {
-        matches!(self, Observed::Ok { .. })
-    }
-
     /// Whether the GPU or driver said it cannot answer this question.
     pub fn is_unsupported(&self) -> bool {
         matches!(self, Observed::Unsupported { .. })
@@ -73,17 +52,6 @@ impl<T> Observed<T> {
     /// Whether the question should have been answered and failed.
     pub fn is_error(&self) -> bool {
         matches!(self, Observed::Error { .. })
-    }
-
-    /// Transforms the value, keeping a missing value's reason.
-    pub fn map<U>(self, transform: impl FnOnce(T) -> U) -> Observed<U> {
-        match self {
-            Observed::Ok { value } => Observed::Ok {
-                value: transform(value),
-            },
-            Observed::Unsupported { reason } => Observed::Unsupported { reason },
-            Observed::Error { reason } => Observed::Error { reason },
-        }
     }
 }
 

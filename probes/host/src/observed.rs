@@ -37,27 +37,6 @@ modelspec_probe_support::value_or_reason!(
 );
 
 impl<T> Observed<T> {
-    /// The value, when the host answered.
-    pub fn value(&self) -> Option<&T> {
-        match self {
-            Observed::Ok { value } => Some(value),
-            Observed::Absent { .. } | Observed::Unknown { .. } => None,
-        }
-    }
-
-    /// The reason, when there is no value.
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            Observed::Ok { .. } => None,
-            Observed::Absent { reason } | Observed::Unknown { reason } => Some(reason),
-        }
-    }
-
-    /// Whether the host answered.
-    pub fn is_ok(&self) -> bool {
-        matches!(self, Observed::Ok { .. })
-    }
-
     /// Whether we looked and found nothing.
     pub fn is_absent(&self) -> bool {
         matches!(self, Observed::Absent { .. })
@@ -66,17 +45,6 @@ impl<T> Observed<T> {
     /// Whether we could not look.
     pub fn is_unknown(&self) -> bool {
         matches!(self, Observed::Unknown { .. })
-    }
-
-    /// Transforms the value, keeping a missing value's reason.
-    pub fn map<U>(self, transform: impl FnOnce(T) -> U) -> Observed<U> {
-        match self {
-            Observed::Ok { value } => Observed::Ok {
-                value: transform(value),
-            },
-            Observed::Absent { reason } => Observed::Absent { reason },
-            Observed::Unknown { reason } => Observed::Unknown { reason },
-        }
     }
 
     pub(crate) fn unknown(reason: impl Into<String>) -> Self {

@@ -113,7 +113,8 @@ pub struct ReasonField {
     pub reason: String,
 }
 
-/// [`Tagged`] and `Deserialize` for a probe's fact enum, tagged `status`, of the shape
+/// [`Tagged`], `Deserialize` and the accessors (`value`, `reason`, `is_ok`, `map`) for a probe's
+/// fact enum, tagged `status`, of the shape
 /// `Ok { value: T }`, `$a { reason: String }`, `$b { reason: String }` (the GPU and host probes'
 /// `Observed`), with `$kind` the enum of its tag's values.
 #[macro_export]
@@ -152,6 +153,40 @@ macro_rules! value_or_reason {
         impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for $name<T> {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 $crate::tagged::deserialize(d)
+            }
+        }
+
+        impl<T> $name<T> {
+            /// The value, when the source answered.
+            pub fn value(&self) -> Option<&T> {
+                match self {
+                    $name::Ok { value } => Some(value),
+                    $name::$a { .. } | $name::$b { .. } => None,
+                }
+            }
+
+            /// Why there is no value.
+            pub fn reason(&self) -> Option<&str> {
+                match self {
+                    $name::Ok { .. } => None,
+                    $name::$a { reason } | $name::$b { reason } => Some(reason),
+                }
+            }
+
+            /// Whether the source answered.
+            pub fn is_ok(&self) -> bool {
+                matches!(self, $name::Ok { .. })
+            }
+
+            /// Transforms the value, keeping a missing value's reason.
+            pub fn map<U>(self, transform: impl FnOnce(T) -> U) -> $name<U> {
+                match self {
+                    $name::Ok { value } => $name::Ok {
+                        value: transform(value),
+                    },
+                    $name::$a { reason } => $name::$a { reason },
+                    $name::$b { reason } => $name::$b { reason },
+                }
             }
         }
     };

@@ -111,7 +111,7 @@ pub static AMD_GPUS: &[AmdGpuModel] = &[
     AmdGpuModel { canonical: "mi210",  family: "mi210",  memory_mib: 65_536,  nominal_gb: 64,  market_names: &["AMD Instinct MI210"],  device_ids: &[0x740f],         aliases: &["mi210-64gb"], gfx: Gfx::Gfx90a },  // nominal
     AmdGpuModel { canonical: "mi250",  family: "mi250",  memory_mib: 65_536,  nominal_gb: 64,  market_names: &["AMD Instinct MI250"],  device_ids: &[],               aliases: &["mi250-64gb"], gfx: Gfx::Gfx90a },  // nominal: a GCD
     AmdGpuModel { canonical: "mi250x", family: "mi250x", memory_mib: 65_536,  nominal_gb: 64,  market_names: &["AMD Instinct MI250X"], device_ids: &[0x7408],         aliases: &["mi250x-64gb"], gfx: Gfx::Gfx90a }, // nominal: a GCD
-    AmdGpuModel { canonical: "mi300a", family: "mi300a", memory_mib: 98_304,  nominal_gb: 96,  market_names: &["AMD Instinct MI300A"], device_ids: &[0x74a0],         aliases: &["mi300a-128gb"], gfx: Gfx::Gfx942 }, // nominal: VRAM carved from 128 GB unified
+    AmdGpuModel { canonical: "mi300a", family: "mi300a", memory_mib: 98_304,  nominal_gb: 96,  market_names: &["AMD Instinct MI300A"], device_ids: &[0x74a0],         aliases: &[], gfx: Gfx::Gfx942 },             // nominal: VRAM carved from its 128 GB of unified memory
     AmdGpuModel { canonical: "mi300x", family: "mi300x", memory_mib: 196_592, nominal_gb: 192, market_names: &["AMD Instinct MI300X"], device_ids: &[0x74a1],         aliases: &["mi300x-192gb", "mi300x-oam"], gfx: Gfx::Gfx942 }, // documented
     AmdGpuModel { canonical: "mi308x", family: "mi308x", memory_mib: 196_592, nominal_gb: 192, market_names: &["AMD Instinct MI308X"], device_ids: &[0x74a2],         aliases: &["mi308x-192gb"], gfx: Gfx::Gfx942 }, // nominal
     AmdGpuModel { canonical: "mi325x", family: "mi325x", memory_mib: 262_144, nominal_gb: 256, market_names: &["AMD Instinct MI325X"], device_ids: &[0x74a5],         aliases: &["mi325x-256gb"], gfx: Gfx::Gfx942 }, // nominal
@@ -119,18 +119,32 @@ pub static AMD_GPUS: &[AmdGpuModel] = &[
     AmdGpuModel { canonical: "mi355x", family: "mi355x", memory_mib: 294_912, nominal_gb: 288, market_names: &["AMD Instinct MI355X"], device_ids: &[],               aliases: &["mi355x-288gb"], gfx: Gfx::Gfx950 }, // nominal
 ];
 
-/// The row AMD SMI's market name names (trimmed, case-insensitive), else the row of a PCI
-/// device id that only one product has.
+/// The row AMD SMI's market name names: exactly (trimmed, case-insensitive); else the one
+/// family named as a word in it (`AMD Instinct MI300X OAM`; not `MI250X/MI250`, which names
+/// two); else the row of a PCI device id that only one product has. Several market names are
+/// not yet confirmed on real hardware, so the word and the id are the fallbacks.
 pub fn by_market_name(name: &str, device_id: Option<u64>) -> Option<&'static AmdGpuModel> {
     let name = name.trim();
+    let unique = |mut rows: Box<dyn Iterator<Item = &'static AmdGpuModel>>| {
+        let row = rows.next()?;
+        rows.all(|other| other.family == row.family).then_some(row)
+    };
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
     AMD_GPUS
         .iter()
         .find(|m| m.market_names.iter().any(|n| n.eq_ignore_ascii_case(name)))
         .or_else(|| {
+            unique(Box::new(
+                AMD_GPUS.iter().filter(move |m| words.iter().any(|w| w == m.family)),
+            ))
+        })
+        .or_else(|| {
             let id = device_id?;
-            let mut rows = AMD_GPUS.iter().filter(|m| m.device_ids.contains(&id));
-            let row = rows.next()?;
-            rows.next().is_none().then_some(row)
+            unique(Box::new(AMD_GPUS.iter().filter(move |m| m.device_ids.contains(&id))))
         })
 }
 
@@ -248,7 +262,35 @@ mod tests {
     }
 
     #[test]
+    fn every_spelling_of_a_row_declares_it() {
+        for m in AMD_GPUS {
+            for spelling in std::iter::once(m.canonical).chain(m.aliases.iter().copied()) {
+                let d = parse_declared_amd_type(spelling).unwrap_or_else(|| panic!("{spelling}"));
+                assert_eq!(d.family, m.family, "{spelling}");
+                assert!(d.memory_matches(m.memory_mib), "{spelling}");
+            }
+            assert_eq!(
+                by_market_name(m.market_names[0], None).map(|r| r.canonical),
+                Some(m.canonical)
+            );
+        }
+    }
+
+    #[test]
     fn market_names_and_device_ids_find_rows() {
+        assert_eq!(
+            by_market_name("AMD Instinct MI300X OAM", None).map(|m| m.canonical),
+            Some("mi300x")
+        );
+        assert_eq!(
+            by_market_name("Instinct MI250X/MI250", None),
+            None,
+            "names two products"
+        );
+        assert_eq!(
+            by_market_name("Instinct MI250X/MI250", Some(0x7408)).map(|m| m.canonical),
+            Some("mi250x")
+        );
         assert_eq!(
             by_market_name(" AMD Instinct MI300X ", None).map(|m| m.canonical),
             Some("mi300x")

@@ -2770,3 +2770,24 @@ fn amd_smi_is_found_in_rocm_path_when_the_loader_does_not_know_it() {
         "AMD Instinct MI210"
     );
 }
+
+/// The HTML report of an AMD node shows AMD SMI's GPUs where NVML has none.
+#[test]
+fn the_html_report_of_an_amd_node_lists_its_gpus() {
+    let scratch = Scratch::new(&spec_yaml("amd", "mi300x", 8, Some("bf16")));
+    let o = Cmd::new()
+        .args(["scan", SPEC, "--format", "html", "--nvml-lib", NO_NVML])
+        .current_dir(scratch.path())
+        .amd_profile("mi300x-cpx")
+        .output();
+    assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
+    let html = stdout(&o);
+    assert!(
+        html.contains("<tr><td>7</td><td>AMD Instinct MI300X</td><td>gfx942</td><td>0 / 24574</td><td>CPX/NPS4</td>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("NVML is unavailable"),
+        "the AMD table replaces NVML's note"
+    );
+}

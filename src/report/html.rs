@@ -875,9 +875,20 @@ fn gpu_memory(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             );
         }
     };
-    let devices = match &snapshot.nvml {
-        NvmlState::Available { devices, .. } => devices,
-        NvmlState::Unavailable { message, .. } => {
+    let nvidia = match &snapshot.nvml {
+        NvmlState::Available { devices, .. } => Ok(devices),
+        NvmlState::Unavailable { message, .. } => Err(message),
+    };
+    // A node of AMD GPUs: AMD SMI's table instead.
+    if nvidia.as_ref().map_or(true, |d| d.is_empty())
+        && let crate::check::accelerator::AmdView::Devices(amd) = crate::check::accelerator::amd_view(observation)
+        && !amd.is_empty()
+    {
+        return amd_gpus(out, amd);
+    }
+    let devices = match nvidia {
+        Ok(devices) => devices,
+        Err(message) => {
             return writeln!(
                 out,
                 "<p class=\"note\">GPU memory unknown: NVML is unavailable: {}.</p>",
@@ -973,6 +984,47 @@ fn gpu_memory(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
         writeln!(out, "</ul>")?;
     }
     processes(out, devices, &owner, all_known)
+}
+
+/// AMD GPUs as AMD SMI lists them: VRAM used of total, partitions, graphics target, and the
+/// processes holding memory.
+fn amd_gpus(out: &mut impl Write, devices: &[modelspec_probe_amd::AmdDevice]) -> std::io::Result<()> {
+    let shown = |o: &modelspec_probe_amd::Observed<String>| o.value().map_or("?".to_string(), |v| v.clone());
+    writeln!(
+        out,
+        "<table><thead><tr><th>GPU</th><th>Product</th><th>Target</th><th>VRAM used / total (MiB)</th><th>Partitions</th><th>Processes</th></tr></thead><tbody>"
+    )?;
+    for d in devices {
+        let vram = d
+            .vram
+            .value()
+            .map_or_else(|| "?".to_string(), |v| format!("{} / {}", v.used_mib, v.total_mib));
+        let partitions = match (d.compute_partition.value(), d.memory_partition.value()) {
+            (Some(c), Some(m)) => format!("{c}/{m}"),
+            (Some(c), None) => c.clone(),
+            _ => "none".to_string(),
+        };
+        let processes = d.processes.value().map_or_else(
+            || d.processes.reason().unwrap_or("not listed").to_string(),
+            |ps| {
+                ps.iter()
+                    .map(|p| format!("{} {} ({} MiB)", p.pid, p.name, p.vram_mib))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            d.index,
+            Esc(&shown(&d.market_name)),
+            Esc(&shown(&d.gfx_target)),
+            Esc(&vram),
+            Esc(&partitions),
+            Esc(&processes)
+        )?;
+    }
+    writeln!(out, "</tbody></table>")
 }
 
 /// One GPU's bar: its memory in drawing order, MiB, and the total NVML reports.

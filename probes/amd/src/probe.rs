@@ -40,13 +40,7 @@ pub struct AmdProbeOptions {
 impl AmdProbeOptions {
     /// The library this probe will load, and why.
     pub fn library_to_load(&self) -> (OsString, LibraryChosenBy) {
-        if let Some(path) = &self.library {
-            return (path.clone().into_os_string(), LibraryChosenBy::Option);
-        }
-        match std::env::var_os(LIBRARY_ENV) {
-            Some(path) if !path.is_empty() => (path, LibraryChosenBy::Environment),
-            _ => (OsString::from(DEFAULT_LIBRARY), LibraryChosenBy::LoaderSearch),
-        }
+        modelspec_probe_support::library_to_load(self.library.as_deref(), LIBRARY_ENV, DEFAULT_LIBRARY)
     }
 }
 

@@ -30,14 +30,8 @@ pub struct LibraryChoice {
     pub chosen_by: LibraryChosenBy,
 }
 
-/// Where the library path came from, in order of precedence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LibraryChosenBy {
-    Option,
-    Environment,
-    LoaderSearch,
-}
+/// Where the library path came from (shared with the other vendor's probe).
+pub use modelspec_probe_support::LibraryChosenBy;
 
 /// AMD SMI's answers, or why there are none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -38,17 +38,8 @@ pub struct LibraryChoice {
     pub resolved_path: Option<String>,
 }
 
-/// Where the library path came from, in order of precedence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LibraryChosenBy {
-    /// An explicit option (`--nvml-lib PATH`).
-    Option,
-    /// The `MODELSPEC_NVML_LIB` environment variable.
-    Environment,
-    /// The default `libnvidia-ml.so.1`, found through the normal loader search.
-    LoaderSearch,
-}
+/// Where the library path came from (shared with the other vendor's probe).
+pub use modelspec_probe_support::LibraryChosenBy;
 
 /// NVML's answers, or why there are none. Read in one pass (`nvml_state` below): it holds every
 /// device.

@@ -4,8 +4,10 @@
 //! dependencies on other crates of ours).
 
 mod files;
+mod library;
 mod rfc3339;
 pub mod tagged;
 
 pub use files::open_regular_file;
+pub use library::{LibraryChosenBy, library_to_load};
 pub use rfc3339::{format_rfc3339_utc, unix_nanos};

@@ -2791,3 +2791,42 @@ fn the_html_report_of_an_amd_node_lists_its_gpus() {
         "the AMD table replaces NVML's note"
     );
 }
+
+/// Under `vendor: amd`, a GPU that does not answer a question is never read as passing it: the
+/// other GPUs' good answers leave the finding unknown, naming how many were silent.
+#[test]
+fn amd_gpus_that_do_not_answer_leave_their_checks_unknown() {
+    let scratch = Scratch::new(&spec_yaml("amd", "mi300x", 8, Some("bf16")));
+    let mut profile: Json = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/amd-gpus/mi300x-x8.json")).expect("the profile"),
+    )
+    .expect("JSON");
+    profile["devices"][2]["unsupported"] =
+        serde_json::json!(["amdsmi_get_gpu_asic_info", "amdsmi_get_gpu_metrics_info"]);
+    profile["devices"][4]["no_permission"] = serde_json::json!(["amdsmi_get_gpu_compute_partition"]);
+    let path = scratch.path().join("profile.json");
+    std::fs::write(&path, profile.to_string()).expect("write the profile");
+    let o = Cmd::new()
+        .args(["scan", SPEC, "--format", "json", "--no-facts", "--nvml-lib", NO_NVML])
+        .current_dir(scratch.path())
+        .fake_amdsmi_profile(&path)
+        .output();
+    assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
+    let report = json_of(&o);
+    for (check, says) in [
+        ("accelerator-type", "7 GPU(s) are mi300x, but 1 did not report"),
+        ("accelerator-precision", "but 1 did not say theirs"),
+        (
+            "accelerator-mig",
+            "7 GPU(s) are whole GPUs (SPX), but 1 did not report a partition mode",
+        ),
+        ("gpu-throttling", "the 7 GPU(s) that reported, but 1 did not"),
+    ] {
+        let f = finding(&report, check);
+        assert_eq!(f["status"], "unknown", "{check}: {f:#}");
+        assert!(
+            f["message"].as_str().unwrap_or_default().contains(says),
+            "{check}: {says:?} in {f:#}"
+        );
+    }
+}

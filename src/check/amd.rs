@@ -109,18 +109,30 @@ fn gpu_type(declared_text: &str, declared: Option<&DeclaredAmdType>, devices: &[
                 "GPU {}: expected a GPU of family `{}`, found `{}`",
                 d.index, declared.family, row.family
             ));
-        } else if let Some(total) = d.vram.value().map(|v| v.total_mib)
-            && !declared.memory_matches(total)
-        {
-            mismatches.push(format!(
-                "GPU {}: expected about {} GB per GPU (within 10%), found {total} MiB",
-                d.index,
-                declared.memory_gib.unwrap_or_default()
-            ));
+        } else if let Some(gib) = declared.memory_gib {
+            match d.vram.value().map(|v| v.total_mib) {
+                Some(total) if !declared.memory_matches(total) => mismatches.push(format!(
+                    "GPU {}: expected about {gib} GB per GPU (within 10%), found {total} MiB",
+                    d.index
+                )),
+                Some(_) => {}
+                // The family matches, the declared memory cannot be compared: not judged.
+                None => judged -= 1,
+            }
         }
     }
     if judged == 0 {
         return b.status(Status::Unknown, "no AMD GPU reported its market name or PCI id");
+    }
+    let silent = devices.len() - judged;
+    if mismatches.is_empty() && silent > 0 {
+        return b.status(
+            Status::Unknown,
+            format!(
+                "{judged} GPU(s) are {}, but {silent} did not report their market name, PCI id or VRAM",
+                declared.spelling
+            ),
+        );
     }
     if mismatches.is_empty() {
         b.status(Status::Pass, format!("all {judged} GPU(s) are {}", declared.spelling))
@@ -166,6 +178,17 @@ fn precision_check(declared: &str, devices: &[AmdDevice]) -> Finding {
         return b.status(
             Status::Unknown,
             "no AMD GPU reported a graphics target this version knows",
+        );
+    }
+    let silent = devices.len() - raw.len();
+    if short.is_empty() && silent > 0 {
+        return b.status(
+            Status::Unknown,
+            format!(
+                "the {} GPU(s) with a known graphics target run {} natively, but {silent} did not say theirs",
+                raw.len(),
+                precision.as_str()
+            ),
         );
     }
     if short.is_empty() {
@@ -234,7 +257,9 @@ fn partition(declared: Option<&DeclaredAmdType>, devices: &[AmdDevice]) -> Findi
             Json::Array(raw.clone()),
             "a type naming no partition expects whole GPUs (SPX); a named compute or memory partition is every GPU's mode",
         );
-    if seen == 0 && unsupported > 0 {
+    // GPUs whose mode could not be read (an error, not "no partitions"): never a pass.
+    let silent = devices.len() - seen - unsupported;
+    if seen == 0 && unsupported > 0 && (silent == 0 || want_compute.is_some() || want_memory.is_some()) {
         return if want_compute.is_some() || want_memory.is_some() {
             b.remediation("run on GPUs with compute partitions (MI300 series), or declare the type without one")
                 .status(
@@ -247,6 +272,12 @@ fn partition(declared: Option<&DeclaredAmdType>, devices: &[AmdDevice]) -> Findi
     }
     if seen == 0 {
         return b.status(Status::Unknown, "no AMD GPU reported its partition mode");
+    }
+    if wrong.is_empty() && silent > 0 {
+        return b.status(
+            Status::Unknown,
+            format!("{seen} GPU(s) are {declared_text}, but {silent} did not report a partition mode"),
+        );
     }
     if wrong.is_empty() {
         b.status(Status::Pass, format!("every GPU is {declared_text}"))
@@ -388,6 +419,13 @@ fn throttling(devices: &[AmdDevice]) -> Finding {
     }
     match reported {
         0 => f.status(Status::Unknown, "no AMD GPU reported a throttle status"),
+        n if n < devices.len() => f.status(
+            Status::Unknown,
+            format!(
+                "no throttle bit set on the {n} GPU(s) that reported, but {} did not",
+                devices.len() - n
+            ),
+        ),
         _ => f.status(Status::Pass, format!("no throttle bit set on {reported} GPU(s)")),
     }
 }

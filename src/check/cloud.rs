@@ -97,16 +97,16 @@ impl<'a> Node<'a> {
         Node { dmi, imds, raw }
     }
 
-    /// The provider, and how it is known.
-    fn provider(&self) -> Result<(&'static str, String), String> {
+    /// The provider, how it is known, and the evidence's probe (`imds`, `dmi`).
+    fn provider(&self) -> Result<(&'static str, String, &'static str), String> {
         if let Ok((provider, _)) = &self.imds
             && let Some(id) = PROVIDERS.iter().map(|p| p.0).find(|id| id == provider)
         {
-            return Ok((id, format!("{} instance metadata service", name_of(id))));
+            return Ok((id, format!("{} instance metadata service", name_of(id)), "imds"));
         }
         let dmi = self.dmi.as_ref().map_err(Clone::clone)?;
         match dmi_provider(dmi) {
-            Some(id) => Ok((id, format!("DMI: {}", describe(dmi)))),
+            Some(id) => Ok((id, format!("DMI: {}", describe(dmi)), "dmi")),
             None => Err(format!("DMI names no cloud: {}", describe(dmi))),
         }
     }
@@ -191,12 +191,10 @@ fn provider(hints: &PricingHints, node: &Node<'_>, out: &mut Vec<Finding>) {
         return;
     };
     match node.provider() {
-        Ok((seen, source)) => {
-            let f = f.observed(seen).evidence(
-                evidence_probe(&source),
-                node.raw.clone(),
-                "the node runs on the declared provider",
-            );
+        Ok((seen, source, probe)) => {
+            let f = f
+                .observed(seen)
+                .evidence(probe, node.raw.clone(), "the node runs on the declared provider");
             out.push(if seen == want {
                 f.status(Status::Pass, format!("the node runs on {} ({source})", name_of(seen)))
             } else {
@@ -223,10 +221,6 @@ fn provider(hints: &PricingHints, node: &Node<'_>, out: &mut Vec<Finding>) {
                 .status(Status::Unknown, format!("the node's provider is not known: {why}")),
         ),
     }
-}
-
-fn evidence_probe(source: &str) -> &'static str {
-    if source.starts_with("DMI") { "dmi" } else { "imds" }
 }
 
 fn instance_type(hints: &PricingHints, node: &Node<'_>, out: &mut Vec<Finding>) {

@@ -45,9 +45,6 @@ pub(crate) const TEMP_EDGE: u32 = 0;
 pub(crate) const TEMP_HOTSPOT: u32 = 1;
 pub(crate) const TEMP_VRAM: u32 = 2;
 pub(crate) const TEMP_CURRENT: u32 = 0;
-/// `AMDSMI_GPU_UUID_SIZE`.
-const UUID_SIZE: usize = 38;
-
 type Handle = *mut c_void;
 
 /// An `amdsmi_status_t`, with the library's words for it when it has them.
@@ -388,12 +385,17 @@ impl AmdSmi {
         }
     }
 
+    /// `function` answered `status`, classified: unsupported, refused, or failed in the
+    /// library's own words.
     fn fail(&self, function: &str, status: u32) -> Failure {
-        let failure = Failure::from_status(function, Status(status));
-        if failure.unsupported || status == NO_PERM {
-            failure
-        } else {
-            Failure::error(format!("{function} failed: {}", self.status(Status(status))))
+        match status {
+            NOT_SUPPORTED => Failure::unsupported(format!(
+                "this GPU or driver does not support {function} (AMDSMI_STATUS_NOT_SUPPORTED)"
+            )),
+            NO_PERM => Failure::error(format!(
+                "{function}: permission denied (AMDSMI_STATUS_NO_PERM): run as root, or as a member of the video and render groups"
+            )),
+            _ => Failure::error(format!("{function} failed: {}", self.status(Status(status)))),
         }
     }
 
@@ -482,6 +484,7 @@ impl AmdSmi {
 
     pub(crate) fn uuid(&self, gpu: Gpu) -> Result<String, Failure> {
         let f = Self::symbol(self.symbols.amdsmi_get_gpu_device_uuid, "amdsmi_get_gpu_device_uuid")?;
+        // At least AMDSMI_GPU_UUID_SIZE (38) bytes, as the library requires.
         let mut text = [0 as c_char; 128];
         let mut len = text.len() as c_uint;
         // SAFETY: `len` says how many bytes `text` holds.
@@ -652,9 +655,6 @@ fn c_text(text: &[c_char]) -> String {
     let bytes: Vec<u8> = text.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
     String::from_utf8_lossy(&bytes).trim().to_string()
 }
-
-/// UUID buffers: at least `AMDSMI_GPU_UUID_SIZE`.
-const _: () = assert!(UUID_SIZE <= 128);
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,6 @@
 
 use serde::Serialize;
 
-use crate::ffi::Status;
-
 /// A value read from AMD SMI, or the plain-words reason it could not be read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -55,19 +53,6 @@ impl Failure {
         Failure {
             unsupported: false,
             reason: reason.into(),
-        }
-    }
-
-    /// `function` answered `status`.
-    pub(crate) fn from_status(function: &str, status: Status) -> Self {
-        match status.0 {
-            crate::ffi::NOT_SUPPORTED => Failure::unsupported(format!(
-                "this GPU or driver does not support {function} (AMDSMI_STATUS_NOT_SUPPORTED)"
-            )),
-            crate::ffi::NO_PERM => Failure::error(format!(
-                "{function}: permission denied (AMDSMI_STATUS_NO_PERM): run as root, or as a member of the video and render groups"
-            )),
-            _ => Failure::error(format!("{function} failed: {status}")),
         }
     }
 

@@ -98,19 +98,13 @@ pub(super) fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         && !declared.candidates().any(|m| m.supports(precision))
     {
         let needs = precision.min_compute_capability();
-        out.push(
-            cx.at(
-                PRECISION_UNSUPPORTED,
-                Severity::Error,
-                PRECISION_PATH,
-                format!(
-                    "{} is not supported natively by {}: it needs compute capability {needs}, the GPU has {cc}",
-                    precision.as_str(),
-                    accelerator.kind.trim()
-                ),
-            )
-            .with_help(supported_help(cc)),
-        );
+        out.push(unsupported(
+            cx,
+            precision,
+            &accelerator.kind,
+            &format!("it needs compute capability {needs}, the GPU has {cc}"),
+            |p| p.min_compute_capability() <= cc,
+        ));
     }
 }
 
@@ -144,35 +138,43 @@ fn amd(cx: &Context, kind: &str, precision: Option<Precision>, out: &mut Vec<Dia
     if let Some(model) = declared.candidates().next()
         && !declared.candidates().any(|m| m.supports(precision))
     {
-        let runs: Vec<&str> = Precision::ALL
-            .iter()
-            .filter(|p| model.gfx.supports(**p))
-            .map(|p| p.as_str())
-            .collect();
-        out.push(
-            cx.at(
-                PRECISION_UNSUPPORTED,
-                Severity::Error,
-                PRECISION_PATH,
-                format!(
-                    "{} is not supported natively by {}: it needs {}, the GPU is {} ({})",
-                    precision.as_str(),
-                    kind.trim(),
-                    Gfx::first_supporting(precision),
-                    model.gfx.architecture(),
-                    model.gfx.target()
-                ),
-            )
-            .with_help(format!("this GPU runs {}; or declare a newer GPU", runs.join(", "))),
-        );
+        out.push(unsupported(
+            cx,
+            precision,
+            kind,
+            &format!(
+                "it needs {}, the GPU is {} ({})",
+                Gfx::first_supporting(precision),
+                model.gfx.architecture(),
+                model.gfx.target()
+            ),
+            |p| model.gfx.supports(p),
+        ));
     }
 }
 
-fn supported_help(cc: crate::catalogue::ComputeCapability) -> String {
+/// `precision-unsupported`: `precision` on the declared `kind`, why not, and what the GPU runs.
+fn unsupported(
+    cx: &Context,
+    precision: Precision,
+    kind: &str,
+    why: &str,
+    runs: impl Fn(Precision) -> bool,
+) -> Diagnostic {
     let ok: Vec<&str> = Precision::ALL
         .iter()
-        .filter(|p| p.min_compute_capability() <= cc)
+        .filter(|p| runs(**p))
         .map(|p| p.as_str())
         .collect();
-    format!("this GPU runs {}; or declare a newer GPU", ok.join(", "))
+    cx.at(
+        PRECISION_UNSUPPORTED,
+        Severity::Error,
+        PRECISION_PATH,
+        format!(
+            "{} is not supported natively by {}: {why}",
+            precision.as_str(),
+            kind.trim()
+        ),
+    )
+    .with_help(format!("this GPU runs {}; or declare a newer GPU", ok.join(", ")))
 }
